@@ -1,0 +1,41 @@
+package io.tether;
+
+/**
+ * The stable, machine-readable codes of every failure Tether reports.
+ *
+ * <p>The {@link #code()} text is part of the public contract (it appears in HTTP problem
+ * details and in logs) and never changes for an existing constant.
+ */
+public enum ErrorCode {
+    /** The caller sent something malformed or out of range; nothing was changed. */
+    INVALID_REQUEST("invalid_request"),
+    /** The caller could not be authenticated. */
+    UNAUTHORIZED("unauthorized"),
+    /** No session with that id exists (or it belongs to another owner). */
+    SESSION_NOT_FOUND("session_not_found"),
+    /** The session exists but has left {@code active}; it never becomes active again. */
+    SESSION_ENDED("session_ended"),
+    /** A configured limit (sessions in total, per owner, pool size…) would be exceeded. */
+    LIMIT_EXCEEDED("limit_exceeded"),
+    /** A request body, code or output was larger than allowed. */
+    PAYLOAD_TOO_LARGE("payload_too_large"),
+    /** The requested runtime is unknown or cannot start workers right now. */
+    RUNTIME_UNAVAILABLE("runtime_unavailable"),
+    /** The manager is not running: not started yet, shutting down or closed. */
+    SHUTTING_DOWN("shutting_down"),
+    /** The persistent store failed; the operation did not take effect. */
+    STORE_FAILURE("store_failure"),
+    /** A bug or an unexpected condition inside Tether. */
+    INTERNAL("internal");
+
+    private final String code;
+
+    ErrorCode(String code) {
+        this.code = code;
+    }
+
+    /** The stable snake_case text of this code, e.g. {@code limit_exceeded}. */
+    public String code() {
+        return code;
+    }
+}

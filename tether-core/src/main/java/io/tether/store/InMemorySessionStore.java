@@ -1,0 +1,118 @@
+package io.tether.store;
+
+import io.tether.ErrorCode;
+import io.tether.TetherException;
+import io.tether.session.Session;
+import io.tether.session.SessionStatus;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A store that keeps sessions in this process's memory only: fast, and gone when the
+ * process ends. Suits tests and applications whose sessions need not survive a restart.
+ *
+ * <p>Thread-safe. Activity is applied at once (there is nothing to defer). Listing scans
+ * every stored session, so it costs time in proportion to the store's size.
+ */
+public final class InMemorySessionStore implements SessionStore {
+    /** Newest first, then id descending: the order of {@link PageCursor}. */
+    static final Comparator<Session> LIST_ORDER = Comparator
+            .comparing(Session::createdAt, Comparator.reverseOrder())
+            .thenComparing(Session::id, Comparator.reverseOrder());
+
+    private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
+
+    @Override
+    public void insert(Session session) {
+        if (sessions.putIfAbsent(session.id(), session) != null) {
+            throw new TetherException(ErrorCode.STORE_FAILURE, "session " + session.id() + " already stored");
+        }
+    }
+
+    @Override
+    public void update(Session session) {
+        sessions.compute(session.id(), (id, stored) -> {
+            if (stored == null || stored.version() != session.version() - 1) {
+                throw new TetherException(ErrorCode.STORE_FAILURE, "session " + id + " version conflict: stored "
+                        + (stored == null ? "nothing" : "version " + stored.version())
+                        + ", update is version " + session.version());
+            }
+            return keepLatestActivity(session, stored.lastActivityAt(), stored.interactionCount());
+        });
+    }
+
+    @Override
+    public void recordActivity(String id, Instant at, long interactionCount) {
+        sessions.computeIfPresent(id, (k, stored) -> keepLatestActivity(stored, at, interactionCount));
+    }
+
+    private static Session keepLatestActivity(Session s, Instant at, long count) {
+        if (!at.isAfter(s.lastActivityAt()) && count <= s.interactionCount()) {
+            return s;
+        }
+        Instant last = at.isAfter(s.lastActivityAt()) ? at : s.lastActivityAt();
+        return new Session(s.id(), s.owner(), s.key(), s.runtime(), s.status(), s.createdAt(), last,
+                s.endedAt(), s.endReason(), s.idleTimeout(), s.maxLifetime(),
+                Math.max(count, s.interactionCount()), s.data(), s.metadata(), s.node(), s.version());
+    }
+
+    @Override
+    public Optional<Session> find(String id) {
+        return Optional.ofNullable(sessions.get(id));
+    }
+
+    @Override
+    public Page<Session> list(SessionQuery q) {
+        PageCursor after = q.cursor() == null ? null : PageCursor.decode(q.cursor());
+        List<Session> matching = sessions.values().stream()
+                .filter(s -> q.owner() == null || q.owner().equals(s.owner()))
+                .filter(s -> q.status() == null || q.status() == s.status())
+                .filter(s -> q.runtime() == null || q.runtime().equals(s.runtime()))
+                .filter(s -> after == null || after.precedes(s))
+                .sorted(LIST_ORDER)
+                .limit(q.limit() + 1L)
+                .toList();
+        if (matching.size() <= q.limit()) {
+            return new Page<>(matching, null);
+        }
+        List<Session> page = matching.subList(0, q.limit());
+        return new Page<>(page, PageCursor.after(page.get(page.size() - 1)).encode());
+    }
+
+    @Override
+    public List<Session> findActive() {
+        return sessions.values().stream().filter(Session::isActive).toList();
+    }
+
+    @Override
+    public StoreCounts counts() {
+        EnumMap<SessionStatus, Long> byStatus = new EnumMap<>(SessionStatus.class);
+        for (SessionStatus s : SessionStatus.values()) {
+            byStatus.put(s, 0L);
+        }
+        Map<String, Long> byReason = new HashMap<>();
+        for (Session s : sessions.values()) {
+            byStatus.merge(s.status(), 1L, Long::sum);
+            if (s.endReason() != null) {
+                byReason.merge(s.endReason().code(), 1L, Long::sum);
+            }
+        }
+        return new StoreCounts(byStatus, byReason);
+    }
+
+    @Override
+    public void flush() {
+        // nothing is deferred
+    }
+
+    @Override
+    public void close() {
+        // nothing to release; the sessions stay readable until garbage collected
+    }
+}

@@ -1,0 +1,70 @@
+package io.tether.store;
+
+import io.tether.session.Session;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where sessions are kept: the service-provider interface behind the session manager.
+ *
+ * <p>Contract every implementation keeps:
+ * <ul>
+ *   <li>{@link #insert} and {@link #update} are durable when they return: after a crash of
+ *       the process the change is there on the next open.</li>
+ *   <li>{@link #recordActivity} may be deferred and coalesced (write-behind); it is
+ *       flushed within a bounded delay and by {@link #flush()} and {@link #close()}.
+ *       Deferred activity never moves a session's activity or interaction count
+ *       backwards.</li>
+ *   <li>Reads return what was last written, deferred activity possibly excepted.</li>
+ *   <li>Methods are thread-safe. They throw {@link io.tether.TetherException} with code
+ *       {@code store_failure} when storage fails; the change then did not happen.</li>
+ * </ul>
+ *
+ * <p>A session manager is the only writer of its store: implementations need not guard
+ * against two processes writing the same sessions.
+ */
+public interface SessionStore extends AutoCloseable {
+
+    /**
+     * Stores a new session. Durable on return.
+     *
+     * @throws io.tether.TetherException {@code store_failure}; also when the id exists
+     */
+    void insert(Session session);
+
+    /**
+     * Replaces a stored session with a newer version of it ({@code session.version()} is
+     * one more than the stored version). Durable on return.
+     *
+     * @throws io.tether.TetherException {@code store_failure} when the session is missing
+     *     or its stored version is not {@code session.version() - 1}
+     */
+    void update(Session session);
+
+    /**
+     * Records that a session was active at {@code at} and has now had
+     * {@code interactionCount} interactions. May be deferred; never moves either value
+     * backwards.
+     */
+    void recordActivity(String id, Instant at, long interactionCount);
+
+    /** The session with this id in any status, or empty. */
+    Optional<Session> find(String id);
+
+    /** One page of sessions matching {@code query}, newest first. */
+    Page<Session> list(SessionQuery query);
+
+    /** Every session whose status is {@code active}; used to recover after a restart. */
+    List<Session> findActive();
+
+    /** How many sessions the store holds, by status and end reason. */
+    StoreCounts counts();
+
+    /** Writes any deferred activity now. */
+    void flush();
+
+    /** Flushes, then releases the storage. Idempotent. */
+    @Override
+    void close();
+}
