@@ -1,0 +1,712 @@
+package io.tether.session;
+
+import io.tether.ErrorCode;
+import io.tether.TetherException;
+import io.tether.resource.ResourceCleanupException;
+import io.tether.resource.ResourceTracker;
+import io.tether.store.InMemorySessionStore;
+import io.tether.store.Page;
+import io.tether.store.SessionQuery;
+import io.tether.store.SessionStore;
+import io.tether.store.StoreCounts;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The heart of Tether: creates sessions, keeps the active ones in memory, expires them,
+ * releases what they hold, and persists every change to its {@link SessionStore}.
+ *
+ * <p><b>Life.</b> {@link #builder()} gives an {@link ManagerState#INACTIVE} manager;
+ * {@link #start()} recovers the store's active sessions and starts the reaper;
+ * {@link #close()} refuses new work, ends or releases every live session, then closes the
+ * store. Every operation except {@link #state()} and {@link #stats()} throws
+ * {@code shutting_down} unless the manager is {@code ACTIVE}.
+ *
+ * <p><b>Durability.</b> Creates, updates and ends are stored before they return. Touches
+ * are applied in memory at once and stored write-behind, coalesced by the store.
+ *
+ * <p><b>Expiry.</b> A session expires once it has been idle for its idle timeout or has
+ * lived its max lifetime. The reaper ends expired sessions every reaper interval; any
+ * operation that meets an expired session ends it first, so expiry never depends on when
+ * the reaper last ran. Time comes from the injected {@link InstantSource}, truncated to
+ * milliseconds.
+ *
+ * <p><b>Restart.</b> On start, active plain sessions (runtime {@code none}) found in the
+ * store stay active: nothing they held needed this process. Active sessions of any other
+ * runtime had a live worker in the process that died, so they end with {@code error} /
+ * {@code node_lost}. On close, plain sessions are released (their resources closed, their
+ * record kept active for the next start); the others end with {@code server_shutdown}.
+ *
+ * <p>Thread-safe: every method may be called from any number of threads. The manager owns
+ * its store and closes it.
+ */
+public final class SessionManager implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
+
+    private final SessionStore store;
+    private final InstantSource clock;
+    private final Duration defaultIdleTimeout;
+    private final Duration defaultMaxLifetime;
+    private final Duration cleanupTimeout;
+    private final Duration shutdownTimeout;
+    private final Duration reaperInterval;
+    private final String node;
+    private final SessionLimits limits;
+    private final SessionMetrics metrics;
+    private final List<SessionListener> listeners;
+
+    private final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<OwnerKey, CompletableFuture<LiveSession>> byKey = new ConcurrentHashMap<>();
+
+    private final AtomicReference<ManagerState> state = new AtomicReference<>(ManagerState.INACTIVE);
+    private final LongAdder inFlight = new LongAdder();
+    private final CountDownLatch closed = new CountDownLatch(1);
+    private final AtomicLong totalCreated = new AtomicLong();
+    private final AtomicLong peakActive = new AtomicLong();
+    private final ConcurrentHashMap<String, LongAdder> endedByReason = new ConcurrentHashMap<>();
+    private volatile SessionReaper reaper;
+
+    SessionManager(SessionManagerBuilder b) {
+        this.store = b.store != null ? b.store : new InMemorySessionStore();
+        this.clock = b.clock;
+        this.defaultIdleTimeout = b.idleTimeout;
+        this.defaultMaxLifetime = b.maxLifetime;
+        this.cleanupTimeout = b.cleanupTimeout;
+        this.shutdownTimeout = b.shutdownTimeout;
+        this.reaperInterval = b.reaperInterval;
+        this.node = b.node;
+        this.limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
+        this.listeners = new CopyOnWriteArrayList<>(b.listeners);
+        this.metrics = new SessionMetrics(b.registry, limits::total);
+    }
+
+    /** A builder with the defaults listed on its methods. */
+    public static SessionManagerBuilder builder() {
+        return new SessionManagerBuilder();
+    }
+
+    // ---------------------------------------------------------------- life
+
+    /**
+     * Recovers the store's active sessions (see the class comment) and starts the reaper.
+     *
+     * @return this manager, now {@link ManagerState#ACTIVE}
+     * @throws IllegalStateException when it was started before
+     */
+    public SessionManager start() {
+        if (!state.compareAndSet(ManagerState.INACTIVE, ManagerState.ACTIVE)) {
+            throw new IllegalStateException("session manager already started (state " + state.get() + ")");
+        }
+        StoreCounts counts = store.counts();
+        totalCreated.set(counts.total());
+        counts.byEndReason().forEach((reason, n) -> endedByReason.computeIfAbsent(reason, r -> new LongAdder()).add(n));
+        int kept = 0;
+        int lost = 0;
+        for (Session s : store.findActive()) {
+            if (s.isPlain()) {
+                LiveSession ls = new LiveSession(s);
+                live.put(s.id(), ls);
+                if (s.key() != null) {
+                    byKey.put(new OwnerKey(s.owner(), s.key()), CompletableFuture.completedFuture(ls));
+                }
+                limits.force(s.owner());
+                kept++;
+            } else {
+                Session ended = s.withEnd(SessionStatus.ERROR, EndReason.NODE_LOST, now());
+                store.update(ended);
+                countEnded(ended);
+                lost++;
+            }
+        }
+        peakActive.set(limits.total());
+        if (kept + lost > 0) {
+            log.info("recovered {} active plain sessions; ended {} sessions whose worker was lost", kept, lost);
+        }
+        if (!reaperInterval.isZero()) {
+            reaper = new SessionReaper(this::reapExpired, reaperInterval);
+        }
+        return this;
+    }
+
+    public ManagerState state() {
+        return state.get();
+    }
+
+    /**
+     * Refuses new work, waits (bounded) for operations in flight, ends every live session
+     * with a runtime ({@code server_shutdown}) and releases every plain one, then flushes
+     * and closes the store. The whole close is bounded by the shutdown timeout; resources
+     * still closing then are abandoned and logged. Idempotent; concurrent callers all
+     * return once it is closed.
+     */
+    @Override
+    public void close() {
+        ManagerState was = state.getAndUpdate(s -> s == ManagerState.ACTIVE || s == ManagerState.INACTIVE
+                ? ManagerState.SHUTTING_DOWN : s);
+        if (was == ManagerState.SHUTTING_DOWN || was == ManagerState.CLOSED) {
+            awaitClosed();
+            return;
+        }
+        long deadline = System.nanoTime() + shutdownTimeout.toNanos();
+        try {
+            if (reaper != null) {
+                reaper.stop();
+            }
+            awaitQuiescence(deadline);
+            releaseAll(deadline);
+        } finally {
+            try {
+                store.close();
+            } finally {
+                state.set(ManagerState.CLOSED);
+                closed.countDown();
+            }
+        }
+    }
+
+    private void awaitClosed() {
+        try {
+            closed.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void awaitQuiescence(long deadline) {
+        while (inFlight.sum() != 0) {
+            if (System.nanoTime() - deadline >= 0) {
+                log.warn("closing with {} operations still in flight after {}", inFlight.sum(), shutdownTimeout);
+                return;
+            }
+            LockSupport.parkNanos(100_000);
+        }
+    }
+
+    private void releaseAll(long deadline) {
+        List<Thread> workers = new ArrayList<>();
+        for (LiveSession ls : live.values()) {
+            workers.add(Thread.ofVirtual().name("tether-shutdown").start(() -> {
+                try {
+                    if (ls.snapshot.isPlain()) {
+                        live.remove(ls.snapshot.id(), ls);
+                        closeResources(ls);
+                    } else {
+                        finish(ls, SessionStatus.ENDED, s -> EndReason.SERVER_SHUTDOWN, null);
+                    }
+                } catch (RuntimeException e) {
+                    log.warn("releasing session {} at shutdown failed", ls.snapshot.id(), e);
+                }
+            }));
+        }
+        for (Thread t : workers) {
+            long left = deadline - System.nanoTime();
+            try {
+                if (left <= 0 || !t.join(Duration.ofNanos(left))) {
+                    log.warn("shutdown timeout {} passed with sessions still releasing", shutdownTimeout);
+                    return;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        store.flush();
+    }
+
+    /** Marks an operation in flight; refuses it unless the manager is active. */
+    private void enter() {
+        inFlight.increment();
+        ManagerState s = state.get();
+        if (s != ManagerState.ACTIVE) {
+            inFlight.decrement();
+            throw new TetherException(ErrorCode.SHUTTING_DOWN, switch (s) {
+                case INACTIVE -> "session manager not started; call start() first";
+                case SHUTTING_DOWN -> "session manager is shutting down; no new work is accepted";
+                default -> "session manager is closed";
+            });
+        }
+    }
+
+    private void exit() {
+        inFlight.decrement();
+    }
+
+    // ---------------------------------------------------------------- create
+
+    /**
+     * Creates a session. Durable on return.
+     *
+     * @throws TetherException {@code limit_exceeded} when a session limit would be passed,
+     *     {@code store_failure}, {@code shutting_down}
+     */
+    public Session create(SessionSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        enter();
+        try {
+            if (spec.key() != null) {
+                return getOrCreateKeyed(spec);
+            }
+            return createLive(spec).snapshot;
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Returns the active session {@code spec.owner()} created under {@code spec.key()}, or
+     * creates one from {@code spec}. Callers racing with the same owner and key all get the
+     * same session. Once that session has ended, the next call creates a new one.
+     *
+     * @throws TetherException {@code invalid_request} when the spec has no key; otherwise as
+     *     {@link #create}
+     */
+    public Session getOrCreate(SessionSpec spec) {
+        if (spec.key() == null) {
+            throw TetherException.invalid("get-or-create needs a key; set SessionSpec.Builder.key(...)");
+        }
+        return create(spec);
+    }
+
+    private Session getOrCreateKeyed(SessionSpec spec) {
+        OwnerKey k = new OwnerKey(spec.owner(), spec.key());
+        while (true) {
+            CompletableFuture<LiveSession> mine = new CompletableFuture<>();
+            CompletableFuture<LiveSession> existing = byKey.putIfAbsent(k, mine);
+            if (existing == null) {
+                try {
+                    LiveSession ls = createLive(spec);
+                    mine.complete(ls);
+                    return ls.snapshot;
+                } catch (RuntimeException e) {
+                    byKey.remove(k, mine);
+                    mine.completeExceptionally(e);
+                    throw e;
+                }
+            }
+            LiveSession ls;
+            try {
+                ls = existing.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException re ? re : e;
+            }
+            Session s = expireIfDue(ls);
+            if (s.isActive()) {
+                return s;
+            }
+            byKey.remove(k, existing);
+        }
+    }
+
+    private LiveSession createLive(SessionSpec spec) {
+        long started = System.nanoTime();
+        limits.reserve(spec.owner());
+        try {
+            Instant now = now();
+            Session s = new Session(SessionIds.next(), spec.owner(), spec.key(), spec.runtime(),
+                    SessionStatus.ACTIVE, now, now, null, null,
+                    spec.idleTimeoutOr(defaultIdleTimeout), spec.maxLifetimeOr(defaultMaxLifetime),
+                    0, spec.data, spec.metadata, node, 1);
+            store.insert(s);
+            LiveSession ls = new LiveSession(s);
+            live.put(s.id(), ls);
+            totalCreated.incrementAndGet();
+            peakActive.accumulateAndGet(limits.total(), Math::max);
+            metrics.created(s.runtime());
+            metrics.creation().record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+            emit(new SessionEvent.Created(s));
+            return ls;
+        } catch (RuntimeException e) {
+            limits.release(spec.owner());
+            throw e;
+        }
+    }
+
+    // ---------------------------------------------------------------- read
+
+    /**
+     * The session with this id, in any status.
+     *
+     * @throws TetherException {@code session_not_found}
+     */
+    public Session get(String id) {
+        return find(id).orElseThrow(() -> notFound(id));
+    }
+
+    /** The session with this id in any status, or empty. */
+    public Optional<Session> find(String id) {
+        enter();
+        try {
+            LiveSession ls = id == null ? null : live.get(id);
+            if (ls != null) {
+                return Optional.of(expireIfDue(ls));
+            }
+            return id == null ? Optional.empty() : store.find(id);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * One page of sessions matching {@code query}, newest first. Active sessions show their
+     * latest activity even while the store has not yet written it.
+     */
+    public Page<Session> list(SessionQuery query) {
+        Objects.requireNonNull(query, "query");
+        enter();
+        try {
+            Page<Session> page = store.list(query);
+            List<Session> items = new ArrayList<>(page.items().size());
+            for (Session s : page.items()) {
+                LiveSession ls = s.isActive() ? live.get(s.id()) : null;
+                items.add(ls != null ? ls.snapshot : s);
+            }
+            return new Page<>(items, page.nextCursor());
+        } finally {
+            exit();
+        }
+    }
+
+    /** Counts of this manager's sessions; answers in every state. */
+    public SessionStats stats() {
+        Map<String, Long> ended = new HashMap<>();
+        endedByReason.forEach((reason, n) -> ended.put(reason, n.sum()));
+        return new SessionStats(limits.total(), totalCreated.get(), ended, peakActive.get(), limits.perOwner());
+    }
+
+    // ---------------------------------------------------------------- activity
+
+    /**
+     * Records activity: the session's last activity becomes now and its interaction count
+     * grows by one. Stored write-behind.
+     *
+     * @return the session after the touch
+     * @throws TetherException {@code session_not_found}, {@code session_ended} (also when it
+     *     had expired: it is ended as timed out first)
+     */
+    public Session touch(String id) {
+        enter();
+        try {
+            LiveSession ls = liveOrThrow(id);
+            Instant now = now();
+            Session touched = null;
+            synchronized (ls) {
+                Session s = ls.snapshot;
+                if (isUsable(s, now)) {
+                    touched = s.withActivity(now);
+                    ls.snapshot = touched;
+                }
+            }
+            if (touched == null) {
+                throw endedAfterExpiry(ls);
+            }
+            store.recordActivity(id, touched.lastActivityAt(), touched.interactionCount());
+            if (!listeners.isEmpty()) {
+                emit(new SessionEvent.Touched(touched));
+            }
+            return touched;
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Merges {@code dataPatch} into the session's data and {@code metadataPatch} into its
+     * metadata (JSON merge patch: {@code null} removes a key). Counts as activity. Durable
+     * on return.
+     *
+     * @param dataPatch     a JSON object, or {@code null} to leave data as it is
+     * @param metadataPatch a JSON object, or {@code null} to leave metadata as it is
+     * @throws TetherException {@code invalid_request} for a value that is not JSON (nothing
+     *     changes), {@code session_not_found}, {@code session_ended}, {@code store_failure}
+     */
+    public Session update(String id, Map<String, ?> dataPatch, Map<String, ?> metadataPatch) {
+        enter();
+        try {
+            LiveSession ls = liveOrThrow(id);
+            Instant now = now();
+            Session updated = null;
+            synchronized (ls) {
+                Session s = ls.snapshot;
+                if (isUsable(s, now)) {
+                    updated = s.withState(JsonObjects.merge(s.data(), dataPatch, "data"),
+                            JsonObjects.merge(s.metadata(), metadataPatch, "metadata"), now);
+                    store.update(updated);
+                    ls.snapshot = updated;
+                }
+            }
+            if (updated == null) {
+                throw endedAfterExpiry(ls);
+            }
+            emit(new SessionEvent.Touched(updated));
+            return updated;
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * The resource tracker of an active session: what is registered there is released when
+     * the session ends, expires or fails.
+     *
+     * @throws TetherException {@code session_not_found}, {@code session_ended}
+     */
+    public ResourceTracker resources(String id) {
+        enter();
+        try {
+            LiveSession ls = liveOrThrow(id);
+            if (!expireIfDue(ls).isActive()) {
+                throw ended(id);
+            }
+            return ls.tracker(cleanupTimeout, (type, cost) -> metrics.resourceRegistered(type));
+        } finally {
+            exit();
+        }
+    }
+
+    // ---------------------------------------------------------------- end
+
+    /**
+     * Ends a session: it moves to {@code ended} with {@code reason} and everything it holds
+     * is released. Idempotent: ending a session that already left {@code active} changes
+     * nothing and returns it as it is.
+     *
+     * @return the session's final record
+     * @throws TetherException {@code session_not_found}, {@code store_failure} (the session
+     *     then stays active)
+     */
+    public Session end(String id, EndReason reason) {
+        return terminate(id, SessionStatus.ENDED, reason, null);
+    }
+
+    /**
+     * Ends a session because something failed: status {@code error} with {@code reason}
+     * (for example {@link EndReason#WORKER_CRASHED}). Otherwise as {@link #end}.
+     */
+    public Session fail(String id, EndReason reason, Throwable cause) {
+        return terminate(id, SessionStatus.ERROR, reason, cause);
+    }
+
+    private Session terminate(String id, SessionStatus status, EndReason reason, Throwable cause) {
+        Objects.requireNonNull(reason, "reason");
+        enter();
+        try {
+            LiveSession ls = id == null ? null : live.get(id);
+            if (ls == null) {
+                return (id == null ? Optional.<Session>empty() : store.find(id)).orElseThrow(() -> notFound(id));
+            }
+            Session expired = expireIfDue(ls);
+            if (!expired.isActive()) {
+                return expired;
+            }
+            return finish(ls, status, s -> reason, cause);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Ends every session that has expired now.
+     *
+     * @return how many sessions this call moved to {@code timeout}
+     */
+    public int cleanupInactive() {
+        enter();
+        try {
+            return reapExpired();
+        } finally {
+            exit();
+        }
+    }
+
+    private int reapExpired() {
+        Instant now = now();
+        int n = 0;
+        for (LiveSession ls : live.values()) {
+            if (ls.snapshot.expiryAt(now) != null && timeOutIfDue(ls, now)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** The session as it is, after ending it as timed out when it has expired. */
+    private Session expireIfDue(LiveSession ls) {
+        Instant now = now();
+        if (ls.snapshot.isActive() && ls.snapshot.expiryAt(now) != null) {
+            timeOutIfDue(ls, now);
+        }
+        return ls.snapshot;
+    }
+
+    private boolean timeOutIfDue(LiveSession ls, Instant now) {
+        Session before = ls.snapshot;
+        Session after = finish(ls, SessionStatus.TIMEOUT, s -> s.expiryAt(now), null);
+        return after != before && after.status() == SessionStatus.TIMEOUT;
+    }
+
+    /**
+     * Moves a live session to a terminal status with the reason {@code reasonIfDue} gives
+     * under the session's lock ({@code null}: not due, nothing happens), stores that,
+     * releases its limits and resources and emits the event.
+     *
+     * @return the session's record afterwards, ended by this call or before it
+     */
+    private Session finish(LiveSession ls, SessionStatus status, Function<Session, EndReason> reasonIfDue,
+                           Throwable cause) {
+        Session ended;
+        synchronized (ls) {
+            Session s = ls.snapshot;
+            EndReason why = s.isActive() ? reasonIfDue.apply(s) : null;
+            if (why == null) {
+                return s;
+            }
+            ended = s.withEnd(status, why, now());
+            store.update(ended);
+            ls.snapshot = ended;
+        }
+        live.remove(ended.id(), ls);
+        if (ended.key() != null) {
+            byKey.computeIfPresent(new OwnerKey(ended.owner(), ended.key()),
+                    (k, f) -> f.isDone() && !f.isCompletedExceptionally() && f.join() == ls ? null : f);
+        }
+        limits.release(ended.owner());
+        countEnded(ended);
+        RuntimeException cleanupFailure = closeResources(ls);
+        emit(switch (status) {
+            case TIMEOUT -> new SessionEvent.TimedOut(ended, cleanupFailure);
+            case ERROR -> new SessionEvent.Failed(ended, cause, cleanupFailure);
+            default -> new SessionEvent.Ended(ended, cleanupFailure);
+        });
+        return ended;
+    }
+
+    private void countEnded(Session ended) {
+        endedByReason.computeIfAbsent(ended.endReason().code(), r -> new LongAdder()).increment();
+        metrics.ended(ended.status(), ended.endReason());
+    }
+
+    /** Closes what a session holds; returns the failure (already logged) or {@code null}. */
+    private RuntimeException closeResources(LiveSession ls) {
+        ResourceTracker tracker = ls.trackerIfAny();
+        if (tracker == null) {
+            return null;
+        }
+        try {
+            tracker.close();
+            return null;
+        } catch (ResourceCleanupException e) {
+            metrics.cleanupFailed(e.failed());
+            return e;
+        } catch (RuntimeException e) {
+            log.warn("releasing the resources of session {} failed", ls.snapshot.id(), e);
+            metrics.cleanupFailed(1);
+            return e;
+        }
+    }
+
+    // ---------------------------------------------------------------- blocks
+
+    /**
+     * Creates a session from {@code spec}, runs {@code block} in it and ends it whatever
+     * happens: {@code ended} / {@code manual} when the block returns, {@code error} /
+     * {@code block_failed} when it throws (the block's exception is rethrown; a failure to
+     * end is added to it as suppressed).
+     */
+    public <T, X extends Exception> T withSession(SessionSpec spec, SessionBlock<T, X> block) throws X {
+        Session s = create(spec);
+        T result;
+        try {
+            result = block.run(s);
+        } catch (Exception | Error e) {
+            try {
+                fail(s.id(), EndReason.BLOCK_FAILED, e);
+            } catch (RuntimeException endFailure) {
+                e.addSuppressed(endFailure);
+            }
+            throw e;
+        }
+        end(s.id(), EndReason.MANUAL);
+        return result;
+    }
+
+    // ---------------------------------------------------------------- listeners
+
+    /** Adds a listener for every later event. */
+    public void addListener(SessionListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    public void removeListener(SessionListener listener) {
+        listeners.remove(listener);
+    }
+
+    private void emit(SessionEvent event) {
+        for (SessionListener l : listeners) {
+            try {
+                l.onEvent(event);
+            } catch (RuntimeException | LinkageError | AssertionError e) {
+                metrics.listenerFailed();
+                log.warn("session listener {} threw on {}", l, event.getClass().getSimpleName(), e);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    private LiveSession liveOrThrow(String id) {
+        LiveSession ls = id == null ? null : live.get(id);
+        if (ls != null) {
+            return ls;
+        }
+        if (id != null && store.find(id).isPresent()) {
+            throw ended(id);
+        }
+        throw notFound(id);
+    }
+
+    private static boolean isUsable(Session s, Instant now) {
+        return s.isActive() && s.expiryAt(now) == null;
+    }
+
+    /** The error for a session found unusable: ends it first when it has just expired. */
+    private TetherException endedAfterExpiry(LiveSession ls) {
+        expireIfDue(ls);
+        return ended(ls.snapshot.id());
+    }
+
+    private static TetherException notFound(String id) {
+        return new TetherException(ErrorCode.SESSION_NOT_FOUND, "no session with id '" + id + "'");
+    }
+
+    private static TetherException ended(String id) {
+        return new TetherException(ErrorCode.SESSION_ENDED, "session '" + id + "' has ended");
+    }
+
+    private record OwnerKey(String owner, String key) {
+    }
+}

@@ -1,0 +1,153 @@
+package io.tether.session;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.tether.store.InMemorySessionStore;
+import io.tether.store.SessionStore;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Builds a {@link SessionManager}: every setting has a default, every value is validated
+ * when set, and setting an option twice is an error. Not thread-safe; the manager it
+ * builds is.
+ */
+public final class SessionManagerBuilder {
+    SessionStore store;
+    InstantSource clock = InstantSource.system();
+    Duration idleTimeout = Duration.ofMinutes(30);
+    Duration maxLifetime;
+    Duration cleanupTimeout = Duration.ofSeconds(5);
+    Duration shutdownTimeout = Duration.ofSeconds(30);
+    Duration reaperInterval = Duration.ofSeconds(1);
+    long maxSessions = 100_000;
+    long maxSessionsPerOwner = Long.MAX_VALUE;
+    String node = "local";
+    MeterRegistry registry = new CompositeMeterRegistry();
+    final List<SessionListener> listeners = new ArrayList<>();
+    private final Set<String> set = new HashSet<>();
+
+    SessionManagerBuilder() {
+    }
+
+    private void once(String option) {
+        if (!set.add(option)) {
+            throw new IllegalStateException(option + " was already set");
+        }
+    }
+
+    /** Where sessions are kept; default an {@link InMemorySessionStore}. The manager closes it. */
+    public SessionManagerBuilder store(SessionStore store) {
+        once("store");
+        this.store = Objects.requireNonNull(store, "store");
+        return this;
+    }
+
+    /** The source of time for activity and expiry; default the system clock. */
+    public SessionManagerBuilder clock(InstantSource clock) {
+        once("clock");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        return this;
+    }
+
+    /** Idle timeout of sessions whose spec sets none; default 30 minutes. */
+    public SessionManagerBuilder defaultIdleTimeout(Duration timeout) {
+        once("defaultIdleTimeout");
+        this.idleTimeout = SessionSpec.checkPositive(timeout, "default idle timeout");
+        return this;
+    }
+
+    /** Sessions whose spec sets no idle timeout never expire for inactivity. */
+    public SessionManagerBuilder noDefaultIdleTimeout() {
+        once("defaultIdleTimeout");
+        this.idleTimeout = null;
+        return this;
+    }
+
+    /** Max lifetime of sessions whose spec sets none; default unlimited. */
+    public SessionManagerBuilder defaultMaxLifetime(Duration lifetime) {
+        once("defaultMaxLifetime");
+        this.maxLifetime = SessionSpec.checkPositive(lifetime, "default max lifetime");
+        return this;
+    }
+
+    /** Most active sessions in total (sessions being created count); default 100,000. */
+    public SessionManagerBuilder maxSessions(long max) {
+        once("maxSessions");
+        this.maxSessions = checkLimit(max, "maxSessions");
+        return this;
+    }
+
+    /** Most active sessions of one owner; default unlimited (only the total applies). */
+    public SessionManagerBuilder maxSessionsPerOwner(long max) {
+        once("maxSessionsPerOwner");
+        this.maxSessionsPerOwner = checkLimit(max, "maxSessionsPerOwner");
+        return this;
+    }
+
+    /** How long one resource may take to close at session end; default 5 seconds. */
+    public SessionManagerBuilder cleanupTimeout(Duration timeout) {
+        once("cleanupTimeout");
+        this.cleanupTimeout = SessionSpec.checkPositive(timeout, "cleanup timeout");
+        return this;
+    }
+
+    /** How long {@link #close()} may take in all; default 30 seconds. */
+    public SessionManagerBuilder shutdownTimeout(Duration timeout) {
+        once("shutdownTimeout");
+        this.shutdownTimeout = SessionSpec.checkPositive(timeout, "shutdown timeout");
+        return this;
+    }
+
+    /**
+     * How often the reaper ends expired sessions; default 1 second. {@link Duration#ZERO}
+     * runs no reaper (expired sessions then end when next used or on
+     * {@link #cleanupInactive()}).
+     */
+    public SessionManagerBuilder reaperInterval(Duration interval) {
+        once("reaperInterval");
+        Objects.requireNonNull(interval, "interval");
+        if (interval.isNegative()) {
+            throw new IllegalArgumentException("reaper interval must be ≥ 0, got " + interval);
+        }
+        this.reaperInterval = interval;
+        return this;
+    }
+
+    /** The name of this node, recorded on every session it creates; default {@code local}. */
+    public SessionManagerBuilder node(String node) {
+        once("node");
+        this.node = Objects.requireNonNull(node, "node");
+        return this;
+    }
+
+    /** Where meters are registered; default none (nothing is recorded). */
+    public SessionManagerBuilder meterRegistry(MeterRegistry registry) {
+        once("meterRegistry");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        return this;
+    }
+
+    /** Adds a listener; may be called more than once. */
+    public SessionManagerBuilder listener(SessionListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+        return this;
+    }
+
+    /** A new, not yet started manager. */
+    public SessionManager build() {
+        return new SessionManager(this);
+    }
+
+    private static long checkLimit(long max, String what) {
+        if (max < 1) {
+            throw new IllegalArgumentException(what + " must be ≥ 1, got " + max);
+        }
+        return max;
+    }
+}
