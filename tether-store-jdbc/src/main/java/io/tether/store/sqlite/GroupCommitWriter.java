@@ -80,7 +80,7 @@ final class GroupCommitWriter {
     private volatile TetherException closeFailure;
 
     private final LongAdder transactions = new LongAdder();
-    private final LongAdder activityRows = new LongAdder();
+    private final LongAdder activityUpdates = new LongAdder();
     private final LongAdder retriedBatches = new LongAdder();
 
     /**
@@ -163,8 +163,9 @@ final class GroupCommitWriter {
         return transactions.sum();
     }
 
-    long activityRowsWritten() {
-        return activityRows.sum();
+    /** Activity {@code UPDATE} statements committed, one per session per flush. */
+    long activityUpdatesCommitted() {
+        return activityUpdates.sum();
     }
 
     long batchesRetriedOneByOne() {
@@ -329,7 +330,7 @@ final class GroupCommitWriter {
             fail(writes.get(0), file.failure(describe(writes.get(0)), batchFailure));
             return null;
         }
-        activityRows.add(touched.size());
+        activityUpdates.add(touched.size());
         for (int i = 0; i < outcomes.length; i++) {
             answer(writes.get(i), outcomes[i]);
         }
@@ -351,7 +352,7 @@ final class GroupCommitWriter {
         }
         try {
             inTransaction(() -> writeActivity(touched));
-            activityRows.add(touched.size());
+            activityUpdates.add(touched.size());
             return null;
         } catch (SQLException e) {
             activity.restore(touched);

@@ -235,8 +235,8 @@ public final class SqliteSessionStore implements SessionStore {
         return "SqliteSessionStore[" + file + (closed.get() ? ", closed]" : "]");
     }
 
-    long activityRowsWritten() {
-        return writer.activityRowsWritten();
+    long activityUpdatesCommitted() {
+        return writer.activityUpdatesCommitted();
     }
 
     long transactionsCommitted() {

@@ -57,7 +57,7 @@ class SqliteLifecycleTest {
                 }
                 expected.add(s);
             }
-            assertThat(store.activityRowsWritten()).isZero();
+            assertThat(store.activityUpdatesCommitted()).isZero();
         }
 
         assertThat(file).isEqualTo(dir.resolve("data").resolve(SqliteSessionStore.FILE_NAME).toAbsolutePath());

@@ -156,14 +156,14 @@ class SqliteSessionStoreTest {
     @Test
     void aHotSessionCostsOneRowWritePerFlush() {
         store.insert(active("hot"));
-        long before = store.activityRowsWritten();
+        long before = store.activityUpdatesCommitted();
 
         for (int i = 1; i <= 10_000; i++) {
             store.recordActivity("hot", T0.plusMillis(i), i);
         }
         store.flush();
 
-        assertThat(store.activityRowsWritten() - before).isEqualTo(1);
+        assertThat(store.activityUpdatesCommitted() - before).isEqualTo(1);
         Session stored = store.find("hot").orElseThrow();
         assertThat(stored.lastActivityAt()).isEqualTo(T0.plusMillis(10_000));
         assertThat(stored.interactionCount()).isEqualTo(10_000);
@@ -175,7 +175,7 @@ class SqliteSessionStoreTest {
 
         store.recordActivity("s-pending", T0.plusSeconds(7), 3);
 
-        assertThat(store.activityRowsWritten()).isZero();
+        assertThat(store.activityUpdatesCommitted()).isZero();
         Session seen = store.find("s-pending").orElseThrow();
         assertThat(seen.lastActivityAt()).isEqualTo(T0.plusSeconds(7));
         assertThat(seen.interactionCount()).isEqualTo(3);
@@ -205,9 +205,9 @@ class SqliteSessionStoreTest {
 
         store.recordActivity("s-timed", T0.plusSeconds(3), 2);
 
-        assertThat(TestSessions.eventually(Duration.ofSeconds(5), () -> store.activityRowsWritten() == 1)).isTrue();
+        assertThat(TestSessions.eventually(Duration.ofSeconds(5), () -> store.activityUpdatesCommitted() == 1)).isTrue();
         store.recordActivity("s-timed", T0.plusSeconds(4), 3);
-        assertThat(TestSessions.eventually(Duration.ofSeconds(5), () -> store.activityRowsWritten() == 2)).isTrue();
+        assertThat(TestSessions.eventually(Duration.ofSeconds(5), () -> store.activityUpdatesCommitted() == 2)).isTrue();
     }
 
     @Test
