@@ -61,6 +61,14 @@ final class GroupCommitWriter {
         INSTANCE
     }
 
+    /** The transaction did not start (e.g. the write lock stayed busy): no write's fault. */
+    private static final class CannotBegin extends SQLException {
+        CannotBegin(SQLException cause) {
+            super("cannot start a transaction: " + cause.getMessage(), cause.getSQLState(), cause.getErrorCode(),
+                    cause);
+        }
+    }
+
     @FunctionalInterface
     private interface SqlWork {
         void run() throws SQLException;
@@ -132,21 +140,28 @@ final class GroupCommitWriter {
      * @throws TetherException {@code store_failure} when the last flush or closing failed
      */
     void stop() {
+        TetherException failure = null;
         if (!stopped) {
             CompletableFuture<Void> done = new CompletableFuture<>();
             try {
                 submitAndWait(new Stop(done), done);
             } catch (TetherException e) {
                 if (e.code() != ErrorCode.SHUTTING_DOWN) {
-                    joinThread();
-                    throw e;
+                    failure = e;
                 }
             }
         }
         joinThread();
-        TetherException failure = closeFailure;
+        TetherException closing = closeFailure;
+        closeFailure = null;
+        if (closing != null) {
+            if (failure == null) {
+                failure = closing;
+            } else {
+                failure.addSuppressed(closing);
+            }
+        }
         if (failure != null) {
-            closeFailure = null;
             throw failure;
         }
     }
@@ -319,16 +334,11 @@ final class GroupCommitWriter {
             });
         } catch (SQLException batchFailure) {
             int parts = writes.size() + (touched.isEmpty() ? 0 : 1);
-            if (parts > 1) {
+            if (parts > 1 && !(batchFailure instanceof CannotBegin)) {
                 retriedBatches.increment();
                 return commitOneByOne(writes, touched);
             }
-            if (writes.isEmpty()) {
-                activity.restore(touched);
-                return file.failure("writing activity of " + touched.size() + " sessions", batchFailure);
-            }
-            fail(writes.get(0), file.failure(describe(writes.get(0)), batchFailure));
-            return null;
+            return failAll(writes, touched, batchFailure);
         }
         activityUpdates.add(touched.size());
         for (int i = 0; i < outcomes.length; i++) {
@@ -338,11 +348,15 @@ final class GroupCommitWriter {
     }
 
     private TetherException commitOneByOne(List<Write> writes, Map<String, PendingActivity.Entry> touched) {
-        for (Write w : writes) {
+        for (int i = 0; i < writes.size(); i++) {
+            Write w = writes.get(i);
             TetherException[] outcome = new TetherException[1];
             try {
                 inTransaction(() -> outcome[0] = apply(w));
                 answer(w, outcome[0]);
+            } catch (CannotBegin e) {
+                // Not this write's fault, and the next one would wait out the busy timeout too.
+                return failAll(writes.subList(i, writes.size()), touched, e);
             } catch (SQLException e) {
                 fail(w, file.failure(describe(w), e));
             }
@@ -355,13 +369,33 @@ final class GroupCommitWriter {
             activityUpdates.add(touched.size());
             return null;
         } catch (SQLException e) {
-            activity.restore(touched);
-            return file.failure("writing activity of " + touched.size() + " sessions", e);
+            return failAll(List.of(), touched, e);
         }
     }
 
+    /**
+     * Fails every write and puts the activity back, for a failure that is not one write's fault.
+     *
+     * @return the activity's failure, or {@code null} when there was no activity
+     */
+    private TetherException failAll(List<Write> writes, Map<String, PendingActivity.Entry> touched,
+            SQLException cause) {
+        for (Write w : writes) {
+            fail(w, file.failure(describe(w), cause));
+        }
+        if (touched.isEmpty()) {
+            return null;
+        }
+        activity.restore(touched);
+        return file.failure("writing activity of " + touched.size() + " sessions", cause);
+    }
+
     private void inTransaction(SqlWork work) throws SQLException {
-        control.execute("BEGIN IMMEDIATE");
+        try {
+            control.execute("BEGIN IMMEDIATE");
+        } catch (SQLException e) {
+            throw new CannotBegin(e);
+        }
         try {
             work.run();
             control.execute("COMMIT");
