@@ -4,11 +4,9 @@ import io.tether.ErrorCode;
 import io.tether.TetherException;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Properties;
 import org.sqlite.SQLiteConfig;
 
 /**
@@ -73,8 +71,8 @@ final class SqliteFile {
     private Connection open() throws SQLException {
         SQLiteConfig config = new SQLiteConfig();
         config.setBusyTimeout(BUSY_TIMEOUT_MILLIS);
-        Properties properties = config.toProperties();
-        return DriverManager.getConnection(url, properties);
+        // Straight to the SQLite driver: DriverManager would ask every registered driver.
+        return config.createConnection(url);
     }
 
     static String queryText(Statement s, String sql) throws SQLException {

@@ -86,6 +86,9 @@ public final class SqliteSessionStore implements SessionStore {
     /** The file name {@link Builder#dataDirectory(Path)} uses. */
     public static final String FILE_NAME = "tether.db";
 
+    /** Reads are short and CPU-bound once pages are cached; more connections than cores only contend. */
+    private static final int READERS = Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors()));
+
     private final SqliteFile file;
     private final StoreFileLock lock;
     private final GroupCommitWriter writer;
@@ -317,7 +320,7 @@ public final class SqliteSessionStore implements SessionStore {
             connection = file.openWriter(synchronous);
             Migrations.SCHEMA.migrate(connection);
             GroupCommitWriter writer = new GroupCommitWriter(file, connection, activityFlushInterval.toNanos());
-            ReaderPool readers = new ReaderPool(file, Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors())));
+            ReaderPool readers = new ReaderPool(file, READERS);
             return new SqliteSessionStore(file, lock, writer, readers);
         } catch (SQLException | RuntimeException e) {
             if (connection != null) {
