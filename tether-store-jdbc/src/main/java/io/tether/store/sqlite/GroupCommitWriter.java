@@ -1,0 +1,494 @@
+package io.tether.store.sqlite;
+
+import io.tether.ErrorCode;
+import io.tether.TetherException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The store's only writer: one thread that owns the write connection and commits everything
+ * queued since its last commit in one transaction (group commit), so N concurrent callers pay
+ * for one sync to disk instead of N.
+ *
+ * <p>Callers of {@link #insert}, {@link #update} and {@link #flush} block until the
+ * transaction holding their operation is committed, then return or throw. When a transaction
+ * fails, its operations are retried one per transaction, so a failing operation fails only its
+ * own caller. Pending activity is written when its deadline passes, on {@link #flush} and on
+ * {@link #stop}.
+ */
+final class GroupCommitWriter {
+    private static final Logger LOG = LoggerFactory.getLogger(GroupCommitWriter.class);
+
+    /** Bounds the wait of the first caller in a batch when the queue is long. */
+    private static final int MAX_BATCH = 1024;
+
+    private sealed interface Op permits Write, Flush, Stop, Wake {
+    }
+
+    private sealed interface Write extends Op permits Insert, Update {
+        SessionRows.Row row();
+
+        CompletableFuture<Void> done();
+    }
+
+    private record Insert(SessionRows.Row row, CompletableFuture<Void> done) implements Write {
+    }
+
+    private record Update(SessionRows.Row row, CompletableFuture<Void> done) implements Write {
+    }
+
+    private record Flush(CompletableFuture<Void> done) implements Op {
+    }
+
+    private record Stop(CompletableFuture<Void> done) implements Op {
+    }
+
+    /** Only ends the writer's wait, so it sees a new activity deadline. */
+    private enum Wake implements Op {
+        INSTANCE
+    }
+
+    /** The transaction did not start (e.g. the write lock stayed busy): no write's fault. */
+    private static final class CannotBegin extends SQLException {
+        CannotBegin(SQLException cause) {
+            super("cannot start a transaction: " + cause.getMessage(), cause.getSQLState(), cause.getErrorCode(),
+                    cause);
+        }
+    }
+
+    @FunctionalInterface
+    private interface SqlWork {
+        void run() throws SQLException;
+    }
+
+    private final SqliteFile file;
+    private final Connection connection;
+    private final Statement control;
+    private final PreparedStatement insert;
+    private final PreparedStatement update;
+    private final PreparedStatement activityUpdate;
+    private final PreparedStatement versionOf;
+    private final LinkedBlockingQueue<Op> queue = new LinkedBlockingQueue<>();
+    private final PendingActivity activity;
+    private final Thread thread;
+    private volatile boolean stopped;
+    private volatile TetherException closeFailure;
+
+    private final LongAdder transactions = new LongAdder();
+    private final LongAdder activityUpdates = new LongAdder();
+    private final LongAdder retriedBatches = new LongAdder();
+
+    /**
+     * Takes ownership of {@code connection} (open, migrated, autocommit) and starts the thread.
+     */
+    GroupCommitWriter(SqliteFile file, Connection connection, long activityIntervalNanos) throws SQLException {
+        this.file = file;
+        this.connection = connection;
+        this.control = connection.createStatement();
+        this.insert = connection.prepareStatement(SessionRows.INSERT);
+        this.update = connection.prepareStatement(SessionRows.UPDATE);
+        this.activityUpdate = connection.prepareStatement(SessionRows.ACTIVITY);
+        this.versionOf = connection.prepareStatement(SessionRows.VERSION_OF);
+        this.activity = new PendingActivity(activityIntervalNanos, () -> queue.offer(Wake.INSTANCE));
+        this.thread = Thread.ofPlatform()
+                .name("tether-sqlite-writer[" + file.path().getFileName() + "]")
+                .daemon(true)
+                .unstarted(this::run);
+        thread.start();
+    }
+
+    /** Durable on return; see {@link io.tether.store.SessionStore#insert}. */
+    void insert(SessionRows.Row row) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        submitAndWait(new Insert(row, done), done);
+    }
+
+    /** Durable on return; see {@link io.tether.store.SessionStore#update}. */
+    void update(SessionRows.Row row) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        submitAndWait(new Update(row, done), done);
+    }
+
+    /** Defers activity; never blocks on I/O. */
+    void recordActivity(String id, long atMillis, long count) {
+        activity.record(id, atMillis, count);
+    }
+
+    /** Writes all pending activity; returns once it is committed. */
+    void flush() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        submitAndWait(new Flush(done), done);
+    }
+
+    /**
+     * Writes pending activity, commits, stops the thread and closes the connection. Returns
+     * after the thread has ended. Idempotent.
+     *
+     * @throws TetherException {@code store_failure} when the last flush or closing failed
+     */
+    void stop() {
+        TetherException failure = null;
+        if (!stopped) {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            try {
+                submitAndWait(new Stop(done), done);
+            } catch (TetherException e) {
+                if (e.code() != ErrorCode.SHUTTING_DOWN) {
+                    failure = e;
+                }
+            }
+        }
+        joinThread();
+        TetherException closing = closeFailure;
+        closeFailure = null;
+        if (closing != null) {
+            if (failure == null) {
+                failure = closing;
+            } else {
+                failure.addSuppressed(closing);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    PendingActivity.Entry pendingActivity(String id) {
+        return activity.get(id);
+    }
+
+    Thread thread() {
+        return thread;
+    }
+
+    long transactionsCommitted() {
+        return transactions.sum();
+    }
+
+    /** Activity {@code UPDATE} statements committed, one per session per flush. */
+    long activityUpdatesCommitted() {
+        return activityUpdates.sum();
+    }
+
+    long batchesRetriedOneByOne() {
+        return retriedBatches.sum();
+    }
+
+    int queuedOperations() {
+        return queue.size();
+    }
+
+    private void joinThread() {
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Waits without giving up on interrupt: once queued, the operation may commit, and a caller
+     * that returned early could not tell whether it did.
+     */
+    private void submitAndWait(Op op, CompletableFuture<Void> done) {
+        queue.add(op);
+        if (stopped) {
+            // The writer may have drained the queue before this op arrived; fail it here.
+            // When the writer got it after all, this does nothing.
+            done.completeExceptionally(file.closed());
+        }
+        try {
+            done.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof TetherException t) {
+                // A fresh exception, so the stack trace shows this caller, not the writer thread.
+                throw new TetherException(t.code(), t.getMessage(), t.getCause());
+            }
+            throw file.failure("write", e.getCause());
+        }
+    }
+
+    private void run() {
+        List<Op> batch = new ArrayList<>();
+        try {
+            boolean stop = false;
+            while (!stop) {
+                batch.clear();
+                Op first = next();
+                if (first != null) {
+                    batch.add(first);
+                }
+                queue.drainTo(batch, MAX_BATCH - batch.size());
+                stop = process(batch);
+            }
+        } finally {
+            stopped = true;
+            List<Op> late = new ArrayList<>();
+            queue.drainTo(late);
+            for (Op op : late) {
+                fail(op, file.closed());
+            }
+            closeConnection();
+        }
+    }
+
+    /** Waits for an operation or for the activity deadline; {@code null} when the deadline passed. */
+    private Op next() {
+        while (true) {
+            try {
+                long wait = activity.nanosUntilDue(System.nanoTime());
+                return wait < 0 ? queue.take() : queue.poll(wait, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                // Nothing of ours interrupts this thread; only stop() ends it, so that queued
+                // callers always get an answer.
+                LOG.warn("SQLite store {}: writer thread interrupted; it stops only when the store closes", file);
+            }
+        }
+    }
+
+    /** Commits one batch; returns whether it held the stop request. */
+    private boolean process(List<Op> batch) {
+        List<Write> writes = new ArrayList<>(batch.size());
+        List<CompletableFuture<Void>> barriers = new ArrayList<>(1);
+        boolean stop = false;
+        boolean flush = false;
+        for (Op op : batch) {
+            switch (op) {
+                case Write w -> writes.add(w);
+                case Flush f -> {
+                    flush = true;
+                    barriers.add(f.done());
+                }
+                case Stop s -> {
+                    stop = true;
+                    barriers.add(s.done());
+                }
+                case Wake w -> {
+                }
+            }
+        }
+        Map<String, PendingActivity.Entry> touched =
+                stop || flush || activity.isDue(System.nanoTime()) ? activity.takeAll() : Map.of();
+        TetherException activityFailure = null;
+        try {
+            activityFailure = commit(writes, touched);
+        } catch (RuntimeException | Error bug) {
+            // Every caller must get an answer, even when this code is wrong.
+            TetherException failure = new TetherException(ErrorCode.INTERNAL,
+                    "SQLite store " + file + ": writer failed unexpectedly: " + bug, bug);
+            LOG.error("SQLite store {}: writer failed unexpectedly", file, bug);
+            batch.forEach(op -> fail(op, failure));
+            activity.restore(touched);
+            return stop;
+        }
+        if (activityFailure != null && barriers.isEmpty()) {
+            LOG.warn("SQLite store {}: deferred activity not written, will retry: {}",
+                    file, activityFailure.getMessage());
+        }
+        for (CompletableFuture<Void> barrier : barriers) {
+            if (activityFailure == null) {
+                barrier.complete(null);
+            } else {
+                barrier.completeExceptionally(activityFailure);
+            }
+        }
+        return stop;
+    }
+
+    /**
+     * Commits {@code writes} and {@code touched} in one transaction and answers the writers.
+     * When the transaction fails, retries each write alone, then the activity alone.
+     *
+     * @return why the activity could not be written (it was put back), or {@code null}
+     */
+    private TetherException commit(List<Write> writes, Map<String, PendingActivity.Entry> touched) {
+        if (writes.isEmpty() && touched.isEmpty()) {
+            return null;
+        }
+        TetherException[] outcomes = new TetherException[writes.size()];
+        try {
+            inTransaction(() -> {
+                for (int i = 0; i < outcomes.length; i++) {
+                    outcomes[i] = apply(writes.get(i));
+                }
+                writeActivity(touched);
+            });
+        } catch (SQLException batchFailure) {
+            int parts = writes.size() + (touched.isEmpty() ? 0 : 1);
+            if (parts > 1 && !(batchFailure instanceof CannotBegin)) {
+                retriedBatches.increment();
+                return commitOneByOne(writes, touched);
+            }
+            return failAll(writes, touched, batchFailure);
+        }
+        activityUpdates.add(touched.size());
+        for (int i = 0; i < outcomes.length; i++) {
+            answer(writes.get(i), outcomes[i]);
+        }
+        return null;
+    }
+
+    private TetherException commitOneByOne(List<Write> writes, Map<String, PendingActivity.Entry> touched) {
+        for (int i = 0; i < writes.size(); i++) {
+            Write w = writes.get(i);
+            TetherException[] outcome = new TetherException[1];
+            try {
+                inTransaction(() -> outcome[0] = apply(w));
+                answer(w, outcome[0]);
+            } catch (CannotBegin e) {
+                // Not this write's fault, and the next one would wait out the busy timeout too.
+                return failAll(writes.subList(i, writes.size()), touched, e);
+            } catch (SQLException e) {
+                fail(w, file.failure(describe(w), e));
+            }
+        }
+        if (touched.isEmpty()) {
+            return null;
+        }
+        try {
+            inTransaction(() -> writeActivity(touched));
+            activityUpdates.add(touched.size());
+            return null;
+        } catch (SQLException e) {
+            return failAll(List.of(), touched, e);
+        }
+    }
+
+    /**
+     * Fails every write and puts the activity back, for a failure that is not one write's fault.
+     *
+     * @return the activity's failure, or {@code null} when there was no activity
+     */
+    private TetherException failAll(List<Write> writes, Map<String, PendingActivity.Entry> touched,
+            SQLException cause) {
+        for (Write w : writes) {
+            fail(w, file.failure(describe(w), cause));
+        }
+        if (touched.isEmpty()) {
+            return null;
+        }
+        activity.restore(touched);
+        return file.failure("writing activity of " + touched.size() + " sessions", cause);
+    }
+
+    private void inTransaction(SqlWork work) throws SQLException {
+        try {
+            control.execute("BEGIN IMMEDIATE");
+        } catch (SQLException e) {
+            throw new CannotBegin(e);
+        }
+        try {
+            work.run();
+            control.execute("COMMIT");
+            transactions.increment();
+        } catch (SQLException | RuntimeException e) {
+            try {
+                control.execute("ROLLBACK");
+            } catch (SQLException rollbackFailed) {
+                // Expected when SQLite already rolled back by itself (e.g. a full disk).
+                e.addSuppressed(rollbackFailed);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Runs one write inside the open transaction.
+     *
+     * @return the caller's failure when the write was refused (duplicate id, version conflict),
+     *     {@code null} when it was applied
+     */
+    private TetherException apply(Write w) throws SQLException {
+        SessionRows.Row row = w.row();
+        return switch (w) {
+            case Insert i -> {
+                SessionRows.bindInsert(insert, row);
+                yield insert.executeUpdate() == 1 ? null : file.failure("session " + row.id() + " already stored");
+            }
+            case Update u -> {
+                SessionRows.bindUpdate(update, row);
+                yield update.executeUpdate() == 1 ? null : conflict(row);
+            }
+        };
+    }
+
+    private TetherException conflict(SessionRows.Row row) throws SQLException {
+        versionOf.setString(1, row.id());
+        try (ResultSet rs = versionOf.executeQuery()) {
+            String stored = rs.next() ? "stored version is " + rs.getLong(1) : "it is not stored";
+            return file.failure("session " + row.id() + " version conflict: update to version " + row.version()
+                    + " needs stored version " + (row.version() - 1) + ", but " + stored);
+        }
+    }
+
+    private void writeActivity(Map<String, PendingActivity.Entry> touched) throws SQLException {
+        for (Map.Entry<String, PendingActivity.Entry> e : touched.entrySet()) {
+            activityUpdate.setLong(1, e.getValue().atMillis());
+            activityUpdate.setLong(2, e.getValue().count());
+            activityUpdate.setString(3, e.getKey());
+            activityUpdate.executeUpdate();
+        }
+    }
+
+    private static String describe(Write w) {
+        return switch (w) {
+            case Insert i -> "insert of session " + i.row().id();
+            case Update u -> "update of session " + u.row().id() + " to version " + u.row().version();
+        };
+    }
+
+    private static void answer(Write w, TetherException refused) {
+        if (refused == null) {
+            w.done().complete(null);
+        } else {
+            w.done().completeExceptionally(refused);
+        }
+    }
+
+    private static void fail(Op op, TetherException failure) {
+        switch (op) {
+            case Write w -> w.done().completeExceptionally(failure);
+            case Flush f -> f.done().completeExceptionally(failure);
+            case Stop s -> s.done().completeExceptionally(failure);
+            case Wake w -> {
+            }
+        }
+    }
+
+    private void closeConnection() {
+        SQLException failure = null;
+        for (AutoCloseable c : List.of(insert, update, activityUpdate, versionOf, control, connection)) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                if (failure == null) {
+                    failure = new SQLException("closing the write connection failed", e);
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            closeFailure = file.failure("close", failure);
+        }
+    }
+}

@@ -1,0 +1,131 @@
+package io.tether.store.sqlite;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+/**
+ * The schema's history: an ordered list of steps, each taking the file from one version to
+ * the next. The file's version is SQLite's {@code user_version}; each step runs in its own
+ * transaction together with the version bump, so a file is always at exactly one version.
+ *
+ * <p>Steps are append-only: a released step is never edited, a change is a new step.
+ */
+final class Migrations {
+    /** Marks a file as Tether's ("Teth"), so another application's database is refused. */
+    static final int APPLICATION_ID = 0x54657468;
+
+    /** One step: the statements that take the schema from {@code version - 1} to {@code version}. */
+    record Step(int version, String description, List<String> statements) {
+        Step {
+            statements = List.copyOf(statements);
+        }
+    }
+
+    /** Every step this code knows, oldest first. */
+    static final Migrations SCHEMA = new Migrations(List.of(
+            new Step(1, "sessions table and its indexes", List.of(
+                    """
+                    CREATE TABLE sessions (
+                        id                TEXT    NOT NULL PRIMARY KEY,
+                        owner             TEXT    NOT NULL,
+                        session_key       TEXT,
+                        runtime           TEXT    NOT NULL,
+                        status            TEXT    NOT NULL
+                                          CHECK (status IN ('active', 'ended', 'timeout', 'error')),
+                        created_at        INTEGER NOT NULL,
+                        last_activity_at  INTEGER NOT NULL,
+                        ended_at          INTEGER,
+                        end_reason        TEXT,
+                        idle_timeout_ms   INTEGER,
+                        max_lifetime_ms   INTEGER,
+                        interaction_count INTEGER NOT NULL,
+                        data              TEXT    NOT NULL,
+                        metadata          TEXT    NOT NULL,
+                        node              TEXT,
+                        version           INTEGER NOT NULL
+                    )""",
+                    // Listing is newest first by (created_at, id); each filter gets an index that
+                    // also delivers that order, so a page never sorts the whole table.
+                    "CREATE INDEX sessions_by_created ON sessions (created_at, id)",
+                    "CREATE INDEX sessions_by_owner ON sessions (owner, created_at, id)",
+                    "CREATE INDEX sessions_by_status ON sessions (status, created_at, id)",
+                    "CREATE INDEX sessions_by_last_activity ON sessions (last_activity_at)",
+                    // Covers the counts query without reading any row.
+                    "CREATE INDEX sessions_by_end_reason ON sessions (status, end_reason)"))));
+
+    private final List<Step> steps;
+
+    Migrations(List<Step> steps) {
+        for (int i = 0; i < steps.size(); i++) {
+            if (steps.get(i).version() != i + 1) {
+                throw new IllegalArgumentException("migration steps must be numbered 1, 2, 3…; step "
+                        + (i + 1) + " says " + steps.get(i).version());
+            }
+        }
+        this.steps = List.copyOf(steps);
+    }
+
+    /** The version a file has once every known step ran. */
+    int latest() {
+        return steps.size();
+    }
+
+    /**
+     * Brings the file open on {@code c} (autocommit, nobody else writing) to {@link #latest()}.
+     *
+     * @return the version the file had before
+     * @throws SQLException when a step fails (that step is rolled back; earlier ones stay),
+     *     when the file is newer than this code, or when it is not Tether's
+     */
+    int migrate(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            int found = (int) SqliteFile.queryLong(s, "PRAGMA user_version");
+            checkOwnFile(s, found);
+            if (found > latest()) {
+                throw new SQLException("the file has schema version " + found + " but this Tether knows "
+                        + "versions up to " + latest() + "; it was written by a newer Tether. "
+                        + "Upgrade Tether, or use another file");
+            }
+            for (Step step : steps.subList(found, steps.size())) {
+                apply(s, step);
+            }
+            return found;
+        }
+    }
+
+    private static void checkOwnFile(Statement s, int version) throws SQLException {
+        long applicationId = SqliteFile.queryLong(s, "PRAGMA application_id");
+        if (applicationId == APPLICATION_ID) {
+            return;
+        }
+        boolean empty = SqliteFile.queryLong(s, "SELECT count(*) FROM sqlite_schema") == 0;
+        if (version != 0 || applicationId != 0 || !empty) {
+            throw new SQLException("the file is not a Tether store (application_id " + applicationId
+                    + ", user_version " + version + ", " + (empty ? "no tables" : "has tables")
+                    + "); refusing to change it");
+        }
+    }
+
+    private static void apply(Statement s, Step step) throws SQLException {
+        s.execute("BEGIN IMMEDIATE");
+        try {
+            for (String sql : step.statements()) {
+                s.execute(sql);
+            }
+            // Both pragmas live in the file header and are part of this transaction.
+            s.execute("PRAGMA application_id = " + APPLICATION_ID);
+            s.execute("PRAGMA user_version = " + step.version());
+            s.execute("COMMIT");
+        } catch (SQLException e) {
+            try {
+                s.execute("ROLLBACK");
+            } catch (SQLException rollbackFailed) {
+                e.addSuppressed(rollbackFailed);
+            }
+            throw new SQLException("migration to version " + step.version() + " (" + step.description()
+                    + ") failed: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package io.tether.store.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.tether.TetherException;
+import io.tether.session.SessionStatus;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Kills a process in the middle of a write load ({@code SIGKILL}, no shutdown hooks) and checks
+ * that the file is intact and holds every write the process acknowledged.
+ */
+class CrashRecoveryTest {
+    private static final int ACKS_BEFORE_KILL = 2_000;
+    private static final Pattern ACK = Pattern.compile("([CE]) (w\\d+-\\d+)");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void everyAcknowledgedWriteSurvivesAKilledProcess() throws Exception {
+        Path file = dir.resolve("crash.db");
+        Path childErr = dir.resolve("child.err");
+        Process child = new ProcessBuilder(javaBinary(), "--enable-native-access=ALL-UNNAMED",
+                "-cp", testClassPath(), CrashLoadMain.class.getName(), file.toString(), "8", "50000")
+                .redirectError(childErr.toFile())
+                .start();
+        Set<String> created = ConcurrentHashMap.newKeySet();
+        Set<String> ended = ConcurrentHashMap.newKeySet();
+        List<String> garbage = new ArrayList<>();
+        CountDownLatch enoughAcks = new CountDownLatch(ACKS_BEFORE_KILL);
+        Thread reader = Thread.ofPlatform().name("child-stdout").daemon(true).start(() -> {
+            try (BufferedReader in = new BufferedReader(
+                    new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    Matcher m = ACK.matcher(line);
+                    if (!m.matches()) {
+                        garbage.add(line);
+                        continue;
+                    }
+                    (m.group(1).equals("C") ? created : ended).add(m.group(2));
+                    enoughAcks.countDown();
+                }
+            } catch (IOException e) {
+                garbage.add("reading failed: " + e);
+            }
+        });
+        try {
+            assertThat(enoughAcks.await(40, TimeUnit.SECONDS))
+                    .as("child acknowledged %d writes; stderr: %s", ACKS_BEFORE_KILL - enoughAcks.getCount(),
+                            readQuietly(childErr))
+                    .isTrue();
+            assertThatThrownBy(() -> SqliteSessionStore.builder().file(file).build())
+                    .isInstanceOf(TetherException.class)
+                    .hasMessageContaining("already open in another process");
+        } finally {
+            // Through the handle: Process.destroyForcibly would also close the pipe and drop the
+            // acknowledgements still in it.
+            child.toHandle().destroyForcibly();
+            assertThat(child.waitFor(10, TimeUnit.SECONDS)).as("child gone after SIGKILL").isTrue();
+        }
+        assertThat(reader.join(Duration.ofSeconds(10))).as("child output read to its end").isTrue();
+        assertThat(garbage).isEmpty();
+        assertThat(created).hasSizeGreaterThan(ACKS_BEFORE_KILL / 3);
+        assertThat(created).containsAll(ended);
+
+        try (Connection c = TestSessions.rawConnection(file); Statement s = c.createStatement()) {
+            assertThat(SqliteFile.queryText(s, "PRAGMA integrity_check")).isEqualTo("ok");
+        }
+        try (SqliteSessionStore store = SqliteSessionStore.builder().file(file).build()) {
+            for (String id : created) {
+                assertThat(store.find(id)).as("acknowledged create of %s", id).isPresent();
+            }
+            for (String id : ended) {
+                assertThat(store.find(id).orElseThrow().status()).as("acknowledged end of %s", id)
+                        .isEqualTo(SessionStatus.ENDED);
+            }
+        }
+    }
+
+    private static String javaBinary() {
+        return ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    }
+
+    private static String testClassPath() {
+        return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    }
+
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return "(unreadable: " + e + ")";
+        }
+    }
+}
