@@ -64,7 +64,7 @@ class SessionManagerTest {
         for (int i = 0; i < 2000; i++) {
             ids.add(manager.create(SessionSpec.of("o")).id());
         }
-        assertThat(ids).hasSize(2000);
+        assertThat(ids).hasSize(2000).allSatisfy(id -> assertThat(id).hasSize(22).doesNotStartWith("-"));
     }
 
     @Test

@@ -1,0 +1,72 @@
+package io.tether.bench;
+
+import io.tether.session.SessionManager;
+import io.tether.session.SessionSpec;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Heap bytes per idle plain session: creates N sessions (each with its own owner string,
+ * as requests would bring them), forces full collections, and divides the growth of the
+ * used heap by N. Repeated; prints every run and the median.
+ *
+ * <pre>java -XX:+UseSerialGC -cp tether-bench/target/benchmarks.jar io.tether.bench.SessionFootprint [N] [runs]</pre>
+ *
+ * Run with a stop-the-world collector (SerialGC) so "used after GC" is exact.
+ */
+public final class SessionFootprint {
+    private SessionFootprint() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
+        int runs = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        System.out.printf(Locale.ROOT, "idle plain sessions: %,d per run, %d runs, java %s, %s%n", n, runs,
+                Runtime.version(), ManagementFactory.getGarbageCollectorMXBeans().get(0).getName());
+        for (String store : List.of("memory", "sqlite")) {
+            List<Double> perSession = new ArrayList<>();
+            for (int r = 0; r < runs; r++) {
+                perSession.add(measure(store, n));
+            }
+            List<Double> sorted = perSession.stream().sorted().toList();
+            System.out.printf(Locale.ROOT, "%-7s bytes/session: median %.0f  runs %s%n", store,
+                    sorted.get(sorted.size() / 2), perSession.stream()
+                            .map(d -> String.format(Locale.ROOT, "%.0f", d)).toList());
+        }
+    }
+
+    static double measure(String storeName, int n) throws Exception {
+        Path dir = BenchStores.tempDir();
+        try (SessionManager manager = SessionManager.builder().store(BenchStores.open(storeName, dir))
+                .maxSessions(n + 1L).reaperInterval(Duration.ZERO).build().start()) {
+            // warm the code paths and the store's caches with a few sessions first
+            for (int i = 0; i < 1000; i++) {
+                manager.create(SessionSpec.of("warm" + i));
+            }
+            long before = usedAfterGc();
+            for (int i = 0; i < n; i++) {
+                manager.create(SessionSpec.of("user-" + (i % 10_000)));
+            }
+            long after = usedAfterGc();
+            if (manager.stats().active() != n + 1000L) {
+                throw new IllegalStateException("expected " + (n + 1000) + " active sessions");
+            }
+            return (after - before) / (double) n;
+        } finally {
+            BenchStores.delete(dir);
+        }
+    }
+
+    private static long usedAfterGc() {
+        long used = Long.MAX_VALUE;
+        for (int i = 0; i < 4; i++) {
+            System.gc();
+            used = Math.min(used, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+        }
+        return used;
+    }
+}

@@ -1,0 +1,56 @@
+package io.tether.cli;
+
+import io.tether.session.EndReason;
+import io.tether.session.Session;
+import io.tether.session.SessionManager;
+import io.tether.session.SessionSpec;
+import io.tether.session.SessionStats;
+import io.tether.store.SessionQuery;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code tether demo}: a short tour of the session engine on the embedded store. Sessions
+ * it leaves active are still there on the next run, which is the point.
+ */
+@Command(name = "demo", description = "A short tour: create, reuse, touch, update, end and list sessions.")
+final class DemoCommand extends SessionsCommand.StoreCommand {
+    @Override
+    void run(SessionManager manager, Output out) {
+        out.line("Tether demo: embedded SQLite store in " + options.dataDir.toAbsolutePath().normalize());
+        long before = manager.stats().active();
+        if (before > 0) {
+            out.line("found " + before + " active sessions from earlier runs (they survived the restart)");
+        }
+
+        Session cart = manager.create(SessionSpec.builder("alice").data(Map.of("cart", List.of())).build());
+        out.line("created  " + cart.id() + "  owner=alice data=" + cart.data());
+        for (int i = 0; i < 3; i++) {
+            manager.touch(cart.id());
+        }
+        Session updated = manager.update(cart.id(), Map.of("cart", List.of("book")), Map.of("channel", "web"));
+        out.line("updated  " + cart.id() + "  data=" + updated.data() + " interactions=" + updated.interactionCount());
+
+        SessionSpec chat = SessionSpec.builder("bob").key("support-chat").build();
+        Session first = manager.getOrCreate(chat);
+        Session again = manager.getOrCreate(chat);
+        out.line("get-or-create  " + first.id() + "  owner=bob key=support-chat; second call "
+                + (again.id().equals(first.id()) ? "reused it" : "made another (unexpected)"));
+
+        String scratch = manager.withSession(SessionSpec.of("alice"), Session::id);
+        out.line("ran a block in " + scratch + ", then it ended: " + manager.get(scratch).status().wireName());
+
+        Session ended = manager.end(cart.id(), EndReason.MANUAL);
+        out.line("ended    " + ended.id() + "  reason=" + ended.endReason());
+
+        out.line("");
+        out.line("active sessions:");
+        out.sessions(manager.list(SessionQuery.all().withStatus(io.tether.session.SessionStatus.ACTIVE)).items(), null);
+        SessionStats s = manager.stats();
+        out.line("");
+        out.line("stats: active=" + s.active() + " created=" + s.totalCreated() + " ended=" + s.endedByReason());
+        out.line("");
+        out.line("Next: ./tether sessions ls --all    ./tether sessions show ID    ./tether --help");
+    }
+}
