@@ -9,7 +9,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -42,10 +41,7 @@ class CrashRecoveryTest {
     void everyAcknowledgedWriteSurvivesAKilledProcess() throws Exception {
         Path file = dir.resolve("crash.db");
         Path childErr = dir.resolve("child.err");
-        Process child = new ProcessBuilder(javaBinary(), "--enable-native-access=ALL-UNNAMED",
-                "-cp", testClassPath(), CrashLoadMain.class.getName(), file.toString(), "8", "50000")
-                .redirectError(childErr.toFile())
-                .start();
+        Process child = ChildJvm.start(CrashLoadMain.class, childErr, file.toString(), "8", "50000");
         Set<String> created = ConcurrentHashMap.newKeySet();
         Set<String> ended = ConcurrentHashMap.newKeySet();
         List<String> garbage = new ArrayList<>();
@@ -69,7 +65,7 @@ class CrashRecoveryTest {
         try {
             assertThat(enoughAcks.await(40, TimeUnit.SECONDS))
                     .as("child acknowledged %d writes; stderr: %s", ACKS_BEFORE_KILL - enoughAcks.getCount(),
-                            readQuietly(childErr))
+                            ChildJvm.readQuietly(childErr))
                     .isTrue();
             assertThatThrownBy(() -> SqliteSessionStore.builder().file(file).build())
                     .isInstanceOf(TetherException.class)
@@ -96,23 +92,6 @@ class CrashRecoveryTest {
                 assertThat(store.find(id).orElseThrow().status()).as("acknowledged end of %s", id)
                         .isEqualTo(SessionStatus.ENDED);
             }
-        }
-    }
-
-    private static String javaBinary() {
-        return ProcessHandle.current().info().command()
-                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    }
-
-    private static String testClassPath() {
-        return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    }
-
-    private static String readQuietly(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (IOException e) {
-            return "(unreadable: " + e + ")";
         }
     }
 }

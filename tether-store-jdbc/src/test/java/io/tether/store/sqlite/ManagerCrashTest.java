@@ -1,0 +1,113 @@
+package io.tether.store.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tether.session.EndReason;
+import io.tether.session.Session;
+import io.tether.session.SessionManager;
+import io.tether.session.SessionStatus;
+import io.tether.store.SessionQuery;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole engine killed mid-load: a session manager over SQLite in a child JVM gets
+ * {@code SIGKILL}; a new manager on the same directory must find every acknowledged
+ * create, update and end, keep plain sessions active and end python ones as node_lost.
+ */
+class ManagerCrashTest {
+    private static final int ACKS_BEFORE_KILL = 1_500;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS)
+    void aKilledManagerLosesNothingItAcknowledged() throws Exception {
+        Path childErr = dir.resolve("child.err");
+        Path data = dir.resolve("data");
+        Process child = ChildJvm.start(ManagerCrashLoadMain.class, childErr, data.toString(), "6", "60000");
+        Set<String> plain = ConcurrentHashMap.newKeySet();
+        Set<String> python = ConcurrentHashMap.newKeySet();
+        Set<String> ended = ConcurrentHashMap.newKeySet();
+        Map<String, Long> updated = new ConcurrentHashMap<>();
+        List<String> garbage = new ArrayList<>();
+        CountDownLatch enough = new CountDownLatch(ACKS_BEFORE_KILL);
+        Thread reader = Thread.ofPlatform().daemon(true).start(() -> {
+            try (BufferedReader in = new BufferedReader(
+                    new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    String[] f = line.split(" ");
+                    switch (f[0]) {
+                        case "C" -> plain.add(f[1]);
+                        case "P" -> python.add(f[1]);
+                        case "E" -> ended.add(f[1]);
+                        case "U" -> updated.merge(f[1], Long.parseLong(f[2]), Math::max);
+                        default -> garbage.add(line);
+                    }
+                    enough.countDown();
+                }
+            } catch (IOException | RuntimeException e) {
+                garbage.add("reading failed: " + e);
+            }
+        });
+        try {
+            assertThat(enough.await(60, TimeUnit.SECONDS))
+                    .as("child acknowledged enough; stderr: %s", ChildJvm.readQuietly(childErr)).isTrue();
+        } finally {
+            child.toHandle().destroyForcibly();
+            assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(reader.join(Duration.ofSeconds(10))).isTrue();
+        assertThat(garbage).isEmpty();
+        assertThat(python).isNotEmpty();
+        assertThat(ended).isNotEmpty();
+
+        try (SessionManager m = SessionManager.builder()
+                .store(SqliteSessionStore.builder().dataDirectory(data).build())
+                .reaperInterval(Duration.ZERO).build().start()) {
+            for (String id : plain) {
+                Session s = m.get(id);
+                if (ended.contains(id)) {
+                    assertThat(s.status()).as("acknowledged end of %s", id).isEqualTo(SessionStatus.ENDED);
+                } else {
+                    assertThat(s.status()).as("plain %s", id).isIn(SessionStatus.ACTIVE, SessionStatus.ENDED);
+                }
+                if (updated.containsKey(id)) {
+                    assertThat((Long) s.data().get("n")).as("acknowledged update of %s", id)
+                            .isEqualTo(updated.get(id));
+                }
+            }
+            for (String id : python) {
+                Session s = m.get(id);
+                assertThat(s.status()).isEqualTo(SessionStatus.ERROR);
+                assertThat(s.endReason()).isEqualTo(EndReason.NODE_LOST);
+            }
+            long activeInStore = 0;
+            SessionQuery q = SessionQuery.all().withStatus(SessionStatus.ACTIVE).withLimit(1000);
+            for (var page = m.list(q); ; page = m.list(q)) {
+                activeInStore += page.items().size();
+                assertThat(page.items()).allSatisfy(s -> assertThat(s.runtime()).isEqualTo("none"));
+                if (!page.hasNext()) {
+                    break;
+                }
+                q = q.after(page.nextCursor());
+            }
+            assertThat(m.stats().active()).isEqualTo(activeInStore);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package io.tether.store.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tether.session.ConcurrencyTest;
+import io.tether.session.EndReason;
+import io.tether.session.MutableClock;
+import io.tether.session.Session;
+import io.tether.session.SessionManager;
+import io.tether.session.SessionSpec;
+import io.tether.session.SessionStatus;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The session manager over real SQLite files: concurrency, restart and expiry across restarts. */
+class SqliteSessionManagerTest {
+    @TempDir
+    Path dir;
+
+    private SqliteSessionStore store() {
+        return SqliteSessionStore.builder().dataDirectory(dir).build();
+    }
+
+    private SessionManager manager(MutableClock clock) {
+        return SessionManager.builder().store(store()).clock(clock).reaperInterval(Duration.ZERO).build().start();
+    }
+
+    @Test
+    void sixteenThreadsLeaveExactCountsInTheFile() throws Exception {
+        List<String> ids = ConcurrencyTest.runMixedLoad(store(), 60);
+
+        try (SessionManager reopened = manager(new MutableClock())) {
+            int active = 0;
+            for (String id : ids) {
+                Session s = reopened.get(id);
+                assertThat(s.interactionCount()).as("touches flushed on close").isEqualTo(4);
+                assertThat(s.data()).containsKeys("thread", "i");
+                active += s.isActive() ? 1 : 0;
+            }
+            assertThat(active).isEqualTo(ids.size() / 2);
+            assertThat(reopened.stats().active()).isEqualTo(active);
+            assertThat(reopened.stats().totalCreated()).isEqualTo(ids.size());
+            assertThat(reopened.stats().endedByReason()).isEqualTo(Map.of("manual", (long) ids.size() / 2));
+        }
+    }
+
+    @Test
+    void limitsHoldUnderARaceOnSqlite() throws Exception {
+        ConcurrencyTest.runLimitRace(store());
+    }
+
+    @Test
+    void reopeningFindsEverySessionAsItWas() {
+        MutableClock clock = new MutableClock();
+        Map<String, Session> before = new HashMap<>();
+        try (SessionManager m = manager(clock)) {
+            Session a = m.create(SessionSpec.builder("alice").key("cart").data(Map.of("items", List.of("book")))
+                    .metadata(Map.of("ua", "firefox")).maxLifetime(Duration.ofDays(1)).build());
+            clock.advance(Duration.ofSeconds(1));
+            m.touch(a.id());
+            before.put(a.id(), m.update(a.id(), Map.of("total", 12.5), null));
+            Session b = m.create(SessionSpec.builder("bob").noIdleTimeout().build());
+            before.put(b.id(), m.end(b.id(), EndReason.of("checked_out")));
+            Session c = m.create(SessionSpec.of("carol"));
+            clock.advance(Duration.ofSeconds(1));
+            before.put(c.id(), m.touch(c.id()));
+        }
+        try (SessionManager m = manager(clock)) {
+            before.forEach((id, s) -> assertThat(m.get(id)).isEqualTo(s));
+            assertThat(m.getOrCreate(SessionSpec.builder("alice").key("cart").build()).id())
+                    .as("the key still leads to the same session").isIn(before.keySet());
+            assertThat(m.stats().active()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aSessionThatExpiredWhileTheProcessWasDownTimesOutOnStart() {
+        MutableClock clock = new MutableClock();
+        String id;
+        try (SessionManager m = manager(clock)) {
+            id = m.create(SessionSpec.builder("a").idleTimeout(Duration.ofMinutes(5)).build()).id();
+        }
+        clock.advance(Duration.ofMinutes(6));
+        try (SessionManager m = manager(clock)) {
+            assertThat(m.cleanupInactive()).isEqualTo(1);
+            assertThat(m.get(id).status()).isEqualTo(SessionStatus.TIMEOUT);
+        }
+        try (SessionManager m = manager(clock)) {
+            assertThat(m.get(id).endReason()).isEqualTo(EndReason.IDLE_TIMEOUT);
+            assertThat(m.stats().active()).isZero();
+        }
+    }
+}
