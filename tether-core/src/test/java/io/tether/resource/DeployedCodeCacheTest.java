@@ -5,17 +5,26 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class DeployedCodeCacheTest {
     private final DeployedCodeCache cache = new DeployedCodeCache();
     private final AtomicInteger deployments = new AtomicInteger();
+    // Not the common pool: it may have a single thread, and these tests block one on purpose.
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+
+    @AfterEach
+    void stopThreads() {
+        threads.shutdownNow();
+    }
 
     @Test
     void theSameCodeUnderTheSameSignatureIsDeployedOnce() {
@@ -103,6 +112,85 @@ class DeployedCodeCacheTest {
             assertThat(cache.isDeployed("f", "def f(): return 42")).isTrue();
         } finally {
             executor.shutdownNow();
+        }
+    }
+
+    // "f" and "v" share a bucket of a small hash table (their hash codes agree in the low
+    // bits), so these also catch a cache that serializes unrelated signatures by bucket.
+
+    @Test
+    void aDeploymentInProgressDoesNotHoldUpAnotherSignature() throws Exception {
+        CountDownLatch inDeployment = new CountDownLatch(1);
+        CountDownLatch finishDeployment = new CountDownLatch(1);
+        CompletableFuture<Boolean> slow = CompletableFuture.supplyAsync(() ->
+                cache.deployIfAbsent("f", "def f(): ...", () -> {
+                    inDeployment.countDown();
+                    awaitUninterruptibly(finishDeployment);
+                }), threads);
+        try {
+            assertThat(inDeployment.await(5, TimeUnit.SECONDS)).isTrue();
+
+            CompletableFuture<Boolean> other = CompletableFuture.supplyAsync(() ->
+                    cache.deployIfAbsent("v", "v = 1", deployments::incrementAndGet), threads);
+
+            assertThat(other.get(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(deployments).hasValue(1);
+        } finally {
+            finishDeployment.countDown();
+        }
+        assertThat(slow.get(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(cache.isDeployed("f", "def f(): ...")).isTrue();
+    }
+
+    @Test
+    void aDeploymentMayFirstDeployWhatItDependsOn() {
+        boolean ran = cache.deployIfAbsent("f", "def f(): return v", () -> {
+            cache.deployIfAbsent("v", "v = 1", deployments::incrementAndGet);
+            deployments.incrementAndGet();
+        });
+
+        assertThat(ran).isTrue();
+        assertThat(deployments).hasValue(2);
+        assertThat(cache.isDeployed("v", "v = 1")).isTrue();
+        assertThat(cache.isDeployed("f", "def f(): return v")).isTrue();
+    }
+
+    @Test
+    void invalidateIsNotHeldUpByADeploymentInProgress() throws Exception {
+        CountDownLatch inDeployment = new CountDownLatch(1);
+        CountDownLatch finishDeployment = new CountDownLatch(1);
+        CompletableFuture<Boolean> slow = CompletableFuture.supplyAsync(() ->
+                cache.deployIfAbsent("f", "def f(): ...", () -> {
+                    inDeployment.countDown();
+                    awaitUninterruptibly(finishDeployment);
+                }), threads);
+        try {
+            assertThat(inDeployment.await(5, TimeUnit.SECONDS)).isTrue();
+
+            CompletableFuture<Void> invalidated = CompletableFuture.runAsync(cache::invalidate, threads);
+
+            invalidated.get(5, TimeUnit.SECONDS);
+        } finally {
+            finishDeployment.countDown();
+        }
+        slow.get(5, TimeUnit.SECONDS);
+        assertThat(cache.isDeployed("f", "def f(): ..."))
+                .as("the code went to a runtime that was gone by the time it finished")
+                .isFalse();
+    }
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                latch.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

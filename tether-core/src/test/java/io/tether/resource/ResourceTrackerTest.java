@@ -19,12 +19,20 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class ResourceTrackerTest {
     private static final Duration GENEROUS = Duration.ofSeconds(5);
 
     private final List<String> closed = new CopyOnWriteArrayList<>();
+    // Not the common pool: it may have a single thread, and some tests block one on purpose.
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+
+    @AfterEach
+    void stopThreads() {
+        threads.shutdownNow();
+    }
 
     private ResourceTracker tracker() {
         return new ResourceTracker("session test", GENEROUS, (type, cost) -> { });
@@ -111,30 +119,25 @@ class ResourceTrackerTest {
 
     @Test
     void aRegisteredTaskIsCancelledWithInterruptionAtClose() throws Exception {
-        ExecutorService executor = Executors.newSingleThreadExecutor();
-        try {
-            CountDownLatch started = new CountDownLatch(1);
-            CountDownLatch sawInterrupt = new CountDownLatch(1);
-            CountDownLatch neverReleased = new CountDownLatch(1);
-            Future<?> task = executor.submit(() -> {
-                started.countDown();
-                try {
-                    neverReleased.await();
-                } catch (InterruptedException interrupted) {
-                    sawInterrupt.countDown();
-                }
-            });
-            assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
-            ResourceTracker tracker = tracker();
-            tracker.registerTask("poller", task);
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch sawInterrupt = new CountDownLatch(1);
+        CountDownLatch neverReleased = new CountDownLatch(1);
+        Future<?> task = threads.submit(() -> {
+            started.countDown();
+            try {
+                neverReleased.await();
+            } catch (InterruptedException interrupted) {
+                sawInterrupt.countDown();
+            }
+        });
+        assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
+        ResourceTracker tracker = tracker();
+        tracker.registerTask("poller", task);
 
-            tracker.close();
+        tracker.close();
 
-            assertThat(task.isCancelled()).isTrue();
-            assertThat(sawInterrupt.await(5, TimeUnit.SECONDS)).as("the task saw the interrupt").isTrue();
-        } finally {
-            executor.shutdownNow();
-        }
+        assertThat(task.isCancelled()).isTrue();
+        assertThat(sawInterrupt.await(5, TimeUnit.SECONDS)).as("the task saw the interrupt").isTrue();
     }
 
     @Test
@@ -329,6 +332,34 @@ class ResourceTrackerTest {
         assertThatThrownBy(() -> tracker.register("late", 1, recording("l"))).isInstanceOf(TetherException.class);
 
         assertThat(told).containsExactly("process=100", "file=3", "poller=0");
+    }
+
+    @Test
+    void aDeploymentStuckOnATrackedWorkerDoesNotStopTheTrackerFromClosingIt() throws Exception {
+        ResourceTracker tracker = tracker();
+        CountDownLatch workerAlive = new CountDownLatch(1);
+        CountDownLatch inDeployment = new CountDownLatch(1);
+        tracker.register("worker", 1, workerAlive::countDown);
+        CompletableFuture<Boolean> deploying = CompletableFuture.supplyAsync(() ->
+                tracker.deployedCode().deployIfAbsent("f", "def f(): ...", () -> {
+                    inDeployment.countDown();
+                    try {
+                        workerAlive.await(); // a deployment waits on its worker until the worker goes away
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }), threads);
+        try {
+            assertThat(inDeployment.await(5, TimeUnit.SECONDS)).isTrue();
+
+            CompletableFuture.runAsync(tracker::close, threads).get(5, TimeUnit.SECONDS);
+
+            assertThat(workerAlive.getCount()).as("the worker was closed").isZero();
+        } finally {
+            workerAlive.countDown();
+        }
+        deploying.get(5, TimeUnit.SECONDS);
+        assertThat(tracker.deployedCode().isDeployed("f", "def f(): ...")).isFalse();
     }
 
     @Test
