@@ -2,11 +2,13 @@ package io.tether.session;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -82,6 +84,33 @@ class JsonObjectsTest {
     void fractionalBigDecimalsBecomeDoubles() {
         assertThat(normalized(new BigDecimal("0.1"))).isInstanceOf(Double.class).isEqualTo(0.1d);
         assertThat(normalized(new BigDecimal("-2.5"))).isEqualTo(-2.5d);
+    }
+
+    // A BigDecimal is a few bytes however large its exponent; a JSON reader configured for
+    // exact decimals hands over "1e-100000000" as one. Normalizing it must not expand it.
+
+    @Test
+    void aBigDecimalWithAHugeNegativeExponentBecomesADoubleQuickly() {
+        Object value = assertTimeoutPreemptively(Duration.ofSeconds(2),
+                () -> normalized(new BigDecimal("1e-100000000")));
+
+        assertThat(value).isEqualTo(0.0d);
+    }
+
+    @Test
+    void aBigDecimalWithAHugePositiveExponentIsRefusedQuickly() {
+        for (String huge : new String[] {"1e100000000", "-2.5e100000000", "100E+2147483647"}) {
+            assertTimeoutPreemptively(Duration.ofSeconds(2), () ->
+                    assertInvalid(() -> JsonObjects.copyOf(obj("x", new BigDecimal(huge)), "data"), "data.x"));
+        }
+    }
+
+    @Test
+    void integralBigDecimalsOfUpToAThousandDigitsAreKept() {
+        assertThat(normalized(new BigDecimal("1e999"))).isEqualTo(BigInteger.TEN.pow(999));
+        assertInvalid(() -> JsonObjects.copyOf(obj("x", new BigDecimal("1e1000")), "data"), "data.x", "too large");
+        assertThat(normalized(new BigDecimal("0E-100000000"))).isEqualTo(0L);
+        assertThat(normalized(new BigDecimal("1" + "0".repeat(999) + ".000"))).isEqualTo(BigInteger.TEN.pow(999));
     }
 
     @Test
