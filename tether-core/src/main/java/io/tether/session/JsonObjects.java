@@ -25,6 +25,10 @@ public final class JsonObjects {
     /** How deep objects and arrays may nest. */
     public static final int MAX_DEPTH = 64;
 
+    // The longest integer taken from a BigDecimal: as long as the longest number a JSON reader
+    // accepts by default (Jackson's StreamReadConstraints), far below what costs time to expand.
+    private static final int MAX_INTEGER_DIGITS = 1000;
+
     private JsonObjects() {
     }
 
@@ -32,7 +36,8 @@ public final class JsonObjects {
      * Validates {@code value} as a JSON object and returns an immutable, normalized copy.
      *
      * @param what names the value in error messages, e.g. {@code data}
-     * @throws TetherException {@code invalid_request} when a key or value is not JSON
+     * @throws TetherException {@code invalid_request} when a key or value is not JSON, or a
+     *     {@code BigDecimal} has more than 1000 integer digits
      */
     public static Map<String, Object> copyOf(Map<?, ?> value, String what) {
         if (value == null || value.isEmpty()) {
@@ -99,11 +104,7 @@ public final class JsonObjects {
             return b.bitLength() < 64 ? (Object) b.longValue() : b;
         }
         if (v instanceof BigDecimal d) {
-            try {
-                return d.toBigIntegerExact().bitLength() < 64 ? d.longValueExact() : d.toBigIntegerExact();
-            } catch (ArithmeticException notIntegral) {
-                return finite(d.doubleValue(), path);
-            }
+            return copyDecimal(d, path);
         }
         if (v instanceof Double || v instanceof Float) {
             return finite(((Number) v).doubleValue(), path);
@@ -120,6 +121,31 @@ public final class JsonObjects {
             return Collections.unmodifiableList(out);
         }
         throw TetherException.invalid(path + ": " + v.getClass().getSimpleName() + " is not a JSON value");
+    }
+
+    /**
+     * Normalizes a BigDecimal without expanding its exponent: it stays a few bytes whatever
+     * its exponent, and {@code toBigIntegerExact()} on {@code 1e-100000000} or
+     * {@code 1e100000000} would compute a power of ten with a hundred million digits.
+     */
+    private static Object copyDecimal(BigDecimal d, String path) {
+        if (d.signum() == 0) {
+            return 0L;
+        }
+        long integerDigits = (long) d.precision() - d.scale();
+        if (integerDigits > MAX_INTEGER_DIGITS) {
+            throw TetherException.invalid(path + ": " + d + " is too large (more than "
+                    + MAX_INTEGER_DIGITS + " integer digits)");
+        }
+        if (integerDigits <= 0) { // 0 < |d| < 1
+            return finite(d.doubleValue(), path);
+        }
+        try { // the exponent is now bounded by the digits the caller supplied
+            BigInteger b = d.toBigIntegerExact();
+            return b.bitLength() < 64 ? (Object) b.longValue() : b;
+        } catch (ArithmeticException notIntegral) {
+            return finite(d.doubleValue(), path);
+        }
     }
 
     private static Double finite(double d, String path) {
