@@ -42,7 +42,7 @@ public final class SessionFootprint {
     static double measure(String storeName, int n) throws Exception {
         Path dir = BenchStores.tempDir();
         try (SessionManager manager = SessionManager.builder().store(BenchStores.open(storeName, dir))
-                .maxSessions(n + 1L).reaperInterval(Duration.ZERO).build().start()) {
+                .maxSessions(n + 1_000L).reaperInterval(Duration.ZERO).build().start()) {
             // warm the code paths and the store's caches with a few sessions first
             for (int i = 0; i < 1000; i++) {
                 manager.create(SessionSpec.of("warm" + i));

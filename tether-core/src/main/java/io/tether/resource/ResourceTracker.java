@@ -80,16 +80,22 @@ public final class ResourceTracker implements AutoCloseable {
     }
 
     private TrackedResource add(Entry e) {
+        boolean added;
         synchronized (this) {
-            if (!closed) {
-                entries.add(e);
-                listener.registered(e.type, e.cost);
-                return e;
-            }
+            added = !closed && entries.add(e);
         }
-        try {
-            e.closer.close();
-        } catch (Exception failure) {
+        if (added) {
+            try {
+                listener.registered(e.type, e.cost);
+            } catch (RuntimeException failure) {
+                // the resource is tracked either way; a broken listener must not make the
+                // caller believe otherwise and close it a second time
+                log.warn("registration listener failed for a {} of {}", e.type, owner, failure);
+            }
+            return e;
+        }
+        Throwable failure = closeBounded(e);
+        if (failure != null) {
             log.warn("closing a {} registered after {} ended failed", e.type, owner, failure);
         }
         throw new TetherException(ErrorCode.SESSION_ENDED, owner + " has ended; its " + e.type + " was closed");

@@ -3,6 +3,7 @@ package io.tether.session;
 import io.tether.TetherException;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Map;
 import java.util.Objects;
 
@@ -62,6 +63,10 @@ public record Session(
         Objects.requireNonNull(lastActivityAt, "lastActivityAt");
         Objects.requireNonNull(data, "data");
         Objects.requireNonNull(metadata, "metadata");
+        // the documented precision, so a session read back from any store equals the one written
+        createdAt = createdAt.truncatedTo(ChronoUnit.MILLIS);
+        lastActivityAt = lastActivityAt.truncatedTo(ChronoUnit.MILLIS);
+        endedAt = endedAt == null ? null : endedAt.truncatedTo(ChronoUnit.MILLIS);
         if (status.isTerminal() != (endedAt != null) || status.isTerminal() != (endReason != null)) {
             throw new TetherException(io.tether.ErrorCode.INTERNAL,
                     "session " + id + ": endedAt and endReason must be set exactly when terminal");

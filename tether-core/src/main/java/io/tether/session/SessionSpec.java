@@ -84,11 +84,17 @@ public final class SessionSpec {
     }
 
     static Duration checkPositive(Duration d, String what) {
-        Objects.requireNonNull(d, what);
-        if (d.isNegative() || d.isZero()) {
-            throw TetherException.invalid(what + " must be positive, got " + d);
+        if (d == null || d.toMillis() < 1) {
+            throw TetherException.invalid(what + " must be at least 1 ms, got " + d);
         }
-        return d;
+        return d.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+    }
+
+    private static <T> T notNull(T value, String what) {
+        if (value == null) {
+            throw TetherException.invalid(what + " must not be null");
+        }
+        return value;
     }
 
     /** Builds a {@link SessionSpec}. Not thread-safe. */
@@ -109,7 +115,7 @@ public final class SessionSpec {
 
         /** The runtime behind the session; default {@code none} (a plain session). */
         public Builder runtime(String runtime) {
-            this.runtime = Objects.requireNonNull(runtime, "runtime");
+            this.runtime = notNull(runtime, "runtime");
             return this;
         }
 
@@ -121,13 +127,13 @@ public final class SessionSpec {
 
         /** Initial data: a JSON object. */
         public Builder data(Map<String, ?> data) {
-            this.data = Objects.requireNonNull(data, "data");
+            this.data = notNull(data, "data");
             return this;
         }
 
         /** Initial metadata: a JSON object. */
         public Builder metadata(Map<String, ?> metadata) {
-            this.metadata = Objects.requireNonNull(metadata, "metadata");
+            this.metadata = notNull(metadata, "metadata");
             return this;
         }
 

@@ -52,6 +52,18 @@ class ResourceTrackerTest {
     }
 
     @Test
+    void aThrowingRegistrationListenerStillLeavesTheResourceTrackedAndClosedOnce() {
+        ResourceTracker tracker = new ResourceTracker("session test", GENEROUS, (type, cost) -> {
+            throw new IllegalStateException("metrics broke");
+        });
+        tracker.register("a", 1, recording("a"));
+
+        assertThat(tracker.stats().count()).isEqualTo(1);
+        tracker.close();
+        assertThat(closed).containsExactly("a");
+    }
+
+    @Test
     void resourcesCloseInReverseRegistrationOrder() {
         ResourceTracker tracker = tracker();
         tracker.register("a", 1, recording("first"));

@@ -127,14 +127,29 @@ class SessionSpecTest {
     void nonPositiveTimeoutsAreRefused() {
         SessionSpec.Builder builder = SessionSpec.builder("alice");
 
-        assertInvalid(() -> builder.idleTimeout(Duration.ZERO), "idle timeout must be positive", "PT0S");
-        assertInvalid(() -> builder.idleTimeout(Duration.ofSeconds(-1)), "idle timeout must be positive");
-        assertInvalid(() -> builder.maxLifetime(Duration.ZERO), "max lifetime must be positive");
-        assertInvalid(() -> builder.maxLifetime(Duration.ofMillis(-1)), "max lifetime must be positive");
+        assertInvalid(() -> builder.idleTimeout(Duration.ZERO), "idle timeout must be at least 1 ms", "PT0S");
+        assertInvalid(() -> builder.idleTimeout(Duration.ofSeconds(-1)), "idle timeout must be at least 1 ms");
+        assertInvalid(() -> builder.idleTimeout(Duration.ofNanos(999_999)), "idle timeout must be at least 1 ms");
+        assertInvalid(() -> builder.idleTimeout(null), "idle timeout must be at least 1 ms", "null");
+        assertInvalid(() -> builder.maxLifetime(Duration.ZERO), "max lifetime must be at least 1 ms");
+        assertInvalid(() -> builder.maxLifetime(Duration.ofMillis(-1)), "max lifetime must be at least 1 ms");
 
         SessionSpec spec = builder.build();
         assertThat(spec.idleTimeoutOr(FALLBACK)).as("a refused value leaves the default").isEqualTo(FALLBACK);
         assertThat(spec.maxLifetimeOr(FALLBACK)).isEqualTo(FALLBACK);
+    }
+
+    @Test
+    void timeoutsKeepMillisecondPrecisionLikeTheStores() {
+        SessionSpec spec = SessionSpec.builder("alice").idleTimeout(Duration.ofNanos(1_500_000)).build();
+        assertThat(spec.idleTimeoutOr(FALLBACK)).isEqualTo(Duration.ofMillis(1));
+    }
+
+    @Test
+    void nullsAreInvalidRequestsNotNullPointers() {
+        assertInvalid(() -> SessionSpec.builder("alice").runtime(null), "runtime must not be null");
+        assertInvalid(() -> SessionSpec.builder("alice").data(null), "data must not be null");
+        assertInvalid(() -> SessionSpec.builder("alice").metadata(null), "metadata must not be null");
     }
 
     @Test
