@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -407,19 +408,7 @@ public final class SessionManager implements AutoCloseable {
     public Session touch(String id) {
         enter();
         try {
-            LiveSession ls = liveOrThrow(id);
-            Instant now = now();
-            Session touched = null;
-            synchronized (ls) {
-                Session s = ls.snapshot;
-                if (isUsable(s, now)) {
-                    touched = s.withActivity(now);
-                    ls.snapshot = touched;
-                }
-            }
-            if (touched == null) {
-                throw endedAfterExpiry(ls);
-            }
+            Session touched = changeActive(id, Session::withActivity);
             store.recordActivity(id, touched.lastActivityAt(), touched.interactionCount());
             if (!listeners.isEmpty()) {
                 emit(new SessionEvent.Touched(touched));
@@ -443,26 +432,41 @@ public final class SessionManager implements AutoCloseable {
     public Session update(String id, Map<String, ?> dataPatch, Map<String, ?> metadataPatch) {
         enter();
         try {
-            LiveSession ls = liveOrThrow(id);
-            Instant now = now();
-            Session updated = null;
-            synchronized (ls) {
-                Session s = ls.snapshot;
-                if (isUsable(s, now)) {
-                    updated = s.withState(JsonObjects.merge(s.data(), dataPatch, "data"),
-                            JsonObjects.merge(s.metadata(), metadataPatch, "metadata"), now);
-                    store.update(updated);
-                    ls.snapshot = updated;
-                }
-            }
-            if (updated == null) {
-                throw endedAfterExpiry(ls);
-            }
+            Session updated = changeActive(id, (s, now) -> {
+                Session next = s.withState(JsonObjects.merge(s.data(), dataPatch, "data"),
+                        JsonObjects.merge(s.metadata(), metadataPatch, "metadata"), now);
+                store.update(next);
+                return next;
+            });
             emit(new SessionEvent.Touched(updated));
             return updated;
         } finally {
             exit();
         }
+    }
+
+    /**
+     * Applies {@code change} to a usable session under its lock and keeps the result as its
+     * snapshot. {@code change} may store the result (and throw: nothing changes then).
+     *
+     * @throws TetherException {@code session_not_found}; {@code session_ended}, after ending
+     *     the session as timed out when it has just expired
+     */
+    private Session changeActive(String id, BiFunction<Session, Instant, Session> change) {
+        LiveSession ls = liveOrThrow(id);
+        Instant now = now();
+        Session changed = null;
+        synchronized (ls) {
+            Session s = ls.snapshot;
+            if (isUsable(s, now)) {
+                changed = change.apply(s, now);
+                ls.snapshot = changed;
+            }
+        }
+        if (changed == null) {
+            throw endedAfterExpiry(ls);
+        }
+        return changed;
     }
 
     /**

@@ -16,11 +16,13 @@ final class SessionReaper {
     private static final Logger log = LoggerFactory.getLogger(SessionReaper.class);
 
     private final ScheduledExecutorService executor;
+    private volatile Thread thread;
 
     SessionReaper(IntSupplier reapExpired, Duration interval) {
         executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tether-session-reaper");
             t.setDaemon(true);
+            thread = t;
             return t;
         });
         long nanos = interval.toNanos();
@@ -36,11 +38,16 @@ final class SessionReaper {
         }, nanos, nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** Stops the reaper and waits for a pass in progress to finish. */
+    /** Stops the reaper, waits for a pass in progress to finish and for its thread to end. */
     void stop() {
         executor.shutdown();
         try {
             executor.awaitTermination(10, TimeUnit.SECONDS);
+            // the executor reports termination while its last thread is still on its way out
+            Thread t = thread;
+            if (t != null) {
+                t.join(TimeUnit.SECONDS.toMillis(10));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

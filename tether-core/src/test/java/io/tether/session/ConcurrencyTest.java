@@ -102,17 +102,10 @@ public class ConcurrencyTest {
      * once, and ends every other one. Every count is then checked against the store too.
      */
     public static List<String> runMixedLoad(SessionStore store, int perThread) throws Exception {
-        AtomicLong peakSeen = new AtomicLong();
-        AtomicLong activeNow = new AtomicLong();
+        PeakCounter peakSeen = new PeakCounter();
         List<String> ids = java.util.Collections.synchronizedList(new ArrayList<>());
         try (SessionManager m = SessionManager.builder().store(store).reaperInterval(Duration.ZERO)
-                .listener(e -> {
-                    if (e instanceof SessionEvent.Created) {
-                        peakSeen.accumulateAndGet(activeNow.incrementAndGet(), Math::max);
-                    } else if (!(e instanceof SessionEvent.Touched)) {
-                        activeNow.decrementAndGet();
-                    }
-                }).build().start()) {
+                .listener(peakSeen).build().start()) {
             onThreads(THREADS, t -> {
                 for (int i = 0; i < perThread; i++) {
                     Session s = m.create(SessionSpec.builder("owner" + (t % 4)).build());
@@ -146,17 +139,10 @@ public class ConcurrencyTest {
     public static void runLimitRace(SessionStore store) throws Exception {
         int maxTotal = 40;
         int maxPerOwner = 12;
-        AtomicLong active = new AtomicLong();
-        AtomicLong peak = new AtomicLong();
+        PeakCounter peak = new PeakCounter();
         try (SessionManager m = SessionManager.builder().store(store).reaperInterval(Duration.ZERO)
                 .maxSessions(maxTotal).maxSessionsPerOwner(maxPerOwner)
-                .listener(e -> {
-                    if (e instanceof SessionEvent.Created) {
-                        peak.accumulateAndGet(active.incrementAndGet(), Math::max);
-                    } else if (!(e instanceof SessionEvent.Touched)) {
-                        active.decrementAndGet();
-                    }
-                }).build().start()) {
+                .listener(peak).build().start()) {
             AtomicInteger refused = new AtomicInteger();
             Map<String, AtomicInteger> perOwner = new ConcurrentHashMap<>();
             onThreads(THREADS, t -> {
@@ -175,6 +161,25 @@ public class ConcurrencyTest {
             assertThat(refused.get()).isEqualTo(THREADS * 10 - maxTotal);
             assertThat(perOwner.values()).allSatisfy(n -> assertThat(n.get()).isLessThanOrEqualTo(maxPerOwner));
             assertThat(peak.get()).isLessThanOrEqualTo(maxTotal);
+        }
+    }
+
+    /** Counts active sessions from events, as an outside observer would, and their peak. */
+    static final class PeakCounter implements SessionListener {
+        private final AtomicLong active = new AtomicLong();
+        private final AtomicLong peak = new AtomicLong();
+
+        @Override
+        public void onEvent(SessionEvent e) {
+            if (e instanceof SessionEvent.Created) {
+                peak.accumulateAndGet(active.incrementAndGet(), Math::max);
+            } else if (!(e instanceof SessionEvent.Touched)) {
+                active.decrementAndGet();
+            }
+        }
+
+        long get() {
+            return peak.get();
         }
     }
 

@@ -4,11 +4,6 @@ import io.tether.session.EndReason;
 import io.tether.session.Session;
 import io.tether.session.SessionManager;
 import io.tether.session.SessionSpec;
-import java.io.BufferedOutputStream;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -27,48 +22,23 @@ public final class ManagerCrashLoadMain {
     }
 
     public static void main(String[] args) throws Exception {
-        Path dir = Path.of(args[0]);
-        int threads = Integer.parseInt(args[1]);
-        long deadlineMillis = Long.parseLong(args[2]);
-        PrintStream out = new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out)),
-                false, StandardCharsets.UTF_8);
         SessionManager manager = SessionManager.builder()
-                .store(SqliteSessionStore.builder().dataDirectory(dir).build())
+                .store(SqliteSessionStore.builder().dataDirectory(Path.of(args[0])).build())
                 .reaperInterval(Duration.ZERO).build().start();
-        for (int t = 0; t < threads; t++) {
-            int thread = t;
-            Thread.ofPlatform().name("load-" + t).daemon(true).start(() -> {
-                try {
-                    for (int i = 0; ; i++) {
-                        if (i % 5 == 0) {
-                            Session py = manager.create(SessionSpec.builder("py" + thread).runtime("python").build());
-                            ack(out, "P " + py.id());
-                        }
-                        Session s = manager.create(SessionSpec.of("owner" + thread));
-                        ack(out, "C " + s.id());
-                        manager.touch(s.id());
-                        manager.update(s.id(), Map.of("n", i), null);
-                        ack(out, "U " + s.id() + " " + i);
-                        if (i % 2 == 0) {
-                            manager.end(s.id(), EndReason.MANUAL);
-                            ack(out, "E " + s.id());
-                        }
-                    }
-                } catch (Throwable e) {
-                    e.printStackTrace();
-                    System.exit(2);
-                }
-            });
-        }
-        Thread.sleep(deadlineMillis);
-        System.err.println("deadline passed without being killed");
-        System.exit(3);
-    }
-
-    private static void ack(PrintStream out, String line) {
-        synchronized (out) {
-            out.print(line + "\n");
-            out.flush();
-        }
+        AckingLoad.run(Integer.parseInt(args[1]), Long.parseLong(args[2]), (thread, i, acks) -> {
+            if (i % 5 == 0) {
+                Session py = manager.create(SessionSpec.builder("py" + thread).runtime("python").build());
+                acks.ack("P " + py.id());
+            }
+            Session s = manager.create(SessionSpec.of("owner" + thread));
+            acks.ack("C " + s.id());
+            manager.touch(s.id());
+            manager.update(s.id(), Map.of("n", i), null);
+            acks.ack("U " + s.id() + " " + i);
+            if (i % 2 == 0) {
+                manager.end(s.id(), EndReason.MANUAL);
+                acks.ack("E " + s.id());
+            }
+        });
     }
 }
