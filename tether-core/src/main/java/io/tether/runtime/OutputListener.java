@@ -1,0 +1,17 @@
+package io.tether.runtime;
+
+/**
+ * Receives an execution's output while it runs, in order, on a worker's thread. Keep it
+ * quick. A listener that throws is ignored for the rest of that execution; the output is
+ * still in the result.
+ */
+@FunctionalInterface
+public interface OutputListener {
+    /** Standard output or standard error. */
+    enum Stream { STDOUT, STDERR }
+
+    void output(Stream stream, String text);
+
+    /** Ignores everything. */
+    OutputListener NONE = (stream, text) -> { };
+}

@@ -1,0 +1,41 @@
+package io.tether.runtime;
+
+/**
+ * One live interpreter in its own process, owned by one session: its variables, functions
+ * and imports persist from one execution to the next.
+ *
+ * <p>One execution at a time: callers (the session manager) serialize {@link #execute}.
+ * {@link #interrupt}, {@link #state}, {@link #pid} and {@link #close} may be called from
+ * any thread at any time. {@link #close} kills the process and never leaves it behind.
+ */
+public interface Worker extends AutoCloseable {
+
+    /**
+     * Runs {@code request.code()} and returns when it finished, failed, timed out, was
+     * interrupted or the process died. Output is passed to {@code listener} while the code
+     * runs, and is also in the result (capped; the result's {@code truncated} flag says so).
+     * A failure inside the interpreter is a result, not an exception.
+     *
+     * @throws io.tether.TetherException {@code payload_too_large} when the code is larger
+     *     than the worker's limit; {@code session_ended} when the worker is closed
+     */
+    ExecutionResult execute(ExecutionRequest request, OutputListener listener);
+
+    /** Interrupts the running execution, keeping the interpreter's state; no-op when idle. */
+    void interrupt();
+
+    /** Replaces the interpreter with a fresh one (all state lost); the pid changes. */
+    void restart();
+
+    /** Whether the worker answers; a quick round trip when idle, {@code true} while busy. */
+    boolean isHealthy();
+
+    WorkerState state();
+
+    /** The operating-system process id of the interpreter, or -1 when it has none. */
+    long pid();
+
+    /** Kills the interpreter process. Idempotent; never throws. */
+    @Override
+    void close();
+}

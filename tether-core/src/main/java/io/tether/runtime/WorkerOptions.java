@@ -1,0 +1,47 @@
+package io.tether.runtime;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How to start one worker.
+ *
+ * @param workingDirectory the session's own directory (it exists; the worker starts in it)
+ * @param limits           resource limits of the worker process
+ */
+public record WorkerOptions(Path workingDirectory, WorkerLimits limits) {
+    public WorkerOptions {
+        Objects.requireNonNull(workingDirectory, "workingDirectory");
+        Objects.requireNonNull(limits, "limits");
+    }
+
+    /**
+     * Limits of one worker. Values of 0 mean unlimited where noted.
+     *
+     * @param maxOutputBytes  output kept per execution (stdout and stderr each); more is
+     *                        dropped and the result marked truncated. Default 1 MiB
+     * @param maxCodeBytes    largest code accepted (UTF-8). Default 1 MiB
+     * @param memoryBytes     address-space limit (RLIMIT_AS); 0 = unlimited. Default 2 GiB
+     * @param cpuTime         CPU-time limit of the process (RLIMIT_CPU); {@code null} =
+     *                        unlimited. Default unlimited
+     * @param maxProcesses    process limit (RLIMIT_NPROC, per user, ignored for root);
+     *                        0 = unlimited. Default 0
+     * @param maxFileBytes    largest file the worker may write (RLIMIT_FSIZE); 0 =
+     *                        unlimited. Default 1 GiB
+     * @param killGrace       after a timeout interrupt, how long before the process is
+     *                        killed. Default 2 s
+     */
+    public record WorkerLimits(long maxOutputBytes, int maxCodeBytes, long memoryBytes, Duration cpuTime,
+                               int maxProcesses, long maxFileBytes, Duration killGrace) {
+        public static final WorkerLimits DEFAULTS = new WorkerLimits(1L << 20, 1 << 20, 2L << 30, null, 0,
+                1L << 30, Duration.ofSeconds(2));
+
+        public WorkerLimits {
+            if (maxOutputBytes < 1 || maxCodeBytes < 1 || memoryBytes < 0 || maxProcesses < 0 || maxFileBytes < 0) {
+                throw new IllegalArgumentException("worker limits must be positive (0 = unlimited where allowed)");
+            }
+            Objects.requireNonNull(killGrace, "killGrace");
+        }
+    }
+}
