@@ -35,7 +35,14 @@ public interface Worker extends AutoCloseable {
     /** The operating-system process id of the interpreter, or -1 when it has none. */
     long pid();
 
-    /** Kills the interpreter process. Idempotent; never throws. */
+    /**
+     * The worker's own working directory: created by its runtime for this worker alone
+     * (the interpreter starts in it), kept across {@link #restart()}, deleted by
+     * {@link #close()}. A session's files live here.
+     */
+    java.nio.file.Path workingDirectory();
+
+    /** Kills the interpreter process and deletes its working directory. Idempotent; never throws. */
     @Override
     void close();
 }

@@ -1,18 +1,21 @@
 package io.tether.runtime;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
 /**
  * How to start one worker.
  *
- * @param workingDirectory the session's own directory (it exists; the worker starts in it)
- * @param limits           resource limits of the worker process
+ * <p>No working directory here on purpose: each worker gets a fresh private directory from
+ * its runtime (see {@link Worker#workingDirectory()}), so a pool can start workers before
+ * it knows which session will own them.
+ *
+ * @param limits resource limits of the worker process
  */
-public record WorkerOptions(Path workingDirectory, WorkerLimits limits) {
+public record WorkerOptions(WorkerLimits limits) {
+    public static final WorkerOptions DEFAULTS = new WorkerOptions(WorkerLimits.DEFAULTS);
+
     public WorkerOptions {
-        Objects.requireNonNull(workingDirectory, "workingDirectory");
         Objects.requireNonNull(limits, "limits");
     }
 
