@@ -13,10 +13,22 @@ import java.time.Duration;
  */
 final class LiveSession {
     volatile Session snapshot;
+    /** The session's worker, or {@code null} for a plain session. */
+    final LiveWorker worker;
     private ResourceTracker tracker;
 
     LiveSession(Session snapshot) {
+        this(snapshot, null);
+    }
+
+    LiveSession(Session snapshot, LiveWorker worker) {
         this.snapshot = snapshot;
+        this.worker = worker;
+    }
+
+    /** Whether an execution is running (then the session never expires for idleness). */
+    boolean busy() {
+        return worker != null && worker.busy();
     }
 
     synchronized ResourceTracker tracker(Duration cleanupTimeout, ResourceTracker.RegistrationListener listener) {

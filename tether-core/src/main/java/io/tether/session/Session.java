@@ -103,6 +103,15 @@ public record Session(
                 idleTimeout, maxLifetime, interactionCount + 1, data, metadata, node, version);
     }
 
+    /** This session with its last activity moved to {@code at} (not counted as an interaction). */
+    public Session withLastActivity(Instant at) {
+        if (!at.isAfter(lastActivityAt)) {
+            return this;
+        }
+        return new Session(id, owner, key, runtime, status, createdAt, at, endedAt, endReason,
+                idleTimeout, maxLifetime, interactionCount, data, metadata, node, version);
+    }
+
     /** This session with new data and metadata and one more interaction; version + 1. */
     public Session withState(Map<String, Object> newData, Map<String, Object> newMetadata, Instant at) {
         Instant last = at.isAfter(lastActivityAt) ? at : lastActivityAt;

@@ -4,6 +4,13 @@ import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.resource.ResourceCleanupException;
 import io.tether.resource.ResourceTracker;
+import io.tether.runtime.ExecutionRequest;
+import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.OutputListener;
+import io.tether.runtime.SessionRuntime;
+import io.tether.runtime.Worker;
+import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.WorkerState;
 import io.tether.store.InMemorySessionStore;
 import io.tether.store.Page;
 import io.tether.store.SessionQuery;
@@ -76,6 +83,10 @@ public final class SessionManager implements AutoCloseable {
     private final SessionLimits limits;
     private final SessionMetrics metrics;
     private final List<SessionListener> listeners;
+    private final Map<String, SessionRuntime> runtimes;
+    private final WorkerOptions workerOptions;
+    private final WorkerLossPolicy workerLossPolicy;
+    private final int maxQueuedExecutions;
 
     private final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<OwnerKey, CompletableFuture<LiveSession>> byKey = new ConcurrentHashMap<>();
@@ -100,6 +111,12 @@ public final class SessionManager implements AutoCloseable {
         this.limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
         this.listeners = new CopyOnWriteArrayList<>(b.listeners);
         this.metrics = new SessionMetrics(b.registry, limits::total);
+        Map<String, SessionRuntime> byName = new java.util.LinkedHashMap<>();
+        b.runtimes.forEach(r -> byName.put(r.name(), r));
+        this.runtimes = Map.copyOf(byName);
+        this.workerOptions = b.workerOptions;
+        this.workerLossPolicy = b.workerLossPolicy;
+        this.maxQueuedExecutions = b.maxQueuedExecutions;
     }
 
     /** A builder with the defaults listed on its methods. */
@@ -178,11 +195,20 @@ public final class SessionManager implements AutoCloseable {
             releaseAll(deadline);
         } finally {
             try {
+                runtimes.values().forEach(SessionManager::closeQuietly);
                 store.close();
             } finally {
                 state.set(ManagerState.CLOSED);
                 closed.countDown();
             }
+        }
+    }
+
+    private static void closeQuietly(SessionRuntime runtime) {
+        try {
+            runtime.close();
+        } catch (RuntimeException e) {
+            log.warn("closing runtime {} failed", runtime.name(), e);
         }
     }
 
@@ -321,15 +347,21 @@ public final class SessionManager implements AutoCloseable {
 
     private LiveSession createLive(SessionSpec spec) {
         long started = System.nanoTime();
+        SessionRuntime runtime = runtimeFor(spec.runtime());
         limits.reserve(spec.owner());
+        Worker worker = null;
         try {
+            worker = runtime == null ? null : runtime.start(workerOptions);
             Instant now = now();
             Session s = new Session(SessionIds.next(), spec.owner(), spec.key(), spec.runtime(),
                     SessionStatus.ACTIVE, now, now, null, null,
                     spec.idleTimeoutOr(defaultIdleTimeout), spec.maxLifetimeOr(defaultMaxLifetime),
                     0, spec.data, spec.metadata, node, 1);
             store.insert(s);
-            LiveSession ls = new LiveSession(s);
+            LiveSession ls = new LiveSession(s, worker == null ? null : new LiveWorker(worker, maxQueuedExecutions));
+            if (worker != null) {
+                tracker(ls).register("worker", 1, worker);
+            }
             live.put(s.id(), ls);
             totalCreated.incrementAndGet();
             peakActive.accumulateAndGet(limits.total(), Math::max);
@@ -338,9 +370,25 @@ public final class SessionManager implements AutoCloseable {
             emit(new SessionEvent.Created(s));
             return ls;
         } catch (RuntimeException e) {
+            if (worker != null) {
+                worker.close();
+            }
             limits.release(spec.owner());
             throw e;
         }
+    }
+
+    /** The runtime behind {@code name}, {@code null} for {@code none}. */
+    private SessionRuntime runtimeFor(String name) {
+        if (Session.NO_RUNTIME.equals(name)) {
+            return null;
+        }
+        SessionRuntime r = runtimes.get(name);
+        if (r == null) {
+            throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "no runtime '" + name + "' here; available: "
+                    + (runtimes.isEmpty() ? "none (plain sessions only)" : String.join(", ", runtimes.keySet())));
+        }
+        return r;
     }
 
     // ---------------------------------------------------------------- read
@@ -458,7 +506,7 @@ public final class SessionManager implements AutoCloseable {
         Session changed = null;
         synchronized (ls) {
             Session s = ls.snapshot;
-            if (isUsable(s, now)) {
+            if (s.isActive() && expiryOf(ls, s, now) == null) {
                 changed = change.apply(s, now);
                 ls.snapshot = changed;
             }
@@ -482,10 +530,139 @@ public final class SessionManager implements AutoCloseable {
             if (!expireIfDue(ls).isActive()) {
                 throw ended(id);
             }
-            return ls.tracker(cleanupTimeout, (type, cost) -> metrics.resourceRegistered(type));
+            return tracker(ls);
         } finally {
             exit();
         }
+    }
+
+    private ResourceTracker tracker(LiveSession ls) {
+        return ls.tracker(cleanupTimeout, (type, cost) -> metrics.resourceRegistered(type));
+    }
+
+    // ---------------------------------------------------------------- executions
+
+    /**
+     * Runs code in the session's worker and returns its result. Executions of one session
+     * run one at a time in arrival order; up to {@code maxQueuedExecutions} wait behind the
+     * running one. An execution counts as an interaction, and a session is never expired
+     * for idleness while one runs. A failure inside the interpreter is a result (status
+     * {@code error}, {@code timeout}, {@code interrupted}, {@code crashed}), not an
+     * exception. When the worker died (crash, or killed after a timeout), the
+     * {@link WorkerLossPolicy} applies after the result is produced.
+     *
+     * @param timeout  how long the code may run; {@code null} for no limit
+     * @param listener receives output while the code runs
+     * @throws TetherException {@code invalid_request} for a plain session,
+     *     {@code session_not_found}, {@code session_ended}, {@code limit_exceeded} when the
+     *     queue is full, {@code payload_too_large} for code over the worker's limit
+     */
+    public ExecutionResult execute(String id, String code, Duration timeout, OutputListener listener) {
+        Objects.requireNonNull(code, "code");
+        enter();
+        try {
+            LiveWorker lw = workerOf(liveOrThrow(id));
+            long number = lw.enter(id);
+            ExecutionResult result;
+            try {
+                Session counted = changeActive(id, Session::withActivity);
+                store.recordActivity(id, counted.lastActivityAt(), counted.interactionCount());
+                result = lw.worker.execute(new ExecutionRequest(number, code, timeout),
+                        listener == null ? OutputListener.NONE : listener);
+                LiveSession ls = live.get(id);
+                if (ls != null) {
+                    afterExecution(ls);
+                }
+                if (lw.worker.state() == WorkerState.DEAD && workerLossPolicy == WorkerLossPolicy.RESTART
+                        && live.containsKey(id)) {
+                    lw.worker.restart();
+                }
+            } finally {
+                lw.exit();
+            }
+            if (lw.worker.state() == WorkerState.DEAD && workerLossPolicy == WorkerLossPolicy.END_SESSION) {
+                terminateNow(id, EndReason.WORKER_CRASHED,
+                        new TetherException(ErrorCode.INTERNAL, "worker died: execution " + number + " ended "
+                                + result.status().wireName()));
+            }
+            return result;
+        } finally {
+            exit();
+        }
+    }
+
+    /** The execution's end is activity too, but not another interaction. */
+    private void afterExecution(LiveSession ls) {
+        Instant now = now();
+        Session after = null;
+        synchronized (ls) {
+            if (ls.snapshot.isActive()) {
+                after = ls.snapshot.withLastActivity(now);
+                ls.snapshot = after;
+            }
+        }
+        if (after != null) {
+            store.recordActivity(after.id(), after.lastActivityAt(), after.interactionCount());
+        }
+    }
+
+    /**
+     * Interrupts the session's running execution (its result says {@code interrupted});
+     * the interpreter keeps its state. Does nothing when none runs.
+     *
+     * @throws TetherException {@code invalid_request} for a plain session,
+     *     {@code session_not_found}, {@code session_ended}
+     */
+    public void interrupt(String id) {
+        enter();
+        try {
+            workerOf(activeLive(id)).worker.interrupt();
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Gives the session a fresh interpreter: a running execution is interrupted first, then
+     * the worker restarts (all interpreter state is lost; the working directory stays).
+     * Counts as an interaction.
+     *
+     * @throws TetherException as {@link #interrupt}, and {@code internal} when the running
+     *     execution did not stop within the shutdown timeout
+     */
+    public Session restart(String id) {
+        enter();
+        try {
+            LiveWorker lw = workerOf(activeLive(id));
+            lw.worker.interrupt();
+            long number = lw.enter(id);
+            try {
+                Session s = changeActive(id, Session::withActivity);
+                store.recordActivity(id, s.lastActivityAt(), s.interactionCount());
+                lw.worker.restart();
+                return s;
+            } finally {
+                lw.exit();
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    private LiveSession activeLive(String id) {
+        LiveSession ls = liveOrThrow(id);
+        if (!expireIfDue(ls).isActive()) {
+            throw ended(id);
+        }
+        return ls;
+    }
+
+    private static LiveWorker workerOf(LiveSession ls) {
+        if (ls.worker == null) {
+            throw TetherException.invalid("session '" + ls.snapshot.id() + "' is a plain session (runtime none): "
+                    + "create it with a runtime to execute code");
+        }
+        return ls.worker;
     }
 
     // ---------------------------------------------------------------- end
@@ -515,18 +692,27 @@ public final class SessionManager implements AutoCloseable {
         Objects.requireNonNull(reason, "reason");
         enter();
         try {
-            LiveSession ls = id == null ? null : live.get(id);
-            if (ls == null) {
-                return (id == null ? Optional.<Session>empty() : store.find(id)).orElseThrow(() -> notFound(id));
-            }
-            Session expired = expireIfDue(ls);
-            if (!expired.isActive()) {
-                return expired;
-            }
-            return finish(ls, status, s -> reason, cause);
+            return terminateLive(id, status, reason, cause);
         } finally {
             exit();
         }
+    }
+
+    /** Fails a session whose worker died; already inside an operation. */
+    private void terminateNow(String id, EndReason reason, Throwable cause) {
+        terminateLive(id, SessionStatus.ERROR, reason, cause);
+    }
+
+    private Session terminateLive(String id, SessionStatus status, EndReason reason, Throwable cause) {
+        LiveSession ls = id == null ? null : live.get(id);
+        if (ls == null) {
+            return (id == null ? Optional.<Session>empty() : store.find(id)).orElseThrow(() -> notFound(id));
+        }
+        Session expired = expireIfDue(ls);
+        if (!expired.isActive()) {
+            return expired;
+        }
+        return finish(ls, status, s -> reason, cause);
     }
 
     /**
@@ -547,17 +733,23 @@ public final class SessionManager implements AutoCloseable {
         Instant now = now();
         int n = 0;
         for (LiveSession ls : live.values()) {
-            if (ls.snapshot.expiryAt(now) != null && timeOutIfDue(ls, now)) {
+            if (expiryOf(ls, ls.snapshot, now) != null && timeOutIfDue(ls, now)) {
                 n++;
             }
         }
         return n;
     }
 
+    /** Why {@code s} has expired at {@code now}: never for idleness while it executes. */
+    private static EndReason expiryOf(LiveSession ls, Session s, Instant now) {
+        EndReason why = s.expiryAt(now);
+        return why == EndReason.IDLE_TIMEOUT && ls.busy() ? null : why;
+    }
+
     /** The session as it is, after ending it as timed out when it has expired. */
     private Session expireIfDue(LiveSession ls) {
         Instant now = now();
-        if (ls.snapshot.isActive() && ls.snapshot.expiryAt(now) != null) {
+        if (ls.snapshot.isActive() && expiryOf(ls, ls.snapshot, now) != null) {
             timeOutIfDue(ls, now);
         }
         return ls.snapshot;
@@ -565,7 +757,7 @@ public final class SessionManager implements AutoCloseable {
 
     private boolean timeOutIfDue(LiveSession ls, Instant now) {
         Session before = ls.snapshot;
-        Session after = finish(ls, SessionStatus.TIMEOUT, s -> s.expiryAt(now), null);
+        Session after = finish(ls, SessionStatus.TIMEOUT, s -> expiryOf(ls, s, now), null);
         return after != before && after.status() == SessionStatus.TIMEOUT;
     }
 
@@ -691,10 +883,6 @@ public final class SessionManager implements AutoCloseable {
             throw ended(id);
         }
         throw notFound(id);
-    }
-
-    private static boolean isUsable(Session s, Instant now) {
-        return s.isActive() && s.expiryAt(now) == null;
     }
 
     /** The error for a session found unusable: ends it first when it has just expired. */

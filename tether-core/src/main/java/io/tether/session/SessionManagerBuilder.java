@@ -2,6 +2,8 @@ package io.tether.session;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.tether.runtime.SessionRuntime;
+import io.tether.runtime.WorkerOptions;
 import io.tether.store.InMemorySessionStore;
 import io.tether.store.SessionStore;
 import java.time.Duration;
@@ -30,6 +32,10 @@ public final class SessionManagerBuilder {
     String node = "local";
     MeterRegistry registry = new CompositeMeterRegistry();
     final List<SessionListener> listeners = new ArrayList<>();
+    final List<SessionRuntime> runtimes = new ArrayList<>();
+    WorkerOptions workerOptions = WorkerOptions.DEFAULTS;
+    WorkerLossPolicy workerLossPolicy = WorkerLossPolicy.END_SESSION;
+    int maxQueuedExecutions = 16;
     private final Set<String> set = new HashSet<>();
 
     SessionManagerBuilder() {
@@ -136,6 +142,44 @@ public final class SessionManagerBuilder {
     /** Adds a listener; may be called more than once. */
     public SessionManagerBuilder listener(SessionListener listener) {
         listeners.add(Objects.requireNonNull(listener, "listener"));
+        return this;
+    }
+
+    /**
+     * Adds a runtime: sessions created with its {@link SessionRuntime#name()} get a worker
+     * of it. May be called once per runtime name. The manager closes its runtimes.
+     */
+    public SessionManagerBuilder runtime(SessionRuntime runtime) {
+        Objects.requireNonNull(runtime, "runtime");
+        once("runtime " + runtime.name());
+        runtimes.add(runtime);
+        return this;
+    }
+
+    /** Limits of every worker; default {@link WorkerOptions#DEFAULTS}. */
+    public SessionManagerBuilder workerOptions(WorkerOptions options) {
+        once("workerOptions");
+        this.workerOptions = Objects.requireNonNull(options, "options");
+        return this;
+    }
+
+    /** What happens to a session whose worker dies; default {@link WorkerLossPolicy#END_SESSION}. */
+    public SessionManagerBuilder workerLossPolicy(WorkerLossPolicy policy) {
+        once("workerLossPolicy");
+        this.workerLossPolicy = Objects.requireNonNull(policy, "policy");
+        return this;
+    }
+
+    /**
+     * How many executions of one session may wait behind the running one; default 16.
+     * One more is refused with {@code limit_exceeded}.
+     */
+    public SessionManagerBuilder maxQueuedExecutions(int max) {
+        once("maxQueuedExecutions");
+        if (max < 0) {
+            throw new IllegalArgumentException("maxQueuedExecutions must be ≥ 0, got " + max);
+        }
+        this.maxQueuedExecutions = max;
         return this;
     }
 

@@ -12,10 +12,10 @@ class MetricsTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         MutableClock clock = new MutableClock();
         try (SessionManager m = SessionManager.builder().meterRegistry(registry).clock(clock)
-                .reaperInterval(Duration.ZERO).build().start()) {
+                .reaperInterval(Duration.ZERO).runtime(new EchoRuntime()).build().start()) {
             Session a = m.create(SessionSpec.of("alice"));
             Session b = m.create(SessionSpec.builder("bob").idleTimeout(Duration.ofSeconds(1)).build());
-            m.create(SessionSpec.builder("bob").runtime("python").build());
+            m.create(SessionSpec.builder("bob").runtime("echo").build());
             m.resources(a.id()).register("process", 5, () -> { });
             m.resources(a.id()).register("process", 5, () -> { });
             m.end(a.id(), EndReason.MANUAL);
@@ -23,7 +23,7 @@ class MetricsTest {
             m.cleanupInactive();
 
             assertThat(registry.get("tether.sessions.created").tag("runtime", "none").counter().count()).isEqualTo(2);
-            assertThat(registry.get("tether.sessions.created").tag("runtime", "python").counter().count()).isEqualTo(1);
+            assertThat(registry.get("tether.sessions.created").tag("runtime", "echo").counter().count()).isEqualTo(1);
             assertThat(registry.get("tether.sessions.creation").timer().count()).isEqualTo(3);
             assertThat(registry.get("tether.sessions.active").gauge().value()).isEqualTo(1);
             assertThat(registry.get("tether.sessions.ended").tags("status", "ended", "reason", "manual")

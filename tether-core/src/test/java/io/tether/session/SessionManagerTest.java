@@ -325,9 +325,10 @@ class SessionManagerTest {
     @Test
     void closeEndsRuntimeSessionsAndReleasesPlainOnes() {
         InMemorySessionStore store = new InMemorySessionStore();
-        SessionManager m = SessionManager.builder().store(store).reaperInterval(Duration.ZERO).build().start();
+        SessionManager m = SessionManager.builder().store(store).reaperInterval(Duration.ZERO)
+                .runtime(new EchoRuntime()).build().start();
         Session plain = m.create(SessionSpec.of("alice"));
-        Session python = m.create(SessionSpec.builder("alice").runtime("python").build());
+        Session python = m.create(SessionSpec.builder("alice").runtime("echo").build());
         List<String> closed = new CopyOnWriteArrayList<>();
         m.resources(plain.id()).register("cache", 1, () -> closed.add("plain"));
         m.resources(python.id()).register("process", 1, () -> closed.add("python"));
@@ -345,9 +346,9 @@ class SessionManagerTest {
     void restartKeepsPlainSessionsAndEndsThoseThatHadAWorker() {
         InMemorySessionStore store = new InMemorySessionStore();
         SessionManager first = SessionManager.builder().store(store).clock(clock).reaperInterval(Duration.ZERO)
-                .build().start();
+                .runtime(new EchoRuntime()).build().start();
         Session plain = first.create(SessionSpec.builder("alice").key("k").build());
-        Session python = first.create(SessionSpec.builder("alice").runtime("python").build());
+        Session python = first.create(SessionSpec.builder("alice").runtime("echo").build());
         // first "dies": never closed. A second manager opens the same store.
         SessionManager second = SessionManager.builder().store(store).clock(clock).reaperInterval(Duration.ZERO)
                 .build().start();

@@ -1,5 +1,6 @@
 package io.tether.store.sqlite;
 
+import io.tether.session.EchoRuntime;
 import io.tether.session.EndReason;
 import io.tether.session.Session;
 import io.tether.session.SessionManager;
@@ -11,7 +12,7 @@ import java.util.Map;
 /**
  * The child process of {@link ManagerCrashTest}: a session manager over SQLite under load
  * from several threads until it is killed. One line per acknowledged operation:
- * {@code C id} (plain session created), {@code P id} (python session created),
+ * {@code C id} (plain session created), {@code P id} (session with a worker created),
  * {@code U id n} (data {@code n} stored), {@code E id} (ended).
  *
  * <p>Arguments: data directory, thread count, deadline in milliseconds after which it
@@ -24,10 +25,10 @@ public final class ManagerCrashLoadMain {
     public static void main(String[] args) throws Exception {
         SessionManager manager = SessionManager.builder()
                 .store(SqliteSessionStore.builder().dataDirectory(Path.of(args[0])).build())
-                .reaperInterval(Duration.ZERO).build().start();
+                .runtime(new EchoRuntime()).reaperInterval(Duration.ZERO).build().start();
         AckingLoad.run(Integer.parseInt(args[1]), Long.parseLong(args[2]), (thread, i, acks) -> {
             if (i % 5 == 0) {
-                Session py = manager.create(SessionSpec.builder("py" + thread).runtime("python").build());
+                Session py = manager.create(SessionSpec.builder("py" + thread).runtime("echo").build());
                 acks.ack("P " + py.id());
             }
             Session s = manager.create(SessionSpec.of("owner" + thread));

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The whole engine killed mid-load: a session manager over SQLite in a child JVM gets
  * {@code SIGKILL}; a new manager on the same directory must find every acknowledged
- * create, update and end, keep plain sessions active and end python ones as node_lost.
+ * create, update and end, keep plain sessions active and end those that had a worker
+ * (an in-process echo runtime here) as node_lost.
  */
 class ManagerCrashTest {
     private static final int ACKS_BEFORE_KILL = 1_500;

@@ -1,0 +1,173 @@
+package io.tether.session;
+
+import io.tether.ErrorCode;
+import io.tether.TetherException;
+import io.tether.runtime.ExecutionRequest;
+import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.OutputListener;
+import io.tether.runtime.SessionRuntime;
+import io.tether.runtime.Worker;
+import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.WorkerState;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An in-process runtime for testing the manager's side of executions (queueing, policies,
+ * ownership); real interpreters are tested in tether-runtime. Code {@code crash} kills the
+ * worker, {@code wait} blocks until {@link #release} or an interrupt, anything else is
+ * echoed as the result and on stdout.
+ */
+public final class EchoRuntime implements SessionRuntime {
+    final List<EchoWorker> started = new CopyOnWriteArrayList<>();
+    final AtomicInteger running = new AtomicInteger();
+    final AtomicInteger maxRunning = new AtomicInteger();
+    final Semaphore released = new Semaphore(0);
+    final Semaphore waiting = new Semaphore(0);
+    volatile boolean failStarts;
+    volatile boolean closed;
+
+    public EchoRuntime() {
+    }
+
+    @Override
+    public String name() {
+        return "echo";
+    }
+
+    @Override
+    public Worker start(WorkerOptions options) {
+        if (failStarts) {
+            throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "echo cannot start");
+        }
+        EchoWorker w = new EchoWorker();
+        started.add(w);
+        return w;
+    }
+
+    /** Lets one waiting execution finish. */
+    void release() {
+        released.release();
+    }
+
+    /** Waits until an execution is blocked in {@code wait}. */
+    void awaitWaiting() throws InterruptedException {
+        if (!waiting.tryAcquire(10, TimeUnit.SECONDS)) {
+            throw new AssertionError("no execution started waiting");
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    final class EchoWorker implements Worker {
+        volatile WorkerState state = WorkerState.IDLE;
+        volatile Thread runner;
+        final AtomicInteger restarts = new AtomicInteger();
+        final Path dir;
+
+        EchoWorker() {
+            try {
+                dir = Files.createTempDirectory("echo-worker");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public ExecutionResult execute(ExecutionRequest request, OutputListener listener) {
+            if (state == WorkerState.DEAD) {
+                return result(request, ExecutionStatus.CRASHED, "");
+            }
+            maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
+            state = WorkerState.BUSY;
+            runner = Thread.currentThread();
+            try {
+                switch (request.code()) {
+                    case "crash" -> {
+                        state = WorkerState.DEAD;
+                        return result(request, ExecutionStatus.CRASHED, "");
+                    }
+                    case "wait" -> {
+                        waiting.release();
+                        try {
+                            released.acquire();
+                        } catch (InterruptedException e) {
+                            return result(request, ExecutionStatus.INTERRUPTED, "");
+                        }
+                    }
+                    default -> { }
+                }
+                listener.output(OutputListener.Stream.STDOUT, request.code());
+                return result(request, ExecutionStatus.OK, request.code());
+            } finally {
+                runner = null;
+                running.decrementAndGet();
+                if (state == WorkerState.BUSY) {
+                    state = WorkerState.IDLE;
+                }
+            }
+        }
+
+        private ExecutionResult result(ExecutionRequest r, ExecutionStatus status, String out) {
+            return new ExecutionResult(r.number(), status, out, "", Map.of("text/plain", out), null,
+                    Duration.ZERO, false);
+        }
+
+        @Override
+        public void interrupt() {
+            Thread t = runner;
+            if (t != null) {
+                t.interrupt();
+            }
+        }
+
+        @Override
+        public void restart() {
+            restarts.incrementAndGet();
+            state = WorkerState.IDLE;
+        }
+
+        @Override
+        public boolean isHealthy() {
+            return state != WorkerState.DEAD;
+        }
+
+        @Override
+        public WorkerState state() {
+            return state;
+        }
+
+        @Override
+        public long pid() {
+            return -1;
+        }
+
+        @Override
+        public Path workingDirectory() {
+            return dir;
+        }
+
+        @Override
+        public void close() {
+            state = WorkerState.DEAD;
+            try {
+                Files.deleteIfExists(dir);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+}
