@@ -100,6 +100,8 @@ public final class WarmPool implements SessionRuntime {
     private int refillStarting;
     private int directStarting;
     private int handedOut;
+    /** Taken from idle for a health check and the move into place; may still go back. */
+    private int checking;
     private int waiting;
     private int surplusWanted;
     private int consecutiveFailures;
@@ -170,8 +172,7 @@ public final class WarmPool implements SessionRuntime {
                     }
                     if (poolable && !idle.isEmpty()) {
                         candidate = idle.pollLast();
-                        handedOut++;
-                        changed.signalAll();
+                        checking++;
                         break;
                     }
                     if (failure != null) {
@@ -221,7 +222,7 @@ public final class WarmPool implements SessionRuntime {
                     discard(candidate);
                     lock.lock();
                     try {
-                        handedOut--;
+                        checking--;
                         unhealthy++;
                         changed.signalAll();
                     } finally {
@@ -232,7 +233,10 @@ public final class WarmPool implements SessionRuntime {
                 if (staging.moveInto(candidate.directory(), options.workingDirectory())) {
                     lock.lock();
                     try {
+                        checking--;
+                        handedOut++;
                         hits++;
+                        changed.signalAll();
                     } finally {
                         lock.unlock();
                     }
@@ -241,7 +245,7 @@ public final class WarmPool implements SessionRuntime {
                 // The directory cannot take it: the worker stays idle, this request is a miss.
                 lock.lock();
                 try {
-                    handedOut--;
+                    checking--;
                     idle.addFirst(candidate);
                     changed.signalAll();
                 } finally {
@@ -336,7 +340,7 @@ public final class WarmPool implements SessionRuntime {
             if (closed) {
                 return 0;
             }
-            int pendingRegular = Math.max(0, minIdle - idle.size() - refillStarting);
+            int pendingRegular = Math.max(0, minIdle - idle.size() - checking - refillStarting);
             int room = Math.max(0, maxWorkers - total() - pendingRegular - surplusWanted);
             int granted = Math.min(count, room);
             surplusWanted += granted;
@@ -375,7 +379,7 @@ public final class WarmPool implements SessionRuntime {
         lock.lock();
         try {
             return new WarmPoolStats(name, hits, misses, waits, timeouts, failures, unhealthy, evicted, idle.size(),
-                    refillStarting + directStarting, handedOut, latencies.quantile(0.5), latencies.quantile(0.99),
+                    refillStarting + directStarting, handedOut + checking, latencies.quantile(0.5), latencies.quantile(0.99),
                     latencies.count());
         } finally {
             lock.unlock();
@@ -447,7 +451,7 @@ public final class WarmPool implements SessionRuntime {
                         break;
                     }
                     if (wantsWorker() && now - backoffUntilNanos >= 0) {
-                        surplus = idle.size() + refillStarting >= minIdle;
+                        surplus = idle.size() + checking + refillStarting >= minIdle;
                         if (surplus) {
                             surplusWanted--;
                         }
@@ -478,7 +482,9 @@ public final class WarmPool implements SessionRuntime {
 
     /** Guarded by lock. Waiters come first: they take freed room themselves. */
     private boolean wantsWorker() {
-        boolean below = idle.size() + refillStarting < minIdle || surplusWanted > 0;
+        // A worker being checked counts as idle until it leaves, so a candidate that goes back
+        // (its session's directory could not take it) does not leave a surplus behind.
+        boolean below = idle.size() + checking + refillStarting < minIdle || surplusWanted > 0;
         return below && total() < maxWorkers && waiting == 0;
     }
 
@@ -601,7 +607,7 @@ public final class WarmPool implements SessionRuntime {
 
     /** Guarded by lock. */
     private int total() {
-        return idle.size() + refillStarting + directStarting + handedOut;
+        return idle.size() + checking + refillStarting + directStarting + handedOut;
     }
 
     private TetherException closedError() {
