@@ -218,7 +218,7 @@ public final class WarmPool implements SessionRuntime {
             }
 
             if (candidate != null) {
-                if (healthCheck && !healthy(candidate.worker())) {
+                if (!healthy(candidate.worker(), healthCheck)) {
                     discard(candidate);
                     lock.lock();
                     try {
@@ -243,13 +243,20 @@ public final class WarmPool implements SessionRuntime {
                     return handOut(candidate.worker(), candidate.directory());
                 }
                 // The directory cannot take it: the worker stays idle, this request is a miss.
+                boolean kept;
                 lock.lock();
                 try {
                     checking--;
-                    idle.addFirst(candidate);
+                    kept = !closed;
+                    if (kept) {
+                        idle.addFirst(candidate);
+                    }
                     changed.signalAll();
                 } finally {
                     lock.unlock();
+                }
+                if (!kept) {
+                    discard(candidate);
                 }
                 poolable = false;
                 continue;
@@ -313,9 +320,10 @@ public final class WarmPool implements SessionRuntime {
         }
     }
 
-    private static boolean healthy(Worker worker) {
+    /** A dead worker is never handed out; the round trip of {@code isHealthy} only when {@code deep}. */
+    private static boolean healthy(Worker worker, boolean deep) {
         try {
-            return worker.state() != WorkerState.DEAD && worker.isHealthy();
+            return worker.state() != WorkerState.DEAD && (!deep || worker.isHealthy());
         } catch (RuntimeException e) {
             log.debug("Health check of {} failed", worker, e);
             return false;

@@ -125,7 +125,10 @@ public final class WarmPoolBuilder {
         return this;
     }
 
-    /** Whether an idle worker must pass {@code Worker.isHealthy()} before it is handed out; default true. */
+    /**
+     * Whether an idle worker must pass {@code Worker.isHealthy()} (a round trip) before it is
+     * handed out; default true. A worker whose state is {@code DEAD} is never handed out either way.
+     */
     public WarmPoolBuilder healthCheck(boolean enabled) {
         once("healthCheck");
         this.healthCheck = enabled;

@@ -273,6 +273,9 @@ class WarmPoolTest {
         assertThat(pool.awaitIdle(2, WAIT)).isTrue();
         List<CatRuntime.CatWorker> sick = List.copyOf(runtime.workers);
         sick.forEach(w -> w.sick = true);
+        Path root = stagingRoot();
+        // Replacements wait, so the acquisition must get past both sick workers itself.
+        runtime.closeGate(o -> o.workingDirectory().startsWith(root));
 
         Worker w = acquire();
 
@@ -280,7 +283,9 @@ class WarmPoolTest {
         assertThat(sick).noneMatch(s -> CatRuntime.alive(s.pid()));
         WarmPoolStats stats = pool.stats();
         assertThat(stats.unhealthy()).isEqualTo(2);
-        assertThat(stats.hits() + stats.misses()).isEqualTo(1);
+        assertThat(stats.hits()).isZero();
+        assertThat(stats.misses()).isEqualTo(1);
+        runtime.openGate();
         assertThat(pool.awaitIdle(2, WAIT)).isTrue();
         assertThat(runtime.workers.stream().filter(c -> CatRuntime.alive(c.pid())).count()).isEqualTo(3);
     }
@@ -294,7 +299,7 @@ class WarmPoolTest {
         process.destroyForcibly();
         process.onExit().get(10, TimeUnit.SECONDS);
 
-        assertThat(pool.evictExpired()).isEqualTo(1);
+        pool.evictExpired(); // the refill thread may have got there first: the outcome is the same
 
         assertThat(pool.stats().unhealthy()).isEqualTo(1);
         assertThat(pool.awaitIdle(1, WAIT)).isTrue();
@@ -309,17 +314,21 @@ class WarmPoolTest {
         assertThat(pool.prestart(2)).isEqualTo(2);
         assertThat(pool.awaitIdle(3, WAIT)).isTrue();
 
+        // The refill thread also evicts once a second; assert the outcome, not who did it.
         clock.advance(Duration.ofSeconds(59));
-        assertThat(pool.evictExpired()).isZero();
+        pool.evictExpired();
+        assertThat(pool.stats().evicted()).isZero();
         clock.advance(Duration.ofSeconds(1));
-        assertThat(pool.evictExpired()).isEqualTo(2);
+        pool.evictExpired();
 
         assertThat(runtime.workers.stream().filter(w -> CatRuntime.alive(w.pid())).count()).isEqualTo(1);
         WarmPoolStats stats = pool.stats();
         assertThat(stats.idle()).isEqualTo(1);
         assertThat(stats.evicted()).isEqualTo(2);
         clock.advance(Duration.ofHours(1));
-        assertThat(pool.evictExpired()).isZero();
+        pool.evictExpired();
+        assertThat(pool.stats().idle()).isEqualTo(1);
+        assertThat(pool.stats().evicted()).isEqualTo(2);
     }
 
     @Test
@@ -340,8 +349,10 @@ class WarmPoolTest {
             assertThat(e.code()).isEqualTo(ErrorCode.RUNTIME_UNAVAILABLE);
             assertThat(e.getMessage()).contains("cat could not start a worker").contains("cat refuses to start");
         });
-        assertThat(pool.stats().failures()).isGreaterThanOrEqualTo(2).isEqualTo(runtime.failedStarts.get());
-        assertThat(pool.stats().total()).isZero();
+        // The refill keeps retrying, so count what the runtime saw after the pool's snapshot.
+        assertThat(pool.stats().failures()).isBetween(2L, (long) runtime.failedStarts.get());
+        assertThat(pool.stats().idle()).isZero();
+        assertThat(pool.stats().handedOut()).isZero();
 
         runtime.failing = false;
         Worker w = acquire(); // a success ends the refill's backoff
