@@ -204,6 +204,7 @@ public final class WarmPool implements SessionRuntime {
                         changed.awaitNanos(left);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
+                        changed.signalAll(); // the refill defers to waiters; tell it one left
                         throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE,
                                 "interrupted while waiting for a " + name + " worker", e);
                     } finally {
