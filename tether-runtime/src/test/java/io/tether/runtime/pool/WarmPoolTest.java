@@ -232,6 +232,24 @@ class WarmPoolTest {
     }
 
     @Test
+    void workersStillStartingCountAgainstMaxWorkers() throws Exception {
+        runtime.closeGate(o -> true);
+        pool = builder().minIdle(1).maxWorkers(1).acquireTimeout(Duration.ofMillis(100)).build();
+        while (runtime.blockedAtGate.get() == 0) {
+            Thread.onSpinWait();
+        }
+
+        assertThatThrownBy(this::acquire).isInstanceOfSatisfying(TetherException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.LIMIT_EXCEEDED));
+
+        assertThat(runtime.starts).hasValue(1);
+        assertThat(pool.stats().starting()).isEqualTo(1);
+        runtime.openGate();
+        assertThat(pool.awaitIdle(1, WAIT)).isTrue();
+        assertThat(acquire().pid()).isEqualTo(runtime.workers.get(0).pid());
+    }
+
+    @Test
     void aWaiterGetsTheRoomAClosedWorkerFrees() throws Exception {
         pool = builder().minIdle(0).maxWorkers(1).acquireTimeout(WAIT).build();
         Worker first = acquire();
