@@ -48,6 +48,11 @@ final class PooledWorker implements Worker {
     }
 
     @Override
+    public java.nio.file.Path workingDirectory() {
+        return worker.workingDirectory();
+    }
+
+    @Override
     public long pid() {
         return worker.pid();
     }

@@ -47,16 +47,9 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <h2>Working directories</h2>
- * A worker is started in a directory, but which session (and so which directory) will get
- * a pre-started worker is not known in advance. The pool pre-starts each worker in a
- * private directory of its own and, on a hit, renames that directory onto the session's
- * directory in one atomic {@code rename(2)}: the worker's current directory is the same
- * inode, now at the session's path, so it runs there without being told. A symbolic link at
- * the old path keeps remembered path strings (a restart of the interpreter, a JVM's
- * {@code user.dir}) pointing at the session's directory until the worker is closed. This
- * needs the session's directory empty (or absent) and on the same file system as the
- * staging directory; when it is not, the request is a miss and nothing is moved. The
- * session's directory ends up as the pool made it: a fresh inode, mode 0700.
+ * Every worker gets a fresh private directory from its runtime when it starts
+ * ({@link Worker#workingDirectory()}), so a pre-started worker needs nothing moved when a
+ * session claims it.
  *
  * <h2>Errors</h2>
  * {@link #start} throws {@link TetherException} with {@code limit_exceeded} when no room
@@ -76,7 +69,7 @@ public final class WarmPool implements SessionRuntime {
     private static final long HOUSEKEEPING_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
 
-    private record IdleWorker(Worker worker, Path directory, Instant since) {
+    private record IdleWorker(Worker worker, Instant since) {
     }
 
     private final SessionRuntime delegate;
@@ -88,7 +81,6 @@ public final class WarmPool implements SessionRuntime {
     private final WorkerLimits limits;
     private final boolean healthCheck;
     private final InstantSource clock;
-    private final StagingArea staging;
     private final SpawnLatencies latencies = new SpawnLatencies(256);
     private final Thread refiller;
 
@@ -125,12 +117,6 @@ public final class WarmPool implements SessionRuntime {
         this.limits = b.limits;
         this.healthCheck = b.healthCheck;
         this.clock = b.clock;
-        try {
-            this.staging = StagingArea.create(b.stagingDirectory, name);
-        } catch (IOException e) {
-            throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE,
-                    "cannot create the " + name + " pool's directory under " + b.stagingDirectory + ": " + e, e);
-        }
         this.backoffUntilNanos = System.nanoTime();
         this.refiller = Thread.ofPlatform().daemon().name("tether-pool-" + name).unstarted(this::refillLoop);
         refiller.start();
@@ -147,8 +133,8 @@ public final class WarmPool implements SessionRuntime {
     }
 
     /**
-     * A worker for one session: a pre-started one moved into {@code options.workingDirectory()}
-     * when one is idle and the options allow it, else one started now with {@code options}.
+     * A worker for one session: a pre-started one when one is idle and the options' limits
+     * are the pool's, else one started now with {@code options}.
      * Blocks for at most {@code acquireTimeout} waiting for room, plus the time a start takes.
      *
      * @throws TetherException {@code limit_exceeded} or {@code runtime_unavailable}, see
@@ -231,36 +217,16 @@ public final class WarmPool implements SessionRuntime {
                     }
                     continue;
                 }
-                if (staging.moveInto(candidate.directory(), options.workingDirectory())) {
-                    lock.lock();
-                    try {
-                        checking--;
-                        handedOut++;
-                        hits++;
-                        changed.signalAll();
-                    } finally {
-                        lock.unlock();
-                    }
-                    return handOut(candidate.worker(), candidate.directory());
-                }
-                // The directory cannot take it: the worker stays idle, this request is a miss.
-                boolean kept;
                 lock.lock();
                 try {
                     checking--;
-                    kept = !closed;
-                    if (kept) {
-                        idle.addFirst(candidate);
-                    }
+                    handedOut++;
+                    hits++;
                     changed.signalAll();
                 } finally {
                     lock.unlock();
                 }
-                if (!kept) {
-                    discard(candidate);
-                }
-                poolable = false;
-                continue;
+                return handOut(candidate.worker());
             }
 
             long began = System.nanoTime();
@@ -290,7 +256,7 @@ public final class WarmPool implements SessionRuntime {
                 handedOut++;
                 misses++;
                 startSucceeded();
-                return handOut(worker, null);
+                return handOut(worker);
             }
         } finally {
             lock.unlock();
@@ -299,25 +265,17 @@ public final class WarmPool implements SessionRuntime {
         throw closedError();
     }
 
-    private Worker handOut(Worker worker, Path link) {
-        return new PooledWorker(worker, () -> released(link));
+    private Worker handOut(Worker worker) {
+        return new PooledWorker(worker, this::released);
     }
 
-    private void released(Path link) {
-        if (link != null) {
-            staging.unlink(link);
-        }
-        boolean wasClosed;
+    private void released() {
         lock.lock();
         try {
             handedOut--;
-            wasClosed = closed;
             changed.signalAll();
         } finally {
             lock.unlock();
-        }
-        if (wasClosed) {
-            staging.deleteRootIfEmpty();
         }
     }
 
@@ -432,7 +390,6 @@ public final class WarmPool implements SessionRuntime {
         } catch (RuntimeException e) {
             log.warn("Closing runtime {} failed", name, e);
         }
-        staging.deleteRootIfEmpty();
     }
 
     boolean isClosed() {
@@ -499,15 +456,10 @@ public final class WarmPool implements SessionRuntime {
 
     private void refillOne(boolean surplus) {
         long began = System.nanoTime();
-        Path directory = null;
         Worker worker;
         try {
-            directory = staging.newDirectory();
-            worker = delegate.start(new WorkerOptions(directory, limits));
-        } catch (IOException | RuntimeException e) {
-            if (directory != null) {
-                staging.delete(directory);
-            }
+            worker = delegate.start(new WorkerOptions(limits));
+        } catch (RuntimeException e) {
             int failed = startFailed(() -> {
                 refillStarting--;
                 if (surplus) {
@@ -527,14 +479,14 @@ public final class WarmPool implements SessionRuntime {
             refillStarting--;
             changed.signalAll();
             if (!closed) {
-                idle.addLast(new IdleWorker(worker, directory, clock.instant()));
+                idle.addLast(new IdleWorker(worker, clock.instant()));
                 startSucceeded();
                 return;
             }
         } finally {
             lock.unlock();
         }
-        discard(new IdleWorker(worker, directory, clock.instant()));
+        discard(new IdleWorker(worker, clock.instant()));
     }
 
     /** Guarded by lock. */
@@ -611,7 +563,6 @@ public final class WarmPool implements SessionRuntime {
         } catch (RuntimeException e) {
             log.warn("Closing an idle {} worker failed", name, e);
         }
-        staging.delete(w.directory());
     }
 
     /** Guarded by lock. */

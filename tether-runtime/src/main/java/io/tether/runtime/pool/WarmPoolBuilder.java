@@ -25,8 +25,6 @@ import java.util.Set;
  *       {@link WarmPool#prestart} do not linger</td></tr>
  *   <tr><td>{@link #limits}</td><td>{@link WorkerLimits#DEFAULTS}</td><td>requests with these
  *       limits are pooled, others started directly</td></tr>
- *   <tr><td>{@link #stagingDirectory}</td><td>{@code java.io.tmpdir}</td><td>must be on the
- *       session directories' file system for hits</td></tr>
  *   <tr><td>{@link #healthCheck}</td><td>on</td><td>a worker that died while idle is never
  *       handed out</td></tr>
  *   <tr><td>{@link #clock}</td><td>system</td><td>for idle eviction only</td></tr>
@@ -39,7 +37,6 @@ public final class WarmPoolBuilder {
     Duration acquireTimeout = Duration.ofSeconds(10);
     Duration idleEvictionAfter = Duration.ofMinutes(5);
     WorkerLimits limits = WorkerLimits.DEFAULTS;
-    Path stagingDirectory = Path.of(System.getProperty("java.io.tmpdir"));
     boolean healthCheck = true;
     InstantSource clock = InstantSource.system();
     private final Set<String> set = new HashSet<>();
@@ -114,18 +111,6 @@ public final class WarmPoolBuilder {
     }
 
     /**
-     * Where the pool makes its own private directory for pre-started workers. A hit renames
-     * a worker's directory onto the session's, so this must be on the same file system as
-     * the session directories (next to them is best); otherwise every acquisition is a miss
-     * and a warning is logged. Default {@code java.io.tmpdir}.
-     */
-    public WarmPoolBuilder stagingDirectory(Path directory) {
-        once("stagingDirectory");
-        this.stagingDirectory = Objects.requireNonNull(directory, "stagingDirectory");
-        return this;
-    }
-
-    /**
      * Whether an idle worker must pass {@code Worker.isHealthy()} (a round trip) before it is
      * handed out; default true. A worker whose state is {@code DEAD} is never handed out either way.
      */
@@ -143,13 +128,11 @@ public final class WarmPoolBuilder {
     }
 
     /**
-     * A running pool: its staging directory is created and its refill thread started, which
+     * A running pool: its refill thread started, which
      * begins pre-starting {@code minIdle} workers at once (build does not wait for them; see
      * {@link WarmPool#awaitIdle}).
      *
      * @throws IllegalArgumentException when {@code minIdle} exceeds {@code maxWorkers}
-     * @throws io.tether.TetherException {@code runtime_unavailable} when the staging
-     *     directory cannot be created
      */
     public WarmPool build() {
         if (minIdle > maxWorkers) {

@@ -16,6 +16,7 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -49,6 +50,11 @@ final class CatRuntime implements SessionRuntime {
         return "cat";
     }
 
+    /** Whether this start is the pool's own refill (not a caller's direct start). */
+    static boolean onRefillThread(WorkerOptions options) {
+        return Thread.currentThread().getName().startsWith("tether-pool-");
+    }
+
     /** Starts matching {@code which} block until {@link #openGate()}. */
     void closeGate(Predicate<WorkerOptions> which) {
         gate = new CountDownLatch(1);
@@ -79,7 +85,7 @@ final class CatRuntime implements SessionRuntime {
                 firstFailure.countDown();
                 throw new IllegalStateException("cat refuses to start");
             }
-            CatWorker w = new CatWorker(options.workingDirectory());
+            CatWorker w = new CatWorker();
             workers.add(w);
             return w;
         } catch (RuntimeException e) {
@@ -113,9 +119,18 @@ final class CatRuntime implements SessionRuntime {
         volatile boolean sick;
         private final AtomicBoolean closed = new AtomicBoolean();
 
-        CatWorker(Path directory) {
-            this.directory = directory;
+        CatWorker() {
+            try {
+                this.directory = Files.createTempDirectory("cat-worker");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
             launch();
+        }
+
+        @Override
+        public Path workingDirectory() {
+            return directory;
         }
 
         private void launch() {
@@ -175,6 +190,11 @@ final class CatRuntime implements SessionRuntime {
                     process.waitFor();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                }
+                try {
+                    Files.deleteIfExists(directory);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
                 }
                 live.decrementAndGet();
             }

@@ -28,19 +28,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 class WarmPoolTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
     private static final WorkerLimits OTHER_LIMITS = new WorkerLimits(1L << 10, 1 << 10, 0, null, 0, 0,
             Duration.ofSeconds(1));
 
-    @TempDir
-    Path tmp;
 
     private final CatRuntime runtime = new CatRuntime();
     private final List<Worker> handedOut = new ArrayList<>();
-    private final AtomicInteger sessions = new AtomicInteger();
     private WarmPool pool;
 
     @AfterEach
@@ -54,19 +50,11 @@ class WarmPoolTest {
     }
 
     private WarmPoolBuilder builder() {
-        return WarmPool.builder(runtime).stagingDirectory(tmp.resolve("pool"));
+        return WarmPool.builder(runtime);
     }
 
-    private Path stagingRoot() throws IOException {
-        try (var dirs = Files.list(tmp.resolve("pool"))) {
-            return dirs.findFirst().orElseThrow();
-        }
-    }
-
-    /** What the session manager does: an empty directory of the session's own, then start. */
-    private WorkerOptions sessionOptions() throws IOException {
-        return new WorkerOptions(Files.createDirectories(tmp.resolve("sessions/s-" + sessions.incrementAndGet())),
-                WorkerLimits.DEFAULTS);
+    private static WorkerOptions sessionOptions() {
+        return new WorkerOptions(WorkerLimits.DEFAULTS);
     }
 
     private Worker acquire() throws IOException {
@@ -115,9 +103,8 @@ class WarmPoolTest {
         pool = builder().minIdle(2).build();
         assertThat(pool.awaitIdle(2, WAIT)).isTrue();
         Set<Long> preStarted = pids(runtime.workers);
-        Path root = stagingRoot();
         // From here every start the refill makes blocks: a hit cannot come from one.
-        runtime.closeGate(o -> o.workingDirectory().startsWith(root));
+        runtime.closeGate(CatRuntime::onRefillThread);
 
         Worker w = acquire();
 
@@ -130,48 +117,24 @@ class WarmPoolTest {
     }
 
     @Test
-    void hitWorkerRunsInTheSessionsDirectoryAlsoAfterRestart() throws Exception {
+    void everyWorkerHandedOutRunsInItsOwnDirectoryWhichGoesWithIt() throws Exception {
         assumeTrue(Files.isDirectory(Path.of("/proc/self/cwd")), "needs /proc");
         pool = builder().minIdle(1).build();
         assertThat(pool.awaitIdle(1, WAIT)).isTrue();
-        WorkerOptions options = sessionOptions();
 
-        Worker w = acquire(options);
+        Worker hit = acquire();
+        Worker miss = acquire(new WorkerOptions(OTHER_LIMITS));
 
         assertThat(pool.stats().hits()).isEqualTo(1);
-        Path cwd = Path.of("/proc/" + w.pid() + "/cwd");
-        assertThat(cwd.toRealPath()).isEqualTo(options.workingDirectory().toRealPath());
-        Files.writeString(cwd.resolve("made-by-worker"), "x");
-        assertThat(options.workingDirectory().resolve("made-by-worker")).exists();
-
-        w.restart();
-        assertThat(Path.of("/proc/" + w.pid() + "/cwd").toRealPath())
-                .isEqualTo(options.workingDirectory().toRealPath());
-
-        w.close();
-        try (var left = Files.list(stagingRoot())) {
-            assertThat(left.filter(Files::isSymbolicLink)).isEmpty();
+        assertThat(hit.workingDirectory()).isNotEqualTo(miss.workingDirectory());
+        for (Worker w : List.of(hit, miss)) {
+            assertThat(Path.of("/proc/" + w.pid() + "/cwd").toRealPath()).isEqualTo(w.workingDirectory().toRealPath());
         }
-        assertThat(options.workingDirectory().resolve("made-by-worker")).exists();
-    }
-
-    @Test
-    void nonEmptySessionDirectoryIsAMissAndTheIdleWorkerStays() throws Exception {
-        pool = builder().minIdle(1).build();
-        assertThat(pool.awaitIdle(1, WAIT)).isTrue();
-        long idlePid = runtime.workers.get(0).pid();
-        WorkerOptions options = sessionOptions();
-        Files.writeString(options.workingDirectory().resolve("uploaded.txt"), "data");
-
-        Worker w = acquire(options);
-
-        assertThat(w.pid()).isNotEqualTo(idlePid);
-        assertThat(options.workingDirectory().resolve("uploaded.txt")).hasContent("data");
-        WarmPoolStats stats = pool.stats();
-        assertThat(stats.misses()).isEqualTo(1);
-        assertThat(stats.hits()).isZero();
-        assertThat(stats.idle()).isEqualTo(1);
-        assertThat(CatRuntime.alive(idlePid)).isTrue();
+        hit.restart();
+        assertThat(Path.of("/proc/" + hit.pid() + "/cwd").toRealPath()).isEqualTo(hit.workingDirectory().toRealPath());
+        Path dir = hit.workingDirectory();
+        hit.close();
+        assertThat(dir).doesNotExist();
     }
 
     @Test
@@ -291,9 +254,8 @@ class WarmPoolTest {
         assertThat(pool.awaitIdle(2, WAIT)).isTrue();
         List<CatRuntime.CatWorker> sick = List.copyOf(runtime.workers);
         sick.forEach(w -> w.sick = true);
-        Path root = stagingRoot();
         // Replacements wait, so the acquisition must get past both sick workers itself.
-        runtime.closeGate(o -> o.workingDirectory().startsWith(root));
+        runtime.closeGate(CatRuntime::onRefillThread);
 
         Worker w = acquire();
 
@@ -383,9 +345,7 @@ class WarmPoolTest {
         pool = builder().minIdle(1).maxWorkers(1).acquireTimeout(Duration.ZERO).build();
         assertThat(pool.awaitIdle(1, WAIT)).isTrue();
         long idlePid = runtime.workers.get(0).pid();
-        Path dir = sessionOptions().workingDirectory();
-
-        Worker w = acquire(new WorkerOptions(dir, OTHER_LIMITS));
+        Worker w = acquire(new WorkerOptions(OTHER_LIMITS));
 
         assertThat(w.pid()).isNotEqualTo(idlePid);
         assertThat(CatRuntime.alive(idlePid)).isFalse();
@@ -400,12 +360,11 @@ class WarmPoolTest {
         pool = builder().minIdle(1).build();
         assertThat(pool.stats().hitRate()).isZero();
         assertThat(pool.awaitIdle(1, WAIT)).isTrue();
-        Path root = stagingRoot();
-        runtime.closeGate(o -> o.workingDirectory().startsWith(root));
+        runtime.closeGate(CatRuntime::onRefillThread);
 
         acquire(); // hit; the refill's replacement now blocks
         acquire(); // miss: nothing idle
-        acquire(new WorkerOptions(sessionOptions().workingDirectory(), OTHER_LIMITS)); // miss: other limits
+        acquire(new WorkerOptions(OTHER_LIMITS)); // miss: other limits
 
         WarmPoolStats stats = pool.stats();
         assertThat(stats.runtime()).isEqualTo("cat");
@@ -432,10 +391,9 @@ class WarmPoolTest {
     void closeKillsIdleAndStartingWorkersButLeavesHandedOutOnesAlone() throws Exception {
         pool = builder().minIdle(2).build();
         assertThat(pool.awaitIdle(2, WAIT)).isTrue();
-        Path root = stagingRoot();
         Worker kept = acquire();
         assertThat(pool.awaitIdle(2, WAIT)).isTrue();
-        runtime.closeGate(o -> o.workingDirectory().startsWith(root));
+        runtime.closeGate(CatRuntime::onRefillThread);
         assertThat(pool.prestart(1)).isEqualTo(1);
         while (runtime.blockedAtGate.get() == 0) {
             Thread.onSpinWait();
@@ -465,7 +423,6 @@ class WarmPoolTest {
         pool.close(); // idempotent
         kept.close();
         assertThat(pool.stats().handedOut()).isZero();
-        assertThat(root).doesNotExist();
     }
 
     @Test
