@@ -15,13 +15,11 @@ import io.tether.store.InMemorySessionStore;
 import io.tether.store.Page;
 import io.tether.store.SessionQuery;
 import io.tether.store.SessionStore;
-import io.tether.store.StoreCounts;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -30,12 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -91,12 +84,8 @@ public final class SessionManager implements AutoCloseable {
     private final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<OwnerKey, CompletableFuture<LiveSession>> byKey = new ConcurrentHashMap<>();
 
-    private final AtomicReference<ManagerState> state = new AtomicReference<>(ManagerState.INACTIVE);
-    private final LongAdder inFlight = new LongAdder();
-    private final CountDownLatch closed = new CountDownLatch(1);
-    private final AtomicLong totalCreated = new AtomicLong();
-    private final AtomicLong peakActive = new AtomicLong();
-    private final ConcurrentHashMap<String, LongAdder> endedByReason = new ConcurrentHashMap<>();
+    private final ManagerGate gate = new ManagerGate();
+    private final SessionCounters counters = new SessionCounters();
     private volatile SessionReaper reaper;
 
     SessionManager(SessionManagerBuilder b) {
@@ -133,12 +122,8 @@ public final class SessionManager implements AutoCloseable {
      * @throws IllegalStateException when it was started before
      */
     public SessionManager start() {
-        if (!state.compareAndSet(ManagerState.INACTIVE, ManagerState.ACTIVE)) {
-            throw new IllegalStateException("session manager already started (state " + state.get() + ")");
-        }
-        StoreCounts counts = store.counts();
-        totalCreated.set(counts.total());
-        counts.byEndReason().forEach((reason, n) -> endedByReason.computeIfAbsent(reason, r -> new LongAdder()).add(n));
+        gate.start();
+        counters.baseline(store.counts());
         int kept = 0;
         int lost = 0;
         for (Session s : store.findActive()) {
@@ -157,7 +142,7 @@ public final class SessionManager implements AutoCloseable {
                 lost++;
             }
         }
-        peakActive.set(limits.total());
+        counters.active(limits.total());
         if (kept + lost > 0) {
             log.info("recovered {} active plain sessions; ended {} sessions whose worker was lost", kept, lost);
         }
@@ -168,7 +153,7 @@ public final class SessionManager implements AutoCloseable {
     }
 
     public ManagerState state() {
-        return state.get();
+        return gate.state();
     }
 
     /**
@@ -180,10 +165,7 @@ public final class SessionManager implements AutoCloseable {
      */
     @Override
     public void close() {
-        ManagerState was = state.getAndUpdate(s -> s == ManagerState.ACTIVE || s == ManagerState.INACTIVE
-                ? ManagerState.SHUTTING_DOWN : s);
-        if (was == ManagerState.SHUTTING_DOWN || was == ManagerState.CLOSED) {
-            awaitClosed();
+        if (!gate.beginClose()) {
             return;
         }
         long deadline = System.nanoTime() + shutdownTimeout.toNanos();
@@ -191,15 +173,16 @@ public final class SessionManager implements AutoCloseable {
             if (reaper != null) {
                 reaper.stop();
             }
-            awaitQuiescence(deadline);
+            if (!gate.awaitQuiescence(deadline)) {
+                log.warn("closing with operations still in flight after {}", shutdownTimeout);
+            }
             releaseAll(deadline);
         } finally {
             try {
                 runtimes.values().forEach(SessionManager::closeQuietly);
                 store.close();
             } finally {
-                state.set(ManagerState.CLOSED);
-                closed.countDown();
+                gate.closed();
             }
         }
     }
@@ -209,24 +192,6 @@ public final class SessionManager implements AutoCloseable {
             runtime.close();
         } catch (RuntimeException e) {
             log.warn("closing runtime {} failed", runtime.name(), e);
-        }
-    }
-
-    private void awaitClosed() {
-        try {
-            closed.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void awaitQuiescence(long deadline) {
-        while (inFlight.sum() != 0) {
-            if (System.nanoTime() - deadline >= 0) {
-                log.warn("closing with {} operations still in flight after {}", inFlight.sum(), shutdownTimeout);
-                return;
-            }
-            LockSupport.parkNanos(100_000);
         }
     }
 
@@ -261,24 +226,6 @@ public final class SessionManager implements AutoCloseable {
         store.flush();
     }
 
-    /** Marks an operation in flight; refuses it unless the manager is active. */
-    private void enter() {
-        inFlight.increment();
-        ManagerState s = state.get();
-        if (s != ManagerState.ACTIVE) {
-            inFlight.decrement();
-            throw new TetherException(ErrorCode.SHUTTING_DOWN, switch (s) {
-                case INACTIVE -> "session manager not started; call start() first";
-                case SHUTTING_DOWN -> "session manager is shutting down; no new work is accepted";
-                default -> "session manager is closed";
-            });
-        }
-    }
-
-    private void exit() {
-        inFlight.decrement();
-    }
-
     // ---------------------------------------------------------------- create
 
     /**
@@ -289,14 +236,14 @@ public final class SessionManager implements AutoCloseable {
      */
     public Session create(SessionSpec spec) {
         Objects.requireNonNull(spec, "spec");
-        enter();
+        gate.enter();
         try {
             if (spec.key() != null) {
                 return getOrCreateKeyed(spec);
             }
             return createLive(spec).snapshot;
         } finally {
-            exit();
+            gate.exit();
         }
     }
 
@@ -363,8 +310,7 @@ public final class SessionManager implements AutoCloseable {
                 tracker(ls).register("worker", 1, worker);
             }
             live.put(s.id(), ls);
-            totalCreated.incrementAndGet();
-            peakActive.accumulateAndGet(limits.total(), Math::max);
+            counters.created(limits.total());
             metrics.created(s.runtime());
             metrics.creation().record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
             emit(new SessionEvent.Created(s));
@@ -404,7 +350,7 @@ public final class SessionManager implements AutoCloseable {
 
     /** The session with this id in any status, or empty. */
     public Optional<Session> find(String id) {
-        enter();
+        gate.enter();
         try {
             LiveSession ls = id == null ? null : live.get(id);
             if (ls != null) {
@@ -412,7 +358,7 @@ public final class SessionManager implements AutoCloseable {
             }
             return id == null ? Optional.empty() : store.find(id);
         } finally {
-            exit();
+            gate.exit();
         }
     }
 
@@ -422,7 +368,7 @@ public final class SessionManager implements AutoCloseable {
      */
     public Page<Session> list(SessionQuery query) {
         Objects.requireNonNull(query, "query");
-        enter();
+        gate.enter();
         try {
             Page<Session> page = store.list(query);
             List<Session> items = new ArrayList<>(page.items().size());
@@ -432,15 +378,13 @@ public final class SessionManager implements AutoCloseable {
             }
             return new Page<>(items, page.nextCursor());
         } finally {
-            exit();
+            gate.exit();
         }
     }
 
     /** Counts of this manager's sessions; answers in every state. */
     public SessionStats stats() {
-        Map<String, Long> ended = new HashMap<>();
-        endedByReason.forEach((reason, n) -> ended.put(reason, n.sum()));
-        return new SessionStats(limits.total(), totalCreated.get(), ended, peakActive.get(), limits.perOwner());
+        return counters.stats(limits.total(), limits.perOwner());
     }
 
     // ---------------------------------------------------------------- activity
@@ -454,7 +398,7 @@ public final class SessionManager implements AutoCloseable {
      *     had expired: it is ended as timed out first)
      */
     public Session touch(String id) {
-        enter();
+        gate.enter();
         try {
             Session touched = changeActive(id, Session::withActivity);
             store.recordActivity(id, touched.lastActivityAt(), touched.interactionCount());
@@ -463,7 +407,7 @@ public final class SessionManager implements AutoCloseable {
             }
             return touched;
         } finally {
-            exit();
+            gate.exit();
         }
     }
 
@@ -478,7 +422,7 @@ public final class SessionManager implements AutoCloseable {
      *     changes), {@code session_not_found}, {@code session_ended}, {@code store_failure}
      */
     public Session update(String id, Map<String, ?> dataPatch, Map<String, ?> metadataPatch) {
-        enter();
+        gate.enter();
         try {
             Session updated = changeActive(id, (s, now) -> {
                 Session next = s.withState(JsonObjects.merge(s.data(), dataPatch, "data"),
@@ -489,7 +433,7 @@ public final class SessionManager implements AutoCloseable {
             emit(new SessionEvent.Touched(updated));
             return updated;
         } finally {
-            exit();
+            gate.exit();
         }
     }
 
@@ -524,7 +468,7 @@ public final class SessionManager implements AutoCloseable {
      * @throws TetherException {@code session_not_found}, {@code session_ended}
      */
     public ResourceTracker resources(String id) {
-        enter();
+        gate.enter();
         try {
             LiveSession ls = liveOrThrow(id);
             if (!expireIfDue(ls).isActive()) {
@@ -532,7 +476,7 @@ public final class SessionManager implements AutoCloseable {
             }
             return tracker(ls);
         } finally {
-            exit();
+            gate.exit();
         }
     }
 
@@ -559,7 +503,7 @@ public final class SessionManager implements AutoCloseable {
      */
     public ExecutionResult execute(String id, String code, Duration timeout, OutputListener listener) {
         Objects.requireNonNull(code, "code");
-        enter();
+        gate.enter();
         try {
             LiveWorker lw = workerOf(liveOrThrow(id));
             long number = lw.enter(id);
@@ -587,7 +531,7 @@ public final class SessionManager implements AutoCloseable {
             }
             return result;
         } finally {
-            exit();
+            gate.exit();
         }
     }
 
@@ -614,11 +558,11 @@ public final class SessionManager implements AutoCloseable {
      *     {@code session_not_found}, {@code session_ended}
      */
     public void interrupt(String id) {
-        enter();
+        gate.enter();
         try {
             workerOf(activeLive(id)).worker.interrupt();
         } finally {
-            exit();
+            gate.exit();
         }
     }
 
@@ -631,7 +575,7 @@ public final class SessionManager implements AutoCloseable {
      *     execution did not stop within the shutdown timeout
      */
     public Session restart(String id) {
-        enter();
+        gate.enter();
         try {
             LiveWorker lw = workerOf(activeLive(id));
             lw.worker.interrupt();
@@ -645,7 +589,7 @@ public final class SessionManager implements AutoCloseable {
                 lw.exit();
             }
         } finally {
-            exit();
+            gate.exit();
         }
     }
 
@@ -690,11 +634,11 @@ public final class SessionManager implements AutoCloseable {
 
     private Session terminate(String id, SessionStatus status, EndReason reason, Throwable cause) {
         Objects.requireNonNull(reason, "reason");
-        enter();
+        gate.enter();
         try {
             return terminateLive(id, status, reason, cause);
         } finally {
-            exit();
+            gate.exit();
         }
     }
 
@@ -721,11 +665,11 @@ public final class SessionManager implements AutoCloseable {
      * @return how many sessions this call moved to {@code timeout}
      */
     public int cleanupInactive() {
-        enter();
+        gate.enter();
         try {
             return reapExpired();
         } finally {
-            exit();
+            gate.exit();
         }
     }
 
@@ -798,7 +742,7 @@ public final class SessionManager implements AutoCloseable {
     }
 
     private void countEnded(Session ended) {
-        endedByReason.computeIfAbsent(ended.endReason().code(), r -> new LongAdder()).increment();
+        counters.ended(ended.endReason());
         metrics.ended(ended.status(), ended.endReason());
     }
 
