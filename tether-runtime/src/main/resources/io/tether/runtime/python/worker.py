@@ -61,6 +61,7 @@ _STD_FILES = (sys.stdout, sys.stderr)
 WORKER_FILE = __file__
 MAX_OUTPUT = int(sys.argv[1])
 MAX_JSON_DEPTH = 200
+MEMORY_HEADROOM = 32 << 20
 
 _write_lock = _thread.allocate_lock()
 
@@ -347,6 +348,14 @@ def apply_limits(memory, cpu, nproc, fsize):
         return
     import resource
     if memory:
+        # Below what is mapped already plus some room, even the worker's own threads fail
+        # to allocate and it could neither answer nor notice the JVM going away: refuse.
+        with open('/proc/self/statm', 'rb') as f:
+            mapped = int(f.read().split()[0]) * os.sysconf('SC_PAGE_SIZE')
+        needed = mapped + MEMORY_HEADROOM
+        if memory < needed:
+            raise ValueError('memory limit of %d bytes is below the %d the interpreter needs'
+                             % (memory, needed))
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     if cpu:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
@@ -378,7 +387,12 @@ def main():
     send('{"t":"hello","pid":%d,"version":%s}' % (os.getpid(), _str(sys.version.split()[0])))
     while True:
         _mail.acquire()
-        execute(*_mailbox.pop())
+        try:
+            execute(*_mailbox.pop())
+        except BaseException:
+            # The worker itself failed (e.g. MemoryError under a tiny RLIMIT_AS): an
+            # interpreter that cannot answer must die, not linger; Java reports a crash.
+            os._exit(70)
 
 
 main()
