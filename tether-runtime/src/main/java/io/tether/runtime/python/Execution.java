@@ -1,0 +1,150 @@
+package io.tether.runtime.python;
+
+import io.tether.runtime.OutputListener;
+import java.util.Map;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One execution in flight in a {@link PythonProcess}: gathers its output, passes it to the
+ * listener, and lets the executing thread wait for its end.
+ *
+ * <p>Output and the end arrive on the process's reader thread (the end also on a thread
+ * that kills the process); everything is guarded by one lock, the listener is called
+ * outside it, on the reader thread only.
+ */
+final class Execution {
+    final long id;
+    private final OutputListener listener;
+    private final long maxChars;
+    private final StringBuilder stdout = new StringBuilder();
+    private final StringBuilder stderr = new StringBuilder();
+    private boolean truncated;
+    private boolean listenerFailed;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition ended = lock.newCondition();
+    private boolean finished;
+    private Map<String, Object> done;
+    private String crash;
+
+    Execution(long id, OutputListener listener, long maxOutputBytes) {
+        this.id = id;
+        this.listener = listener == null ? OutputListener.NONE : listener;
+        // The worker caps bytes; a decoded char is at least one byte, so this cap only
+        // bites when a misbehaving worker ignores its own.
+        this.maxChars = maxOutputBytes;
+    }
+
+    /** On the reader thread: a chunk of output (stream 1 = stdout, 2 = stderr). */
+    void output(int stream, String text) {
+        lock.lock();
+        try {
+            if (finished) {
+                return; // killed meanwhile: the result is already out
+            }
+            StringBuilder sb = stream == 2 ? stderr : stdout;
+            long room = maxChars - sb.length();
+            if (room <= 0) {
+                truncated = true;
+                return;
+            }
+            if (text.length() > room) {
+                text = text.substring(0, (int) room);
+                truncated = true;
+            }
+            sb.append(text);
+        } finally {
+            lock.unlock();
+        }
+        if (!listenerFailed) {
+            try {
+                listener.output(stream == 2 ? OutputListener.Stream.STDERR : OutputListener.Stream.STDOUT, text);
+            } catch (RuntimeException e) {
+                listenerFailed = true; // documented: a throwing listener is dropped for the rest
+            }
+        }
+    }
+
+    /** The worker reported the end ({@code frame} is its done frame). */
+    void finish(Map<String, Object> frame) {
+        end(frame, null);
+    }
+
+    /** The process died (or was killed) before the execution ended. */
+    void crash(String reason) {
+        end(null, reason);
+    }
+
+    private void end(Map<String, Object> frame, String reason) {
+        lock.lock();
+        try {
+            if (!finished) {
+                finished = true;
+                done = frame;
+                crash = reason;
+                ended.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until the execution ended or {@code deadlineNanos} ({@link System#nanoTime})
+     * passed; {@code Long.MAX_VALUE} waits without limit.
+     *
+     * @return whether it ended
+     */
+    boolean await(long deadlineNanos) {
+        boolean interrupted = false;
+        lock.lock();
+        try {
+            while (!finished) {
+                try {
+                    if (deadlineNanos == Long.MAX_VALUE) {
+                        ended.await();
+                    } else {
+                        long left = deadlineNanos - System.nanoTime();
+                        if (left <= 0) {
+                            return false;
+                        }
+                        ended.awaitNanos(left);
+                    }
+                } catch (InterruptedException e) {
+                    // The caller's thread was interrupted: keep waiting (the worker is
+                    // bounded by its own timeout and death detection) but keep the flag.
+                    interrupted = true;
+                }
+            }
+            return true;
+        } finally {
+            lock.unlock();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    String stdout() {
+        return stdout.toString();
+    }
+
+    String stderr() {
+        return stderr.toString();
+    }
+
+    boolean truncated() {
+        return truncated;
+    }
+
+    /** The done frame, or {@code null} when the process died first. */
+    Map<String, Object> done() {
+        return done;
+    }
+
+    /** Why the process died, or {@code null} when the execution ended normally. */
+    String crashReason() {
+        return crash;
+    }
+}

@@ -1,0 +1,249 @@
+package io.tether.runtime.python;
+
+import io.tether.ErrorCode;
+import io.tether.TetherException;
+import io.tether.runtime.ExecutionError;
+import io.tether.runtime.ExecutionRequest;
+import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.OutputListener;
+import io.tether.runtime.Worker;
+import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.WorkerState;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link Worker} backed by one {@link PythonProcess} at a time; {@link #restart} swaps
+ * in a fresh one. State transitions happen under this object's monitor; readers of
+ * {@link #state} and {@link #pid} never block.
+ */
+final class PythonWorker implements Worker {
+    private static final Logger log = LoggerFactory.getLogger(PythonWorker.class);
+    private static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(1);
+
+    private final Interpreter interpreter;
+    private final WorkerOptions options;
+    private final ReentrantLock restarting = new ReentrantLock();
+    private volatile PythonProcess process;
+    private volatile WorkerState state = WorkerState.STARTING;
+    private volatile boolean closed;
+
+    private PythonWorker(Interpreter interpreter, WorkerOptions options) {
+        this.interpreter = interpreter;
+        this.options = options;
+    }
+
+    static PythonWorker start(Interpreter interpreter, WorkerOptions options) {
+        PythonWorker worker = new PythonWorker(interpreter, options);
+        PythonProcess p = PythonProcess.start(interpreter, options, worker::processDied);
+        synchronized (worker) {
+            worker.process = p;
+            worker.state = p.isDead() ? WorkerState.DEAD : WorkerState.IDLE;
+        }
+        return worker;
+    }
+
+    private synchronized void processDied(PythonProcess p) {
+        if (process == p) {
+            state = WorkerState.DEAD;
+        }
+    }
+
+    @Override
+    public ExecutionResult execute(ExecutionRequest request, OutputListener listener) {
+        Objects.requireNonNull(request, "request");
+        byte[] code = encode(request.code(), options.limits().maxCodeBytes());
+        PythonProcess p;
+        synchronized (this) {
+            if (closed) {
+                throw new TetherException(ErrorCode.SESSION_ENDED, "the worker is closed");
+            }
+            if (state == WorkerState.BUSY) {
+                throw new IllegalStateException("the worker is already executing; callers serialize execute");
+            }
+            if (state != WorkerState.IDLE) {
+                return new ExecutionResult(request.number(), ExecutionStatus.CRASHED, "", "", null,
+                        new ExecutionError("WorkerDead", "the worker is " + state.name().toLowerCase()
+                                + "; restart it", List.of()), Duration.ZERO, false);
+            }
+            state = WorkerState.BUSY;
+            p = process;
+        }
+        long start = System.nanoTime();
+        Execution ex = p.submit(request.number(), code, listener);
+        boolean timedOut = false;
+        boolean killed = false;
+        Duration timeout = request.timeout();
+        if (timeout == null) {
+            ex.await(Long.MAX_VALUE);
+        } else if (!ex.await(start + saturatedNanos(timeout))) {
+            timedOut = true;
+            p.interrupt(ex);
+            if (!ex.await(System.nanoTime() + saturatedNanos(options.limits().killGrace()))) {
+                killed = true;
+                p.kill("timed out and ignored the interrupt for " + options.limits().killGrace());
+                ex.await(Long.MAX_VALUE);
+            }
+        }
+        Duration duration = Duration.ofNanos(System.nanoTime() - start);
+        synchronized (this) {
+            if (state == WorkerState.BUSY && process == p) {
+                state = p.isDead() ? WorkerState.DEAD : WorkerState.IDLE;
+            }
+        }
+        return result(request.number(), ex, timedOut, killed, duration);
+    }
+
+    private static byte[] encode(String code, int maxBytes) {
+        // A char is at least one UTF-8 byte: longer strings are too large without encoding.
+        if (code.length() > maxBytes) {
+            throw tooLarge(maxBytes);
+        }
+        byte[] bytes = code.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length > maxBytes) {
+            throw tooLarge(maxBytes);
+        }
+        return bytes;
+    }
+
+    private static TetherException tooLarge(int maxBytes) {
+        return new TetherException(ErrorCode.PAYLOAD_TOO_LARGE, "code is larger than " + maxBytes + " bytes");
+    }
+
+    private static long saturatedNanos(Duration d) {
+        try {
+            return Math.max(0, d.toNanos());
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE / 4;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static ExecutionResult result(long number, Execution ex, boolean timedOut, boolean killed,
+                                          Duration duration) {
+        Map<String, Object> done = ex.done();
+        if (done == null) {
+            ExecutionError error = killed
+                    ? new ExecutionError("TimeoutError", ex.crashReason() + "; the process was killed", List.of())
+                    : new ExecutionError("WorkerCrashed", ex.crashReason(), List.of());
+            return new ExecutionResult(number, timedOut ? ExecutionStatus.TIMEOUT : ExecutionStatus.CRASHED,
+                    ex.stdout(), ex.stderr(), null, error, duration, ex.truncated());
+        }
+        ExecutionStatus status = switch (String.valueOf(done.get("status"))) {
+            case "ok" -> ExecutionStatus.OK;
+            case "interrupted" -> ExecutionStatus.INTERRUPTED;
+            default -> ExecutionStatus.ERROR;
+        };
+        if (timedOut && status != ExecutionStatus.OK) {
+            status = ExecutionStatus.TIMEOUT;
+        }
+        ExecutionError error = null;
+        if (done.get("error") instanceof Map<?, ?> e) {
+            error = new ExecutionError(String.valueOf(e.get("name")), String.valueOf(e.get("value")),
+                    (List<String>) e.get("traceback"));
+        }
+        Map<String, Object> value = (Map<String, Object>) done.get("result");
+        boolean truncated = Boolean.TRUE.equals(done.get("truncated")) || ex.truncated();
+        return new ExecutionResult(number, status, ex.stdout(), ex.stderr(), value, error, duration, truncated);
+    }
+
+    @Override
+    public void interrupt() {
+        PythonProcess p = process;
+        if (p != null && state == WorkerState.BUSY) {
+            p.interrupt();
+        }
+    }
+
+    @Override
+    public void restart() {
+        restarting.lock();
+        try {
+            PythonProcess old;
+            synchronized (this) {
+                if (closed) {
+                    throw new TetherException(ErrorCode.SESSION_ENDED, "the worker is closed");
+                }
+                old = process;
+                process = null;
+                state = WorkerState.STARTING;
+            }
+            if (old != null) {
+                old.kill("restarted");
+            }
+            PythonProcess fresh;
+            try {
+                fresh = PythonProcess.start(interpreter, options, this::processDied);
+            } catch (RuntimeException e) {
+                synchronized (this) {
+                    state = WorkerState.DEAD;
+                }
+                throw e;
+            }
+            synchronized (this) {
+                if (!closed) {
+                    process = fresh;
+                    state = fresh.isDead() ? WorkerState.DEAD : WorkerState.IDLE;
+                    return;
+                }
+            }
+            fresh.kill("closed during restart");
+            throw new TetherException(ErrorCode.SESSION_ENDED, "the worker was closed during restart");
+        } finally {
+            restarting.unlock();
+        }
+    }
+
+    @Override
+    public boolean isHealthy() {
+        WorkerState s = state;
+        if (s == WorkerState.BUSY) {
+            return true;
+        }
+        PythonProcess p = process;
+        return s == WorkerState.IDLE && p != null && p.ping(HEALTH_TIMEOUT);
+    }
+
+    @Override
+    public WorkerState state() {
+        return state;
+    }
+
+    @Override
+    public long pid() {
+        PythonProcess p = process;
+        return p == null || p.isDead() ? -1 : p.pid();
+    }
+
+    @Override
+    public void close() {
+        PythonProcess p;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            state = WorkerState.DEAD;
+            p = process;
+        }
+        if (p != null) {
+            try {
+                p.kill("closed");
+            } catch (RuntimeException e) {
+                log.warn("closing Python worker {} failed", p.pid(), e);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PythonWorker[pid=" + pid() + ", state=" + state + "]";
+    }
+}

@@ -1,0 +1,398 @@
+# Tether Python worker: one persistent interpreter driven over its stdin/stdout.
+#
+# Started by io.tether.runtime.python.PythonProcess as
+#   python3 -S -E worker.py <max_output_bytes> <rlimit_as> <rlimit_cpu> <rlimit_nproc> <rlimit_fsize> [sys.path entries...]
+# (limits in bytes / seconds, 0 = leave unlimited).
+#
+# Protocol (both directions length-prefixed; lengths are 4-byte big-endian and count
+# the bytes after themselves):
+#   Java -> worker: op (1 byte) | id (8 bytes BE) | payload
+#       b'x' exec       payload = cell number (8 bytes BE) + UTF-8 source
+#       b'i' interrupt  id = the exec id to interrupt (ignored unless that exec runs)
+#       b'p' ping       answered with a pong carrying the same id
+#   worker -> Java: one JSON object (ASCII) per frame
+#       {"t":"hello","pid":..,"version":".."} once, when ready
+#       {"t":"fatal","message":".."} instead of hello when setup failed (then exit)
+#       {"t":"out","id":..,"s":1|2,"d":".."} output of exec id on stdout (1) / stderr (2)
+#       {"t":"done","id":..,"status":"ok|error|interrupted","result":{..},"error":{..},"truncated":b}
+#       {"t":"pong","id":..}
+#
+# Start-up speed matters (a cold start is paid per session), so this file imports only
+# C modules at start: `json`, `signal`, `ast`, `threading` and `traceback` pull in `re`
+# and `enum` (about 18 ms together here); the JSON writer below uses `_json`, the
+# compiler goes through `_ast`, and `traceback`/`linecache` are imported on the first
+# error only.
+
+import os
+import sys
+import _thread
+import _signal
+import _json
+import _ast
+import codecs
+import io
+import select
+
+# --- file descriptors --------------------------------------------------------------
+# The control channel moves to private, non-inheritable descriptors; fds 1 and 2 become
+# pipes this process reads itself, so nothing user code writes at the OS level (os.write,
+# os.system, child processes) can reach the control channel.
+CTL_IN = os.dup(0)
+CTL_OUT = os.dup(1)
+_devnull = os.open(os.devnull, os.O_RDONLY)
+os.dup2(_devnull, 0)
+os.close(_devnull)
+_out_r, _out_w = os.pipe()
+_err_r, _err_w = os.pipe()
+os.dup2(_out_w, 1)
+os.dup2(_err_w, 2)
+os.close(_out_w)
+os.close(_err_w)
+os.set_blocking(_out_r, False)
+os.set_blocking(_err_r, False)
+
+sys.stdin = sys.__stdin__ = io.open(0, 'r', closefd=False)
+sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.open(1, 'wb', closefd=False), encoding='utf-8',
+                                               errors='backslashreplace', line_buffering=True)
+sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.open(2, 'wb', closefd=False), encoding='utf-8',
+                                               errors='backslashreplace', line_buffering=True)
+_STD_FILES = (sys.stdout, sys.stderr)
+
+WORKER_FILE = __file__
+MAX_OUTPUT = int(sys.argv[1])
+MAX_JSON_DEPTH = 200
+MEMORY_HEADROOM = 32 << 20
+
+_write_lock = _thread.allocate_lock()
+
+
+def send(text):
+    data = text.encode('ascii')
+    data = len(data).to_bytes(4, 'big') + data
+    with _write_lock:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(CTL_OUT, view):]
+
+
+_str = _json.encode_basestring_ascii
+
+
+def to_json(value, depth=0):
+    """JSON text of value, or ValueError/TypeError when it is not plain JSON data."""
+    if value is None:
+        return 'null'
+    if value is True:
+        return 'true'
+    if value is False:
+        return 'false'
+    if isinstance(value, str):
+        return _str(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value or value in (float('inf'), float('-inf')):
+            raise ValueError('not finite')
+        return float.__repr__(value)
+    if depth >= MAX_JSON_DEPTH:
+        raise ValueError('too deep')
+    if isinstance(value, (list, tuple)):
+        return '[' + ','.join([to_json(v, depth + 1) for v in value]) + ']'
+    if isinstance(value, dict):
+        parts = []
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError('key is not a string')
+            parts.append(_str(k) + ':' + to_json(v, depth + 1))
+        return '{' + ','.join(parts) + '}'
+    raise TypeError('not JSON')
+
+
+# --- state shared between the main thread, the control thread and the output pumps ---
+MAIN_THREAD = _thread.get_ident()
+running = False      # user code (or its repr) is on the main thread's stack right now
+running_id = 0       # the exec id whose user code runs / ran last
+interrupt_id = 0     # the last exec id Java asked to interrupt
+current_id = 0       # the exec id output is attributed to; 0 between executions
+
+
+def on_sigint(signum, frame):
+    # Only an interrupt meant for the code running now raises: a SIGINT that arrives
+    # after its execution ended (or while idle) must not hit the worker or the next cell.
+    if running and interrupt_id == running_id:
+        raise KeyboardInterrupt
+
+
+_signal.signal(_signal.SIGINT, on_sigint)
+
+
+class Stream:
+    def __init__(self, fd, number):
+        self.fd = fd
+        self.number = number
+        self.lock = _thread.allocate_lock()
+        self.decoder = codecs.getincrementaldecoder('utf-8')('replace')
+        self.count = 0
+        self.truncated = False
+
+    def reset(self):
+        self.decoder.reset()
+        self.count = 0
+        self.truncated = False
+
+    def forward(self, data, final=False):
+        # Caller holds self.lock.
+        eid = current_id
+        if eid == 0:
+            return  # output between executions belongs to no one
+        room = MAX_OUTPUT - self.count
+        if len(data) > room:
+            data = data[:max(room, 0)]
+            self.truncated = True
+        self.count += len(data)
+        text = self.decoder.decode(data, final)
+        if text:
+            send('{"t":"out","id":%d,"s":%d,"d":%s}' % (eid, self.number, _str(text)))
+
+    def pump(self):
+        # Streams output while code runs. Reads happen under self.lock so that drain()
+        # can take everything still in the pipe after an execution, in order.
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN)
+        while True:
+            poller.poll()
+            with self.lock:
+                try:
+                    data = os.read(self.fd, 65536)
+                except BlockingIOError:
+                    continue
+                self.forward(data)
+
+    def drain(self):
+        with self.lock:
+            while True:
+                try:
+                    data = os.read(self.fd, 65536)
+                except BlockingIOError:
+                    break
+                self.forward(data)
+            self.forward(b'', True)
+
+
+STREAMS = (Stream(_out_r, 1), Stream(_err_r, 2))
+
+# --- control thread: reads frames, handles interrupt and ping at once ---------------
+_mailbox = []
+_mail = _thread.allocate_lock()
+_mail.acquire()
+
+
+def read_exact(n):
+    chunks = []
+    while n:
+        data = os.read(CTL_IN, n)
+        if not data:
+            return None
+        chunks.append(data)
+        n -= len(data)
+    return b''.join(chunks)
+
+
+def die():
+    # The JVM closed our stdin (it closed the worker or died): take the whole process
+    # group with us so no child of user code outlives its session.
+    try:
+        os.killpg(0, _signal.SIGKILL)
+    finally:
+        os._exit(0)
+
+
+def control():
+    global interrupt_id
+    try:
+        while True:
+            header = read_exact(13)
+            if header is None:
+                break
+            size = int.from_bytes(header[0:4], 'big') - 9
+            op = header[4]
+            fid = int.from_bytes(header[5:13], 'big')
+            payload = read_exact(size) if size > 0 else b''
+            if payload is None:
+                break
+            if op == 0x78:  # x: exec
+                _mailbox.append((fid, int.from_bytes(payload[:8], 'big'), payload[8:]))
+                _mail.release()
+            elif op == 0x69:  # i: interrupt
+                interrupt_id = fid
+                if running_id == fid and running:
+                    _signal.pthread_kill(MAIN_THREAD, _signal.SIGINT)
+            elif op == 0x70:  # p: ping
+                send('{"t":"pong","id":%d}' % fid)
+    finally:
+        die()
+
+
+# --- executions -----------------------------------------------------------------------
+namespace = {'__name__': '__main__', '__builtins__': __builtins__, '__doc__': None}
+_cells = {}          # cell file name -> source, so tracebacks can show user lines
+_linecache = None
+
+
+def remember_cell(filename, source):
+    lines = source.splitlines(True)
+    if _linecache is not None:
+        _linecache.cache[filename] = (len(source), None, lines, filename)
+    else:
+        _cells[filename] = lines
+
+
+def describe(error):
+    global _linecache
+    if _linecache is None:
+        import linecache
+        for filename, lines in _cells.items():
+            linecache.cache[filename] = (0, None, lines, filename)
+        _cells.clear()
+        _linecache = linecache
+    import traceback
+    try:
+        value = str(error)
+    except BaseException:
+        value = '<unprintable %s>' % type(error).__name__
+    try:
+        report = traceback.TracebackException(type(error), error, error.__traceback__)
+        seen = set()
+        todo = [report]
+        while todo:  # hide this file's frames, also in chained exceptions
+            te = todo.pop()
+            if id(te) in seen:
+                continue
+            seen.add(id(te))
+            te.stack = traceback.StackSummary.from_list(
+                [f for f in te.stack if f.filename != WORKER_FILE])
+            todo += [c for c in (te.__cause__, te.__context__) if c is not None]
+        text = ''.join(report.format())
+    except BaseException:
+        text = '%s: %s' % (type(error).__name__, value)
+    return '{"name":%s,"value":%s,"traceback":%s}' % (
+        _str(type(error).__name__), _str(value), to_json(text.rstrip('\n').split('\n')))
+
+
+def bundle(value):
+    text = repr(value)
+    truncated = len(text) > MAX_OUTPUT
+    if truncated:
+        text = text[:MAX_OUTPUT]
+    parts = '"text/plain":' + _str(text)
+    try:
+        data = to_json(value)
+        if len(data) <= MAX_OUTPUT:
+            parts += ',"application/json":' + data
+    except (TypeError, ValueError, RecursionError):
+        pass
+    return '{' + parts + '}', truncated
+
+
+def execute(eid, number, source_bytes):
+    global running, running_id, current_id
+    for stream in STREAMS:
+        stream.reset()
+    current_id = eid
+    status = 'ok'
+    result = error = None
+    result_truncated = False
+    try:
+        try:
+            source = source_bytes.decode('utf-8', 'replace')
+            filename = '<cell-%d>' % number
+            remember_cell(filename, source)
+            tree = compile(source, filename, 'exec', _ast.PyCF_ONLY_AST)
+            last = None
+            if tree.body and isinstance(tree.body[-1], _ast.Expr):
+                last = _ast.Expression(tree.body.pop().value)
+            code = compile(tree, filename, 'exec')
+            last_code = compile(last, filename, 'eval') if last is not None else None
+            running_id = eid
+            if interrupt_id == eid:
+                raise KeyboardInterrupt  # interrupted before it started
+            running = True
+            exec(code, namespace)
+            if last_code is not None:
+                value = eval(last_code, namespace)
+                if value is not None:
+                    result, result_truncated = bundle(value)
+        finally:
+            running = False
+    except KeyboardInterrupt as e:
+        status = 'interrupted'
+        error = describe(e)
+    except BaseException as e:
+        status = 'error'
+        error = describe(e)
+    for f in {id(f): f for f in (sys.stdout, sys.stderr) + _STD_FILES}.values():
+        try:
+            f.flush()
+        except BaseException:
+            pass
+    for stream in STREAMS:
+        stream.drain()
+    current_id = 0
+    truncated = result_truncated or STREAMS[0].truncated or STREAMS[1].truncated
+    send('{"t":"done","id":%d,"status":"%s","result":%s,"error":%s,"truncated":%s}' % (
+        eid, status, result or 'null', error or 'null', 'true' if truncated else 'false'))
+
+
+def apply_limits(memory, cpu, nproc, fsize):
+    if not (memory or cpu or nproc or fsize):
+        return
+    import resource
+    if memory:
+        # Below what is mapped already plus some room, even the worker's own threads fail
+        # to allocate and it could neither answer nor notice the JVM going away: refuse.
+        with open('/proc/self/statm', 'rb') as f:
+            mapped = int(f.read().split()[0]) * os.sysconf('SC_PAGE_SIZE')
+        needed = mapped + MEMORY_HEADROOM
+        if memory < needed:
+            raise ValueError('memory limit of %d bytes is below the %d the interpreter needs'
+                             % (memory, needed))
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    if cpu:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    if nproc:
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    if fsize:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+
+def main():
+    try:
+        # Own process group: killing the group kills every child of user code too.
+        os.setpgid(0, 0)
+        limits = [int(a) for a in sys.argv[2:6]]
+        # Like the interactive interpreter: the working directory first (instead of this
+        # script's temporary directory), then the configured extra paths.
+        sys.path[0:1] = [''] + sys.argv[6:]
+        sys.argv = ['']
+        # Small stacks for our three threads: they count against RLIMIT_AS.
+        _thread.stack_size(256 * 1024)
+        for stream in STREAMS:
+            _thread.start_new_thread(stream.pump, ())
+        _thread.start_new_thread(control, ())
+        _thread.stack_size(0)
+        apply_limits(*limits)
+    except BaseException as e:
+        send('{"t":"fatal","message":%s}' % _str('%s: %s' % (type(e).__name__, e)))
+        os._exit(2)
+    send('{"t":"hello","pid":%d,"version":%s}' % (os.getpid(), _str(sys.version.split()[0])))
+    while True:
+        _mail.acquire()
+        try:
+            execute(*_mailbox.pop())
+        except BaseException:
+            # The worker itself failed (e.g. MemoryError under a tiny RLIMIT_AS): an
+            # interpreter that cannot answer must die, not linger; Java reports a crash.
+            os._exit(70)
+
+
+main()
