@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -78,19 +79,20 @@ final class PythonProcess {
      * @throws TetherException {@code runtime_unavailable} when it cannot start or does not
      *     say hello within the interpreter's start timeout
      */
-    static PythonProcess start(Interpreter interpreter, WorkerOptions options, Consumer<PythonProcess> onDeath) {
+    static PythonProcess start(Interpreter interpreter, WorkerOptions options, Path directory,
+                               Consumer<PythonProcess> onDeath) {
         List<String> command = interpreter.command(WorkerScript.path(), options.limits());
         Process process;
         try {
             process = new ProcessBuilder(command)
-                    .directory(options.workingDirectory().toFile())
+                    .directory(directory.toFile())
                     // Until worker.py has moved fds 1 and 2 away, a Python start-up error on
                     // stderr lands in the control stream, where awaitHello reports it.
                     .redirectErrorStream(true)
                     .start();
         } catch (IOException e) {
             throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE,
-                    "cannot start " + interpreter.executable() + " in " + options.workingDirectory() + ": "
+                    "cannot start " + interpreter.executable() + " in " + directory + ": "
                             + e.getMessage(), e);
         }
         PythonProcess p = new PythonProcess(process, options.limits().maxOutputBytes(), onDeath);

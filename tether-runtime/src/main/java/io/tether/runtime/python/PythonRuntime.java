@@ -4,6 +4,7 @@ import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.Worker;
+import io.tether.runtime.WorkDirectories;
 import io.tether.runtime.WorkerOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,10 +47,12 @@ public final class PythonRuntime implements SessionRuntime {
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(10);
 
     private final Interpreter interpreter;
+    private final Path workRoot;
     private volatile boolean closed;
 
-    private PythonRuntime(Interpreter interpreter) {
+    private PythonRuntime(Interpreter interpreter, Path workRoot) {
         this.interpreter = interpreter;
+        this.workRoot = workRoot;
     }
 
     /** A builder with the defaults: {@code /usr/bin/python3}, no extra path, 10 s start timeout. */
@@ -80,7 +83,7 @@ public final class PythonRuntime implements SessionRuntime {
         if (closed) {
             throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "the python runtime is closed");
         }
-        return PythonWorker.start(interpreter, options);
+        return PythonWorker.start(interpreter, workRoot, options);
     }
 
     /**
@@ -104,6 +107,7 @@ public final class PythonRuntime implements SessionRuntime {
         private Path executable;
         private List<Path> pythonPath;
         private Duration startTimeout;
+        private Path workRoot;
 
         private Builder() {
         }
@@ -170,6 +174,21 @@ public final class PythonRuntime implements SessionRuntime {
         }
 
         /**
+         * Where each worker gets its own private working directory (deleted with the worker).
+         * Default {@link WorkDirectories#defaultRoot()}.
+         *
+         * @throws IllegalStateException when set twice
+         */
+        public Builder workRoot(Path root) {
+            Objects.requireNonNull(root, "root");
+            if (this.workRoot != null) {
+                throw new IllegalStateException("workRoot was already set to " + this.workRoot);
+            }
+            this.workRoot = root.toAbsolutePath();
+            return this;
+        }
+
+        /**
          * The runtime.
          *
          * @throws TetherException {@code runtime_unavailable} when the executable does not
@@ -182,7 +201,8 @@ public final class PythonRuntime implements SessionRuntime {
                         "no executable Python interpreter at " + exe);
             }
             return new PythonRuntime(new Interpreter(exe, pythonPath != null ? pythonPath : List.of(),
-                    startTimeout != null ? startTimeout : DEFAULT_START_TIMEOUT));
+                    startTimeout != null ? startTimeout : DEFAULT_START_TIMEOUT),
+                    workRoot != null ? workRoot : WorkDirectories.defaultRoot());
         }
     }
 }

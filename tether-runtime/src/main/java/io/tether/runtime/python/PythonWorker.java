@@ -8,9 +8,11 @@ import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.Worker;
+import io.tether.runtime.WorkDirectories;
 import io.tether.runtime.WorkerOptions;
 import io.tether.runtime.WorkerState;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -30,19 +32,29 @@ final class PythonWorker implements Worker {
 
     private final Interpreter interpreter;
     private final WorkerOptions options;
+    private final Path directory;
     private final ReentrantLock restarting = new ReentrantLock();
     private volatile PythonProcess process;
     private volatile WorkerState state = WorkerState.STARTING;
     private volatile boolean closed;
 
-    private PythonWorker(Interpreter interpreter, WorkerOptions options) {
+    private PythonWorker(Interpreter interpreter, WorkerOptions options, Path directory) {
         this.interpreter = interpreter;
         this.options = options;
+        this.directory = directory;
     }
 
-    static PythonWorker start(Interpreter interpreter, WorkerOptions options) {
-        PythonWorker worker = new PythonWorker(interpreter, options);
-        PythonProcess p = PythonProcess.start(interpreter, options, worker::processDied);
+    /** Starts a worker in a fresh private directory under {@code workRoot}. */
+    static PythonWorker start(Interpreter interpreter, Path workRoot, WorkerOptions options) {
+        Path directory = WorkDirectories.create(workRoot, "python-");
+        PythonWorker worker = new PythonWorker(interpreter, options, directory);
+        PythonProcess p;
+        try {
+            p = PythonProcess.start(interpreter, options, directory, worker::processDied);
+        } catch (RuntimeException e) {
+            WorkDirectories.delete(directory);
+            throw e;
+        }
         synchronized (worker) {
             worker.process = p;
             worker.state = p.isDead() ? WorkerState.DEAD : WorkerState.IDLE;
@@ -180,7 +192,7 @@ final class PythonWorker implements Worker {
             }
             PythonProcess fresh;
             try {
-                fresh = PythonProcess.start(interpreter, options, this::processDied);
+                fresh = PythonProcess.start(interpreter, options, directory, this::processDied);
             } catch (RuntimeException e) {
                 synchronized (this) {
                     state = WorkerState.DEAD;
@@ -240,6 +252,16 @@ final class PythonWorker implements Worker {
                 log.warn("closing Python worker {} failed", p.pid(), e);
             }
         }
+        try {
+            WorkDirectories.delete(directory);
+        } catch (RuntimeException e) {
+            log.warn("deleting the working directory of Python worker {} failed", p == null ? -1 : p.pid(), e);
+        }
+    }
+
+    @Override
+    public Path workingDirectory() {
+        return directory;
     }
 
     @Override

@@ -30,12 +30,12 @@ class PythonWorkerLifecycleTest {
     static PythonRuntime runtime;
 
     @TempDir
-    Path dir;
+    static Path dir;
     final List<Worker> workers = new ArrayList<>();
 
     @BeforeAll
     static void runtime() {
-        runtime = PythonRuntime.builder().build();
+        runtime = PythonRuntime.builder().workRoot(dir).build();
     }
 
     @AfterEach
@@ -44,7 +44,7 @@ class PythonWorkerLifecycleTest {
     }
 
     Worker start(WorkerLimits limits) {
-        Worker w = runtime.start(new WorkerOptions(dir, limits));
+        Worker w = runtime.start(new WorkerOptions(limits));
         workers.add(w);
         return w;
     }
@@ -212,10 +212,14 @@ class PythonWorkerLifecycleTest {
     }
 
     @Test
-    void aStartFailureIsRuntimeUnavailable() {
-        assertThatThrownBy(() -> runtime.start(new WorkerOptions(dir.resolve("missing"), WorkerLimits.DEFAULTS)))
-                .isInstanceOf(TetherException.class)
-                .extracting(e -> ((TetherException) e).code()).isEqualTo(ErrorCode.RUNTIME_UNAVAILABLE);
+    void aStartFailureIsRuntimeUnavailable() throws Exception {
+        Path notADirectory = dir.resolve("file");
+        java.nio.file.Files.writeString(notADirectory, "x");
+        try (PythonRuntime nowhere = PythonRuntime.builder().workRoot(notADirectory).build()) {
+            assertThatThrownBy(() -> nowhere.start(new WorkerOptions(WorkerLimits.DEFAULTS)))
+                    .isInstanceOf(TetherException.class).hasMessageContaining("working directory")
+                    .extracting(e -> ((TetherException) e).code()).isEqualTo(ErrorCode.RUNTIME_UNAVAILABLE);
+        }
         WorkerLimits d = WorkerLimits.DEFAULTS;
         // Too little address space for the interpreter to work: refused at start, clearly.
         WorkerLimits tiny = new WorkerLimits(d.maxOutputBytes(), d.maxCodeBytes(), 1 << 20, null, 0,
@@ -249,8 +253,8 @@ class PythonWorkerLifecycleTest {
     @Test
     void extraPythonPathEntriesComeAfterTheWorkingDirectory(@TempDir Path lib) throws Exception {
         java.nio.file.Files.writeString(lib.resolve("extra_mod.py"), "NAME = 'extra'\n");
-        try (PythonRuntime custom = PythonRuntime.builder().pythonPath(List.of(lib)).build();
-             Worker w = custom.start(new WorkerOptions(dir, WorkerLimits.DEFAULTS))) {
+        try (PythonRuntime custom = PythonRuntime.builder().pythonPath(List.of(lib)).workRoot(dir).build();
+             Worker w = custom.start(new WorkerOptions(WorkerLimits.DEFAULTS))) {
             assertThat(run(w, "import sys, extra_mod\n[extra_mod.NAME, sys.path[:2]]").result())
                     .containsEntry("application/json", List.of("extra", List.of("", lib.toString())));
         }
@@ -258,10 +262,10 @@ class PythonWorkerLifecycleTest {
 
     @Test
     void aClosedRuntimeStartsNoWorkers() {
-        PythonRuntime r = PythonRuntime.builder().build();
+        PythonRuntime r = PythonRuntime.builder().workRoot(dir).build();
         r.close();
         r.close();
-        assertThatThrownBy(() -> r.start(new WorkerOptions(dir, WorkerLimits.DEFAULTS)))
+        assertThatThrownBy(() -> r.start(new WorkerOptions(WorkerLimits.DEFAULTS)))
                 .isInstanceOf(TetherException.class);
     }
 }

@@ -35,13 +35,13 @@ class PythonWorkerTest {
     static PythonRuntime runtime;
 
     @TempDir
-    Path dir;
+    static Path dir;
     Worker worker;
     long number;
 
     @BeforeAll
     static void runtime() {
-        runtime = PythonRuntime.builder().build();
+        runtime = PythonRuntime.builder().workRoot(dir).build();
     }
 
     @AfterAll
@@ -51,7 +51,7 @@ class PythonWorkerTest {
 
     @BeforeEach
     void start() {
-        worker = runtime.start(new WorkerOptions(dir, WorkerLimits.DEFAULTS));
+        worker = runtime.start(new WorkerOptions(WorkerLimits.DEFAULTS));
     }
 
     @AfterEach
@@ -238,7 +238,7 @@ class PythonWorkerTest {
     @Test
     void outputBeyondTheCapIsDroppedAndFlagged() {
         worker.close();
-        worker = runtime.start(new WorkerOptions(dir, limits(1000, 1 << 20, 0)));
+        worker = runtime.start(new WorkerOptions(limits(1000, 1 << 20, 0)));
         ExecutionResult r = run("print('a' * 5000)\nimport sys\nsys.stderr.write('b' * 10)\n'c' * 5000");
         assertThat(r.status()).isEqualTo(ExecutionStatus.OK);
         assertThat(r.truncated()).isTrue();
@@ -251,7 +251,7 @@ class PythonWorkerTest {
     @Test
     void codeLargerThanTheLimitIsRefusedWithoutRunning() {
         worker.close();
-        worker = runtime.start(new WorkerOptions(dir, limits(1 << 20, 100, 0)));
+        worker = runtime.start(new WorkerOptions(limits(1 << 20, 100, 0)));
         String code = "x = 1  # " + "é".repeat(50); // 109 bytes, 59 chars
         assertThatThrownBy(() -> run(code)).isInstanceOf(TetherException.class)
                 .extracting(e -> ((TetherException) e).code()).isEqualTo(ErrorCode.PAYLOAD_TOO_LARGE);
@@ -261,12 +261,19 @@ class PythonWorkerTest {
     }
 
     @Test
-    void itRunsInItsWorkingDirectoryAndImportsModulesFromIt() throws Exception {
-        Files.writeString(dir.resolve("helper.py"), "VALUE = 'from helper'\n");
+    void itRunsInItsOwnWorkingDirectoryAndImportsModulesFromIt() throws Exception {
+        Path own = worker.workingDirectory();
+        assertThat(own.getParent()).isEqualTo(dir);
+        Files.writeString(own.resolve("helper.py"), "VALUE = 'from helper'\n");
         assertThat(ok("import os\nos.getcwd()").result()).containsEntry("application/json",
-                dir.toRealPath().toString());
+                own.toRealPath().toString());
         assertThat(ok("import helper\nhelper.VALUE").result()).containsEntry("application/json", "from helper");
-        assertThat(dir.resolve("__pycache__")).doesNotExist();
+        assertThat(own.resolve("__pycache__")).doesNotExist();
+        worker.restart();
+        assertThat(ok("import os\nos.getcwd()").result()).as("kept across restart")
+                .containsEntry("application/json", own.toRealPath().toString());
+        worker.close();
+        assertThat(own).as("deleted with the worker").doesNotExist();
     }
 
     @Test
@@ -277,7 +284,7 @@ class PythonWorkerTest {
     @Test
     void workersDoNotSeeEachOthersVariables() {
         ok("secret = 1");
-        try (Worker other = runtime.start(new WorkerOptions(dir, WorkerLimits.DEFAULTS))) {
+        try (Worker other = runtime.start(new WorkerOptions(WorkerLimits.DEFAULTS))) {
             ExecutionResult r = other.execute(new ExecutionRequest(1, "secret", null), OutputListener.NONE);
             assertThat(r.error().name()).isEqualTo("NameError");
             assertThat(other.pid()).isNotEqualTo(worker.pid());
