@@ -42,20 +42,29 @@ final class AgentProcess {
     private static final int RECENT_STDERR = 4 << 10;
 
     private final Process process;
-    private final SocketChannel channel;
-    private final OutputStream out;
+    private SocketChannel channel;
+    private OutputStream out;
     private final BlockingQueue<Wire.Frame> inbox = new LinkedBlockingQueue<>();
     private final StringBuilder recentStderr = new StringBuilder();
     /** Where output of the process's own fd 1 and 2 goes; null drops it. */
     private volatile BiConsumer<Boolean, String> nativeOutput;
     private volatile String javaVersion;
-    private Thread stderrDrainer;
+    private final Thread stderrDrainer;
     private final java.util.concurrent.CompletableFuture<Void> ended = new java.util.concurrent.CompletableFuture<>();
 
-    private AgentProcess(Process process, SocketChannel channel) {
+    private AgentProcess(Process process) {
         this.process = process;
+        // Drain from the start: a JVM that fails to start says why on stderr.
+        Thread.ofPlatform().daemon().name("tether-jshell-out-" + process.pid()).stackSize(256 << 10)
+                .start(() -> drain(process.getInputStream(), false));
+        stderrDrainer = Thread.ofPlatform().daemon().name("tether-jshell-err-" + process.pid()).stackSize(256 << 10)
+                .start(() -> drain(process.getErrorStream(), true));
+    }
+
+    private void connected(SocketChannel channel) {
         this.channel = channel;
         this.out = Channels.newOutputStream(channel);
+        Thread.ofPlatform().daemon().name("tether-jshell-read-" + process.pid()).start(this::readFrames);
     }
 
     /**
@@ -67,7 +76,6 @@ final class AgentProcess {
     static AgentProcess start(List<String> jvmCommand, Path workingDirectory, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Path socketDir = null;
-        Process process = null;
         AgentProcess agent = null;
         try {
             // A fresh private directory (0700): no other user can reach the socket.
@@ -78,11 +86,10 @@ final class AgentProcess {
                 server.bind(UnixDomainSocketAddress.of(socket));
                 List<String> command = new ArrayList<>(jvmCommand);
                 command.add(socket.toString());
-                process = new ProcessBuilder(command).directory(workingDirectory.toFile()).start();
-                channel = accept(server, process, deadline);
+                agent = new AgentProcess(new ProcessBuilder(command).directory(workingDirectory.toFile()).start());
+                channel = accept(server, agent.process, deadline);
             }
-            agent = new AgentProcess(process, channel);
-            agent.startThreads();
+            agent.connected(channel);
             agent.awaitReady(deadline);
             return agent;
         } catch (IOException | RuntimeException e) {
@@ -90,8 +97,6 @@ final class AgentProcess {
             if (agent != null) {
                 agent.kill();
                 detail = agent.stderrAfterDeath();
-            } else if (process != null) {
-                detail = drainQuietly(process);
             }
             if (e instanceof TetherException te) {
                 throw new TetherException(te.code(), te.getMessage() + detail, e);
@@ -128,14 +133,6 @@ final class AgentProcess {
                 }
             }
         }
-    }
-
-    private void startThreads() {
-        Thread.ofPlatform().daemon().name("tether-jshell-read-" + process.pid()).start(this::readFrames);
-        Thread.ofPlatform().daemon().name("tether-jshell-out-" + process.pid()).stackSize(256 << 10)
-                .start(() -> drain(process.getInputStream(), false));
-        stderrDrainer = Thread.ofPlatform().daemon().name("tether-jshell-err-" + process.pid()).stackSize(256 << 10)
-                .start(() -> drain(process.getErrorStream(), true));
     }
 
     /** What the dead JVM wrote to stderr last, for an error message. */
@@ -271,7 +268,9 @@ final class AgentProcess {
         process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly();
         try {
-            channel.close();
+            if (channel != null) {
+                channel.close();
+            }
         } catch (IOException e) {
             // closing a socket of a dead process can only fail harmlessly
         }
@@ -287,16 +286,6 @@ final class AgentProcess {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private static String drainQuietly(Process process) {
-        try {
-            process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-            String err = new String(process.getErrorStream().readNBytes(RECENT_STDERR), StandardCharsets.UTF_8).strip();
-            return err.isEmpty() ? "" : "; its stderr: " + err;
-        } catch (IOException | InterruptedException e) {
-            return "";
         }
     }
 
