@@ -52,7 +52,7 @@ final class JShellAgent {
     private final JShell shell;
     private final SnippetRunner runner;
     private final ExecutorService evaluator = Executors.newSingleThreadExecutor(r -> daemon(r, "tether-eval"));
-    /** The running execution's stop flag; null when idle. Written by the reader thread. */
+    /** The running execution's stop flag; null when idle. */
     private volatile Job current;
 
     private static final class Job {
@@ -164,6 +164,12 @@ final class JShellAgent {
     }
 
     private void flushOutput() {
+        // JShell.stop() only reaches code that is running: a stop that came while the snippet
+        // was still compiling is repeated until the execution ends.
+        Job job = current;
+        if (job != null && job.stopped) {
+            shell.stop();
+        }
         try {
             stdout.flush();
             stderr.flush();

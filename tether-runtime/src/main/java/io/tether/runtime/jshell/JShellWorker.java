@@ -32,6 +32,8 @@ final class JShellWorker implements Worker {
     private final JShellLauncher launcher;
     private final WorkerOptions options;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Orders EXECUTE, the BUSY state and STOP frames; see {@link #interrupt}. */
+    private final Object stopLock = new Object();
     private volatile AgentProcess agent;
     private volatile WorkerState state = WorkerState.STARTING;
     private volatile boolean closed;
@@ -74,13 +76,14 @@ final class JShellWorker implements Worker {
             if (state == WorkerState.DEAD && !current.isAlive()) {
                 return crashed(request, output, started, "the JShell process is not running; restart the worker");
             }
-            state = WorkerState.BUSY;
             try {
                 return run(current, request, output, started);
             } finally {
                 current.nativeOutput(null);
-                if (state == WorkerState.BUSY) {
-                    state = WorkerState.IDLE;
+                synchronized (stopLock) {
+                    if (state == WorkerState.BUSY) {
+                        state = WorkerState.IDLE;
+                    }
                 }
             }
         } finally {
@@ -94,8 +97,12 @@ final class JShellWorker implements Worker {
         current.nativeOutput((isStderr, text) -> output.append(
                 isStderr ? OutputListener.Stream.STDERR : OutputListener.Stream.STDOUT, text));
         try {
-            current.send(Wire.EXECUTE, new Wire.Fields.Writer().string(request.code())
-                    .longValue(options.limits().maxOutputBytes()).bytes());
+            // BUSY only once EXECUTE is out, so an interrupt that sees BUSY reaches this execution.
+            synchronized (stopLock) {
+                current.send(Wire.EXECUTE, new Wire.Fields.Writer().string(request.code())
+                        .longValue(options.limits().maxOutputBytes()).bytes());
+                state = WorkerState.BUSY;
+            }
         } catch (IOException e) {
             return died(current, request, output, started);
         }
@@ -225,8 +232,10 @@ final class JShellWorker implements Worker {
 
     @Override
     public void interrupt() {
-        if (state == WorkerState.BUSY) {
-            stop(agent);
+        synchronized (stopLock) {
+            if (state == WorkerState.BUSY) {
+                stop(agent);
+            }
         }
     }
 
