@@ -27,8 +27,8 @@ record JShellLauncher(Path java, List<String> jvmOptions, Duration startTimeout)
         jvmOptions = List.copyOf(jvmOptions);
     }
 
-    AgentProcess launch(WorkerOptions options) {
-        return AgentProcess.start(command(options), options.workingDirectory(), startTimeout);
+    AgentProcess launch(WorkerOptions options, Path directory) {
+        return AgentProcess.start(command(options), directory, startTimeout);
     }
 
     List<String> command(WorkerOptions options) {

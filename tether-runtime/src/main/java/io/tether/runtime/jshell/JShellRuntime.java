@@ -10,6 +10,7 @@ import java.util.Objects;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.runtime.SessionRuntime;
+import io.tether.runtime.WorkDirectories;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkerOptions;
 
@@ -56,9 +57,11 @@ public final class JShellRuntime implements SessionRuntime {
     public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-XX:-UsePerfData");
 
     private final JShellLauncher launcher;
+    private final Path workRoot;
 
-    private JShellRuntime(JShellLauncher launcher) {
+    private JShellRuntime(JShellLauncher launcher, Path workRoot) {
         this.launcher = launcher;
+        this.workRoot = workRoot;
     }
 
     /** A runtime with the defaults: the JVM this one runs on, {@link #DEFAULT_JVM_OPTIONS}. */
@@ -76,7 +79,7 @@ public final class JShellRuntime implements SessionRuntime {
     }
 
     /**
-     * Starts a JShell JVM in {@code options.workingDirectory()} and waits until it is ready.
+     * Starts a JShell JVM in a fresh private working directory and waits until it is ready.
      *
      * @throws TetherException {@code runtime_unavailable} when the JVM cannot start (the Java
      *     installation has no {@code jdk.jshell} module, the start timeout passed, …)
@@ -84,7 +87,7 @@ public final class JShellRuntime implements SessionRuntime {
     @Override
     public Worker start(WorkerOptions options) {
         Objects.requireNonNull(options, "options");
-        return new JShellWorker(launcher, options);
+        return new JShellWorker(launcher, workRoot, options);
     }
 
     /** Nothing to stop: workers belong to their sessions. */
@@ -98,6 +101,7 @@ public final class JShellRuntime implements SessionRuntime {
     public static final class Builder {
         private Path java;
         private List<String> jvmOptions;
+        private Path workRoot;
         private Duration startTimeout;
 
         private Builder() {
@@ -152,6 +156,21 @@ public final class JShellRuntime implements SessionRuntime {
          * @throws TetherException {@code runtime_unavailable} when the default {@code java}
          *     executable cannot be found
          */
+        /**
+         * Where each worker gets its own private working directory (deleted with the worker).
+         * Default {@link WorkDirectories#defaultRoot()}.
+         *
+         * @throws IllegalStateException when set twice
+         */
+        public Builder workRoot(Path root) {
+            Objects.requireNonNull(root, "root");
+            if (workRoot != null) {
+                throw new IllegalStateException("workRoot was already set to " + workRoot);
+            }
+            workRoot = root.toAbsolutePath();
+            return this;
+        }
+
         public JShellRuntime build() {
             Path executable = java;
             if (executable == null) {
@@ -163,7 +182,8 @@ public final class JShellRuntime implements SessionRuntime {
             }
             return new JShellRuntime(new JShellLauncher(executable,
                     jvmOptions == null ? DEFAULT_JVM_OPTIONS : new ArrayList<>(jvmOptions),
-                    startTimeout == null ? Duration.ofSeconds(30) : startTimeout));
+                    startTimeout == null ? Duration.ofSeconds(30) : startTimeout),
+                    workRoot == null ? WorkDirectories.defaultRoot() : workRoot);
         }
     }
 }

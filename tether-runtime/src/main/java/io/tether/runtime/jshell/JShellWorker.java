@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,9 +18,11 @@ import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
 import io.tether.runtime.OutputListener;
+import io.tether.runtime.WorkDirectories;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkerOptions;
 import io.tether.runtime.WorkerState;
+import org.slf4j.LoggerFactory;
 
 /**
  * A {@link Worker} whose interpreter is a JShell in an {@link AgentProcess}. Executions
@@ -31,6 +34,7 @@ final class JShellWorker implements Worker {
 
     private final JShellLauncher launcher;
     private final WorkerOptions options;
+    private final Path directory;
     private final ReentrantLock lock = new ReentrantLock();
     /** Orders EXECUTE, the BUSY state and STOP frames; see {@link #interrupt}. */
     private final Object stopLock = new Object();
@@ -38,15 +42,22 @@ final class JShellWorker implements Worker {
     private volatile WorkerState state = WorkerState.STARTING;
     private volatile boolean closed;
 
-    JShellWorker(JShellLauncher launcher, WorkerOptions options) {
+    /** Starts a JShell JVM in a fresh private directory under {@code workRoot}. */
+    JShellWorker(JShellLauncher launcher, Path workRoot, WorkerOptions options) {
         this.launcher = launcher;
         this.options = options;
-        this.agent = launch();
+        this.directory = WorkDirectories.create(workRoot, "jshell-");
+        try {
+            this.agent = launch();
+        } catch (RuntimeException e) {
+            WorkDirectories.delete(directory);
+            throw e;
+        }
         this.state = WorkerState.IDLE;
     }
 
     private AgentProcess launch() {
-        AgentProcess started = launcher.launch(options);
+        AgentProcess started = launcher.launch(options, directory);
         // A process that dies on its own (System.exit, kill -9) makes the worker dead at once,
         // not only when the next execution finds out.
         started.onEnd(() -> {
@@ -319,6 +330,16 @@ final class JShellWorker implements Worker {
         closed = true;
         state = WorkerState.DEAD;
         agent.kill();
+        try {
+            WorkDirectories.delete(directory);
+        } catch (RuntimeException e) {
+            LoggerFactory.getLogger(JShellWorker.class).warn("deleting {} failed", directory, e);
+        }
+    }
+
+    @Override
+    public Path workingDirectory() {
+        return directory;
     }
 
     /** For tests: the Java version the agent runs on. */

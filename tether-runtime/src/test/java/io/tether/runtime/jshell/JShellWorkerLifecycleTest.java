@@ -3,14 +3,11 @@ package io.tether.runtime.jshell;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
@@ -26,11 +23,9 @@ import io.tether.runtime.WorkerState;
 class JShellWorkerLifecycleTest {
     private static final JShellRuntime RUNTIME = JShellRuntime.create();
 
-    @TempDir
-    Path directory;
 
     private Worker start(Duration killGrace) {
-        return RUNTIME.start(new WorkerOptions(directory, new WorkerOptions.WorkerLimits(1 << 20, 1 << 20,
+        return RUNTIME.start(new WorkerOptions(new WorkerOptions.WorkerLimits(1 << 20, 1 << 20,
                 256L << 20, null, 0, 1L << 30, killGrace)));
     }
 
@@ -157,10 +152,10 @@ class JShellWorkerLifecycleTest {
 
     @Test
     void workersAreIsolated() throws Exception {
-        Path other = Files.createDirectory(directory.resolve("other"));
         try (Worker first = start();
-             Worker second = RUNTIME.start(new WorkerOptions(other, WorkerOptions.WorkerLimits.DEFAULTS))) {
+             Worker second = RUNTIME.start(new WorkerOptions(WorkerOptions.WorkerLimits.DEFAULTS))) {
             assertThat(first.pid()).isNotEqualTo(second.pid());
+            assertThat(first.workingDirectory()).isNotEqualTo(second.workingDirectory());
             run(first, "int mine = 1; static int shared = 1;");
             assertThat(run(second, "mine").status()).isEqualTo(ExecutionStatus.ERROR);
             run(second, "System.setProperty(\"tether.test\", \"second\")");
@@ -174,7 +169,7 @@ class JShellWorkerLifecycleTest {
     @Test
     void aJvmThatCannotStartIsRuntimeUnavailable() {
         JShellRuntime broken = JShellRuntime.builder().jvmOptions(java.util.List.of("-XX:+NoSuchOption")).build();
-        assertThatThrownBy(() -> broken.start(new WorkerOptions(directory, WorkerOptions.WorkerLimits.DEFAULTS)))
+        assertThatThrownBy(() -> broken.start(new WorkerOptions(WorkerOptions.WorkerLimits.DEFAULTS)))
                 .isInstanceOfSatisfying(TetherException.class, e -> {
                     assertThat(e.code()).isEqualTo(ErrorCode.RUNTIME_UNAVAILABLE);
                     assertThat(e.getMessage()).contains("NoSuchOption");

@@ -40,7 +40,7 @@ class JShellWorkerTest {
     void startWorker() {
         WorkerOptions.WorkerLimits limits = new WorkerOptions.WorkerLimits(1000, 10_000, 512L << 20, null, 0,
                 1L << 30, Duration.ofSeconds(2));
-        worker = (JShellWorker) JShellRuntime.create().start(new WorkerOptions(directory, limits));
+        worker = (JShellWorker) JShellRuntime.builder().workRoot(directory).build().start(new WorkerOptions(limits));
     }
 
     @AfterAll
@@ -112,7 +112,7 @@ class JShellWorkerTest {
         // The first line arrives while the code still waits for the gate file.
         assertThat(firstLineSeen.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(running).isNotDone();
-        java.nio.file.Files.createFile(directory.resolve("gate"));
+        java.nio.file.Files.createFile(worker.workingDirectory().resolve("gate"));
         ExecutionResult result = running.get(10, TimeUnit.SECONDS);
         assertThat(result.stdout()).isEqualTo("first\nsecond\n");
         assertThat(result.stderr()).isEqualTo("oops\n");
@@ -122,7 +122,8 @@ class JShellWorkerTest {
     @Test
     void workingDirectoryIsTheSessionsDirectory() throws Exception {
         ExecutionResult result = run("new java.io.File(\".\").getCanonicalPath()");
-        assertThat(result.result()).containsEntry("application/json", directory.toRealPath().toString());
+        assertThat(result.result()).containsEntry("application/json",
+                worker.workingDirectory().toRealPath().toString());
     }
 
     @Test
