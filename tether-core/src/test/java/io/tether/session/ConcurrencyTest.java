@@ -183,7 +183,7 @@ public class ConcurrencyTest {
         }
     }
 
-    interface ThreadBody {
+    public interface ThreadBody {
         void run(int thread) throws Exception;
     }
 
