@@ -1,5 +1,8 @@
 package io.tether.cli;
 
+import io.tether.TetherException;
+import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.OutputListener;
 import io.tether.session.EndReason;
 import io.tether.session.Session;
 import io.tether.session.SessionManager;
@@ -44,6 +47,8 @@ final class DemoCommand extends SessionsCommand.StoreCommand {
         Session ended = manager.end(cart.id(), EndReason.MANUAL);
         out.line("ended    " + ended.id() + "  reason=" + ended.endReason());
 
+        pythonTour(manager, out);
+
         out.line("");
         out.line("active sessions:");
         out.sessions(manager.list(SessionQuery.all().withStatus(io.tether.session.SessionStatus.ACTIVE)).items(), null);
@@ -53,4 +58,34 @@ final class DemoCommand extends SessionsCommand.StoreCommand {
         out.line("");
         out.line("Next: ./tether sessions ls --all    ./tether sessions show ID    ./tether --help");
     }
+
+    @Override
+    boolean withPython() {
+        return true;
+    }
+
+    /** A live interpreter: state that persists between executions, then a clean end. */
+    private static void pythonTour(SessionManager manager, Output out) {
+        Session py;
+        try {
+            py = manager.create(SessionSpec.builder("alice").runtime("python").build());
+        } catch (TetherException e) {
+            out.line("python   (skipped: " + e.getMessage() + ")");
+            return;
+        }
+        try {
+            manager.execute(py.id(), "import math\nradius = 2", TIMEOUT, OutputListener.NONE);
+            manager.execute(py.id(), "def area(r):\n    return math.pi * r * r", TIMEOUT, OutputListener.NONE);
+            ExecutionResult r = manager.execute(py.id(), "print('computing...')\nround(area(radius), 3)", TIMEOUT,
+                    OutputListener.NONE);
+            out.line("python   " + py.id() + "  radius = 2; def area(r); area(radius) -> "
+                    + r.result().get("text/plain") + " (stdout: " + r.stdout().strip() + ", "
+                    + r.duration().toNanos() / 1000 + " us)");
+        } finally {
+            manager.end(py.id(), EndReason.MANUAL);
+        }
+        out.line("python   " + py.id() + "  ended; its interpreter process is gone");
+    }
+
+    private static final java.time.Duration TIMEOUT = java.time.Duration.ofSeconds(30);
 }

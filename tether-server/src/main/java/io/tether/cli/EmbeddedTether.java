@@ -1,6 +1,8 @@
 package io.tether.cli;
 
+import io.tether.runtime.python.PythonRuntime;
 import io.tether.session.SessionManager;
+import io.tether.session.SessionManagerBuilder;
 import io.tether.store.sqlite.SqliteSessionStore;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,9 +17,21 @@ final class EmbeddedTether {
     }
 
     static SessionManager open(Path dataDir) {
+        return open(dataDir, false);
+    }
+
+    /**
+     * @param python whether sessions may have a live Python worker (the demo's); the CLI's
+     *     own commands manage plain sessions only, since a worker would die with the command
+     */
+    static SessionManager open(Path dataDir, boolean python) {
         SqliteSessionStore store = SqliteSessionStore.builder().dataDirectory(dataDir).build();
         try {
-            return SessionManager.builder().store(store).reaperInterval(Duration.ZERO).build().start();
+            SessionManagerBuilder b = SessionManager.builder().store(store).reaperInterval(Duration.ZERO);
+            if (python) {
+                b.runtime(PythonRuntime.builder().workRoot(dataDir.resolve("work")).build());
+            }
+            return b.build().start();
         } catch (RuntimeException e) {
             store.close();
             throw e;

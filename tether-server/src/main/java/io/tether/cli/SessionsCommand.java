@@ -38,13 +38,18 @@ final class SessionsCommand {
         @Override
         public Integer call() {
             Output out = new Output(spec.commandLine().getOut(), options.json);
-            try (SessionManager manager = EmbeddedTether.open(options.dataDir)) {
+            try (SessionManager manager = EmbeddedTether.open(options.dataDir, withPython())) {
                 run(manager, out);
             }
             return 0;
         }
 
         abstract void run(SessionManager manager, Output out);
+
+        /** Whether this command needs the Python runtime. */
+        boolean withPython() {
+            return false;
+        }
     }
 
     @Command(name = "create", description = "Create a plain session and print it.")

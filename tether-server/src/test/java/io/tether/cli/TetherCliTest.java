@@ -87,7 +87,10 @@ class TetherCliTest {
     void demoRunsAndItsSessionsSurviveToTheNextRun() {
         Result first = tether("demo");
         assertThat(first.exit()).as(first.err()).isZero();
-        assertThat(first.out()).contains("get-or-create").contains("reused it").contains("ended");
+        assertThat(first.out()).contains("get-or-create").contains("reused it").contains("ended")
+                .contains("area(radius) -> 12.566").contains("stdout: computing...")
+                .contains("its interpreter process is gone");
+        assertThat(dataDir.resolve("work")).isEmptyDirectory();
         Result second = tether("demo");
         assertThat(second.out()).contains("found 1 active sessions from earlier runs");
     }
