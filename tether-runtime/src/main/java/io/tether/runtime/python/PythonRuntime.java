@@ -28,7 +28,8 @@ import java.util.Objects;
  * crashed or closed worker leaves no process behind: the worker leads its own process
  * group, and everything in it is killed. Resource limits (memory, CPU time, processes,
  * file size) are applied with {@code setrlimit} before any user code runs; the worker starts
- * in {@link WorkerOptions#workingDirectory()}, which is first on {@code sys.path}.
+ * in its own private directory ({@link Worker#workingDirectory()}, under the
+ * {@linkplain Builder#workRoot work root}), which is first on {@code sys.path}.
  *
  * <p>The interpreter runs with {@code -S -E -B}: no {@code site} module (faster start, and no
  * {@code .pth} code), no {@code PYTHON*} environment variables, no bytecode files in the
