@@ -513,6 +513,7 @@ public final class SessionManager implements AutoCloseable {
                 store.recordActivity(id, counted.lastActivityAt(), counted.interactionCount());
                 result = lw.worker.execute(new ExecutionRequest(number, code, timeout),
                         listener == null ? OutputListener.NONE : listener);
+                metrics.executed(counted.runtime(), result.status().wireName(), result.duration());
                 LiveSession ls = live.get(id);
                 if (ls != null) {
                     afterExecution(ls);

@@ -14,6 +14,7 @@ import java.util.function.Supplier;
  *   <li>{@code tether.sessions.active} gauge</li>
  *   <li>{@code tether.sessions.ended} counter, tags {@code status}, {@code reason}</li>
  *   <li>{@code tether.resources.registered} counter, tag {@code type}</li>
+ *   <li>{@code tether.executions} timer (count and duration), tags {@code runtime}, {@code status}</li>
  *   <li>{@code tether.resources.cleanup.failures} counter</li>
  *   <li>{@code tether.listener.failures} counter</li>
  * </ul>
@@ -45,6 +46,11 @@ final class SessionMetrics {
 
     void ended(SessionStatus status, EndReason reason) {
         registry.counter("tether.sessions.ended", "status", status.wireName(), "reason", reason.code()).increment();
+    }
+
+    void executed(String runtime, String status, java.time.Duration duration) {
+        Timer.builder("tether.executions").description("Executions in live sessions, by how they ended")
+                .tags("runtime", runtime, "status", status).register(registry).record(duration);
     }
 
     void resourceRegistered(String type) {
