@@ -2,7 +2,6 @@ package io.tether.session;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
-import io.tether.resource.ResourceCleanupException;
 import io.tether.resource.ResourceTracker;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
@@ -18,19 +17,13 @@ import io.tether.store.SessionStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiFunction;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,40 +59,33 @@ public final class SessionManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
 
     private final SessionStore store;
-    private final InstantSource clock;
+    private final LiveSessions sessions;
     private final Duration defaultIdleTimeout;
     private final Duration defaultMaxLifetime;
-    private final Duration cleanupTimeout;
     private final Duration shutdownTimeout;
     private final Duration reaperInterval;
     private final String node;
     private final SessionLimits limits;
     private final SessionMetrics metrics;
-    private final List<SessionListener> listeners;
     private final Map<String, SessionRuntime> runtimes;
     private final WorkerOptions workerOptions;
     private final WorkerLossPolicy workerLossPolicy;
     private final int maxQueuedExecutions;
 
-    private final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<OwnerKey, CompletableFuture<LiveSession>> byKey = new ConcurrentHashMap<>();
-
     private final ManagerGate gate = new ManagerGate();
-    private final SessionCounters counters = new SessionCounters();
     private volatile SessionReaper reaper;
 
     SessionManager(SessionManagerBuilder b) {
         this.store = b.store != null ? b.store : new InMemorySessionStore();
-        this.clock = b.clock;
         this.defaultIdleTimeout = b.idleTimeout;
         this.defaultMaxLifetime = b.maxLifetime;
-        this.cleanupTimeout = b.cleanupTimeout;
         this.shutdownTimeout = b.shutdownTimeout;
         this.reaperInterval = b.reaperInterval;
         this.node = b.node;
         this.limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
-        this.listeners = new CopyOnWriteArrayList<>(b.listeners);
         this.metrics = new SessionMetrics(b.registry, limits::total);
+        this.sessions = new LiveSessions(store, b.clock, limits, metrics, new CopyOnWriteArrayList<>(b.listeners),
+                b.cleanupTimeout);
         Map<String, SessionRuntime> byName = new java.util.LinkedHashMap<>();
         b.runtimes.forEach(r -> byName.put(r.name(), r));
         this.runtimes = Map.copyOf(byName);
@@ -123,31 +109,9 @@ public final class SessionManager implements AutoCloseable {
      */
     public SessionManager start() {
         gate.start();
-        counters.baseline(store.counts());
-        int kept = 0;
-        int lost = 0;
-        for (Session s : store.findActive()) {
-            if (s.isPlain()) {
-                LiveSession ls = new LiveSession(s);
-                live.put(s.id(), ls);
-                if (s.key() != null) {
-                    byKey.put(new OwnerKey(s.owner(), s.key()), CompletableFuture.completedFuture(ls));
-                }
-                limits.force(s.owner());
-                kept++;
-            } else {
-                Session ended = s.withEnd(SessionStatus.ERROR, EndReason.NODE_LOST, now());
-                store.update(ended);
-                countEnded(ended);
-                lost++;
-            }
-        }
-        counters.active(limits.total());
-        if (kept + lost > 0) {
-            log.info("recovered {} active plain sessions; ended {} sessions whose worker was lost", kept, lost);
-        }
+        sessions.recover();
         if (!reaperInterval.isZero()) {
-            reaper = new SessionReaper(this::reapExpired, reaperInterval);
+            reaper = new SessionReaper(sessions::reapExpired, reaperInterval);
         }
         return this;
     }
@@ -176,7 +140,7 @@ public final class SessionManager implements AutoCloseable {
             if (!gate.awaitQuiescence(deadline)) {
                 log.warn("closing with operations still in flight after {}", shutdownTimeout);
             }
-            releaseAll(deadline);
+            sessions.releaseAll(deadline);
         } finally {
             try {
                 runtimes.values().forEach(SessionManager::closeQuietly);
@@ -195,37 +159,6 @@ public final class SessionManager implements AutoCloseable {
         }
     }
 
-    private void releaseAll(long deadline) {
-        List<Thread> workers = new ArrayList<>();
-        for (LiveSession ls : live.values()) {
-            workers.add(Thread.ofVirtual().name("tether-shutdown").start(() -> {
-                try {
-                    if (ls.snapshot.isPlain()) {
-                        live.remove(ls.snapshot.id(), ls);
-                        closeResources(ls);
-                    } else {
-                        finish(ls, SessionStatus.ENDED, s -> EndReason.SERVER_SHUTDOWN, null);
-                    }
-                } catch (RuntimeException e) {
-                    log.warn("releasing session {} at shutdown failed", ls.snapshot.id(), e);
-                }
-            }));
-        }
-        for (Thread t : workers) {
-            long left = deadline - System.nanoTime();
-            try {
-                if (left <= 0 || !t.join(Duration.ofNanos(left))) {
-                    log.warn("shutdown timeout {} passed with sessions still releasing", shutdownTimeout);
-                    return;
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-        store.flush();
-    }
-
     // ---------------------------------------------------------------- create
 
     /**
@@ -239,7 +172,7 @@ public final class SessionManager implements AutoCloseable {
         gate.enter();
         try {
             if (spec.key() != null) {
-                return getOrCreateKeyed(spec);
+                return sessions.getOrCreateKeyed(spec, this::createLive);
             }
             return createLive(spec).snapshot;
         } finally {
@@ -262,36 +195,6 @@ public final class SessionManager implements AutoCloseable {
         return create(spec);
     }
 
-    private Session getOrCreateKeyed(SessionSpec spec) {
-        OwnerKey k = new OwnerKey(spec.owner(), spec.key());
-        while (true) {
-            CompletableFuture<LiveSession> mine = new CompletableFuture<>();
-            CompletableFuture<LiveSession> existing = byKey.putIfAbsent(k, mine);
-            if (existing == null) {
-                try {
-                    LiveSession ls = createLive(spec);
-                    mine.complete(ls);
-                    return ls.snapshot;
-                } catch (RuntimeException e) {
-                    byKey.remove(k, mine);
-                    mine.completeExceptionally(e);
-                    throw e;
-                }
-            }
-            LiveSession ls;
-            try {
-                ls = existing.join();
-            } catch (CompletionException e) {
-                throw e.getCause() instanceof RuntimeException re ? re : e;
-            }
-            Session s = expireIfDue(ls);
-            if (s.isActive()) {
-                return s;
-            }
-            byKey.remove(k, existing);
-        }
-    }
-
     private LiveSession createLive(SessionSpec spec) {
         long started = System.nanoTime();
         SessionRuntime runtime = runtimeFor(spec.runtime());
@@ -299,7 +202,7 @@ public final class SessionManager implements AutoCloseable {
         Worker worker = null;
         try {
             worker = runtime == null ? null : runtime.start(workerOptions);
-            Instant now = now();
+            Instant now = sessions.now();
             Session s = new Session(SessionIds.next(), spec.owner(), spec.key(), spec.runtime(),
                     SessionStatus.ACTIVE, now, now, null, null,
                     spec.idleTimeoutOr(defaultIdleTimeout), spec.maxLifetimeOr(defaultMaxLifetime),
@@ -307,13 +210,10 @@ public final class SessionManager implements AutoCloseable {
             store.insert(s);
             LiveSession ls = new LiveSession(s, worker == null ? null : new LiveWorker(worker, maxQueuedExecutions));
             if (worker != null) {
-                tracker(ls).register("worker", 1, worker);
+                sessions.tracker(ls).register("worker", 1, worker);
             }
-            live.put(s.id(), ls);
-            counters.created(limits.total());
-            metrics.created(s.runtime());
             metrics.creation().record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-            emit(new SessionEvent.Created(s));
+            sessions.add(ls);
             return ls;
         } catch (RuntimeException e) {
             if (worker != null) {
@@ -345,16 +245,16 @@ public final class SessionManager implements AutoCloseable {
      * @throws TetherException {@code session_not_found}
      */
     public Session get(String id) {
-        return find(id).orElseThrow(() -> notFound(id));
+        return find(id).orElseThrow(() -> LiveSessions.notFound(id));
     }
 
     /** The session with this id in any status, or empty. */
     public Optional<Session> find(String id) {
         gate.enter();
         try {
-            LiveSession ls = id == null ? null : live.get(id);
+            LiveSession ls = id == null ? null : sessions.live.get(id);
             if (ls != null) {
-                return Optional.of(expireIfDue(ls));
+                return Optional.of(sessions.expireIfDue(ls));
             }
             return id == null ? Optional.empty() : store.find(id);
         } finally {
@@ -373,7 +273,7 @@ public final class SessionManager implements AutoCloseable {
             Page<Session> page = store.list(query);
             List<Session> items = new ArrayList<>(page.items().size());
             for (Session s : page.items()) {
-                LiveSession ls = s.isActive() ? live.get(s.id()) : null;
+                LiveSession ls = s.isActive() ? sessions.live.get(s.id()) : null;
                 items.add(ls != null ? ls.snapshot : s);
             }
             return new Page<>(items, page.nextCursor());
@@ -384,7 +284,7 @@ public final class SessionManager implements AutoCloseable {
 
     /** Counts of this manager's sessions; answers in every state. */
     public SessionStats stats() {
-        return counters.stats(limits.total(), limits.perOwner());
+        return sessions.counters.stats(limits.total(), limits.perOwner());
     }
 
     // ---------------------------------------------------------------- activity
@@ -400,10 +300,10 @@ public final class SessionManager implements AutoCloseable {
     public Session touch(String id) {
         gate.enter();
         try {
-            Session touched = changeActive(id, Session::withActivity);
+            Session touched = sessions.changeActive(id, Session::withActivity);
             store.recordActivity(id, touched.lastActivityAt(), touched.interactionCount());
-            if (!listeners.isEmpty()) {
-                emit(new SessionEvent.Touched(touched));
+            if (!sessions.listeners.isEmpty()) {
+                sessions.emit(new SessionEvent.Touched(touched));
             }
             return touched;
         } finally {
@@ -424,41 +324,17 @@ public final class SessionManager implements AutoCloseable {
     public Session update(String id, Map<String, ?> dataPatch, Map<String, ?> metadataPatch) {
         gate.enter();
         try {
-            Session updated = changeActive(id, (s, now) -> {
+            Session updated = sessions.changeActive(id, (s, now) -> {
                 Session next = s.withState(JsonObjects.merge(s.data(), dataPatch, "data"),
                         JsonObjects.merge(s.metadata(), metadataPatch, "metadata"), now);
                 store.update(next);
                 return next;
             });
-            emit(new SessionEvent.Touched(updated));
+            sessions.emit(new SessionEvent.Touched(updated));
             return updated;
         } finally {
             gate.exit();
         }
-    }
-
-    /**
-     * Applies {@code change} to a usable session under its lock and keeps the result as its
-     * snapshot. {@code change} may store the result (and throw: nothing changes then).
-     *
-     * @throws TetherException {@code session_not_found}; {@code session_ended}, after ending
-     *     the session as timed out when it has just expired
-     */
-    private Session changeActive(String id, BiFunction<Session, Instant, Session> change) {
-        LiveSession ls = liveOrThrow(id);
-        Instant now = now();
-        Session changed = null;
-        synchronized (ls) {
-            Session s = ls.snapshot;
-            if (s.isActive() && expiryOf(ls, s, now) == null) {
-                changed = change.apply(s, now);
-                ls.snapshot = changed;
-            }
-        }
-        if (changed == null) {
-            throw endedAfterExpiry(ls);
-        }
-        return changed;
     }
 
     /**
@@ -470,18 +346,14 @@ public final class SessionManager implements AutoCloseable {
     public ResourceTracker resources(String id) {
         gate.enter();
         try {
-            LiveSession ls = liveOrThrow(id);
-            if (!expireIfDue(ls).isActive()) {
-                throw ended(id);
+            LiveSession ls = sessions.liveOrThrow(id);
+            if (!sessions.expireIfDue(ls).isActive()) {
+                throw LiveSessions.ended(id);
             }
-            return tracker(ls);
+            return sessions.tracker(ls);
         } finally {
             gate.exit();
         }
-    }
-
-    private ResourceTracker tracker(LiveSession ls) {
-        return ls.tracker(cleanupTimeout, (type, cost) -> metrics.resourceRegistered(type));
     }
 
     // ---------------------------------------------------------------- executions
@@ -505,21 +377,21 @@ public final class SessionManager implements AutoCloseable {
         Objects.requireNonNull(code, "code");
         gate.enter();
         try {
-            LiveWorker lw = workerOf(liveOrThrow(id));
+            LiveWorker lw = workerOf(sessions.liveOrThrow(id));
             long number = lw.enter(id);
             ExecutionResult result;
             try {
-                Session counted = changeActive(id, Session::withActivity);
+                Session counted = sessions.changeActive(id, Session::withActivity);
                 store.recordActivity(id, counted.lastActivityAt(), counted.interactionCount());
                 result = lw.worker.execute(new ExecutionRequest(number, code, timeout),
                         listener == null ? OutputListener.NONE : listener);
                 metrics.executed(counted.runtime(), result.status().wireName(), result.duration());
-                LiveSession ls = live.get(id);
+                LiveSession ls = sessions.live.get(id);
                 if (ls != null) {
                     afterExecution(ls);
                 }
                 if (lw.worker.state() == WorkerState.DEAD && workerLossPolicy == WorkerLossPolicy.RESTART
-                        && live.containsKey(id)) {
+                        && sessions.live.containsKey(id)) {
                     lw.worker.restart();
                 }
             } finally {
@@ -538,7 +410,7 @@ public final class SessionManager implements AutoCloseable {
 
     /** The execution's end is activity too, but not another interaction. */
     private void afterExecution(LiveSession ls) {
-        Instant now = now();
+        Instant now = sessions.now();
         Session after = null;
         synchronized (ls) {
             if (ls.snapshot.isActive()) {
@@ -582,7 +454,7 @@ public final class SessionManager implements AutoCloseable {
             lw.worker.interrupt();
             long number = lw.enter(id);
             try {
-                Session s = changeActive(id, Session::withActivity);
+                Session s = sessions.changeActive(id, Session::withActivity);
                 store.recordActivity(id, s.lastActivityAt(), s.interactionCount());
                 lw.worker.restart();
                 return s;
@@ -595,9 +467,9 @@ public final class SessionManager implements AutoCloseable {
     }
 
     private LiveSession activeLive(String id) {
-        LiveSession ls = liveOrThrow(id);
-        if (!expireIfDue(ls).isActive()) {
-            throw ended(id);
+        LiveSession ls = sessions.liveOrThrow(id);
+        if (!sessions.expireIfDue(ls).isActive()) {
+            throw LiveSessions.ended(id);
         }
         return ls;
     }
@@ -637,7 +509,7 @@ public final class SessionManager implements AutoCloseable {
         Objects.requireNonNull(reason, "reason");
         gate.enter();
         try {
-            return terminateLive(id, status, reason, cause);
+            return sessions.terminateLive(id, status, reason, cause);
         } finally {
             gate.exit();
         }
@@ -645,19 +517,7 @@ public final class SessionManager implements AutoCloseable {
 
     /** Fails a session whose worker died; already inside an operation. */
     private void terminateNow(String id, EndReason reason, Throwable cause) {
-        terminateLive(id, SessionStatus.ERROR, reason, cause);
-    }
-
-    private Session terminateLive(String id, SessionStatus status, EndReason reason, Throwable cause) {
-        LiveSession ls = id == null ? null : live.get(id);
-        if (ls == null) {
-            return (id == null ? Optional.<Session>empty() : store.find(id)).orElseThrow(() -> notFound(id));
-        }
-        Session expired = expireIfDue(ls);
-        if (!expired.isActive()) {
-            return expired;
-        }
-        return finish(ls, status, s -> reason, cause);
+        sessions.terminateLive(id, SessionStatus.ERROR, reason, cause);
     }
 
     /**
@@ -668,101 +528,9 @@ public final class SessionManager implements AutoCloseable {
     public int cleanupInactive() {
         gate.enter();
         try {
-            return reapExpired();
+            return sessions.reapExpired();
         } finally {
             gate.exit();
-        }
-    }
-
-    private int reapExpired() {
-        Instant now = now();
-        int n = 0;
-        for (LiveSession ls : live.values()) {
-            if (expiryOf(ls, ls.snapshot, now) != null && timeOutIfDue(ls, now)) {
-                n++;
-            }
-        }
-        return n;
-    }
-
-    /** Why {@code s} has expired at {@code now}: never for idleness while it executes. */
-    private static EndReason expiryOf(LiveSession ls, Session s, Instant now) {
-        EndReason why = s.expiryAt(now);
-        return why == EndReason.IDLE_TIMEOUT && ls.busy() ? null : why;
-    }
-
-    /** The session as it is, after ending it as timed out when it has expired. */
-    private Session expireIfDue(LiveSession ls) {
-        Instant now = now();
-        if (ls.snapshot.isActive() && expiryOf(ls, ls.snapshot, now) != null) {
-            timeOutIfDue(ls, now);
-        }
-        return ls.snapshot;
-    }
-
-    private boolean timeOutIfDue(LiveSession ls, Instant now) {
-        Session before = ls.snapshot;
-        Session after = finish(ls, SessionStatus.TIMEOUT, s -> expiryOf(ls, s, now), null);
-        return after != before && after.status() == SessionStatus.TIMEOUT;
-    }
-
-    /**
-     * Moves a live session to a terminal status with the reason {@code reasonIfDue} gives
-     * under the session's lock ({@code null}: not due, nothing happens), stores that,
-     * releases its limits and resources and emits the event.
-     *
-     * @return the session's record afterwards, ended by this call or before it
-     */
-    private Session finish(LiveSession ls, SessionStatus status, Function<Session, EndReason> reasonIfDue,
-                           Throwable cause) {
-        Session ended;
-        synchronized (ls) {
-            Session s = ls.snapshot;
-            EndReason why = s.isActive() ? reasonIfDue.apply(s) : null;
-            if (why == null) {
-                return s;
-            }
-            ended = s.withEnd(status, why, now());
-            store.update(ended);
-            ls.snapshot = ended;
-        }
-        live.remove(ended.id(), ls);
-        if (ended.key() != null) {
-            byKey.computeIfPresent(new OwnerKey(ended.owner(), ended.key()),
-                    (k, f) -> f.isDone() && !f.isCompletedExceptionally() && f.join() == ls ? null : f);
-        }
-        limits.release(ended.owner());
-        countEnded(ended);
-        RuntimeException cleanupFailure = closeResources(ls);
-        emit(switch (status) {
-            case TIMEOUT -> new SessionEvent.TimedOut(ended, cleanupFailure);
-            case ERROR -> new SessionEvent.Failed(ended, cause, cleanupFailure);
-            default -> new SessionEvent.Ended(ended, cleanupFailure);
-        });
-        return ended;
-    }
-
-    private void countEnded(Session ended) {
-        counters.ended(ended.endReason());
-        metrics.ended(ended.status(), ended.endReason());
-    }
-
-    /** Closes what a session holds; returns the failure (already logged) or {@code null}. */
-    private RuntimeException closeResources(LiveSession ls) {
-        ResourceTracker tracker = ls.trackerIfAny();
-        if (tracker == null) {
-            return null;
-        }
-        try {
-            tracker.close();
-            return null;
-        } catch (ResourceCleanupException e) {
-            metrics.cleanupFailed(e.failed());
-            return e;
-        } catch (RuntimeException e) {
-            log.warn("releasing the resources of session {} failed", ls.snapshot.id(), e);
-            metrics.cleanupFailed(1);
-            return e;
         }
     }
 
@@ -795,55 +563,13 @@ public final class SessionManager implements AutoCloseable {
 
     /** Adds a listener for every later event. */
     public void addListener(SessionListener listener) {
-        listeners.add(Objects.requireNonNull(listener, "listener"));
+        sessions.listeners.add(Objects.requireNonNull(listener, "listener"));
     }
 
     public void removeListener(SessionListener listener) {
-        listeners.remove(listener);
-    }
-
-    private void emit(SessionEvent event) {
-        for (SessionListener l : listeners) {
-            try {
-                l.onEvent(event);
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                metrics.listenerFailed();
-                log.warn("session listener {} threw on {}", l, event.getClass().getSimpleName(), e);
-            }
-        }
+        sessions.listeners.remove(listener);
     }
 
     // ---------------------------------------------------------------- helpers
 
-    private Instant now() {
-        return clock.instant().truncatedTo(ChronoUnit.MILLIS);
-    }
-
-    private LiveSession liveOrThrow(String id) {
-        LiveSession ls = id == null ? null : live.get(id);
-        if (ls != null) {
-            return ls;
-        }
-        if (id != null && store.find(id).isPresent()) {
-            throw ended(id);
-        }
-        throw notFound(id);
-    }
-
-    /** The error for a session found unusable: ends it first when it has just expired. */
-    private TetherException endedAfterExpiry(LiveSession ls) {
-        expireIfDue(ls);
-        return ended(ls.snapshot.id());
-    }
-
-    private static TetherException notFound(String id) {
-        return new TetherException(ErrorCode.SESSION_NOT_FOUND, "no session with id '" + id + "'");
-    }
-
-    private static TetherException ended(String id) {
-        return new TetherException(ErrorCode.SESSION_ENDED, "session '" + id + "' has ended");
-    }
-
-    private record OwnerKey(String owner, String key) {
-    }
 }
