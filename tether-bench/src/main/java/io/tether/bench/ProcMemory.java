@@ -1,0 +1,47 @@
+package io.tether.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Memory of one process from {@code /proc/PID/smaps_rollup} (Linux 4.14+), in bytes.
+ *
+ * @param pss     proportional set size: private pages plus each shared page divided by
+ *                the number of processes mapping it; summed over processes it is what they
+ *                use together
+ * @param privateBytes Private_Clean + Private_Dirty: what ending the process would free
+ * @param rss     resident set size, shared pages counted in full
+ */
+record ProcMemory(long pss, long privateBytes, long rss) {
+
+    static ProcMemory of(long pid) throws IOException {
+        long pss = -1;
+        long priv = 0;
+        long rss = -1;
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup"))) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length < 2) {
+                continue;
+            }
+            switch (f[0]) {
+                case "Pss:" -> pss = kb(f[1]);
+                case "Rss:" -> rss = kb(f[1]);
+                case "Private_Clean:", "Private_Dirty:" -> priv += kb(f[1]);
+                default -> { }
+            }
+        }
+        if (pss < 0 || rss < 0) {
+            throw new IOException("no Pss/Rss in /proc/" + pid + "/smaps_rollup");
+        }
+        return new ProcMemory(pss, priv, rss);
+    }
+
+    static ProcMemory self() throws IOException {
+        return of(ProcessHandle.current().pid());
+    }
+
+    private static long kb(String value) {
+        return Long.parseLong(value) * 1024;
+    }
+}
