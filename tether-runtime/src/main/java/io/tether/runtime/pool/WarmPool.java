@@ -80,6 +80,7 @@ public final class WarmPool implements SessionRuntime {
     private final Duration idleEvictionAfter;
     private final WorkerLimits limits;
     private final boolean healthCheck;
+    private final Duration healthCheckAfter;
     private final InstantSource clock;
     private final SpawnLatencies latencies = new SpawnLatencies(256);
     private final Thread refiller;
@@ -116,6 +117,7 @@ public final class WarmPool implements SessionRuntime {
         this.idleEvictionAfter = b.idleEvictionAfter;
         this.limits = b.limits;
         this.healthCheck = b.healthCheck;
+        this.healthCheckAfter = b.healthCheckAfter;
         this.clock = b.clock;
         this.backoffUntilNanos = System.nanoTime();
         this.refiller = Thread.ofPlatform().daemon().name("tether-pool-" + name).unstarted(this::refillLoop);
@@ -205,7 +207,9 @@ public final class WarmPool implements SessionRuntime {
             }
 
             if (candidate != null) {
-                if (!healthy(candidate.worker(), healthCheck)) {
+                boolean deep = healthCheck
+                        && Duration.between(candidate.since(), clock.instant()).compareTo(healthCheckAfter) > 0;
+                if (!healthy(candidate.worker(), deep)) {
                     discard(candidate);
                     lock.lock();
                     try {

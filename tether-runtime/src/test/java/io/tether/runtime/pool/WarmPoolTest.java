@@ -249,11 +249,27 @@ class WarmPoolTest {
     }
 
     @Test
+    void aFreshIdleWorkerSkipsTheRoundTripCheck() throws Exception {
+        MutableClock clock = new MutableClock();
+        pool = builder().minIdle(1).clock(clock).build();
+        assertThat(pool.awaitIdle(1, WAIT)).isTrue();
+        runtime.workers.get(0).sick = true; // would fail isHealthy(), but is alive
+
+        Worker w = acquire();
+
+        assertThat(w.pid()).isEqualTo(runtime.workers.get(0).pid());
+        assertThat(pool.stats().hits()).isEqualTo(1);
+        assertThat(pool.stats().unhealthy()).isZero();
+    }
+
+    @Test
     void unhealthyIdleWorkersAreClosedAndReplaced() throws Exception {
-        pool = builder().minIdle(2).build();
+        MutableClock clock = new MutableClock();
+        pool = builder().minIdle(2).clock(clock).build();
         assertThat(pool.awaitIdle(2, WAIT)).isTrue();
         List<CatRuntime.CatWorker> sick = List.copyOf(runtime.workers);
         sick.forEach(w -> w.sick = true);
+        clock.advance(Duration.ofSeconds(2)); // idle long enough to be checked by a round trip
         // Replacements wait, so the acquisition must get past both sick workers itself.
         runtime.closeGate(CatRuntime::onRefillThread);
 
