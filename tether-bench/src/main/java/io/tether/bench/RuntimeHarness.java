@@ -279,8 +279,10 @@ public final class RuntimeHarness {
             double jvmPerSession = (jvmAfter.pss() - jvmBefore.pss()) / (double) capacitySessions;
             double perSession = workersPss / (double) capacitySessions + jvmPerSession;
             long fit = (long) ((MEMORY_BUDGET - jvmBefore.pss()) / perSession);
-            rows.add(String.format(Locale.ROOT, "| %d idle python sessions: create time | %d | %.1f s total | | | %.1f ms each, serial |",
-                    capacitySessions, capacitySessions, seconds, seconds * 1000 / (capacitySessions - memorySessions)));
+            int grown = capacitySessions - memorySessions;
+            rows.add(String.format(Locale.ROOT, "| %d idle python sessions: create time | %d | %.1f s total | | | %s |",
+                    capacitySessions, capacitySessions, seconds, grown == 0 ? "none created beyond the memory sample"
+                            : String.format(Locale.ROOT, "%.1f ms each, serial", seconds * 1000 / grown)));
             rows.add(String.format(Locale.ROOT, "| … workers' total PSS (private) | %d | %.0f MB (%.0f MB) | | | %.2f MB PSS per worker |",
                     capacitySessions, mb(workersPss), mb(workersPriv), mb(workersPss) / capacitySessions));
             rows.add(String.format(Locale.ROOT, "| … JVM PSS before → after | | %.0f → %.0f MB | | | %.0f KB per session, %d JVM threads |",
