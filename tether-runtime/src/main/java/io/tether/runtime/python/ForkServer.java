@@ -103,6 +103,11 @@ final class ForkServer implements AutoCloseable {
         return process.pid();
     }
 
+    /** The socket it listens on. */
+    Path socketPath() {
+        return directory.resolve("s");
+    }
+
     boolean isAlive() {
         return !gone.isDone();
     }
