@@ -1,5 +1,9 @@
 package io.tether.runtime.python;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -117,18 +121,34 @@ sealed interface OsProcess {
             if (exit.isDone()) {
                 return describe(exit.join());
             }
-            // The server died first: nobody reports this exit any more, watch the pid instead.
+            // The server died first: nobody reports this exit any more and the JVM cannot wait
+            // for a process that is not its child (ProcessHandle.onExit polls from 300 ms up,
+            // and counts a zombie as alive until init reaps it): watch /proc instead.
+            long pause = 1;
+            while (!hasEnded()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return null;
+                }
+                TimeUnit.MILLISECONDS.sleep(Math.min(pause, TimeUnit.NANOSECONDS.toMillis(left) + 1));
+                pause = Math.min(pause * 2, 50);
+            }
+            return "the Python process ended";
+        }
+
+        /** Gone, a zombie, or its pid now names another process. */
+        private boolean hasEnded() {
             var handle = ProcessHandle.of(pid);
-            if (handle.isEmpty()) {
-                return "the Python process ended";
+            if (handle.isEmpty() || !handle.get().info().startInstant().map(startedAt::equals).orElse(true)) {
+                return true;
             }
             try {
-                handle.get().onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                return "the Python process ended";
-            } catch (TimeoutException e) {
-                return null;
-            } catch (ExecutionException e) {
-                throw new IllegalStateException(e);
+                String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"),
+                        StandardCharsets.ISO_8859_1);
+                char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                return state == 'Z' || state == 'X';
+            } catch (IOException | RuntimeException e) {
+                return true; // exited while we looked
             }
         }
     }
