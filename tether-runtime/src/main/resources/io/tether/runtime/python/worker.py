@@ -57,13 +57,21 @@ def setup_fds(ctl_in, ctl_out):
     os.close(_err_w)
     os.set_blocking(_out_r, False)
     os.set_blocking(_err_r, False)
+    if not _STD_FILES:
+        make_std_files()
+    STREAMS = (Stream(_out_r, 1), Stream(_err_r, 2))
+
+
+def make_std_files():
+    # They name fds 0, 1 and 2, not what those are now, so the fork server makes them once
+    # (about half a millisecond) and its children inherit them, unused and empty.
+    global _STD_FILES
     sys.stdin = sys.__stdin__ = io.open(0, 'r', closefd=False)
     sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.open(1, 'wb', closefd=False), encoding='utf-8',
                                                    errors='backslashreplace', line_buffering=True)
     sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.open(2, 'wb', closefd=False), encoding='utf-8',
                                                    errors='backslashreplace', line_buffering=True)
     _STD_FILES = (sys.stdout, sys.stderr)
-    STREAMS = (Stream(_out_r, 1), Stream(_err_r, 2))
 
 
 WORKER_FILE = __file__
@@ -443,6 +451,8 @@ def fork_server(path):
     import _socket
     # What a worker imports at its first error or limit, loaded once here and shared.
     import resource, linecache, traceback  # noqa: F401
+    make_std_files()
+    codecs.getincrementaldecoder('utf-8')  # the codec lookup, cached for every child
     os.setpgid(0, 0)
     listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     listener.bind(path)
