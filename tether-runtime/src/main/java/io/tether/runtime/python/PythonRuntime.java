@@ -54,7 +54,7 @@ import org.slf4j.LoggerFactory;
  * seed and any state it had at fork time.
  *
  * <p>Thread-safe; {@link #start} blocks until the worker said hello (a cold start is about
- * 20–40 ms, a fork about 3 ms; the first start with a fork server also starts the server,
+ * 20–40 ms, a fork about 4 ms; the first start with a fork server also starts the server,
  * about 40 ms). If the JVM dies, its workers notice the end of their control channel and
  * kill themselves and their process group, and the fork server exits.
  */

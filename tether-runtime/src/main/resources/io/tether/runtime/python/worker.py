@@ -1,4 +1,5 @@
-# Tether Python worker: one persistent interpreter driven over its stdin/stdout.
+# Tether Python worker: one persistent interpreter driven over its stdin/stdout (cold),
+# or over a Unix-domain socket when forked by the fork server (see the end of this file).
 #
 # Started by io.tether.runtime.python.PythonProcess as
 #   python3 -S -E -B worker.py <max_output_bytes> <rlimit_as> <rlimit_cpu> <rlimit_nproc> <rlimit_fsize> [sys.path entries...]
@@ -420,9 +421,9 @@ def main(args):
 # reach (gc.freeze(): a collection in a child would otherwise write to every object and
 # un-share its page), says "ready <pid>" on stdout and then forks one child per
 # connection to the socket. The child first writes its pid (4 bytes big-endian), then
-# reads its parameters from the connection (4-byte big-endian length, then NUL-separated UTF-8: working directory, max output,
-# the four limits, sys.path entries), and from then on is a worker exactly like a cold one,
-# with the connection as its control channel. The server reaps its children and reports
+# reads its parameters from the connection (4-byte big-endian length, then NUL-separated
+# UTF-8: working directory, max output, the four limits, sys.path entries), and from then
+# on is a worker exactly like a cold one, with the connection as its control channel. The server reaps its children and reports
 # each exit on stdout as "exit <pid> <code>" (a negative code is the signal that killed
 # it). It exits when its stdin ends (the JVM closed the runtime or died); its children
 # live on, each until its own connection ends.
