@@ -1,6 +1,8 @@
 package io.tether.runtime.python;
 
 import io.tether.runtime.WorkerOptions.WorkerLimits;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,22 +33,52 @@ import java.util.List;
  */
 record Interpreter(Path executable, List<Path> pythonPath, Duration startTimeout) {
 
+    /** A cold worker: {@code python3 -S -E -B worker.py <arguments>}. */
     List<String> command(Path script, WorkerLimits limits) {
+        List<String> cmd = flags(script);
+        cmd.addAll(arguments(limits));
+        return cmd;
+    }
+
+    /** The fork server, listening on {@code socket}. */
+    List<String> forkServerCommand(Path script, Path socket) {
+        List<String> cmd = flags(script);
+        cmd.add("--fork-server");
+        cmd.add(socket.toString());
+        return cmd;
+    }
+
+    /** What a forked worker reads first: its working directory, then its arguments. */
+    byte[] forkRequest(Path directory, WorkerLimits limits) {
+        List<String> fields = new ArrayList<>();
+        fields.add(directory.toString());
+        fields.addAll(arguments(limits));
+        byte[] body = String.join("\0", fields).getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body).array();
+    }
+
+    private List<String> flags(Path script) {
         List<String> cmd = new ArrayList<>(12 + pythonPath.size());
         cmd.add(executable.toString());
         cmd.add("-S");
         cmd.add("-E");
         cmd.add("-B");
         cmd.add(script.toString());
-        cmd.add(Long.toString(limits.maxOutputBytes()));
-        cmd.add(Long.toString(limits.memoryBytes()));
-        cmd.add(Long.toString(cpuSeconds(limits.cpuTime())));
-        cmd.add(Integer.toString(limits.maxProcesses()));
-        cmd.add(Long.toString(limits.maxFileBytes()));
-        for (Path p : pythonPath) {
-            cmd.add(p.toString());
-        }
         return cmd;
+    }
+
+    /** Output cap, the four limits (0 = unlimited), then the extra {@code sys.path} entries. */
+    private List<String> arguments(WorkerLimits limits) {
+        List<String> args = new ArrayList<>(5 + pythonPath.size());
+        args.add(Long.toString(limits.maxOutputBytes()));
+        args.add(Long.toString(limits.memoryBytes()));
+        args.add(Long.toString(cpuSeconds(limits.cpuTime())));
+        args.add(Integer.toString(limits.maxProcesses()));
+        args.add(Long.toString(limits.maxFileBytes()));
+        for (Path p : pythonPath) {
+            args.add(p.toString());
+        }
+        return args;
     }
 
     /** RLIMIT_CPU counts whole seconds: round up, and never to 0 (which means unlimited). */

@@ -12,8 +12,8 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Arrays;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -24,8 +24,10 @@ import java.util.function.Consumer;
 
 /**
  * One live worker process and its control channel (the protocol is described at the top of
- * {@code worker.py}). One reader thread per process reads every frame and dispatches it;
- * it ends when the process's stdout closes, i.e. when the process is gone.
+ * {@code worker.py}): the process's stdin and stdout when it was started cold, or its
+ * Unix-domain socket when the {@link ForkServer} forked it. One reader thread per process
+ * reads every frame and dispatches it; it ends when the channel closes, i.e. when the
+ * process is gone.
  *
  * <p>Thread-safe. {@link #submit} is called by one executing thread at a time;
  * {@link #interrupt}, {@link #ping} and {@link #kill} from any thread.
@@ -36,7 +38,7 @@ final class PythonProcess {
     private static final byte OP_PING = 'p';
     private static final byte[] NONE = new byte[0];
 
-    private final Process process;
+    private final OsProcess process;
     private final long pid;
     private final Instant startedAt;
     private final OutputStream control;
@@ -59,12 +61,13 @@ final class PythonProcess {
     private final AtomicBoolean dead = new AtomicBoolean();
     private volatile String deathReason;
 
-    private PythonProcess(Process process, long maxOutputBytes, Consumer<PythonProcess> onDeath) {
+    private PythonProcess(OsProcess process, InputStream frames, OutputStream control, long maxOutputBytes,
+                          Consumer<PythonProcess> onDeath) {
         this.process = process;
         this.pid = process.pid();
-        this.startedAt = process.info().startInstant().orElse(Instant.EPOCH);
-        this.control = process.getOutputStream();
-        this.frames = new DataInputStream(process.getInputStream());
+        this.startedAt = process.startedAt();
+        this.control = control;
+        this.frames = new DataInputStream(frames);
         this.maxOutputBytes = maxOutputBytes;
         // An output frame carries at most 64 KiB read at once, a done frame a result and an
         // error each capped near maxOutputBytes chars, escaped to at most 6 ASCII bytes each.
@@ -79,8 +82,8 @@ final class PythonProcess {
      * @throws TetherException {@code runtime_unavailable} when it cannot start or does not
      *     say hello within the interpreter's start timeout
      */
-    static PythonProcess start(Interpreter interpreter, WorkerOptions options, Path directory,
-                               Consumer<PythonProcess> onDeath) {
+    static PythonProcess startCold(Interpreter interpreter, WorkerOptions options, Path directory,
+                                   Consumer<PythonProcess> onDeath) {
         List<String> command = interpreter.command(WorkerScript.path(), options.limits());
         Process process;
         try {
@@ -95,11 +98,24 @@ final class PythonProcess {
                     "cannot start " + interpreter.executable() + " in " + directory + ": "
                             + e.getMessage(), e);
         }
-        PythonProcess p = new PythonProcess(process, options.limits().maxOutputBytes(), onDeath);
+        return attach(new OsProcess.Child(process), process.getInputStream(), process.getOutputStream(),
+                interpreter.startTimeout(), options, onDeath);
+    }
+
+    /**
+     * Drives a started worker process over its control streams and waits for its hello.
+     * The streams should be buffered; the output stream is flushed after each frame.
+     *
+     * @throws TetherException {@code runtime_unavailable} when it fails to start or does not
+     *     say hello within {@code startTimeout}; the process is killed then
+     */
+    static PythonProcess attach(OsProcess process, InputStream frames, OutputStream control,
+                                Duration startTimeout, WorkerOptions options, Consumer<PythonProcess> onDeath) {
+        PythonProcess p = new PythonProcess(process, frames, control, options.limits().maxOutputBytes(), onDeath);
         Thread reader = new Thread(null, p::readFrames, "tether-python-" + p.pid, 256 * 1024);
         reader.setDaemon(true);
         reader.start();
-        p.awaitHello(interpreter.startTimeout());
+        p.awaitHello(startTimeout);
         return p;
     }
 
@@ -310,30 +326,26 @@ final class PythonProcess {
         if (!dead.compareAndSet(false, true)) {
             return;
         }
-        List<ProcessHandle> children = List.of();
+        List<ProcessHandle> children = process.descendants();
         try {
-            children = process.descendants().toList();
-        } catch (RuntimeException e) {
-            // the process is already gone: the group sweep below finds what is left
-        }
-        try {
-            control.close(); // a live worker kills its own process group on EOF
+            control.close(); // a live worker kills its own process group on EOF (a socket closes both ways)
         } catch (IOException e) {
             // already closed or broken: nothing to flush
         }
-        boolean exited = false;
+        String exit = null;
         try {
-            exited = !killNow && process.waitFor(1, TimeUnit.SECONDS);
-            if (!exited) {
+            exit = killNow ? null : process.awaitExit(Duration.ofSeconds(1));
+            if (exit == null) {
                 process.destroyForcibly();
-                exited = process.waitFor(5, TimeUnit.SECONDS);
+                exit = process.awaitExit(Duration.ofSeconds(5));
             }
         } catch (InterruptedException e) {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
         }
         ProcessGroup.kill(pid, startedAt, children);
-        String why = reason != null ? reason : describeExit(exited);
+        String why = reason != null ? reason
+                : exit != null ? exit : "the Python process stopped answering and was killed";
         deathReason = why;
         Execution ex = inFlight;
         if (ex != null) {
@@ -344,15 +356,5 @@ final class PythonProcess {
             pongs.notifyAll();
         }
         onDeath.accept(this);
-    }
-
-    private String describeExit(boolean exited) {
-        if (!exited) {
-            return "the Python process stopped answering and was killed";
-        }
-        int status = process.exitValue();
-        return status > 128
-                ? "the Python process died with status " + status + " (signal " + (status - 128) + ")"
-                : "the Python process exited with status " + status;
     }
 }

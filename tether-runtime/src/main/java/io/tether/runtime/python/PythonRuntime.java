@@ -12,10 +12,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The {@code python} runtime: each worker is its own CPython process, started cold from
- * the system interpreter, running Tether's worker program (standard library only).
+ * The {@code python} runtime: each worker is its own CPython process, forked from a
+ * pre-warmed fork server or started cold from the system interpreter, running Tether's
+ * worker program (standard library only).
  *
  * <p>A worker keeps one namespace for its life (variables, functions, classes and imports
  * persist), returns a trailing expression's value like a REPL ({@code text/plain} is its
@@ -37,9 +41,22 @@ import java.util.Objects;
  * their directories (e.g. a virtual environment's {@code site-packages}) with
  * {@link Builder#pythonPath}. The rest of the JVM's environment is inherited.
  *
- * <p>Thread-safe and immutable; {@link #start} blocks until the worker said hello (a cold
- * start is about 20–40 ms). If the JVM dies, its workers notice the end of their control
- * stream and kill themselves and their process group.
+ * <p><b>Fork server</b> ({@link Builder#forkServer}, on by default on Linux): the first
+ * {@link #start} launches one pre-warmed Python parent that has loaded the worker program
+ * and frozen its heap ({@code gc.freeze()}); from then on each worker is forked from it in
+ * a few milliseconds instead of a cold start, and shares its memory copy-on-write. A
+ * forked worker behaves exactly like a cold one (own process group, limits, working
+ * directory, output capture); its parent is the fork server, not the JVM, and it lives on
+ * if the server dies. When the server dies it is started again on the next {@link #start}
+ * (that start is cold); when it cannot be started, or died {@value #MAX_FORK_SERVER_RESTARTS}
+ * times, the runtime falls back to cold starts for good and logs a warning once
+ * ({@link #mode()} then says {@link Mode#COLD}). Forked workers share the server's hash
+ * seed and any state it had at fork time.
+ *
+ * <p>Thread-safe; {@link #start} blocks until the worker said hello (a cold start is about
+ * 20–40 ms, a fork about 4 ms; the first start with a fork server also starts the server,
+ * about 40 ms). If the JVM dies, its workers notice the end of their control channel and
+ * kill themselves and their process group, and the fork server exits.
  */
 public final class PythonRuntime implements SessionRuntime {
     /** The interpreter used when none is set. */
@@ -47,16 +64,37 @@ public final class PythonRuntime implements SessionRuntime {
     /** How long a worker may take to start when nothing else is set. */
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(10);
 
-    private final Interpreter interpreter;
-    private final Path workRoot;
-    private volatile boolean closed;
+    /** How often a fork server that died is started again before the runtime stays cold. */
+    static final int MAX_FORK_SERVER_RESTARTS = 3;
+    private static final Logger log = LoggerFactory.getLogger(PythonRuntime.class);
 
-    private PythonRuntime(Interpreter interpreter, Path workRoot) {
-        this.interpreter = interpreter;
-        this.workRoot = workRoot;
+    /** How a runtime starts its workers. */
+    public enum Mode {
+        /** Forked from a pre-warmed fork server. */
+        FORK_SERVER,
+        /** Each started cold from the interpreter. */
+        COLD
     }
 
-    /** A builder with the defaults: {@code /usr/bin/python3}, no extra path, 10 s start timeout. */
+    private final Interpreter interpreter;
+    private final Path workRoot;
+    private final boolean forkServerEnabled;
+    private final Object forkLock = new Object();
+    private ForkServer forkServer;          // guarded by forkLock; null until the first start
+    private int forkServerRestarts;         // guarded by forkLock
+    private volatile boolean forkServerFailed;
+    private volatile boolean closed;
+
+    private PythonRuntime(Interpreter interpreter, Path workRoot, boolean forkServerEnabled) {
+        this.interpreter = interpreter;
+        this.workRoot = workRoot;
+        this.forkServerEnabled = forkServerEnabled;
+    }
+
+    /**
+     * A builder with the defaults: {@code /usr/bin/python3}, no extra path, 10 s start timeout,
+     * fork server on Linux.
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -72,6 +110,22 @@ public final class PythonRuntime implements SessionRuntime {
     }
 
     /**
+     * How workers are started now: {@link Mode#FORK_SERVER} when the fork server is enabled
+     * and has not failed for good (also before the first start launched it), else
+     * {@link Mode#COLD}.
+     */
+    public Mode mode() {
+        return forkServerEnabled && !forkServerFailed ? Mode.FORK_SERVER : Mode.COLD;
+    }
+
+    /** The live fork server's pid, or -1. For tests and diagnostics. */
+    long forkServerPid() {
+        synchronized (forkLock) {
+            return forkServer != null && forkServer.isAlive() ? forkServer.pid() : -1;
+        }
+    }
+
+    /**
      * Starts a fresh interpreter process and waits until it is ready.
      *
      * @throws TetherException {@code runtime_unavailable} when the interpreter cannot be
@@ -84,21 +138,88 @@ public final class PythonRuntime implements SessionRuntime {
         if (closed) {
             throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "the python runtime is closed");
         }
-        return PythonWorker.start(interpreter, workRoot, options);
+        return PythonWorker.start(this::spawn, workRoot, options);
+    }
+
+    private PythonProcess spawn(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath) {
+        ForkServer server = forkServer();
+        if (server != null) {
+            try {
+                return server.fork(options, directory, onDeath);
+            } catch (ForkServer.Unavailable e) {
+                serverFailed(server, e);
+            }
+        }
+        return PythonProcess.startCold(interpreter, options, directory, onDeath);
+    }
+
+    /** The live fork server, started or restarted as needed; null when workers start cold. */
+    private ForkServer forkServer() {
+        if (!forkServerEnabled || forkServerFailed) {
+            return null;
+        }
+        synchronized (forkLock) {
+            if (closed || forkServerFailed) {
+                return null;
+            }
+            if (forkServer != null && forkServer.isAlive()) {
+                return forkServer;
+            }
+            if (forkServer != null) {
+                serverFailed(forkServer, null);
+                return null; // this start is cold; the next one starts a new server
+            }
+            try {
+                forkServer = ForkServer.start(interpreter, WorkerScript.path());
+                return forkServer;
+            } catch (ForkServer.Unavailable e) {
+                forkServerFailed = true;
+                log.warn("the Python fork server cannot start, workers start cold from now on: {}",
+                        e.getMessage());
+                return null;
+            }
+        }
+    }
+
+    private void serverFailed(ForkServer server, ForkServer.Unavailable cause) {
+        synchronized (forkLock) {
+            if (forkServer != server) {
+                return;
+            }
+            forkServer = null;
+            server.close();
+            if (++forkServerRestarts > MAX_FORK_SERVER_RESTARTS) {
+                forkServerFailed = true;
+                log.warn("the Python fork server {} failed {} times, workers start cold from now on: {}",
+                        server.pid(), forkServerRestarts, cause != null ? cause.getMessage() : "it exited");
+            } else {
+                log.warn("the Python fork server {} failed, starting a new one on the next start: {}",
+                        server.pid(), cause != null ? cause.getMessage() : "it exited");
+            }
+        }
     }
 
     /**
-     * Refuses further starts. Workers already started belong to their sessions and stay
-     * alive until they are closed. Idempotent.
+     * Refuses further starts and stops the fork server (waiting up to about 2 s). Workers
+     * already started belong to their sessions and stay alive until they are closed; a
+     * restart of one of them is a cold start. Idempotent.
      */
     @Override
     public void close() {
-        closed = true;
+        ForkServer server;
+        synchronized (forkLock) {
+            closed = true;
+            server = forkServer;
+            forkServer = null;
+        }
+        if (server != null) {
+            server.close();
+        }
     }
 
     @Override
     public String toString() {
-        return "PythonRuntime[" + interpreter.executable() + "]";
+        return "PythonRuntime[" + interpreter.executable() + ", " + mode() + "]";
     }
 
     /**
@@ -109,8 +230,24 @@ public final class PythonRuntime implements SessionRuntime {
         private List<Path> pythonPath;
         private Duration startTimeout;
         private Path workRoot;
+        private Boolean forkServer;
 
         private Builder() {
+        }
+
+        /**
+         * Whether workers are forked from a pre-warmed fork server (see {@link PythonRuntime})
+         * instead of each started cold. Default {@code true} on Linux, {@code false} elsewhere.
+         * When the server cannot run, the runtime falls back to cold starts and logs a warning.
+         *
+         * @throws IllegalStateException when set twice
+         */
+        public Builder forkServer(boolean enabled) {
+            if (this.forkServer != null) {
+                throw new IllegalStateException("forkServer was already set to " + this.forkServer);
+            }
+            this.forkServer = enabled;
+            return this;
         }
 
         /**
@@ -203,7 +340,12 @@ public final class PythonRuntime implements SessionRuntime {
             }
             return new PythonRuntime(new Interpreter(exe, pythonPath != null ? pythonPath : List.of(),
                     startTimeout != null ? startTimeout : DEFAULT_START_TIMEOUT),
-                    workRoot != null ? workRoot : WorkDirectories.defaultRoot());
+                    workRoot != null ? workRoot : WorkDirectories.defaultRoot(),
+                    forkServer != null ? forkServer : isLinux());
+        }
+
+        private static boolean isLinux() {
+            return System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).startsWith("linux");
         }
     }
 }

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,7 +31,16 @@ final class PythonWorker implements Worker {
     private static final Logger log = LoggerFactory.getLogger(PythonWorker.class);
     private static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(1);
 
-    private final Interpreter interpreter;
+    /** Starts the process behind a worker: cold, or forked by the fork server. */
+    @FunctionalInterface
+    interface Spawner {
+        /**
+         * @throws TetherException {@code runtime_unavailable} when no worker could start
+         */
+        PythonProcess spawn(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath);
+    }
+
+    private final Spawner spawner;
     private final WorkerOptions options;
     private final Path directory;
     private final ReentrantLock restarting = new ReentrantLock();
@@ -38,19 +48,19 @@ final class PythonWorker implements Worker {
     private volatile WorkerState state = WorkerState.STARTING;
     private volatile boolean closed;
 
-    private PythonWorker(Interpreter interpreter, WorkerOptions options, Path directory) {
-        this.interpreter = interpreter;
+    private PythonWorker(Spawner spawner, WorkerOptions options, Path directory) {
+        this.spawner = spawner;
         this.options = options;
         this.directory = directory;
     }
 
     /** Starts a worker in a fresh private directory under {@code workRoot}. */
-    static PythonWorker start(Interpreter interpreter, Path workRoot, WorkerOptions options) {
+    static PythonWorker start(Spawner spawner, Path workRoot, WorkerOptions options) {
         Path directory = WorkDirectories.create(workRoot, "python-");
-        PythonWorker worker = new PythonWorker(interpreter, options, directory);
+        PythonWorker worker = new PythonWorker(spawner, options, directory);
         PythonProcess p;
         try {
-            p = PythonProcess.start(interpreter, options, directory, worker::processDied);
+            p = spawner.spawn(options, directory, worker::processDied);
         } catch (RuntimeException e) {
             WorkDirectories.delete(directory);
             throw e;
@@ -192,7 +202,7 @@ final class PythonWorker implements Worker {
             }
             PythonProcess fresh;
             try {
-                fresh = PythonProcess.start(interpreter, options, directory, this::processDied);
+                fresh = spawner.spawn(options, directory, this::processDied);
             } catch (RuntimeException e) {
                 synchronized (this) {
                     state = WorkerState.DEAD;

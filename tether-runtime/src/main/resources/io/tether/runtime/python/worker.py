@@ -1,7 +1,8 @@
-# Tether Python worker: one persistent interpreter driven over its stdin/stdout.
+# Tether Python worker: one persistent interpreter driven over its stdin/stdout (cold),
+# or over a Unix-domain socket when forked by the fork server (see the end of this file).
 #
 # Started by io.tether.runtime.python.PythonProcess as
-#   python3 -S -E worker.py <max_output_bytes> <rlimit_as> <rlimit_cpu> <rlimit_nproc> <rlimit_fsize> [sys.path entries...]
+#   python3 -S -E -B worker.py <max_output_bytes> <rlimit_as> <rlimit_cpu> <rlimit_nproc> <rlimit_fsize> [sys.path entries...]
 # (limits in bytes / seconds, 0 = leave unlimited).
 #
 # Protocol (both directions length-prefixed; lengths are 4-byte big-endian and count
@@ -36,30 +37,46 @@ import select
 # --- file descriptors --------------------------------------------------------------
 # The control channel moves to private, non-inheritable descriptors; fds 1 and 2 become
 # pipes this process reads itself, so nothing user code writes at the OS level (os.write,
-# os.system, child processes) can reach the control channel.
-CTL_IN = os.dup(0)
-CTL_OUT = os.dup(1)
-_devnull = os.open(os.devnull, os.O_RDONLY)
-os.dup2(_devnull, 0)
-os.close(_devnull)
-_out_r, _out_w = os.pipe()
-_err_r, _err_w = os.pipe()
-os.dup2(_out_w, 1)
-os.dup2(_err_w, 2)
-os.close(_out_w)
-os.close(_err_w)
-os.set_blocking(_out_r, False)
-os.set_blocking(_err_r, False)
+# os.system, child processes) can reach the control channel. Cold: the control channel is
+# stdin/stdout. Forked: it is the accepted Unix-domain socket (both directions).
+CTL_IN = CTL_OUT = -1
+_STD_FILES = ()
+STREAMS = ()
 
-sys.stdin = sys.__stdin__ = io.open(0, 'r', closefd=False)
-sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.open(1, 'wb', closefd=False), encoding='utf-8',
-                                               errors='backslashreplace', line_buffering=True)
-sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.open(2, 'wb', closefd=False), encoding='utf-8',
-                                               errors='backslashreplace', line_buffering=True)
-_STD_FILES = (sys.stdout, sys.stderr)
+
+def setup_fds(ctl_in, ctl_out):
+    global CTL_IN, CTL_OUT, _STD_FILES, STREAMS
+    CTL_IN, CTL_OUT = ctl_in, ctl_out
+    _devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(_devnull, 0)
+    os.close(_devnull)
+    _out_r, _out_w = os.pipe()
+    _err_r, _err_w = os.pipe()
+    os.dup2(_out_w, 1)
+    os.dup2(_err_w, 2)
+    os.close(_out_w)
+    os.close(_err_w)
+    os.set_blocking(_out_r, False)
+    os.set_blocking(_err_r, False)
+    if not _STD_FILES:
+        make_std_files()
+    STREAMS = (Stream(_out_r, 1), Stream(_err_r, 2))
+
+
+def make_std_files():
+    # They name fds 0, 1 and 2, not what those are now, so the fork server makes them once
+    # (about half a millisecond) and its children inherit them, unused and empty.
+    global _STD_FILES
+    sys.stdin = sys.__stdin__ = io.open(0, 'r', closefd=False)
+    sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.open(1, 'wb', closefd=False), encoding='utf-8',
+                                                   errors='backslashreplace', line_buffering=True)
+    sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.open(2, 'wb', closefd=False), encoding='utf-8',
+                                                   errors='backslashreplace', line_buffering=True)
+    _STD_FILES = (sys.stdout, sys.stderr)
+
 
 WORKER_FILE = __file__
-MAX_OUTPUT = int(sys.argv[1])
+MAX_OUTPUT = 0
 MAX_JSON_DEPTH = 200
 MEMORY_HEADROOM = 32 << 20
 
@@ -179,7 +196,6 @@ class Stream:
             self.forward(b'', True)
 
 
-STREAMS = (Stream(_out_r, 1), Stream(_err_r, 2))
 
 # --- control thread: reads frames, handles interrupt and ping at once ---------------
 _mailbox = []
@@ -365,14 +381,17 @@ def apply_limits(memory, cpu, nproc, fsize):
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
 
-def main():
+def main(args):
+    global MAX_OUTPUT, MAIN_THREAD
     try:
+        MAIN_THREAD = _thread.get_ident()
+        MAX_OUTPUT = int(args[0])
         # Own process group: killing the group kills every child of user code too.
         os.setpgid(0, 0)
-        limits = [int(a) for a in sys.argv[2:6]]
+        limits = [int(a) for a in args[1:5]]
         # Like the interactive interpreter: the working directory first (instead of this
         # script's temporary directory), then the configured extra paths.
-        sys.path[0:1] = [''] + sys.argv[6:]
+        sys.path[0:1] = [''] + list(args[5:])
         sys.argv = ['']
         # Small stacks for our three threads: they count against RLIMIT_AS.
         _thread.stack_size(256 * 1024)
@@ -395,4 +414,87 @@ def main():
             os._exit(70)
 
 
-main()
+# --- fork server ------------------------------------------------------------------------
+# Started by io.tether.runtime.python.ForkServer as
+#   python3 -S -E -B worker.py --fork-server <socket path>
+# It loads everything a worker needs, freezes the heap out of the garbage collector's
+# reach (gc.freeze(): a collection in a child would otherwise write to every object and
+# un-share its page), says "ready <pid>" on stdout and then forks one child per
+# connection to the socket. The child first writes its pid (4 bytes big-endian), then
+# reads its parameters from the connection (4-byte big-endian length, then NUL-separated
+# UTF-8: working directory, max output, the four limits, sys.path entries), and from then
+# on is a worker exactly like a cold one, with the connection as its control channel. The server reaps its children and reports
+# each exit on stdout as "exit <pid> <code>" (a negative code is the signal that killed
+# it). It exits when its stdin ends (the JVM closed the runtime or died); its children
+# live on, each until its own connection ends.
+
+def forked_child(conn, listener):
+    _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+    os.close(listener)
+    # Java learns the pid first, before anything can fail, so it can always kill and reap.
+    os.write(conn, os.getpid().to_bytes(4, 'big'))
+    setup_fds(conn, conn)
+    try:
+        head = read_exact(4)
+        request = read_exact(int.from_bytes(head, 'big')) if head else None
+        if request is None:
+            os._exit(0)
+        fields = request.decode('utf-8').split('\0')
+        os.chdir(fields[0])
+    except BaseException as e:
+        send('{"t":"fatal","message":%s}' % _str('%s: %s' % (type(e).__name__, e)))
+        os._exit(2)
+    main(fields[1:])
+
+
+def fork_server(path):
+    import gc
+    import _socket
+    # What a worker imports at its first error or limit, loaded once here and shared.
+    import resource, linecache, traceback  # noqa: F401
+    make_std_files()
+    codecs.getincrementaldecoder('utf-8')  # the codec lookup, cached for every child
+    os.setpgid(0, 0)
+    listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    lfd = listener.fileno()
+
+    def reap(signum, frame):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            os.write(1, b'exit %d %d\n' % (pid, os.waitstatus_to_exitcode(status)))
+
+    _signal.signal(_signal.SIGCHLD, reap)
+    poller = select.poll()
+    poller.register(0, select.POLLIN)
+    poller.register(lfd, select.POLLIN)
+    gc.collect()
+    gc.freeze()
+    os.write(1, b'ready %d\n' % os.getpid())
+    while True:
+        for fd, _ in poller.poll():
+            if fd == 0:
+                if not os.read(0, 4096):
+                    os._exit(0)
+                continue
+            try:
+                conn, _ = listener._accept()
+            except (BlockingIOError, InterruptedError):
+                continue
+            if os.fork() == 0:
+                forked_child(conn, lfd)
+                os._exit(0)  # not reached: main() never returns
+            os.close(conn)
+
+
+if len(sys.argv) == 3 and sys.argv[1] == '--fork-server':
+    fork_server(sys.argv[2])
+else:
+    setup_fds(os.dup(0), os.dup(1))
+    main(sys.argv[1:])

@@ -340,6 +340,11 @@ class WarmPoolTest {
         runtime.failing = true;
         pool = builder().minIdle(1).build();
         assertThat(runtime.firstFailure.await(10, TimeUnit.SECONDS)).isTrue();
+        // The runtime counts its failure before it throws, the pool after it caught it.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (pool.stats().failures() < 1 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
 
         assertThatThrownBy(this::acquire).isInstanceOfSatisfying(TetherException.class, e -> {
             assertThat(e.code()).isEqualTo(ErrorCode.RUNTIME_UNAVAILABLE);

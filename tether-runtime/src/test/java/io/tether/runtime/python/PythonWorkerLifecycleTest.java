@@ -20,22 +20,36 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Crashes, kills, restarts, limits and clean-up: no process may outlive its worker. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PythonWorkerLifecycleTest {
-    static PythonRuntime runtime;
+    PythonRuntime runtime;
 
     @TempDir
     static Path dir;
     final List<Worker> workers = new ArrayList<>();
 
+    /** Whether this run's workers are forked (the default) or started cold; see the subclass. */
+    boolean forkServer() {
+        return true;
+    }
+
     @BeforeAll
-    static void runtime() {
-        runtime = PythonRuntime.builder().workRoot(dir).build();
+    void runtime() {
+        runtime = PythonRuntime.builder().workRoot(dir).forkServer(forkServer()).build();
+        assertThat(runtime.mode()).isEqualTo(forkServer() ? PythonRuntime.Mode.FORK_SERVER : PythonRuntime.Mode.COLD);
+    }
+
+    @AfterAll
+    void closeRuntime() {
+        runtime.close();
     }
 
     @AfterEach
@@ -57,17 +71,36 @@ class PythonWorkerLifecycleTest {
         return w.execute(new ExecutionRequest(1, code, Duration.ofSeconds(20)), OutputListener.NONE);
     }
 
-    /** Waits (bounded) for the process to be gone, then asserts it is. */
+    /**
+     * Waits (bounded) for the process to be gone, then asserts it is. A zombie counts as
+     * gone: an orphaned worker (its fork server died) waits for init to reap it, which
+     * {@link ProcessHandle#isAlive} would count as alive.
+     */
     static void assertGone(long pid) throws Exception {
-        var handle = ProcessHandle.of(pid);
-        if (handle.isPresent()) {
-            try {
-                handle.get().onExit().get(5, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                // asserted below
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (isRunning(pid) && System.nanoTime() < deadline) {
+            var handle = ProcessHandle.of(pid);
+            if (handle.isPresent()) {
+                try {
+                    handle.get().onExit().get(5, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    // look again
+                }
             }
         }
-        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).as("pid %d alive", pid).isFalse();
+        assertThat(isRunning(pid)).as("pid %d alive", pid).isFalse();
+    }
+
+    private static boolean isRunning(long pid) {
+        if (!ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            return false;
+        }
+        try {
+            String stat = java.nio.file.Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 
     static long childPid(Worker w, String code) {

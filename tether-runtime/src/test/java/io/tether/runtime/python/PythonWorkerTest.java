@@ -28,24 +28,32 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /** REPL semantics, output, errors, interrupts and sizes of one live worker. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PythonWorkerTest {
-    static PythonRuntime runtime;
+    PythonRuntime runtime;
 
     @TempDir
     static Path dir;
     Worker worker;
     long number;
 
+    /** Whether this run's workers are forked (the default) or started cold; see the subclass. */
+    boolean forkServer() {
+        return true;
+    }
+
     @BeforeAll
-    static void runtime() {
-        runtime = PythonRuntime.builder().workRoot(dir).build();
+    void runtime() {
+        runtime = PythonRuntime.builder().workRoot(dir).forkServer(forkServer()).build();
+        assertThat(runtime.mode()).isEqualTo(forkServer() ? PythonRuntime.Mode.FORK_SERVER : PythonRuntime.Mode.COLD);
     }
 
     @AfterAll
-    static void closeRuntime() {
+    void closeRuntime() {
         runtime.close();
     }
 

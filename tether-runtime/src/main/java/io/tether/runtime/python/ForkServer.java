@@ -1,0 +1,242 @@
+package io.tether.runtime.python;
+
+import io.tether.runtime.WorkerOptions;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One pre-warmed Python parent ({@code worker.py --fork-server}) that forks a worker per
+ * request in about a millisecond instead of a 20–40 ms cold start; its children share its
+ * memory copy-on-write. The server listens on a Unix-domain socket in a private (0700)
+ * directory; each worker's control channel is its own connection to that socket, so a
+ * worker outlives the server and dies when its connection ends. The server reaps its
+ * children and reports their exit codes on its stdout; it exits when its stdin ends
+ * ({@link #close}, or the JVM died).
+ *
+ * <p>Thread-safe. {@link #fork} blocks until the worker said hello.
+ */
+final class ForkServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ForkServer.class);
+
+    /** The server itself failed (not the worker it forked): start the worker cold instead. */
+    static final class Unavailable extends Exception {
+        Unavailable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private final Interpreter interpreter;
+    private final Process process;
+    private final Path directory;
+    private final UnixDomainSocketAddress address;
+    private final Map<Long, CompletableFuture<Integer>> exits = new ConcurrentHashMap<>();
+    private final CompletableFuture<Long> ready = new CompletableFuture<>();
+    private final CompletableFuture<Void> gone = new CompletableFuture<>();
+
+    private ForkServer(Interpreter interpreter, Process process, Path directory, Path socket) {
+        this.interpreter = interpreter;
+        this.process = process;
+        this.directory = directory;
+        this.address = UnixDomainSocketAddress.of(socket);
+    }
+
+    /**
+     * Starts a fork server and waits until it listens.
+     *
+     * @throws Unavailable when it cannot start or is not ready within the start timeout
+     */
+    static ForkServer start(Interpreter interpreter, Path script) throws Unavailable {
+        Path directory;
+        try {
+            directory = Files.createTempDirectory("tether-fork-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new Unavailable("cannot create the fork server's directory: " + e, e);
+        }
+        Path socket = directory.resolve("s");
+        Process process;
+        try {
+            process = new ProcessBuilder(interpreter.forkServerCommand(script, socket))
+                    .directory(directory.toFile())
+                    .redirectErrorStream(true)
+                    .start();
+        } catch (IOException e) {
+            deleteQuietly(directory, socket);
+            throw new Unavailable("cannot start the fork server: " + e.getMessage(), e);
+        }
+        ForkServer server = new ForkServer(interpreter, process, directory, socket);
+        Thread reader = new Thread(null, server::readReports, "tether-python-fork-server-" + process.pid(),
+                128 * 1024);
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            server.ready.get(interpreter.startTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        } catch (Exception e) {
+            server.close();
+            throw new Unavailable("the fork server did not start: "
+                    + (e.getCause() != null ? e.getCause().getMessage() : e.toString()), e);
+        }
+        return server;
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /** The socket it listens on. */
+    Path socketPath() {
+        return directory.resolve("s");
+    }
+
+    boolean isAlive() {
+        return !gone.isDone();
+    }
+
+    /**
+     * Forks a worker in {@code directory} and waits for its hello.
+     *
+     * @throws Unavailable when the server does not answer (it is dead or stuck)
+     * @throws TetherException {@code runtime_unavailable} when the forked worker itself fails
+     *     to start (e.g. a memory limit too small), as a cold start would
+     */
+    PythonProcess fork(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath) throws Unavailable {
+        if (gone.isDone()) {
+            throw new Unavailable("the fork server has exited", null);
+        }
+        Duration timeout = interpreter.startTimeout();
+        SocketChannel channel;
+        long pid;
+        AtomicBoolean answered = new AtomicBoolean();
+        try {
+            channel = SocketChannel.open(address);
+        } catch (IOException e) {
+            throw new Unavailable("cannot connect to the fork server: " + e, e);
+        }
+        // A blocking channel has no read timeout: a stuck server gets its connection closed.
+        CompletableFuture.delayedExecutor(timeout.toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
+            if (answered.compareAndSet(false, true)) {
+                closeQuietly(channel);
+            }
+        });
+        try {
+            write(channel, interpreter.forkRequest(directory, options.limits()));
+            ByteBuffer b = ByteBuffer.allocate(4);
+            while (b.hasRemaining()) {
+                if (channel.read(b) < 0) {
+                    throw new IOException("the connection ended before the worker's pid");
+                }
+            }
+            pid = b.flip().getInt() & 0xffffffffL;
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new Unavailable("the fork server did not fork: " + e, e);
+        }
+        if (!answered.compareAndSet(false, true)) {
+            closeQuietly(channel);
+            throw new Unavailable("the fork server did not fork within " + timeout, null);
+        }
+        CompletableFuture<Integer> exit = exits.computeIfAbsent(pid, k -> new CompletableFuture<>());
+        OsProcess.Forked forked = OsProcess.Forked.of(pid, exit, gone);
+        return PythonProcess.attach(forked, new BufferedInputStream(Channels.newInputStream(channel), 1 << 16),
+                new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 13), timeout, options, p -> {
+                    exits.remove(pid);
+                    onDeath.accept(p);
+                });
+    }
+
+    private static void write(SocketChannel channel, byte[] bytes) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        while (b.hasRemaining()) {
+            channel.write(b);
+        }
+    }
+
+    /** Reads the server's stdout: "ready", "exit" reports, and anything it printed (logged). */
+    private void readReports() {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                String[] f = line.split(" ");
+                if (f.length == 3 && f[0].equals("exit")) {
+                    exits.computeIfAbsent(Long.parseLong(f[1]), k -> new CompletableFuture<>())
+                            .complete(Integer.parseInt(f[2]));
+                } else if (f.length == 2 && f[0].equals("ready")) {
+                    ready.complete(Long.parseLong(f[1]));
+                } else {
+                    log.warn("Python fork server {}: {}", process.pid(), line);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("Python fork server {}: reading its reports failed", process.pid(), e);
+        } finally {
+            ready.completeExceptionally(new IOException("the fork server exited before it was ready"));
+            gone.complete(null);
+        }
+    }
+
+    /**
+     * Stops the server (its workers live on). Waits for it to exit, at most about 2 s
+     * before killing it. Idempotent.
+     */
+    @Override
+    public void close() {
+        try {
+            process.getOutputStream().close();
+        } catch (IOException e) {
+            // already gone
+        }
+        try {
+            if (!process.waitFor(2, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        deleteQuietly(directory, directory.resolve("s"));
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // nothing to release
+        }
+    }
+
+    private static void deleteQuietly(Path directory, Path socket) {
+        try {
+            Files.deleteIfExists(socket);
+            Files.deleteIfExists(directory);
+        } catch (IOException e) {
+            log.warn("cannot delete the fork server's directory {}", directory, e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ForkServer[pid=" + process.pid() + (isAlive() ? "" : ", exited") + "]";
+    }
+}

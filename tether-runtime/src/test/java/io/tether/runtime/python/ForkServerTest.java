@@ -1,0 +1,178 @@
+package io.tether.runtime.python;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tether.runtime.ExecutionRequest;
+import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.OutputListener;
+import io.tether.runtime.Worker;
+import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.WorkerOptions.WorkerLimits;
+import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The fork server itself: who is whose parent, what survives whom, and that nothing lingers. */
+class ForkServerTest {
+    @TempDir
+    Path dir;
+    PythonRuntime runtime;
+    final List<Worker> workers = new ArrayList<>();
+
+    @BeforeEach
+    void runtime() {
+        runtime = PythonRuntime.builder().workRoot(dir).forkServer(true).build();
+    }
+
+    @AfterEach
+    void close() {
+        workers.forEach(Worker::close);
+        runtime.close();
+    }
+
+    Worker start() {
+        Worker w = runtime.start(new WorkerOptions(WorkerLimits.DEFAULTS));
+        workers.add(w);
+        return w;
+    }
+
+    static ExecutionResult run(Worker w, String code) {
+        return w.execute(new ExecutionRequest(1, code, Duration.ofSeconds(20)), OutputListener.NONE);
+    }
+
+    /** Fields of /proc/pid/stat after the command name: [0] state, [1] ppid, [2] pgrp. */
+    static String[] stat(long pid) throws IOException {
+        String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.ISO_8859_1);
+        return s.substring(s.lastIndexOf(')') + 2).split(" ");
+    }
+
+    static long parentOf(long pid) throws IOException {
+        return Long.parseLong(stat(pid)[1]);
+    }
+
+    static List<Long> zombieChildrenOf(long parent) throws IOException {
+        List<Long> zombies = new ArrayList<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
+            for (Path d : dirs) {
+                try {
+                    String[] f = stat(Long.parseLong(d.getFileName().toString()));
+                    if (f[0].equals("Z") && Long.parseLong(f[1]) == parent) {
+                        zombies.add(Long.parseLong(d.getFileName().toString()));
+                    }
+                } catch (IOException e) {
+                    // exited while we looked
+                }
+            }
+        }
+        return zombies;
+    }
+
+    @Test
+    void forkedWorkersAreChildrenOfTheForkServerInTheirOwnProcessGroups() throws Exception {
+        Worker a = start();
+        Worker b = start();
+        long server = runtime.forkServerPid();
+        assertThat(server).isPositive();
+        assertThat(runtime.mode()).isEqualTo(PythonRuntime.Mode.FORK_SERVER);
+        for (Worker w : List.of(a, b)) {
+            assertThat(parentOf(w.pid())).isEqualTo(server);
+            assertThat(Long.parseLong(stat(w.pid())[2])).as("leads its own group").isEqualTo(w.pid());
+            assertThat(run(w, "import os\n[os.getpid(), os.getppid(), os.getcwd()]").result().get("application/json"))
+                    .isEqualTo(List.of(w.pid(), server, w.workingDirectory().toString()));
+        }
+        assertThat(ProcessHandle.current().children().map(ProcessHandle::pid)).contains(server)
+                .doesNotContain(a.pid(), b.pid());
+    }
+
+    @Test
+    void killingTheForkServerLeavesLiveWorkersAndANewServerTakesOver() throws Exception {
+        Worker before = start();
+        run(before, "x = 42");
+        long server = runtime.forkServerPid();
+        ProcessHandle.of(server).orElseThrow().destroyForcibly();
+        ProcessHandle.of(server).ifPresent(h -> h.onExit().join());
+
+        assertThat(run(before, "x").result()).containsEntry("application/json", 42L);
+        Worker during = start(); // cold, or forked by a new server: either way it works
+        assertThat(run(during, "1 + 1").result()).containsEntry("application/json", 2L);
+        Worker after = start();
+        long newServer = runtime.forkServerPid();
+        assertThat(newServer).isPositive().isNotEqualTo(server);
+        assertThat(parentOf(after.pid())).isEqualTo(newServer);
+        assertThat(runtime.mode()).isEqualTo(PythonRuntime.Mode.FORK_SERVER);
+
+        long orphan = before.pid();
+        before.close();
+        PythonWorkerLifecycleTest.assertGone(orphan);
+    }
+
+    @Test
+    void closingTheRuntimeStopsTheForkServerButNotItsWorkers() throws Exception {
+        Worker w = start();
+        long server = runtime.forkServerPid();
+        runtime.close();
+        PythonWorkerLifecycleTest.assertGone(server);
+        assertThat(runtime.forkServerPid()).isEqualTo(-1);
+        assertThat(run(w, "6 * 7").result()).containsEntry("application/json", 42L);
+        long pid = w.pid();
+        w.restart(); // a closed runtime has no server: the restart is cold
+        assertThat(parentOf(w.pid())).isEqualTo(ProcessHandle.current().pid());
+        PythonWorkerLifecycleTest.assertGone(pid);
+    }
+
+    @Test
+    void workersThatExitCrashOrAreClosedLeaveNoZombies() throws Exception {
+        List<Long> pids = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            pids.add(start().pid());
+        }
+        long server = runtime.forkServerPid();
+        assertThat(run(workers.get(0), "import os\nos._exit(3)").error().value()).contains("status 3");
+        assertThat(run(workers.get(1), "import ctypes\nctypes.string_at(0)").error().value()).contains("signal 11");
+        ProcessHandle.of(workers.get(2).pid()).orElseThrow().destroyForcibly();
+        assertThat(run(workers.get(2), "1").status()).isEqualTo(ExecutionStatus.CRASHED);
+        workers.get(3).restart();
+        workers.forEach(Worker::close);
+        for (long pid : pids) {
+            PythonWorkerLifecycleTest.assertGone(pid);
+        }
+        // A crashed or closed worker is reported only after the server reaped it.
+        assertThat(zombieChildrenOf(server)).isEmpty();
+        assertThat(ProcessHandle.of(server).map(ProcessHandle::isAlive)).contains(true);
+    }
+
+    @Test
+    void aForkedChildExitsWhenItsConnectionEnds() throws Exception {
+        Interpreter interpreter = new Interpreter(PythonRuntime.DEFAULT_EXECUTABLE, List.of(), Duration.ofSeconds(10));
+        try (ForkServer server = ForkServer.start(interpreter, WorkerScript.path())) {
+            Path socket = server.socketPath();
+            long pid;
+            try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                ch.write(ByteBuffer.wrap(interpreter.forkRequest(dir, WorkerLimits.DEFAULTS)));
+                ByteBuffer b = ByteBuffer.allocate(8);
+                while (b.position() < 8) { // the pid, then the start of the hello frame
+                    assertThat(ch.read(b)).isNotNegative();
+                }
+                pid = b.flip().getInt();
+                assertThat(parentOf(pid)).isEqualTo(server.pid());
+            }
+            ProcessHandle h = ProcessHandle.of(pid).orElse(null);
+            assertThat(h == null || !h.isAlive() || h.onExit().get(5, TimeUnit.SECONDS) != null).isTrue();
+            PythonWorkerLifecycleTest.assertGone(pid);
+        }
+    }
+}
