@@ -3,7 +3,6 @@ package io.tether.session;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.runtime.Worker;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -29,13 +28,12 @@ final class LiveWorker {
     }
 
     /**
-     * Waits for this session's earlier executions, then marks it busy.
+     * Waits for this session's earlier executions (and restarts), then marks it busy.
      *
-     * @return the number of the execution that may now run
      * @throws TetherException {@code limit_exceeded} when {@code maxQueued} executions are
      *     already waiting
      */
-    long enter(String sessionId) {
+    void enter(String sessionId) {
         synchronized (this) {
             if (queued >= maxQueued + 1) {
                 throw new TetherException(ErrorCode.LIMIT_EXCEEDED, "session '" + sessionId + "' already has "
@@ -53,6 +51,10 @@ final class LiveWorker {
             throw new TetherException(ErrorCode.INTERNAL, "interrupted while waiting to execute", e);
         }
         busy = true;
+    }
+
+    /** The number of the next execution; call between {@link #enter} and {@link #exit}. */
+    long nextNumber() {
         return ++executions;
     }
 
@@ -61,19 +63,6 @@ final class LiveWorker {
         gate.unlock();
         synchronized (this) {
             queued--;
-        }
-    }
-
-    /** Runs {@code work} once no execution is running (waits at most {@code seconds}). */
-    boolean whenIdle(long seconds, Runnable work) throws InterruptedException {
-        if (!gate.tryLock(seconds, TimeUnit.SECONDS)) {
-            return false;
-        }
-        try {
-            work.run();
-            return true;
-        } finally {
-            gate.unlock();
         }
     }
 }

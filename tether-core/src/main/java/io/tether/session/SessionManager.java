@@ -378,7 +378,8 @@ public final class SessionManager implements AutoCloseable {
         gate.enter();
         try {
             LiveWorker lw = workerOf(sessions.liveOrThrow(id));
-            long number = lw.enter(id);
+            lw.enter(id);
+            long number = lw.nextNumber();
             ExecutionResult result;
             try {
                 Session counted = sessions.changeActive(id, Session::withActivity);
@@ -452,7 +453,7 @@ public final class SessionManager implements AutoCloseable {
         try {
             LiveWorker lw = workerOf(activeLive(id));
             lw.worker.interrupt();
-            long number = lw.enter(id);
+            lw.enter(id);
             try {
                 Session s = sessions.changeActive(id, Session::withActivity);
                 store.recordActivity(id, s.lastActivityAt(), s.interactionCount());

@@ -170,6 +170,8 @@ class ExecutionTest {
         Session after = manager.restart(s.id());
         assertThat(after.interactionCount()).isEqualTo(1);
         assertThat(echo.started.get(0).restarts.get()).isEqualTo(1);
+        assertThat(manager.execute(s.id(), "first", null, null).number())
+                .as("a restart is not an execution").isEqualTo(1);
     }
 
     @Test
