@@ -133,6 +133,11 @@ final class CatRuntime implements SessionRuntime {
             return directory;
         }
 
+        /** Waits until this worker's own {@link Process} knows it has exited (not only the OS). */
+        void awaitExit() throws Exception {
+            process.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+
         private void launch() {
             try {
                 process = new ProcessBuilder("/bin/cat").directory(directory.toFile())

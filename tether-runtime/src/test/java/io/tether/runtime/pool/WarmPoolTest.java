@@ -10,6 +10,7 @@ import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.WorkerState;
 import io.tether.runtime.WorkerOptions.WorkerLimits;
 import io.tether.session.MutableClock;
 import java.io.IOException;
@@ -291,9 +292,10 @@ class WarmPoolTest {
         pool = builder().minIdle(1).build();
         assertThat(pool.awaitIdle(1, WAIT)).isTrue();
         CatRuntime.CatWorker dead = runtime.workers.get(0);
-        ProcessHandle process = ProcessHandle.of(dead.pid()).orElseThrow();
-        process.destroyForcibly();
-        process.onExit().get(10, TimeUnit.SECONDS);
+        ProcessHandle.of(dead.pid()).orElseThrow().destroyForcibly();
+        // Process.isAlive(), which state() reads, can lag the OS handle's exit by a moment
+        dead.awaitExit();
+        assertThat(dead.state()).isEqualTo(WorkerState.DEAD);
 
         pool.evictExpired(); // the refill thread may have got there first: the outcome is the same
 
