@@ -7,6 +7,7 @@ import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.SessionRuntime;
+import io.tether.runtime.WorkDirectories;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkerOptions;
 import io.tether.runtime.WorkerState;
@@ -37,7 +38,31 @@ public final class EchoRuntime implements SessionRuntime {
     volatile boolean failStarts;
     volatile boolean closed;
 
+    /** Worker directories of runtimes made without a root; made on first use, deleted at JVM exit. */
+    private static final class SharedRoot {
+        static final Path DIR = sharedRoot();
+    }
+
+    private final Path root;
+
+    /** A runtime whose worker directories go under a temporary root deleted at JVM exit. */
     public EchoRuntime() {
+        this(SharedRoot.DIR);
+    }
+
+    /** A runtime whose worker directories go under {@code root} (for processes killed with SIGKILL). */
+    public EchoRuntime(Path root) {
+        this.root = root;
+    }
+
+    private static Path sharedRoot() {
+        try {
+            Path dir = Files.createTempDirectory("tether-echo");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> WorkDirectories.delete(dir)));
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @Override
@@ -79,11 +104,7 @@ public final class EchoRuntime implements SessionRuntime {
         final Path dir;
 
         EchoWorker() {
-            try {
-                dir = Files.createTempDirectory("echo-worker");
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            dir = WorkDirectories.create(root, "echo-");
         }
 
         @Override

@@ -13,7 +13,10 @@ final class ChildJvm {
 
     /** Starts {@code main} with {@code args}; its stderr goes to {@code stderr}. */
     static Process start(Class<?> main, Path stderr, String... args) throws IOException {
+        // sqlite-jdbc extracts its native library to a temp dir and cleans up at exit, which a
+        // SIGKILLed child never reaches: extract it next to the test's other files instead
         List<String> command = new ArrayList<>(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED",
+                "-Dorg.sqlite.tmpdir=" + stderr.toAbsolutePath().getParent(),
                 "-cp", testClassPath(), main.getName()));
         command.addAll(List.of(args));
         return new ProcessBuilder(command).redirectError(stderr.toFile()).start();

@@ -25,7 +25,7 @@ public final class ManagerCrashLoadMain {
     public static void main(String[] args) throws Exception {
         SessionManager manager = SessionManager.builder()
                 .store(SqliteSessionStore.builder().dataDirectory(Path.of(args[0])).build())
-                .runtime(new EchoRuntime()).reaperInterval(Duration.ZERO).build().start();
+                .runtime(new EchoRuntime(Path.of(args[0]).resolve("work"))).reaperInterval(Duration.ZERO).build().start();
         AckingLoad.run(Integer.parseInt(args[1]), Long.parseLong(args[2]), (thread, i, acks) -> {
             if (i % 5 == 0) {
                 Session py = manager.create(SessionSpec.builder("py" + thread).runtime("echo").build());
