@@ -20,37 +20,13 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Crashes, kills, restarts, limits and clean-up: no process may outlive its worker. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class PythonWorkerLifecycleTest {
-    PythonRuntime runtime;
-
-    @TempDir
-    static Path dir;
+class PythonWorkerLifecycleTest extends PythonRuntimeFixture {
     final List<Worker> workers = new ArrayList<>();
-
-    /** Whether this run's workers are forked (the default) or started cold; see the subclass. */
-    boolean forkServer() {
-        return true;
-    }
-
-    @BeforeAll
-    void runtime() {
-        runtime = PythonRuntime.builder().workRoot(dir).forkServer(forkServer()).build();
-        assertThat(runtime.mode()).isEqualTo(forkServer() ? PythonRuntime.Mode.FORK_SERVER : PythonRuntime.Mode.COLD);
-    }
-
-    @AfterAll
-    void closeRuntime() {
-        runtime.close();
-    }
 
     @AfterEach
     void closeAll() {

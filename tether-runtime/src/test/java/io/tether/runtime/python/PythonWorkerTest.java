@@ -23,39 +23,14 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
 
 /** REPL semantics, output, errors, interrupts and sizes of one live worker. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class PythonWorkerTest {
-    PythonRuntime runtime;
-
-    @TempDir
-    static Path dir;
+class PythonWorkerTest extends PythonRuntimeFixture {
     Worker worker;
     long number;
-
-    /** Whether this run's workers are forked (the default) or started cold; see the subclass. */
-    boolean forkServer() {
-        return true;
-    }
-
-    @BeforeAll
-    void runtime() {
-        runtime = PythonRuntime.builder().workRoot(dir).forkServer(forkServer()).build();
-        assertThat(runtime.mode()).isEqualTo(forkServer() ? PythonRuntime.Mode.FORK_SERVER : PythonRuntime.Mode.COLD);
-    }
-
-    @AfterAll
-    void closeRuntime() {
-        runtime.close();
-    }
 
     @BeforeEach
     void start() {

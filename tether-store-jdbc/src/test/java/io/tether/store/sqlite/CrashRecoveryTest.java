@@ -5,19 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tether.TetherException;
 import io.tether.session.SessionStatus;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -44,39 +38,18 @@ class CrashRecoveryTest {
         Process child = ChildJvm.start(CrashLoadMain.class, childErr, file.toString(), "8", "50000");
         Set<String> created = ConcurrentHashMap.newKeySet();
         Set<String> ended = ConcurrentHashMap.newKeySet();
-        List<String> garbage = new ArrayList<>();
-        CountDownLatch enoughAcks = new CountDownLatch(ACKS_BEFORE_KILL);
-        Thread reader = Thread.ofPlatform().name("child-stdout").daemon(true).start(() -> {
-            try (BufferedReader in = new BufferedReader(
-                    new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line = in.readLine(); line != null; line = in.readLine()) {
+        List<String> garbage = ChildJvm.readAcksThenKill(child, childErr, ACKS_BEFORE_KILL, Duration.ofSeconds(40),
+                line -> {
                     Matcher m = ACK.matcher(line);
                     if (!m.matches()) {
-                        garbage.add(line);
-                        continue;
+                        return false;
                     }
                     (m.group(1).equals("C") ? created : ended).add(m.group(2));
-                    enoughAcks.countDown();
-                }
-            } catch (IOException e) {
-                garbage.add("reading failed: " + e);
-            }
-        });
-        try {
-            assertThat(enoughAcks.await(40, TimeUnit.SECONDS))
-                    .as("child acknowledged %d writes; stderr: %s", ACKS_BEFORE_KILL - enoughAcks.getCount(),
-                            ChildJvm.readQuietly(childErr))
-                    .isTrue();
-            assertThatThrownBy(() -> SqliteSessionStore.builder().file(file).build())
-                    .isInstanceOf(TetherException.class)
-                    .hasMessageContaining("already open in another process");
-        } finally {
-            // Through the handle: Process.destroyForcibly would also close the pipe and drop the
-            // acknowledgements still in it.
-            child.toHandle().destroyForcibly();
-            assertThat(child.waitFor(10, TimeUnit.SECONDS)).as("child gone after SIGKILL").isTrue();
-        }
-        assertThat(reader.join(Duration.ofSeconds(10))).as("child output read to its end").isTrue();
+                    return true;
+                },
+                () -> assertThatThrownBy(() -> SqliteSessionStore.builder().file(file).build())
+                        .isInstanceOf(TetherException.class)
+                        .hasMessageContaining("already open in another process"));
         assertThat(garbage).isEmpty();
         assertThat(created).hasSizeGreaterThan(ACKS_BEFORE_KILL / 3);
         assertThat(created).containsAll(ended);

@@ -7,18 +7,12 @@ import io.tether.session.Session;
 import io.tether.session.SessionManager;
 import io.tether.session.SessionStatus;
 import io.tether.store.SessionQuery;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -46,34 +40,20 @@ class ManagerCrashTest {
         Set<String> python = ConcurrentHashMap.newKeySet();
         Set<String> ended = ConcurrentHashMap.newKeySet();
         Map<String, Long> updated = new ConcurrentHashMap<>();
-        List<String> garbage = new ArrayList<>();
-        CountDownLatch enough = new CountDownLatch(ACKS_BEFORE_KILL);
-        Thread reader = Thread.ofPlatform().daemon(true).start(() -> {
-            try (BufferedReader in = new BufferedReader(
-                    new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line = in.readLine(); line != null; line = in.readLine()) {
+        List<String> garbage = ChildJvm.readAcksThenKill(child, childErr, ACKS_BEFORE_KILL, Duration.ofSeconds(60),
+                line -> {
                     String[] f = line.split(" ");
                     switch (f[0]) {
                         case "C" -> plain.add(f[1]);
                         case "P" -> python.add(f[1]);
                         case "E" -> ended.add(f[1]);
                         case "U" -> updated.merge(f[1], Long.parseLong(f[2]), Math::max);
-                        default -> garbage.add(line);
+                        default -> {
+                            return false;
+                        }
                     }
-                    enough.countDown();
-                }
-            } catch (IOException | RuntimeException e) {
-                garbage.add("reading failed: " + e);
-            }
-        });
-        try {
-            assertThat(enough.await(60, TimeUnit.SECONDS))
-                    .as("child acknowledged enough; stderr: %s", ChildJvm.readQuietly(childErr)).isTrue();
-        } finally {
-            child.toHandle().destroyForcibly();
-            assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        }
-        assertThat(reader.join(Duration.ofSeconds(10))).isTrue();
+                    return true;
+                }, () -> { });
         assertThat(garbage).isEmpty();
         assertThat(python).isNotEmpty();
         assertThat(ended).isNotEmpty();
