@@ -13,7 +13,12 @@ public enum ExecutionStatus {
     /** Was interrupted on request; the interpreter's state is kept. */
     INTERRUPTED,
     /** The interpreter process died. */
-    CRASHED;
+    CRASHED,
+    /**
+     * Has not ended yet. Never returned by a worker: only the record of an execution that
+     * is still running (see {@code SessionManager.execution}) carries it.
+     */
+    RUNNING;
 
     public String wireName() {
         return name().toLowerCase(Locale.ROOT);

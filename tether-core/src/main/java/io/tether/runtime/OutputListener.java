@@ -12,6 +12,14 @@ public interface OutputListener {
 
     void output(Stream stream, String text);
 
+    /**
+     * Called by the session manager once the execution has its number, before it runs
+     * (workers do not call it). A server uses it to tell a client which execution to
+     * fetch if it goes away before the end.
+     */
+    default void started(long number) {
+    }
+
     /** Ignores everything. */
     OutputListener NONE = (stream, text) -> { };
 }

@@ -71,6 +71,7 @@ public final class SessionManager implements AutoCloseable {
     private final WorkerOptions workerOptions;
     private final WorkerLossPolicy workerLossPolicy;
     private final int maxQueuedExecutions;
+    private final int executionHistory;
 
     private final ManagerGate gate = new ManagerGate();
     private volatile SessionReaper reaper;
@@ -92,6 +93,7 @@ public final class SessionManager implements AutoCloseable {
         this.workerOptions = b.workerOptions;
         this.workerLossPolicy = b.workerLossPolicy;
         this.maxQueuedExecutions = b.maxQueuedExecutions;
+        this.executionHistory = b.executionHistory;
     }
 
     /** A builder with the defaults listed on its methods. */
@@ -208,7 +210,8 @@ public final class SessionManager implements AutoCloseable {
                     spec.idleTimeoutOr(defaultIdleTimeout), spec.maxLifetimeOr(defaultMaxLifetime),
                     0, spec.data, spec.metadata, node, 1);
             store.insert(s);
-            LiveSession ls = new LiveSession(s, worker == null ? null : new LiveWorker(worker, maxQueuedExecutions));
+            LiveSession ls = new LiveSession(s, worker == null ? null
+                    : new LiveWorker(worker, maxQueuedExecutions, workerOptions.limits().maxOutputBytes()));
             if (worker != null) {
                 sessions.tracker(ls).register("worker", 1, worker);
             }
@@ -375,6 +378,7 @@ public final class SessionManager implements AutoCloseable {
      */
     public ExecutionResult execute(String id, String code, Duration timeout, OutputListener listener) {
         Objects.requireNonNull(code, "code");
+        OutputListener out = listener == null ? OutputListener.NONE : listener;
         gate.enter();
         try {
             LiveWorker lw = workerOf(sessions.liveOrThrow(id));
@@ -384,8 +388,15 @@ public final class SessionManager implements AutoCloseable {
             try {
                 Session counted = sessions.changeActive(id, Session::withActivity);
                 store.recordActivity(id, counted.lastActivityAt(), counted.interactionCount());
-                result = lw.worker.execute(new ExecutionRequest(number, code, timeout),
-                        listener == null ? OutputListener.NONE : listener);
+                LiveWorker.Running running = lw.begin(number, code, sessions.now());
+                out.started(number);
+                try {
+                    result = lw.worker.execute(new ExecutionRequest(number, code, timeout), running.tee(out));
+                } finally {
+                    lw.end(running);
+                }
+                store.recordExecution(new ExecutionRecord(id, code, running.startedAt, sessions.now(), result),
+                        executionHistory);
                 metrics.executed(counted.runtime(), result.status().wireName(), result.duration());
                 LiveSession ls = sessions.live.get(id);
                 if (ls != null) {
@@ -404,6 +415,53 @@ public final class SessionManager implements AutoCloseable {
                                 + result.status().wireName()));
             }
             return result;
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * Execution {@code number} of a session: while it runs, its output so far (status
+     * {@code running}); afterwards as kept by the store, for the session's newest
+     * executions (see {@link SessionManagerBuilder#executionHistory}), also after the
+     * session ended.
+     *
+     * @return the execution, or empty when there is none with that number (any more)
+     * @throws TetherException {@code session_not_found}
+     */
+    public Optional<ExecutionRecord> execution(String id, long number) {
+        gate.enter();
+        try {
+            if (id == null) {
+                throw LiveSessions.notFound(null);
+            }
+            LiveSession ls = sessions.live.get(id);
+            if (ls == null && store.find(id).isEmpty()) {
+                throw LiveSessions.notFound(id);
+            }
+            if (ls != null && ls.worker != null) {
+                ExecutionRecord running = ls.worker.runningRecord(id, number);
+                if (running != null) {
+                    return Optional.of(running);
+                }
+            }
+            return store.findExecution(id, number);
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * The working directory of an active live session's worker (its files, private to the
+     * session and deleted when it ends), or empty for a plain session.
+     *
+     * @throws TetherException {@code session_not_found}, {@code session_ended}
+     */
+    public Optional<java.nio.file.Path> workingDirectory(String id) {
+        gate.enter();
+        try {
+            LiveSession ls = activeLive(id);
+            return ls.worker == null ? Optional.empty() : Optional.of(ls.worker.worker.workingDirectory());
         } finally {
             gate.exit();
         }

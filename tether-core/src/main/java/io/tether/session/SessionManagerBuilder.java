@@ -36,6 +36,7 @@ public final class SessionManagerBuilder {
     WorkerOptions workerOptions = WorkerOptions.DEFAULTS;
     WorkerLossPolicy workerLossPolicy = WorkerLossPolicy.END_SESSION;
     int maxQueuedExecutions = 16;
+    int executionHistory = 100;
     private final Set<String> set = new HashSet<>();
 
     SessionManagerBuilder() {
@@ -180,6 +181,16 @@ public final class SessionManagerBuilder {
             throw new IllegalArgumentException("maxQueuedExecutions must be ≥ 0, got " + max);
         }
         this.maxQueuedExecutions = max;
+        return this;
+    }
+
+    /**
+     * How many of each session's newest executions are kept (code, status, output, result),
+     * so a client can fetch one by number after it went away; default 100.
+     */
+    public SessionManagerBuilder executionHistory(int executions) {
+        once("executionHistory");
+        this.executionHistory = (int) checkLimit(executions, "executionHistory");
         return this;
     }
 

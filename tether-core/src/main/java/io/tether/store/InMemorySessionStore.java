@@ -2,6 +2,7 @@ package io.tether.store;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.session.ExecutionRecord;
 import io.tether.session.Session;
 import io.tether.session.SessionStatus;
 import java.time.Instant;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
  * A store that keeps sessions in this process's memory only: fast, and gone when the
@@ -27,6 +29,9 @@ public final class InMemorySessionStore implements SessionStore {
             .thenComparing(Session::id, Comparator.reverseOrder());
 
     private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
+    /** Per session: number → record, for the executions still kept. */
+    private final ConcurrentHashMap<String, ConcurrentSkipListMap<Long, ExecutionRecord>> executions =
+            new ConcurrentHashMap<>();
 
     @Override
     public void insert(Session session) {
@@ -60,6 +65,26 @@ public final class InMemorySessionStore implements SessionStore {
         return new Session(s.id(), s.owner(), s.key(), s.runtime(), s.status(), s.createdAt(), last,
                 s.endedAt(), s.endReason(), s.idleTimeout(), s.maxLifetime(),
                 Math.max(count, s.interactionCount()), s.data(), s.metadata(), s.node(), s.version());
+    }
+
+    @Override
+    public void recordExecution(ExecutionRecord execution, int keep) {
+        if (keep < 1) {
+            throw new IllegalArgumentException("keep must be ≥ 1, got " + keep);
+        }
+        if (execution.running()) {
+            throw new IllegalArgumentException("execution " + execution.number() + " is still running");
+        }
+        ConcurrentSkipListMap<Long, ExecutionRecord> kept =
+                executions.computeIfAbsent(execution.sessionId(), id -> new ConcurrentSkipListMap<>());
+        kept.put(execution.number(), execution);
+        kept.headMap(execution.number() - keep, true).clear();
+    }
+
+    @Override
+    public Optional<ExecutionRecord> findExecution(String sessionId, long number) {
+        ConcurrentSkipListMap<Long, ExecutionRecord> kept = executions.get(sessionId);
+        return kept == null ? Optional.empty() : Optional.ofNullable(kept.get(number));
     }
 
     @Override

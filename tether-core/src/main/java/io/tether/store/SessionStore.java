@@ -1,5 +1,6 @@
 package io.tether.store;
 
+import io.tether.session.ExecutionRecord;
 import io.tether.session.Session;
 import java.time.Instant;
 import java.util.List;
@@ -12,11 +13,11 @@ import java.util.Optional;
  * <ul>
  *   <li>{@link #insert} and {@link #update} are durable when they return: after a crash of
  *       the process the change is there on the next open.</li>
- *   <li>{@link #recordActivity} may be deferred and coalesced (write-behind); it is
- *       flushed within a bounded delay and by {@link #flush()} and {@link #close()}.
- *       Deferred activity never moves a session's activity or interaction count
- *       backwards.</li>
- *   <li>Reads return what was last written, deferred activity possibly excepted.</li>
+ *   <li>{@link #recordActivity} and {@link #recordExecution} may be deferred and
+ *       coalesced (write-behind); they are flushed within a bounded delay and by
+ *       {@link #flush()} and {@link #close()}. Deferred activity never moves a session's
+ *       activity or interaction count backwards.</li>
+ *   <li>Reads return what was last written, deferred writes possibly excepted.</li>
  *   <li>Methods are thread-safe. They throw {@link io.tether.TetherException} with code
  *       {@code store_failure} when storage fails; the change then did not happen.</li>
  * </ul>
@@ -49,6 +50,20 @@ public interface SessionStore extends AutoCloseable {
      */
     void recordActivity(String id, Instant at, long interactionCount);
 
+    /**
+     * Keeps a finished execution, and forgets the same session's executions numbered
+     * {@code keep} or more below it, so each session keeps a bounded history. May be
+     * deferred like activity (an execution's result reaches its caller directly; the
+     * record is its history): flushed within a bounded delay and by {@link #flush()} and
+     * {@link #close()}.
+     *
+     * @param keep how many of the session's newest executions to keep, at least 1
+     */
+    void recordExecution(ExecutionRecord execution, int keep);
+
+    /** The kept execution {@code number} of session {@code sessionId}, or empty. */
+    Optional<ExecutionRecord> findExecution(String sessionId, long number);
+
     /** The session with this id in any status, or empty. */
     Optional<Session> find(String id);
 
@@ -61,7 +76,7 @@ public interface SessionStore extends AutoCloseable {
     /** How many sessions the store holds, by status and end reason. */
     StoreCounts counts();
 
-    /** Writes any deferred activity now. */
+    /** Writes any deferred activity and executions now. */
     void flush();
 
     /** Flushes, then releases the storage. Idempotent. */

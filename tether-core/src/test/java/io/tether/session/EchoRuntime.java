@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * An in-process runtime for testing the manager's side of executions (queueing, policies,
  * ownership); real interpreters are tested in tether-runtime. Code {@code crash} kills the
- * worker, {@code wait} blocks until {@link #release} or an interrupt, anything else is
+ * worker, {@code wait} blocks until {@link #release} or an interrupt ({@code say-wait} prints
+ * {@code "said "} first), anything else is
  * echoed as the result and on stdout.
  */
 public final class EchoRuntime implements SessionRuntime {
@@ -121,7 +122,10 @@ public final class EchoRuntime implements SessionRuntime {
                         state = WorkerState.DEAD;
                         return result(request, ExecutionStatus.CRASHED, "");
                     }
-                    case "wait" -> {
+                    case "wait", "say-wait" -> {
+                        if (request.code().equals("say-wait")) {
+                            listener.output(OutputListener.Stream.STDOUT, "said ");
+                        }
                         waiting.release();
                         try {
                             released.acquire();

@@ -230,4 +230,57 @@ class ExecutionTest {
         manager.execute(s.id(), "hi", null, (stream, text) -> streams.add(stream));
         assertThat(streams).containsExactly(OutputListener.Stream.STDOUT);
     }
+
+    @Test
+    void aRunningExecutionCanBeFetchedByNumberWithItsOutputSoFar() throws Exception {
+        manager();
+        Session s = echoSession();
+        List<Long> started = new ArrayList<>();
+        OutputListener listener = new OutputListener() {
+            @Override
+            public void output(Stream stream, String text) {
+            }
+
+            @Override
+            public void started(long number) {
+                started.add(number);
+            }
+        };
+        CompletableFuture<ExecutionResult> running = CompletableFuture.supplyAsync(
+                () -> manager.execute(s.id(), "say-wait", null, listener));
+        echo.awaitWaiting();
+
+        ExecutionRecord soFar = manager.execution(s.id(), 1).orElseThrow();
+        assertThat(started).containsExactly(1L);
+        assertThat(soFar.running()).isTrue();
+        assertThat(soFar.result().status()).isEqualTo(ExecutionStatus.RUNNING);
+        assertThat(soFar.result().stdout()).isEqualTo("said ");
+        assertThat(soFar.code()).isEqualTo("say-wait");
+
+        echo.release();
+        running.get(10, TimeUnit.SECONDS);
+        ExecutionRecord done = manager.execution(s.id(), 1).orElseThrow();
+        assertThat(done.running()).isFalse();
+        assertThat(done.result().status()).isEqualTo(ExecutionStatus.OK);
+        assertThat(done.result().stdout()).isEqualTo("say-wait"); // the worker's own result
+        assertThat(done.endedAt()).isNotNull();
+        assertThat(manager.execution(s.id(), 2)).isEmpty();
+    }
+
+    @Test
+    void eachSessionKeepsItsNewestExecutionsAlsoAfterItEnded() {
+        manager = SessionManager.builder().clock(clock).reaperInterval(Duration.ZERO).runtime(echo)
+                .executionHistory(3).build().start();
+        Session s = echoSession();
+        for (int i = 1; i <= 5; i++) {
+            manager.execute(s.id(), "run " + i, null, null);
+        }
+        manager.end(s.id(), EndReason.MANUAL);
+
+        assertThat(manager.execution(s.id(), 1)).isEmpty();
+        assertThat(manager.execution(s.id(), 2)).isEmpty();
+        assertThat(manager.execution(s.id(), 3).orElseThrow().result().stdout()).isEqualTo("run 3");
+        assertThat(manager.execution(s.id(), 5).orElseThrow().code()).isEqualTo("run 5");
+        assertCode(() -> manager.execution("no-such-session", 1), ErrorCode.SESSION_NOT_FOUND);
+    }
 }
