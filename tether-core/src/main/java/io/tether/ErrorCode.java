@@ -13,6 +13,11 @@ public enum ErrorCode {
     UNAUTHORIZED("unauthorized"),
     /** No session with that id exists (or it belongs to another owner). */
     SESSION_NOT_FOUND("session_not_found"),
+    /**
+     * Something other than a session does not exist: a route, a file in a session's
+     * working directory, an execution number no longer kept.
+     */
+    NOT_FOUND("not_found"),
     /** The session exists but has left {@code active}; it never becomes active again. */
     SESSION_ENDED("session_ended"),
     /** A configured limit (sessions in total, per owner, pool size…) would be exceeded. */

@@ -10,8 +10,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The {@code tether} command. For now it works on the embedded SQLite store in a data
- * directory directly; the HTTP server ({@code tether serve}) comes with the server issue.
+ * The {@code tether} command: {@code serve} runs the server; the other commands work on the
+ * embedded SQLite store in a data directory directly.
  *
  * <p>Exit codes: 0 success, 1 internal failure, 2 bad usage or invalid input,
  * 3 session not found, 4 session ended, 5 a limit was exceeded, 6 the store failed or is
@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "tether", mixinStandardHelpOptions = true, version = "tether 0.1.0-SNAPSHOT",
         description = "Sessions that expire, clean up after themselves and survive a restart.",
-        subcommands = {DemoCommand.class, SessionsCommand.class, StatsCommand.class,
+        subcommands = {ServeCommand.class, DemoCommand.class, SessionsCommand.class, StatsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TetherCli {
     /** The data directory when neither {@code --data-dir} nor {@code TETHER_DATA_DIR} says. */
@@ -34,7 +34,17 @@ public final class TetherCli {
 
     /** Runs one command line; returns its exit code. */
     static int run(String[] args, PrintWriter out, PrintWriter err, Map<String, String> env) {
-        CommandLine cli = new CommandLine(new TetherCli());
+        return run(args, out, err, env, null);
+    }
+
+    /**
+     * Runs one command line; {@code stopServe}, when given, stops {@code tether serve} when
+     * released (tests), instead of the JVM's shutdown.
+     */
+    static int run(String[] args, PrintWriter out, PrintWriter err, Map<String, String> env,
+                   java.util.concurrent.CountDownLatch stopServe) {
+        CommandLine cli = new CommandLine(new TetherCli(), ServeCommand.factory(env, stopServe));
+        ServeCommand.addSettingFlags(cli.getSubcommands().get("serve").getCommandSpec());
         cli.setOut(out);
         cli.setErr(err);
         cli.setDefaultValueProvider(arg -> arg instanceof CommandLine.Model.OptionSpec o
@@ -55,7 +65,7 @@ public final class TetherCli {
     static int exitCode(ErrorCode code) {
         return switch (code) {
             case INVALID_REQUEST, PAYLOAD_TOO_LARGE -> 2;
-            case SESSION_NOT_FOUND -> 3;
+            case SESSION_NOT_FOUND, NOT_FOUND -> 3;
             case SESSION_ENDED -> 4;
             case LIMIT_EXCEEDED -> 5;
             case STORE_FAILURE, SHUTTING_DOWN -> 6;

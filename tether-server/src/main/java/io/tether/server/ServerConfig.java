@@ -1,0 +1,122 @@
+package io.tether.server;
+
+import io.tether.runtime.WorkerOptions.WorkerLimits;
+import io.tether.session.WorkerLossPolicy;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The server's settings, typed and checked: built from {@link Settings} (flags, environment,
+ * config file, defaults). See {@code docs/configuration.md}.
+ */
+public record ServerConfig(int port, String bind, Path dataDir, String store, boolean auth,
+                           List<String> allowedHosts, List<String> runtimes, Path python, boolean pythonForkServer,
+                           int pythonPoolMinIdle, int pythonPoolMaxWorkers, int jshellPoolMinIdle,
+                           int jshellPoolMaxWorkers, Duration poolAcquireTimeout, long maxSessions,
+                           long maxSessionsPerOwner, Duration idleTimeout, Duration maxLifetime,
+                           Duration executionTimeout, int maxQueuedExecutions, int executionHistory,
+                           long maxBodyBytes, WorkerLimits workerLimits, long maxFileBytes,
+                           WorkerLossPolicy workerLossPolicy, Duration shutdownGrace, Duration sseKeepalive) {
+
+    /**
+     * Checks and types every setting.
+     *
+     * @throws IllegalArgumentException naming the first bad setting, where its value came
+     *     from and what is allowed
+     */
+    public static ServerConfig from(Settings s) {
+        String store = s.parse("store", "sqlite, sqlite:/path/file.db or memory", v -> {
+            if (v.equals("sqlite") || v.equals("memory") || (v.startsWith("sqlite:") && v.length() > 7)) {
+                return v;
+            }
+            if (v.startsWith("postgres")) {
+                throw new IllegalArgumentException("the PostgreSQL store is not built yet");
+            }
+            throw new IllegalArgumentException();
+        });
+        boolean auth = s.parse("auth", "token or none", v -> switch (v) {
+            case "token" -> true;
+            case "none" -> false;
+            default -> throw new IllegalArgumentException();
+        });
+        String bind = s.parse("bind", "an IP address or host name of this machine", v -> {
+            if (v.isEmpty()) {
+                throw new IllegalArgumentException();
+            }
+            return v;
+        });
+        List<String> runtimes = s.list("runtimes");
+        for (String r : runtimes) {
+            if (!r.equals("python") && !r.equals("jshell")) {
+                throw new IllegalArgumentException("setting runtimes (from " + s.origin("runtimes") + ") names '" + r
+                        + "': the runtimes are python and jshell");
+            }
+        }
+        Path python = s.parse("python", "an absolute path", v -> {
+            Path p = Path.of(v);
+            if (!p.isAbsolute()) {
+                throw new IllegalArgumentException();
+            }
+            return p;
+        });
+        long maxCode = s.bytes("max_code_bytes");
+        if (maxCode > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("setting max_code_bytes must be under 2 GiB");
+        }
+        long maxBody = s.bytes("max_body_bytes");
+        WorkerLimits limits = new WorkerLimits(positive(s, "max_output_bytes"), (int) maxCode, s.bytes("worker_memory"),
+                s.duration("worker_cpu_time", true), s.integer("worker_max_processes", 0, 1_000_000),
+                s.bytes("worker_max_file_bytes"), WorkerLimits.DEFAULTS.killGrace());
+        return new ServerConfig(
+                s.integer("port", 0, 65_535), bind,
+                s.parse("data_dir", "a directory path", v -> Path.of(v).toAbsolutePath().normalize()),
+                store, auth, s.list("allowed_hosts"), runtimes, python, s.bool("python_fork_server"),
+                s.integer("python_pool_min_idle", 0, 1000), s.integer("python_pool_max_workers", 1, 100_000),
+                s.integer("jshell_pool_min_idle", 0, 1000), s.integer("jshell_pool_max_workers", 1, 100_000),
+                s.duration("pool_acquire_timeout", false),
+                s.integer("max_sessions", 1, Integer.MAX_VALUE),
+                s.parse("max_sessions_per_owner", "a whole number ≥ 1, or none",
+                        v -> v.equals("none") ? Long.MAX_VALUE : positiveLong(v)),
+                s.duration("idle_timeout", true), s.duration("max_lifetime", true),
+                s.duration("execution_timeout", true),
+                s.integer("max_queued_executions", 0, 10_000), s.integer("execution_history", 1, 100_000),
+                maxBody, limits, positive(s, "max_file_bytes"),
+                s.parse("worker_loss_policy", "end_session or restart",
+                        v -> WorkerLossPolicy.valueOf(v.toUpperCase(Locale.ROOT))),
+                s.duration("shutdown_grace", false), s.duration("sse_keepalive", false));
+    }
+
+    private static long positive(Settings s, String key) {
+        long n = s.bytes(key);
+        if (n < 1) {
+            throw new IllegalArgumentException("setting " + key + " (from " + s.origin(key) + ") must be at least 1 byte");
+        }
+        return n;
+    }
+
+    private static long positiveLong(String v) {
+        long n = Long.parseLong(v);
+        if (n < 1) {
+            throw new IllegalArgumentException();
+        }
+        return n;
+    }
+
+    /** Whether {@link #bind} is a loopback address (or {@code localhost}). */
+    public boolean loopback() {
+        try {
+            for (InetAddress a : InetAddress.getAllByName(bind)) {
+                if (!a.isLoopbackAddress()) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("setting bind is '" + bind + "': not an address of this machine", e);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+package io.tether.server;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Function;
+
+/**
+ * Every setting of the server, defined once: its key in the config file, its flag
+ * ({@code --key-with-dashes}), its environment variable ({@code TETHER_KEY}), its default
+ * and its meaning. {@code docs/configuration.md} has the same table (a test keeps them
+ * equal).
+ *
+ * <p>Precedence: flag, then environment variable, then the config file, then the default.
+ * Values are checked when read; a bad one fails the start with the setting's name, where
+ * the value came from and what is allowed.
+ */
+public final class Settings {
+    /** One setting. */
+    public record Setting(String key, String defaultText, String description) {
+        /** The command-line flag, e.g. {@code --python-pool-min-idle}. */
+        public String flag() {
+            return "--" + key.replace('_', '-');
+        }
+
+        /** The environment variable, e.g. {@code TETHER_PYTHON_POOL_MIN_IDLE}. */
+        public String env() {
+            return "TETHER_" + key.toUpperCase(Locale.ROOT);
+        }
+    }
+
+    /** The config file: {@code --config FILE}, {@code TETHER_CONFIG}, else {@code ./tether.conf} if it exists. */
+    public static final String CONFIG_FLAG = "--config";
+    public static final String CONFIG_ENV = "TETHER_CONFIG";
+    public static final String DEFAULT_CONFIG_FILE = "tether.conf";
+
+    static final List<Setting> ALL = List.of(
+            new Setting("port", "8080", "TCP port to listen on; 0 picks a free one (printed at start)."),
+            new Setting("bind", "127.0.0.1", "Address to listen on. A non-loopback address needs `auth = token`."),
+            new Setting("data_dir", "./tether-data", "Directory of the embedded store, tokens and session working directories."),
+            new Setting("store", "sqlite", "`sqlite` (the file `tether.db` in the data directory), `sqlite:/path/file.db`, or `memory` (nothing survives a restart)."),
+            new Setting("auth", "token", "`token`: every request needs `Authorization: Bearer <token>`; `none`: no auth, allowed on loopback only."),
+            new Setting("allowed_hosts", "", "Extra `Host` header values accepted (comma-separated); `*` accepts any. Loopback names and the bind address are always accepted."),
+            new Setting("runtimes", "python,jshell", "Runtimes to offer (comma-separated): `python`, `jshell`; empty for plain sessions only."),
+            new Setting("python", "/usr/bin/python3", "The Python interpreter workers run (absolute path)."),
+            new Setting("python_fork_server", "true", "Fork Python workers from a pre-warmed server (Linux) instead of starting each cold."),
+            new Setting("python_pool_min_idle", "2", "Python workers kept started and idle."),
+            new Setting("python_pool_max_workers", "64", "Most Python workers at once (idle, starting and in sessions)."),
+            new Setting("jshell_pool_min_idle", "1", "JShell workers (a JVM each) kept started and idle."),
+            new Setting("jshell_pool_max_workers", "16", "Most JShell workers at once."),
+            new Setting("pool_acquire_timeout", "10s", "How long a session create waits for a worker when a pool is at its maximum."),
+            new Setting("max_sessions", "100000", "Most active sessions at once."),
+            new Setting("max_sessions_per_owner", "none", "Most active sessions of one owner; `none` for no limit."),
+            new Setting("idle_timeout", "30m", "Default idle timeout of a session (a request may set its own); `none` for never."),
+            new Setting("max_lifetime", "none", "Default longest life of a session; `none` for unlimited."),
+            new Setting("execution_timeout", "10m", "Default timeout of an execution when the request gives none; `none` for no limit."),
+            new Setting("max_queued_executions", "16", "Executions of one session that may wait behind the running one."),
+            new Setting("execution_history", "100", "Newest executions kept per session, fetchable by number."),
+            new Setting("max_body_bytes", "2MiB", "Largest request body (except file uploads)."),
+            new Setting("max_code_bytes", "1MiB", "Largest code of one execution."),
+            new Setting("max_output_bytes", "1MiB", "Output kept per execution; beyond it output is cut and `truncated` set."),
+            new Setting("max_file_bytes", "64MiB", "Largest file uploaded into a session's working directory."),
+            new Setting("worker_memory", "2GiB", "Address-space limit of a worker process (RLIMIT_AS); 0 for none."),
+            new Setting("worker_cpu_time", "none", "CPU time limit of a worker process; `none` for no limit."),
+            new Setting("worker_max_processes", "0", "Processes a worker may have (RLIMIT_NPROC); 0 for no limit."),
+            new Setting("worker_max_file_bytes", "1GiB", "Largest file a worker may write (RLIMIT_FSIZE); 0 for none."),
+            new Setting("worker_loss_policy", "end_session", "When a worker dies: `end_session` (status `error`, reason `worker_crashed`) or `restart` (fresh interpreter, same session)."),
+            new Setting("shutdown_grace", "10s", "At shutdown, how long running executions may finish before they are interrupted."),
+            new Setting("sse_keepalive", "15s", "Interval of keep-alive comments on an idle event stream."));
+
+    private final Map<String, String> values;
+    private final Map<String, String> origins;
+
+    private Settings(Map<String, String> values, Map<String, String> origins) {
+        this.values = values;
+        this.origins = origins;
+    }
+
+    /** Every setting, in the order of the documentation table. */
+    public static List<Setting> all() {
+        return ALL;
+    }
+
+    /**
+     * Resolves every setting from flags, the environment and a config file.
+     *
+     * @param flags  values given as flags, by key (absent keys were not given)
+     * @param env    the environment
+     * @param config the config file, or {@code null} for {@code TETHER_CONFIG} or
+     *               {@code ./tether.conf} if that exists
+     * @throws IllegalArgumentException for an unreadable config file or an unknown key in it
+     */
+    public static Settings resolve(Map<String, String> flags, Map<String, String> env, Path config) {
+        Map<String, String> file = readFile(config != null ? config
+                : env.containsKey(CONFIG_ENV) ? Path.of(env.get(CONFIG_ENV)) : null);
+        Map<String, String> values = new LinkedHashMap<>();
+        Map<String, String> origins = new LinkedHashMap<>();
+        for (Setting s : ALL) {
+            if (flags.containsKey(s.key())) {
+                values.put(s.key(), flags.get(s.key()));
+                origins.put(s.key(), "flag " + s.flag());
+            } else if (env.containsKey(s.env())) {
+                values.put(s.key(), env.get(s.env()));
+                origins.put(s.key(), "environment variable " + s.env());
+            } else if (file.containsKey(s.key())) {
+                values.put(s.key(), file.get(s.key()));
+                origins.put(s.key(), "config file key " + s.key());
+            } else {
+                values.put(s.key(), s.defaultText());
+                origins.put(s.key(), "default");
+            }
+        }
+        return new Settings(values, origins);
+    }
+
+    private static Map<String, String> readFile(Path explicit) {
+        Path file = explicit;
+        if (file == null) {
+            Path fallback = Path.of(DEFAULT_CONFIG_FILE);
+            if (!Files.isRegularFile(fallback)) {
+                return Map.of();
+            }
+            file = fallback;
+        }
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read config file " + file + ": " + e.getMessage(), e);
+        }
+        Map<String, String> m = new LinkedHashMap<>();
+        List<String> unknown = new ArrayList<>();
+        for (String key : p.stringPropertyNames()) {
+            if (ALL.stream().noneMatch(s -> s.key().equals(key))) {
+                unknown.add(key);
+            }
+            m.put(key, p.getProperty(key).trim());
+        }
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException("config file " + file + " has unknown settings " + unknown
+                    + "; the settings are listed in docs/configuration.md");
+        }
+        return m;
+    }
+
+    /** The raw text of a setting. */
+    public String text(String key) {
+        String v = values.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException("no setting '" + key + "'");
+        }
+        return v;
+    }
+
+    /** Where a setting's value came from, for error messages. */
+    public String origin(String key) {
+        return origins.get(key);
+    }
+
+    <T> T parse(String key, String allowed, Function<String, T> parser) {
+        String v = text(key).trim();
+        try {
+            return parser.apply(v);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("setting " + key + " (from " + origin(key) + ") is '" + v + "': "
+                    + "expected " + allowed, e);
+        }
+    }
+
+    int integer(String key, int min, int max) {
+        return parse(key, "a whole number from " + min + " to " + max, v -> {
+            int n = Integer.parseInt(v);
+            if (n < min || n > max) {
+                throw new IllegalArgumentException("out of range");
+            }
+            return n;
+        });
+    }
+
+    boolean bool(String key) {
+        return parse(key, "true or false", v -> switch (v.toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "on" -> true;
+            case "false", "no", "off" -> false;
+            default -> throw new IllegalArgumentException();
+        });
+    }
+
+    /** A duration such as {@code 500ms}, {@code 90s}, {@code 30m}, {@code 2h}, {@code 1d}; {@code null} for {@code none}. */
+    Duration duration(String key, boolean noneAllowed) {
+        return parse(key, "a duration such as 500ms, 90s, 30m, 2h or 1d" + (noneAllowed ? ", or none" : ""), v -> {
+            if (v.equalsIgnoreCase("none")) {
+                if (!noneAllowed) {
+                    throw new IllegalArgumentException();
+                }
+                return null;
+            }
+            return parseDuration(v);
+        });
+    }
+
+    static Duration parseDuration(String v) {
+        String t = v.toLowerCase(Locale.ROOT);
+        int unit = 0;
+        while (unit < t.length() && (Character.isDigit(t.charAt(unit)) || t.charAt(unit) == '.')) {
+            unit++;
+        }
+        double n = Double.parseDouble(t.substring(0, unit));
+        double millis = switch (t.substring(unit)) {
+            case "ms" -> n;
+            case "s", "" -> n * 1_000;
+            case "m" -> n * 60_000;
+            case "h" -> n * 3_600_000;
+            case "d" -> n * 86_400_000;
+            default -> throw new IllegalArgumentException("unknown unit");
+        };
+        if (millis < 0 || Double.isNaN(millis) || millis > Long.MAX_VALUE / 2) {
+            throw new IllegalArgumentException("out of range");
+        }
+        return Duration.ofMillis(Math.round(millis));
+    }
+
+    /** A size such as {@code 1048576}, {@code 512KiB}, {@code 2MiB}, {@code 1GiB} (also {@code k}, {@code m}, {@code g}). */
+    long bytes(String key) {
+        return parse(key, "a size such as 65536, 512KiB, 2MiB or 1GiB", Settings::parseBytes);
+    }
+
+    static long parseBytes(String v) {
+        String t = v.toLowerCase(Locale.ROOT);
+        int unit = 0;
+        while (unit < t.length() && Character.isDigit(t.charAt(unit))) {
+            unit++;
+        }
+        long n = Long.parseLong(t.substring(0, unit));
+        long factor = switch (t.substring(unit)) {
+            case "", "b" -> 1;
+            case "k", "kb", "kib" -> 1L << 10;
+            case "m", "mb", "mib" -> 1L << 20;
+            case "g", "gb", "gib" -> 1L << 30;
+            default -> throw new IllegalArgumentException("unknown unit");
+        };
+        return Math.multiplyExact(n, factor);
+    }
+
+    List<String> list(String key) {
+        String v = text(key).trim();
+        if (v.isEmpty()) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String part : v.split(",")) {
+            if (!part.isBlank()) {
+                out.add(part.trim());
+            }
+        }
+        return out;
+    }
+}

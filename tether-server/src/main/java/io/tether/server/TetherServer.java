@@ -1,0 +1,324 @@
+package io.tether.server;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tether.runtime.SessionRuntime;
+import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.jshell.JShellRuntime;
+import io.tether.runtime.pool.WarmPool;
+import io.tether.runtime.pool.WarmPoolStats;
+import io.tether.runtime.python.PythonRuntime;
+import io.tether.server.auth.CreatedToken;
+import io.tether.server.auth.HostCheck;
+import io.tether.server.auth.TokenStore;
+import io.tether.server.http.ApiHandler;
+import io.tether.server.http.Routes;
+import io.tether.session.SessionManager;
+import io.tether.session.SessionManagerBuilder;
+import io.tether.store.InMemorySessionStore;
+import io.tether.store.SessionStore;
+import io.tether.store.sqlite.SqliteSessionStore;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.ToDoubleFunction;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Tether server: the session manager over its store, the runtimes behind warm
+ * pools, and HTTP API v1 on Jetty with a virtual thread per request.
+ *
+ * <p>{@link #close()} shuts down gracefully: new requests are refused
+ * ({@code shutting_down}), running executions get the shutdown grace period to finish and
+ * are then interrupted, live sessions end with reason {@code server_shutdown}, the store
+ * is flushed and every worker is killed.
+ */
+public final class TetherServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TetherServer.class);
+    /** Written into the data directory while the server runs, so the CLI can find it. */
+    public static final String SERVER_FILE = "server.json";
+
+    private final ServerConfig config;
+    private final SessionManager manager;
+    private final Routes routes;
+    private final Server jetty;
+    private final ServerConnector connector;
+    private final TokenStore tokens;
+    private final Optional<CreatedToken> newAdminToken;
+    private final AtomicLong connections = new AtomicLong();
+    private final Object closeLock = new Object();
+    private boolean closed;
+
+    private TetherServer(ServerConfig config, SessionManager manager, Routes routes, Server jetty,
+                         ServerConnector connector, TokenStore tokens, Optional<CreatedToken> newAdminToken) {
+        this.config = config;
+        this.manager = manager;
+        this.routes = routes;
+        this.jetty = jetty;
+        this.connector = connector;
+        this.tokens = tokens;
+        this.newAdminToken = newAdminToken;
+    }
+
+    /**
+     * Starts a server; returns once it listens.
+     *
+     * @throws IllegalArgumentException for a configuration that must not run (no auth on
+     *     a non-loopback address)
+     * @throws io.tether.TetherException when the store cannot be opened (e.g. another
+     *     server holds the data directory)
+     */
+    public static TetherServer start(ServerConfig config) {
+        boolean loopback = config.loopback();
+        if (!config.auth() && !loopback) {
+            throw new IllegalArgumentException("refusing to listen on " + config.bind() + " without auth: anyone who "
+                    + "can reach that address could run code on this machine. Use auth = token (the default) or "
+                    + "bind to 127.0.0.1");
+        }
+        try {
+            Files.createDirectories(config.dataDir());
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot create the data directory " + config.dataDir() + ": " + e, e);
+        }
+        TokenStore tokens = config.auth() ? TokenStore.open(config.dataDir()) : null;
+        Optional<CreatedToken> created = tokens == null ? Optional.empty() : tokens.ensureAdminToken();
+
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        SessionStore store = store(config);
+        Map<String, WarmPool> pools = new LinkedHashMap<>();
+        SessionManager manager;
+        try {
+            WorkerOptions workerOptions = new WorkerOptions(config.workerLimits());
+            SessionManagerBuilder b = SessionManager.builder()
+                    .store(store)
+                    .meterRegistry(registry)
+                    .maxSessions(config.maxSessions())
+                    .maxSessionsPerOwner(config.maxSessionsPerOwner())
+                    .workerOptions(workerOptions)
+                    .workerLossPolicy(config.workerLossPolicy())
+                    .maxQueuedExecutions(config.maxQueuedExecutions())
+                    .executionHistory(config.executionHistory())
+                    .shutdownTimeout(config.shutdownGrace().plusSeconds(5));
+            if (config.idleTimeout() == null) {
+                b.noDefaultIdleTimeout();
+            } else {
+                b.defaultIdleTimeout(config.idleTimeout());
+            }
+            if (config.maxLifetime() != null) {
+                b.defaultMaxLifetime(config.maxLifetime());
+            }
+            Path work = config.dataDir().resolve("work");
+            for (String name : config.runtimes()) {
+                SessionRuntime runtime = name.equals("python")
+                        ? PythonRuntime.builder().executable(config.python()).forkServer(config.pythonForkServer())
+                                .workRoot(work).build()
+                        : JShellRuntime.builder().workRoot(work).build();
+                boolean py = name.equals("python");
+                WarmPool pool = WarmPool.builder(runtime)
+                        .minIdle(py ? config.pythonPoolMinIdle() : config.jshellPoolMinIdle())
+                        .maxWorkers(py ? config.pythonPoolMaxWorkers() : config.jshellPoolMaxWorkers())
+                        .acquireTimeout(config.poolAcquireTimeout())
+                        .limits(config.workerLimits())
+                        .build();
+                pools.put(name, pool);
+                b.runtime(pool);
+                poolMetrics(registry, pool);
+            }
+            manager = b.build().start();
+        } catch (RuntimeException e) {
+            pools.values().forEach(WarmPool::close);
+            store.close();
+            throw e;
+        }
+
+        Routes routes = new Routes(manager, new Routes.Limits(config.maxBodyBytes(),
+                config.workerLimits().maxCodeBytes(), config.maxFileBytes(), config.executionTimeout(),
+                config.sseKeepalive()), pools, registry);
+        QueuedThreadPool threads = new QueuedThreadPool();
+        threads.setName("tether-http");
+        threads.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name("tether-request-", 0).factory()));
+        Server jetty = new Server(threads);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        ServerConnector connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
+        connector.setHost(config.bind());
+        connector.setPort(config.port());
+        jetty.addConnector(connector);
+        TetherServer server = new TetherServer(config, manager, routes, jetty, connector, tokens, created);
+        connector.addEventListener(new Connection.Listener() {
+            @Override
+            public void onOpened(Connection connection) {
+                server.connections.incrementAndGet();
+            }
+        });
+        FunctionCounter.builder("tether.http.connections", server.connections, AtomicLong::get)
+                .description("TCP connections accepted").register(registry);
+        HostCheck hosts = HostCheck.forBind(config.bind(), config.port(), config.allowedHosts());
+        jetty.setHandler(new ApiHandler(routes, hosts, tokens, registry));
+        jetty.setStopTimeout(config.shutdownGrace().toMillis() + 5_000);
+        try {
+            jetty.start();
+        } catch (Exception e) {
+            manager.close();
+            throw new IllegalArgumentException("cannot listen on " + config.bind() + ":" + config.port() + ": "
+                    + e.getMessage(), e);
+        }
+        server.writeServerFile();
+        return server;
+    }
+
+    private static SessionStore store(ServerConfig config) {
+        return switch (config.store()) {
+            case "memory" -> new InMemorySessionStore();
+            case "sqlite" -> SqliteSessionStore.builder().dataDirectory(config.dataDir()).build();
+            default -> SqliteSessionStore.builder().file(Path.of(config.store().substring("sqlite:".length()))).build();
+        };
+    }
+
+    private static void poolMetrics(PrometheusMeterRegistry registry, WarmPool pool) {
+        String name = pool.name();
+        FunctionCounter.builder("tether.pool.hits", pool, p -> p.stats().hits()).tag("runtime", name)
+                .description("Workers handed out pre-started").register(registry);
+        FunctionCounter.builder("tether.pool.misses", pool, p -> p.stats().misses()).tag("runtime", name)
+                .description("Workers started on demand").register(registry);
+        gauge(registry, "tether.pool.hit.rate", pool, p -> p.stats().hitRate(), "Hits over acquisitions");
+        gauge(registry, "tether.pool.idle", pool, p -> p.stats().idle(), "Pre-started workers waiting");
+        gauge(registry, "tether.pool.in.use", pool, p -> p.stats().handedOut(), "Workers owned by sessions");
+        gauge(registry, "tether.pool.spawn.median.seconds", pool, p -> seconds(p.stats().spawnLatencyMedian()),
+                "Median worker start time (last 256 starts)");
+        gauge(registry, "tether.pool.spawn.p99.seconds", pool, p -> seconds(p.stats().spawnLatencyP99()),
+                "99th percentile worker start time (last 256 starts)");
+    }
+
+    private static void gauge(PrometheusMeterRegistry r, String metric, WarmPool pool, ToDoubleFunction<WarmPool> f,
+                              String description) {
+        Gauge.builder(metric, pool, f).tag("runtime", pool.name()).description(description).register(r);
+    }
+
+    private static double seconds(Duration d) {
+        return d.toNanos() / 1e9;
+    }
+
+    /** The port it listens on (the real one when the config said 0). */
+    public int port() {
+        return connector.getLocalPort();
+    }
+
+    /** The base URL clients call. */
+    public String url() {
+        String host = config.bind().contains(":") ? "[" + config.bind() + "]" : config.bind();
+        if (host.equals("0.0.0.0") || host.equals("[::]")) {
+            host = "127.0.0.1";
+        }
+        return "http://" + host + ":" + port();
+    }
+
+    public SessionManager manager() {
+        return manager;
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    /** TCP connections accepted since start. */
+    public long connectionsAccepted() {
+        return connections.get();
+    }
+
+    /** Prints where it listens and how to call it. */
+    public void printBanner(PrintWriter out) {
+        out.println("Tether listening on " + url() + "  (data: " + config.dataDir() + ", store: " + config.store()
+                + ", runtimes: " + (config.runtimes().isEmpty() ? "none" : String.join(", ", config.runtimes())) + ")");
+        if (tokens == null) {
+            out.println("WARNING: auth is off (--auth none): every local process and user can run code here.");
+            out.println("Try:  curl -s " + url() + "/v1/execute -d '{\"code\": \"1 + 1\"}'");
+        } else {
+            Path file = tokens.adminTokenFile();
+            out.println(newAdminToken.isPresent()
+                    ? "Created an admin token in " + file + " (readable by you only)."
+                    : "Admin token: " + file);
+            out.println("Try:  curl -s -H \"Authorization: Bearer $(cat " + file + ")\" " + url()
+                    + "/v1/execute -d '{\"code\": \"1 + 1\"}'");
+            out.println("More tokens:  ./tether token create --owner NAME --data-dir " + config.dataDir());
+        }
+        out.println("Stop with Ctrl-C (graceful: running executions get " + config.shutdownGrace().toSeconds()
+                + " s to finish).");
+        out.flush();
+    }
+
+    private void writeServerFile() {
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("url", url());
+        info.put("pid", ProcessHandle.current().pid());
+        info.put("auth", config.auth() ? "token" : "none");
+        try {
+            Path file = config.dataDir().resolve(SERVER_FILE);
+            Path tmp = config.dataDir().resolve(SERVER_FILE + ".tmp");
+            Files.write(tmp, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(info));
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.warn("could not write {}: {}", SERVER_FILE, e.toString());
+        }
+    }
+
+    /**
+     * Shuts down gracefully (see the class comment); returns when everything is released.
+     * Idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (closeLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        routes.drain();
+        long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
+        while (routes.executingCount() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (routes.executingCount() > 0) {
+            LOG.info("interrupting {} executions still running after the shutdown grace period", routes.executingCount());
+            routes.interruptAll();
+        }
+        try {
+            jetty.stop();
+        } catch (Exception e) {
+            LOG.warn("HTTP server did not stop cleanly: {}", e.toString());
+        }
+        try {
+            manager.close();
+        } finally {
+            try {
+                Files.deleteIfExists(config.dataDir().resolve(SERVER_FILE));
+            } catch (IOException e) {
+                LOG.warn("could not delete {}: {}", SERVER_FILE, e.toString());
+            }
+        }
+    }
+}

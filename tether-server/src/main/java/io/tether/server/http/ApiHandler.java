@@ -1,0 +1,151 @@
+package io.tether.server.http;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.tether.ErrorCode;
+import io.tether.TetherException;
+import io.tether.server.auth.HostCheck;
+import io.tether.server.auth.Principal;
+import io.tether.server.auth.TokenStore;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The front of HTTP API v1: checks the Host header and the bearer token, hands the request
+ * to its route, turns every failure into problem details, and times every request by
+ * route and status. Runs each request on a virtual thread, so routes block freely.
+ */
+public final class ApiHandler extends Handler.Abstract {
+    private static final Logger LOG = LoggerFactory.getLogger(ApiHandler.class);
+    /** Who every request acts for when auth is off. */
+    public static final Principal NO_AUTH = new Principal("local", true);
+
+    private final Routes routes;
+    private final HostCheck hosts;
+    private final TokenStore tokens;
+    private final MeterRegistry registry;
+
+    /**
+     * @param tokens the tokens to accept, or {@code null} when auth is off (every request
+     *     then acts as {@link #NO_AUTH})
+     */
+    public ApiHandler(Routes routes, HostCheck hosts, TokenStore tokens, MeterRegistry registry) {
+        this.routes = routes;
+        this.hosts = hosts;
+        this.tokens = tokens;
+        this.registry = registry;
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+        long started = System.nanoTime();
+        Exchange x;
+        try {
+            x = new Exchange(request, response, segments(request.getHttpURI().getPath()));
+        } catch (TetherException e) {
+            x = new Exchange(request, response, List.of());
+            problem(x, e);
+            finish(x, started, callback);
+            return true;
+        }
+        try {
+            String host = request.getHeaders().get(HttpHeader.HOST);
+            if (!hosts.allowed(host)) {
+                throw TetherException.invalid("Host header '" + host + "' is not allowed here (allowed: "
+                        + String.join(", ", hosts.allowedHosts()) + "; add more with the allowed_hosts setting)");
+            }
+            if (!routes.isPublic(x)) {
+                x.principal = authenticate(x);
+            }
+            routes.handle(x);
+        } catch (Exchange.ClientGone e) {
+            LOG.debug("client went away: {} {}", x.method, x.route);
+        } catch (TetherException e) {
+            problem(x, e);
+        } catch (RuntimeException | Error e) {
+            LOG.error("{} {} failed", x.method, request.getHttpURI().getPath(), e);
+            problem(x, new TetherException(ErrorCode.INTERNAL, "internal error: " + e));
+        }
+        finish(x, started, callback);
+        return true;
+    }
+
+    private void finish(Exchange x, long started, Callback callback) {
+        Timer.builder("tether.http.requests")
+                .description("HTTP requests by route and status")
+                .tag("method", x.method)
+                .tag("route", x.route)
+                .tag("status", Integer.toString(x.response.getStatus()))
+                .publishPercentileHistogram()
+                .register(registry)
+                .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+        callback.succeeded();
+    }
+
+    private Principal authenticate(Exchange x) {
+        if (tokens == null) {
+            return NO_AUTH;
+        }
+        String header = x.header(HttpHeader.AUTHORIZATION.asString());
+        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            throw new TetherException(ErrorCode.UNAUTHORIZED, "this server needs a token: send the header "
+                    + "'Authorization: Bearer <token>' (create one with: tether token create --owner NAME)");
+        }
+        return tokens.authenticate(header.substring(7).trim()).orElseThrow(() -> new TetherException(
+                ErrorCode.UNAUTHORIZED, "the token is not valid (unknown or revoked)"));
+    }
+
+    private static void problem(Exchange x, TetherException e) {
+        if (x.response.isCommitted()) {
+            LOG.debug("{} {} failed after the response started: {}", x.method, x.route, e.toString());
+            return;
+        }
+        int status = e instanceof Routes.MethodNotAllowed ? 405 : Wire.status(e.code());
+        if (status == 500) {
+            LOG.warn("{} {}: {}", x.method, x.route, e.toString());
+        }
+        x.response.getHeaders().clear();
+        if (e instanceof Routes.MethodNotAllowed m) {
+            x.response.getHeaders().put(HttpHeader.ALLOW, m.allow);
+        }
+        if (e.code() == ErrorCode.UNAUTHORIZED) {
+            x.response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer realm=\"tether\"");
+        }
+        try {
+            x.send(status, Wire.PROBLEM_TYPE, Wire.bytes(Wire.problem(status, e.code(), e.getMessage())));
+        } catch (Exchange.ClientGone gone) {
+            LOG.debug("client went away before its error: {}", e.toString());
+        }
+    }
+
+    /** The decoded path segments; an empty or dot segment is refused. */
+    static List<String> segments(String rawPath) {
+        List<String> out = new ArrayList<>();
+        if (rawPath == null) {
+            return out;
+        }
+        for (String raw : rawPath.split("/", -1)) {
+            if (raw.isEmpty()) {
+                continue;
+            }
+            String s;
+            try {
+                s = URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                throw TetherException.invalid("the path has a malformed %-escape: " + raw);
+            }
+            out.add(s);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,146 @@
+package io.tether.server.http;
+
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tether.TetherException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A request body: one JSON object whose fields are read by name and type. Every mistake is
+ * an {@code invalid_request} that names the field: malformed JSON, a wrong type, a missing
+ * required field, a field the route does not know.
+ */
+final class JsonBody {
+    private final ObjectNode node;
+
+    private JsonBody(ObjectNode node) {
+        this.node = node;
+    }
+
+    static JsonBody parse(byte[] bytes) {
+        if (bytes.length == 0) {
+            return new JsonBody(Wire.MAPPER.createObjectNode());
+        }
+        JsonNode parsed;
+        try {
+            parsed = Wire.MAPPER.readTree(bytes);
+        } catch (JsonParseException e) {
+            throw TetherException.invalid("the request body is not valid JSON: " + e.getOriginalMessage()
+                    + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+        } catch (JsonProcessingException e) {
+            throw TetherException.invalid("the request body is not valid JSON: " + e.getOriginalMessage());
+        } catch (java.io.IOException e) {
+            throw TetherException.invalid("the request body could not be read: " + e.getMessage());
+        }
+        if (parsed == null || parsed.isMissingNode()) {
+            return new JsonBody(Wire.MAPPER.createObjectNode());
+        }
+        if (!(parsed instanceof ObjectNode object)) {
+            throw TetherException.invalid("the request body must be a JSON object, not " + kind(parsed));
+        }
+        return new JsonBody(object);
+    }
+
+    /** Refuses fields other than {@code known}. */
+    JsonBody only(Set<String> known) {
+        List<String> unknown = new ArrayList<>();
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!known.contains(f)) {
+                unknown.add(f);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw TetherException.invalid("unknown field" + (unknown.size() > 1 ? "s " : " ") + String.join(", ", unknown)
+                    + " in the request body; this route takes " + String.join(", ", known.stream().sorted().toList()));
+        }
+        return this;
+    }
+
+    boolean has(String field) {
+        JsonNode v = node.get(field);
+        return v != null && !v.isNull();
+    }
+
+    /** A string field, or {@code null} when absent or null. */
+    String string(String field) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw wrongType(field, "a string", v);
+        }
+        return v.textValue();
+    }
+
+    String requiredString(String field) {
+        String v = string(field);
+        if (v == null) {
+            throw TetherException.invalid("field " + field + " is required (a string)");
+        }
+        return v;
+    }
+
+    /** An object field as a map, or {@code null} when absent or null. */
+    Map<String, Object> object(String field) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isObject()) {
+            throw wrongType(field, "an object", v);
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> m = Wire.MAPPER.convertValue(v, Map.class);
+        return m;
+    }
+
+    /**
+     * A duration in seconds (a number, fractions allowed): {@code null} when absent,
+     * {@link #NONE} for an explicit JSON {@code null} (no limit).
+     */
+    Duration seconds(String field) {
+        JsonNode v = node.get(field);
+        if (v == null) {
+            return null;
+        }
+        if (v.isNull()) {
+            return NONE;
+        }
+        if (!v.isNumber()) {
+            throw wrongType(field, "a number of seconds", v);
+        }
+        double s = v.doubleValue();
+        if (!(s > 0) || s > 10L * 365 * 24 * 3600) {
+            throw TetherException.invalid("field " + field + " must be a positive number of seconds, got " + v);
+        }
+        return Duration.ofMillis(Math.max(1, Math.round(s * 1000)));
+    }
+
+    /** Marks an explicit {@code null} duration: no limit. */
+    static final Duration NONE = Duration.ofSeconds(Long.MAX_VALUE);
+
+    private static TetherException wrongType(String field, String expected, JsonNode v) {
+        return TetherException.invalid("field " + field + " must be " + expected + ", not " + kind(v));
+    }
+
+    private static String kind(JsonNode v) {
+        return switch (v.getNodeType()) {
+            case STRING -> "a string";
+            case NUMBER -> "a number";
+            case BOOLEAN -> "a boolean";
+            case ARRAY -> "an array";
+            case OBJECT -> "an object";
+            case NULL -> "null";
+            default -> v.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+        };
+    }
+}

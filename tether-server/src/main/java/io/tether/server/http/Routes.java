@@ -1,0 +1,501 @@
+package io.tether.server.http;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tether.ErrorCode;
+import io.tether.TetherException;
+import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.pool.WarmPool;
+import io.tether.runtime.pool.WarmPoolStats;
+import io.tether.session.EndReason;
+import io.tether.session.ExecutionRecord;
+import io.tether.session.Session;
+import io.tether.session.SessionManager;
+import io.tether.session.SessionSpec;
+import io.tether.session.SessionStats;
+import io.tether.session.SessionStatus;
+import io.tether.store.Page;
+import io.tether.store.SessionQuery;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The routes of HTTP API v1 over one session manager. A session is visible to its owner
+ * and to admins only; to anyone else it does not exist ({@code session_not_found}, so ids
+ * cannot be probed).
+ */
+public final class Routes {
+    /** The header that carries a session id, both ways. */
+    public static final String SESSION_HEADER = "Tether-Session";
+    /** The header that carries the number of the execution an answer is about. */
+    public static final String EXECUTION_HEADER = "Tether-Execution";
+
+    private static final Set<String> CREATE_FIELDS =
+            Set.of("runtime", "key", "data", "metadata", "idle_timeout", "max_lifetime", "owner");
+    private static final Set<String> PATCH_FIELDS = Set.of("data", "metadata");
+    private static final Set<String> EXECUTE_FIELDS = Set.of("code", "timeout");
+    private static final Set<String> AUTO_EXECUTE_FIELDS = Set.of("code", "timeout", "runtime");
+    private static final Set<String> END_FIELDS = Set.of("reason");
+
+    private final SessionManager manager;
+    private final Limits limits;
+    private final Map<String, WarmPool> pools;
+    private final PrometheusMeterRegistry prometheus;
+    private final SessionFiles files;
+    /** Sessions executing now, for shutdown. */
+    private final Set<String> executing = ConcurrentHashMap.newKeySet();
+    private volatile boolean draining;
+
+    /** The request limits the routes enforce. */
+    public record Limits(long maxBodyBytes, long maxCodeBytes, long maxFileBytes, Duration defaultExecutionTimeout,
+                         Duration sseKeepalive) {
+    }
+
+    public Routes(SessionManager manager, Limits limits, Map<String, WarmPool> pools,
+                  PrometheusMeterRegistry prometheus) {
+        this.manager = manager;
+        this.limits = limits;
+        this.pools = Map.copyOf(pools);
+        this.prometheus = prometheus;
+        this.files = new SessionFiles(limits.maxFileBytes());
+    }
+
+    /** Refuses new requests from now on ({@code shutting_down}); running ones go on. */
+    public void drain() {
+        draining = true;
+    }
+
+    /** Interrupts every running execution; for a shutdown past its grace period. */
+    public void interruptAll() {
+        for (String id : executing) {
+            try {
+                manager.interrupt(id);
+            } catch (TetherException e) {
+                // it ended meanwhile: nothing to interrupt
+            }
+        }
+    }
+
+    /** How many executions are running now. */
+    public int executingCount() {
+        return executing.size();
+    }
+
+    boolean isPublic(Exchange x) {
+        return x.path.size() == 1 && x.path.get(0).equals("healthz");
+    }
+
+    void handle(Exchange x) {
+        List<String> p = x.path;
+        if (p.size() == 1 && p.get(0).equals("healthz")) {
+            x.route = "/healthz";
+            allow(x, "GET");
+            x.send(draining ? 503 : 200, Map.of("status", draining ? "shutting_down" : "ok"));
+            return;
+        }
+        if (draining) {
+            throw new TetherException(ErrorCode.SHUTTING_DOWN, "the server is shutting down");
+        }
+        if (p.size() == 1 && p.get(0).equals("metrics")) {
+            x.route = "/metrics";
+            allow(x, "GET");
+            x.send(200, "text/plain; version=0.0.4; charset=utf-8",
+                    prometheus.scrape().getBytes(StandardCharsets.UTF_8));
+            return;
+        }
+        if (p.isEmpty() || !p.get(0).equals("v1")) {
+            throw notFound(x);
+        }
+        if (p.size() == 2) {
+            switch (p.get(1)) {
+                case "sessions" -> {
+                    x.route = "/v1/sessions";
+                    if (allow(x, "GET", "POST").equals("GET")) {
+                        list(x);
+                    } else {
+                        create(x);
+                    }
+                }
+                case "execute" -> {
+                    x.route = "/v1/execute";
+                    allow(x, "POST");
+                    autoExecute(x);
+                }
+                case "runtimes" -> {
+                    x.route = "/v1/runtimes";
+                    allow(x, "GET");
+                    x.send(200, runtimes());
+                }
+                case "stats" -> {
+                    x.route = "/v1/stats";
+                    allow(x, "GET");
+                    x.send(200, stats(x));
+                }
+                default -> throw notFound(x);
+            }
+            return;
+        }
+        if (!p.get(1).equals("sessions")) {
+            throw notFound(x);
+        }
+        sessionRoute(x, p.get(2));
+    }
+
+    private void sessionRoute(Exchange x, String id) {
+        List<String> p = x.path;
+        if (p.size() == 3) {
+            x.route = "/v1/sessions/{id}";
+            switch (allow(x, "GET", "PATCH", "DELETE")) {
+                case "GET" -> x.send(200, Wire.session(visible(x, id)));
+                case "PATCH" -> patch(x, id);
+                default -> end(x, id);
+            }
+            return;
+        }
+        String action = p.get(3);
+        if (p.size() == 4) {
+            x.route = "/v1/sessions/{id}/" + action;
+            switch (action) {
+                case "touch" -> {
+                    allow(x, "POST");
+                    visible(x, id);
+                    x.send(200, Wire.session(manager.touch(id)));
+                }
+                case "executions" -> {
+                    allow(x, "POST");
+                    JsonBody body = x.json(limits.maxBodyBytes()).only(EXECUTE_FIELDS);
+                    String code = code(body);
+                    Duration timeout = timeout(body);
+                    visible(x, id);
+                    execute(x, id, code, timeout);
+                }
+                case "interrupt" -> {
+                    allow(x, "POST");
+                    visible(x, id);
+                    manager.interrupt(id);
+                    x.sendEmpty(204);
+                }
+                case "restart" -> {
+                    allow(x, "POST");
+                    visible(x, id);
+                    x.send(200, Wire.session(manager.restart(id)));
+                }
+                case "files" -> {
+                    allow(x, "GET");
+                    visible(x, id);
+                    files.list(x, manager.workingDirectory(id).orElseThrow(() -> plain(id)));
+                }
+                default -> throw notFound(x);
+            }
+            return;
+        }
+        if (action.equals("executions") && p.size() == 5) {
+            x.route = "/v1/sessions/{id}/executions/{n}";
+            allow(x, "GET");
+            long n = number(p.get(4));
+            visible(x, id);
+            ExecutionRecord e = manager.execution(id, n).orElseThrow(() -> new TetherException(ErrorCode.NOT_FOUND,
+                    "session '" + id + "' has no execution " + n + " (it keeps its newest executions only)"));
+            x.send(200, Wire.record(e));
+            return;
+        }
+        if (action.equals("files")) {
+            x.route = "/v1/sessions/{id}/files/{path}";
+            String method = allow(x, "GET", "PUT", "DELETE");
+            visible(x, id);
+            var dir = manager.workingDirectory(id).orElseThrow(() -> plain(id));
+            List<String> rel = p.subList(4, p.size());
+            switch (method) {
+                case "GET" -> files.download(x, dir, rel);
+                case "PUT" -> files.upload(x, dir, rel);
+                default -> files.delete(x, dir, rel);
+            }
+            return;
+        }
+        throw notFound(x);
+    }
+
+    // ---------------------------------------------------------------- sessions
+
+    private void create(Exchange x) {
+        JsonBody body = x.json(limits.maxBodyBytes()).only(CREATE_FIELDS);
+        String owner = body.string("owner");
+        if (owner != null && !x.principal.admin() && !owner.equals(x.principal.owner())) {
+            throw TetherException.invalid("field owner: only an admin token may create sessions for another owner");
+        }
+        SessionSpec.Builder spec = SessionSpec.builder(owner != null ? owner : x.principal.owner());
+        String runtime = body.string("runtime");
+        spec.runtime(runtime != null ? runtime : Session.NO_RUNTIME);
+        String key = body.string("key");
+        if (key != null) {
+            spec.key(key);
+        }
+        Map<String, Object> data = body.object("data");
+        if (data != null) {
+            spec.data(data);
+        }
+        Map<String, Object> metadata = body.object("metadata");
+        if (metadata != null) {
+            spec.metadata(metadata);
+        }
+        Duration idle = body.seconds("idle_timeout");
+        if (idle == JsonBody.NONE) {
+            spec.noIdleTimeout();
+        } else if (idle != null) {
+            spec.idleTimeout(idle);
+        }
+        Duration life = body.seconds("max_lifetime");
+        if (life == JsonBody.NONE) {
+            spec.noMaxLifetime();
+        } else if (life != null) {
+            spec.maxLifetime(life);
+        }
+        Session s = manager.create(spec.build());
+        x.response.getHeaders().put(SESSION_HEADER, s.id());
+        x.send(201, Wire.session(s));
+    }
+
+    private void list(Exchange x) {
+        SessionQuery q = SessionQuery.all();
+        String owner = x.query("owner");
+        if (!x.principal.admin()) {
+            if (owner != null && !owner.equals(x.principal.owner())) {
+                throw TetherException.invalid("parameter owner: only an admin token may list other owners' sessions");
+            }
+            q = q.withOwner(x.principal.owner());
+        } else if (owner != null) {
+            q = q.withOwner(owner);
+        }
+        String status = x.query("status");
+        if (status != null) {
+            q = q.withStatus(status(status));
+        }
+        String runtime = x.query("runtime");
+        if (runtime != null) {
+            q = q.withRuntime(runtime);
+        }
+        String limit = x.query("limit");
+        if (limit != null) {
+            q = q.withLimit(integer("limit", limit, 1, SessionQuery.MAX_LIMIT));
+        }
+        String cursor = x.query("cursor");
+        if (cursor != null) {
+            q = q.after(cursor);
+        }
+        Page<Session> page = manager.list(q);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("items", page.items().stream().map(Wire::session).toList());
+        m.put("next_cursor", page.nextCursor());
+        x.send(200, m);
+    }
+
+    private void patch(Exchange x, String id) {
+        JsonBody body = x.json(limits.maxBodyBytes()).only(PATCH_FIELDS);
+        Map<String, Object> data = body.object("data");
+        Map<String, Object> metadata = body.object("metadata");
+        visible(x, id);
+        x.send(200, Wire.session(manager.update(id, data, metadata)));
+    }
+
+    private void end(Exchange x, String id) {
+        String reason = x.query("reason");
+        if (reason == null) {
+            reason = x.json(limits.maxBodyBytes()).only(END_FIELDS).string("reason");
+        }
+        EndReason why;
+        try {
+            why = reason == null ? EndReason.MANUAL : EndReason.of(reason);
+        } catch (IllegalArgumentException e) {
+            throw TetherException.invalid("reason: " + e.getMessage());
+        }
+        visible(x, id);
+        x.send(200, Wire.session(manager.end(id, why)));
+    }
+
+    // ---------------------------------------------------------------- executions
+
+    private void autoExecute(Exchange x) {
+        JsonBody body = x.json(limits.maxBodyBytes()).only(AUTO_EXECUTE_FIELDS);
+        String code = code(body);
+        Duration timeout = timeout(body);
+        String runtime = body.string("runtime");
+        String id = x.header(SESSION_HEADER);
+        if (id == null || id.isBlank()) {
+            Session s = manager.create(SessionSpec.builder(x.principal.owner())
+                    .runtime(runtime != null ? runtime : "python").build());
+            id = s.id();
+        } else {
+            Session s = visible(x, id.trim());
+            id = s.id();
+            if (runtime != null && !runtime.equals(s.runtime())) {
+                throw TetherException.invalid("field runtime: session '" + id + "' is a " + s.runtime()
+                        + " session, the request asks for " + runtime);
+            }
+        }
+        x.response.getHeaders().put(SESSION_HEADER, id);
+        execute(x, id, code, timeout);
+    }
+
+    private void execute(Exchange x, String id, String code, Duration timeout) {
+        executing.add(id);
+        try {
+            if (x.accepts("text/event-stream")) {
+                ExecutionStream stream = new ExecutionStream(x, id, limits.sseKeepalive());
+                ExecutionResult r;
+                try {
+                    r = manager.execute(id, code, timeout, stream);
+                } catch (RuntimeException e) {
+                    stream.abandon();
+                    throw e;
+                }
+                stream.finish(r);
+            } else {
+                ExecutionResult r = manager.execute(id, code, timeout, null);
+                x.response.getHeaders().put(EXECUTION_HEADER, Long.toString(r.number()));
+                x.send(200, Wire.result(id, r));
+            }
+        } finally {
+            executing.remove(id);
+        }
+    }
+
+    private String code(JsonBody body) {
+        String code = body.requiredString("code");
+        long bytes = code.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > limits.maxCodeBytes()) {
+            throw new TetherException(ErrorCode.PAYLOAD_TOO_LARGE, "field code has " + bytes + " bytes; the limit is "
+                    + limits.maxCodeBytes() + " (setting max_code_bytes)");
+        }
+        return code;
+    }
+
+    private Duration timeout(JsonBody body) {
+        Duration t = body.seconds("timeout");
+        if (t == JsonBody.NONE) {
+            return null;
+        }
+        return t != null ? t : limits.defaultExecutionTimeout();
+    }
+
+    // ---------------------------------------------------------------- runtimes, stats
+
+    private Map<String, Object> runtimes() {
+        List<Object> list = new ArrayList<>();
+        for (WarmPool pool : pools.values()) {
+            WarmPoolStats s = pool.stats();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", s.runtime());
+            Map<String, Object> p = new LinkedHashMap<>();
+            p.put("idle", s.idle());
+            p.put("starting", s.starting());
+            p.put("in_use", s.handedOut());
+            p.put("hits", s.hits());
+            p.put("misses", s.misses());
+            p.put("hit_rate", s.hitRate());
+            p.put("waits", s.waits());
+            p.put("timeouts", s.timeouts());
+            p.put("failures", s.failures());
+            p.put("spawn_median_seconds", s.spawnLatencyMedian().toNanos() / 1e9);
+            p.put("spawn_p99_seconds", s.spawnLatencyP99().toNanos() / 1e9);
+            m.put("pool", p);
+            list.add(m);
+        }
+        return Map.of("runtimes", list);
+    }
+
+    private Map<String, Object> stats(Exchange x) {
+        SessionStats s = manager.stats();
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (x.principal.admin()) {
+            m.put("active", s.active());
+            m.put("total_created", s.totalCreated());
+            m.put("peak_active", s.peakActive());
+            m.put("ended_by_reason", s.endedByReason());
+            m.put("active_by_owner", s.activeByOwner());
+        } else {
+            m.put("active", s.activeByOwner().getOrDefault(x.principal.owner(), 0L));
+        }
+        m.put("executing", executing.size());
+        return m;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** The session if the caller may see it; otherwise it does not exist. */
+    private Session visible(Exchange x, String id) {
+        Session s = manager.find(id).orElse(null);
+        if (s == null || !(x.principal.admin() || s.owner().equals(x.principal.owner()))) {
+            throw new TetherException(ErrorCode.SESSION_NOT_FOUND, "no session with id '" + id + "'");
+        }
+        return s;
+    }
+
+    private static String allow(Exchange x, String... methods) {
+        for (String m : methods) {
+            if (m.equals(x.method)) {
+                return m;
+            }
+        }
+        throw new MethodNotAllowed(x.method + " is not allowed on " + x.route + "; use " + String.join(" or ", methods),
+                String.join(", ", methods));
+    }
+
+    /** A known route asked with the wrong method: 405 with {@code Allow}, code {@code invalid_request}. */
+    static final class MethodNotAllowed extends TetherException {
+        final String allow;
+
+        MethodNotAllowed(String message, String allow) {
+            super(ErrorCode.INVALID_REQUEST, message);
+            this.allow = allow;
+        }
+    }
+
+    private static TetherException notFound(Exchange x) {
+        return new TetherException(ErrorCode.NOT_FOUND, "no route " + x.method + " /" + String.join("/", x.path)
+                + "; the routes are listed in docs/http-api.md");
+    }
+
+    private static TetherException plain(String id) {
+        return TetherException.invalid("session '" + id + "' is a plain session (runtime none): it has no "
+                + "interpreter and no working directory");
+    }
+
+    private static SessionStatus status(String text) {
+        for (SessionStatus s : SessionStatus.values()) {
+            if (s.wireName().equals(text)) {
+                return s;
+            }
+        }
+        throw TetherException.invalid("parameter status must be one of active, ended, timeout, error; got '" + text + "'");
+    }
+
+    private static long number(String text) {
+        try {
+            long n = Long.parseLong(text);
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw TetherException.invalid("an execution number is a whole number ≥ 1, got '" + text + "'");
+    }
+
+    private static int integer(String name, String text, int min, int max) {
+        try {
+            int n = Integer.parseInt(text);
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw TetherException.invalid("parameter " + name + " must be a whole number from " + min + " to " + max
+                + ", got '" + text + "'");
+    }
+}
