@@ -11,19 +11,23 @@ import picocli.CommandLine.Option;
 
 /**
  * The {@code tether} command: {@code serve} runs the server; the other commands work on the
- * embedded SQLite store in a data directory directly.
+ * embedded SQLite store in a data directory directly. {@code tether token} works on the
+ * data directory's tokens file only, so it also runs while a server holds the store.
  *
  * <p>Exit codes: 0 success, 1 internal failure, 2 bad usage or invalid input,
- * 3 session not found, 4 session ended, 5 a limit was exceeded, 6 the store failed or is
- * in use by another process.
+ * 3 session or token not found, 4 session ended, 5 a limit was exceeded, 6 the store or
+ * the tokens file failed, or the store is in use by another process.
  */
 @Command(name = "tether", mixinStandardHelpOptions = true, version = "tether 0.1.0-SNAPSHOT",
         description = "Sessions that expire, clean up after themselves and survive a restart.",
         subcommands = {ServeCommand.class, DemoCommand.class, SessionsCommand.class, StatsCommand.class,
+                TokenCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TetherCli {
     /** The data directory when neither {@code --data-dir} nor {@code TETHER_DATA_DIR} says. */
     static final String DEFAULT_DATA_DIR = "tether-data";
+    /** The exit code for a session or token that does not exist. */
+    static final int EXIT_NOT_FOUND = 3;
 
     private TetherCli() {
     }
@@ -65,7 +69,7 @@ public final class TetherCli {
     static int exitCode(ErrorCode code) {
         return switch (code) {
             case INVALID_REQUEST, PAYLOAD_TOO_LARGE -> 2;
-            case SESSION_NOT_FOUND, NOT_FOUND -> 3;
+            case SESSION_NOT_FOUND, NOT_FOUND -> EXIT_NOT_FOUND;
             case SESSION_ENDED -> 4;
             case LIMIT_EXCEEDED -> 5;
             case STORE_FAILURE, SHUTTING_DOWN -> 6;
