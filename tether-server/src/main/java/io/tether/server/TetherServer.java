@@ -2,6 +2,10 @@ package io.tether.server;
 
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tether.runtime.SessionRuntime;
@@ -100,6 +104,10 @@ public final class TetherServer implements AutoCloseable {
         Optional<CreatedToken> created = tokens == null ? Optional.empty() : tokens.ensureAdminToken();
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
         SessionStore store = store(config);
         Map<String, WarmPool> pools = new LinkedHashMap<>();
         SessionManager manager;
@@ -170,10 +178,11 @@ public final class TetherServer implements AutoCloseable {
         });
         FunctionCounter.builder("tether.http.connections", server.connections, AtomicLong::get)
                 .description("TCP connections accepted").register(registry);
-        HostCheck hosts = HostCheck.forBind(config.bind(), config.port(), config.allowedHosts());
-        jetty.setHandler(new ApiHandler(routes, hosts, tokens, registry));
         jetty.setStopTimeout(config.shutdownGrace().toMillis() + 5_000);
         try {
+            connector.open(); // binds now, so the Host check knows the real port when the config said 0
+            HostCheck hosts = HostCheck.forBind(config.bind(), connector.getLocalPort(), config.allowedHosts());
+            jetty.setHandler(new ApiHandler(routes, hosts, tokens, registry));
             jetty.start();
         } catch (Exception e) {
             manager.close();

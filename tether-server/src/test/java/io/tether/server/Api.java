@@ -1,0 +1,123 @@
+package io.tether.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/** A test's HTTP client for one server and one token. */
+final class Api {
+    static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    final String base;
+    final String token;
+
+    Api(String base, String token) {
+        this.base = base;
+        this.token = token;
+    }
+
+    Api as(String otherToken) {
+        return new Api(base, otherToken);
+    }
+
+    record Reply(int status, Map<String, java.util.List<String>> headers, String body) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> json() {
+            try {
+                return JSON.readValue(body, Map.class);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON (" + status + "): " + body, e);
+            }
+        }
+
+        String header(String name) {
+            return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
+                    .map(e -> e.getValue().get(0)).findFirst().orElse(null);
+        }
+
+        /** The problem's code, checking the content type. */
+        String code() {
+            if (!"application/problem+json".equals(header("content-type"))) {
+                throw new AssertionError("not a problem (" + status + "): " + body);
+            }
+            return (String) json().get("code");
+        }
+    }
+
+    Reply get(String path) {
+        return send("GET", path, null, Map.of());
+    }
+
+    Reply post(String path, Object json) {
+        return send("POST", path, json, Map.of());
+    }
+
+    Reply send(String method, String path, Object json, Map<String, String> headers) {
+        HttpRequest.BodyPublisher body;
+        try {
+            body = json == null ? HttpRequest.BodyPublishers.noBody()
+                    : json instanceof byte[] b ? HttpRequest.BodyPublishers.ofByteArray(b)
+                    : json instanceof String s ? HttpRequest.BodyPublishers.ofString(s)
+                    : HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(json));
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).method(method, body)
+                .timeout(Duration.ofSeconds(60));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        headers.forEach(b::header);
+        try {
+            HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            return new Reply(r.statusCode(), r.headers().map(), r.body());
+        } catch (IOException e) {
+            throw new AssertionError(method + " " + path + " failed: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** A raw HTTP/1.1 exchange over a socket, for what HttpClient will not send (a Host header, a hang-up). */
+    static Socket raw(int port, String request) throws IOException {
+        Socket s = new Socket("127.0.0.1", port);
+        s.setSoTimeout(30_000);
+        OutputStream out = s.getOutputStream();
+        out.write(request.getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        return s;
+    }
+
+    /** Reads from {@code in} until {@code marker} has been seen; returns what was read. */
+    static String readUntil(InputStream in, String marker) throws IOException {
+        StringBuilder b = new StringBuilder();
+        int c;
+        while ((c = in.read()) >= 0) {
+            b.append((char) c);
+            if (b.indexOf(marker) >= 0) {
+                return b.toString();
+            }
+        }
+        return b.toString();
+    }
+
+    static TetherServer start(Path dataDir, Map<String, String> settings) {
+        java.util.Map<String, String> flags = new java.util.HashMap<>(Map.of(
+                "port", "0", "data_dir", dataDir.toString(), "runtimes", "python",
+                "python_pool_min_idle", "1", "jshell_pool_min_idle", "0"));
+        flags.putAll(settings);
+        return TetherServer.start(ServerConfig.from(Settings.resolve(flags, Map.of(), null)));
+    }
+}

@@ -1,0 +1,365 @@
+package io.tether.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tether.server.auth.TokenStore;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** HTTP API v1 over real HTTP on loopback, a real SQLite store and real Python workers. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class HttpApiTest {
+    @TempDir
+    static Path dataDir;
+    static TetherServer server;
+    static Api admin;
+    static Api alice;
+    static Api bob;
+
+    @BeforeAll
+    static void start() {
+        server = Api.start(dataDir, Map.of("max_file_bytes", "4KiB", "max_body_bytes", "64KiB",
+                "max_code_bytes", "16KiB", "execution_history", "3"));
+        String adminToken = readAdminToken();
+        TokenStore tokens = TokenStore.open(dataDir);
+        admin = new Api(server.url(), adminToken);
+        alice = new Api(server.url(), tokens.create("alice", false).token());
+        bob = new Api(server.url(), tokens.create("bob", false).token());
+    }
+
+    private static String readAdminToken() {
+        try {
+            return Files.readString(TokenStore.open(dataDir).adminTokenFile()).trim();
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private static String newSession(Api api, Map<String, Object> body) {
+        Api.Reply r = api.post("/v1/sessions", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        assertThat(r.header("Tether-Session")).isEqualTo(r.json().get("id"));
+        return (String) r.json().get("id");
+    }
+
+    @Test
+    void plainSessionLifecycleCreatePatchTouchEnd() {
+        String id = newSession(alice, Map.of("data", Map.of("n", 1), "metadata", Map.of("tag", "t"),
+                "idle_timeout", 60));
+        Api.Reply got = alice.get("/v1/sessions/" + id);
+        assertThat(got.json()).containsEntry("owner", "alice").containsEntry("runtime", "none")
+                .containsEntry("status", "active").containsEntry("idle_timeout", 60)
+                .containsEntry("data", Map.of("n", 1));
+
+        Api.Reply patched = alice.send("PATCH", "/v1/sessions/" + id,
+                Map.of("data", Map.of("m", 2), "metadata", Map.of("tag", "u")), Map.of());
+        assertThat(patched.json()).containsEntry("data", Map.of("n", 1, "m", 2))
+                .containsEntry("metadata", Map.of("tag", "u")).containsEntry("interaction_count", 1);
+        assertThat(alice.post("/v1/sessions/" + id + "/touch", null).json()).containsEntry("interaction_count", 2);
+
+        Api.Reply ended = alice.send("DELETE", "/v1/sessions/" + id + "?reason=done", null, Map.of());
+        assertThat(ended.json()).containsEntry("status", "ended").containsEntry("end_reason", "done");
+        Api.Reply again = alice.send("DELETE", "/v1/sessions/" + id, null, Map.of());
+        assertThat(again.status()).isEqualTo(200);
+        assertThat(again.json()).containsEntry("end_reason", "done");
+        assertThat(alice.post("/v1/sessions/" + id + "/touch", null).code()).isEqualTo("session_ended");
+    }
+
+    @Test
+    void anotherOwnersSessionDoesNotExistButAnAdminSeesIt() {
+        String id = newSession(alice, Map.of());
+        for (Api.Reply r : List.of(bob.get("/v1/sessions/" + id),
+                bob.post("/v1/sessions/" + id + "/touch", null),
+                bob.send("PATCH", "/v1/sessions/" + id, Map.of("data", Map.of()), Map.of()),
+                bob.send("DELETE", "/v1/sessions/" + id, null, Map.of()),
+                bob.post("/v1/sessions/" + id + "/executions", Map.of("code", "1")),
+                bob.get("/v1/sessions/" + id + "/executions/1"),
+                bob.get("/v1/sessions/" + id + "/files"))) {
+            assertThat(r.status()).isEqualTo(404);
+            assertThat(r.code()).isEqualTo("session_not_found");
+        }
+        assertThat(bob.send("POST", "/v1/execute", Map.of("code", "1"), Map.of("Tether-Session", id)).code())
+                .isEqualTo("session_not_found");
+        assertThat(alice.get("/v1/sessions/" + id).status()).isEqualTo(200);
+        assertThat(admin.get("/v1/sessions/" + id).json()).containsEntry("owner", "alice");
+        assertThat(alice.get("/v1/sessions/" + id).json()).containsEntry("status", "active");
+    }
+
+    @Test
+    void listingShowsOnlyTheCallersSessionsWithFiltersAndPaging() {
+        String mine1 = newSession(bob, Map.of("metadata", Map.of("list", true)));
+        String mine2 = newSession(bob, Map.of());
+        newSession(alice, Map.of());
+
+        Map<String, Object> page1 = bob.get("/v1/sessions?limit=1&status=active").json();
+        assertThat((List<?>) page1.get("items")).hasSize(1);
+        String cursor = (String) page1.get("next_cursor");
+        assertThat(cursor).isNotNull();
+        Map<String, Object> page2 = bob.get("/v1/sessions?limit=1&status=active&cursor=" + cursor).json();
+        List<String> ids = List.of(id(page1), id(page2));
+        assertThat(ids).containsExactly(mine2, mine1);
+
+        Map<String, Object> all = bob.get("/v1/sessions?limit=1000").json();
+        assertThat((List<Map<String, Object>>) all.get("items")).allSatisfy(s -> assertThat(s).containsEntry("owner", "bob"));
+        assertThat(bob.get("/v1/sessions?owner=alice").code()).isEqualTo("invalid_request");
+        assertThat((List<Map<String, Object>>) admin.get("/v1/sessions?owner=alice&limit=1000").json().get("items"))
+                .isNotEmpty().allSatisfy(s -> assertThat(s).containsEntry("owner", "alice"));
+        assertThat(bob.get("/v1/sessions?status=sleeping").code()).isEqualTo("invalid_request");
+        assertThat(bob.get("/v1/sessions?limit=0").code()).isEqualTo("invalid_request");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String id(Map<String, Object> page) {
+        return (String) ((List<Map<String, Object>>) page.get("items")).get(0).get("id");
+    }
+
+    @Test
+    void authIsRequiredExceptForHealthAndTokensAreChecked() {
+        Api none = alice.as(null);
+        Api.Reply r = none.get("/v1/sessions");
+        assertThat(r.status()).isEqualTo(401);
+        assertThat(r.code()).isEqualTo("unauthorized");
+        assertThat(r.header("WWW-Authenticate")).startsWith("Bearer");
+        assertThat(alice.as("tth_not-a-real-token-at-all").get("/v1/stats").code()).isEqualTo("unauthorized");
+        assertThat(none.get("/metrics").status()).isEqualTo(401);
+        assertThat(none.get("/healthz").json()).containsEntry("status", "ok");
+    }
+
+    @Test
+    void requestsForAnotherHostAreRefused() throws Exception {
+        int port = server.port();
+        try (Socket s = Api.raw(port, "GET /healthz HTTP/1.1\r\nHost: evil.example:" + port
+                + "\r\nConnection: close\r\n\r\n")) {
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(answer).startsWith("HTTP/1.1 400").contains("\"code\":\"invalid_request\"").contains("Host");
+        }
+        try (Socket s = Api.raw(port, "GET /healthz HTTP/1.1\r\nHost: localhost:" + port
+                + "\r\nConnection: close\r\n\r\n")) {
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).startsWith("HTTP/1.1 200");
+        }
+    }
+
+    @Test
+    void badInputIsAProblemNamingTheFieldAndChangesNothing() {
+        long before = sessionsOf(alice);
+        assertThat(alice.post("/v1/sessions", "{\"runtime\": ").json().get("detail").toString()).contains("not valid JSON");
+        assertThat(alice.post("/v1/sessions", Map.of("runtime", 5)).json().get("detail").toString())
+                .contains("field runtime must be a string");
+        assertThat(alice.post("/v1/sessions", Map.of("colour", "red")).json().get("detail").toString())
+                .contains("unknown field colour");
+        assertThat(alice.post("/v1/sessions", Map.of("idle_timeout", -1)).code()).isEqualTo("invalid_request");
+        assertThat(alice.post("/v1/sessions", "[1]").code()).isEqualTo("invalid_request");
+        assertThat(alice.post("/v1/sessions", Map.of("runtime", "cobol")).code()).isEqualTo("runtime_unavailable");
+        assertThat(alice.post("/v1/sessions", Map.of("owner", "bob")).code()).isEqualTo("invalid_request");
+        Api.Reply big = alice.post("/v1/sessions", Map.of("data", Map.of("x", "y".repeat(70_000))));
+        assertThat(big.status()).isEqualTo(413);
+        assertThat(big.code()).isEqualTo("payload_too_large");
+        Api.Reply wrongMethod = alice.send("PUT", "/v1/sessions", null, Map.of());
+        assertThat(wrongMethod.status()).isEqualTo(405);
+        assertThat(wrongMethod.header("Allow")).isEqualTo("GET, POST");
+        assertThat(alice.get("/v1/nothing-here").code()).isEqualTo("not_found");
+        assertThat(sessionsOf(alice)).isEqualTo(before);
+    }
+
+    private static long sessionsOf(Api api) {
+        return ((List<?>) api.get("/v1/sessions?limit=1000").json().get("items")).size();
+    }
+
+    @Test
+    void executionsKeepTheNamespaceAndAnswerLikeARepl() {
+        String id = newSession(alice, Map.of("runtime", "python"));
+        String path = "/v1/sessions/" + id + "/executions";
+        Api.Reply first = alice.post(path, Map.of("code", "x = 41\nprint('hi')"));
+        assertThat(first.json()).containsEntry("status", "ok").containsEntry("stdout", "hi\n")
+                .containsEntry("number", 1).containsEntry("result", null);
+        assertThat(first.header("Tether-Execution")).isEqualTo("1");
+        Map<String, Object> second = alice.post(path, Map.of("code", "x + 1")).json();
+        assertThat(second).containsEntry("status", "ok")
+                .containsEntry("result", Map.of("text/plain", "42", "application/json", 42));
+        Map<String, Object> failed = alice.post(path, Map.of("code", "1/0")).json();
+        assertThat(failed).containsEntry("status", "error");
+        assertThat((Map<String, Object>) failed.get("error")).containsEntry("name", "ZeroDivisionError");
+
+        Map<String, Object> past = alice.get(path + "/1").json();
+        assertThat(past).containsEntry("code", "x = 41\nprint('hi')").containsEntry("stdout", "hi\n")
+                .containsEntry("status", "ok");
+        assertThat(past.get("ended_at")).isNotNull();
+        assertThat(alice.get(path + "/99").code()).isEqualTo("not_found");
+        assertThat(alice.get(path + "/zero").code()).isEqualTo("invalid_request");
+        Api.Reply tooBig = alice.post(path, Map.of("code", "#".repeat(17_000)));
+        assertThat(tooBig.status()).isEqualTo(413);
+        assertThat(alice.post(path, Map.of("code", "1", "timeout", "soon")).json().get("detail").toString())
+                .contains("field timeout");
+        assertThat(alice.get("/v1/sessions/" + id).json()).containsEntry("interaction_count", 3);
+
+        Map<String, Object> timedOut = alice.post(path, Map.of("code", "import time\ntime.sleep(30)", "timeout", 0.3)).json();
+        assertThat(timedOut).containsEntry("status", "timeout");
+        assertThat(alice.post(path, Map.of("code", "x")).json()).containsEntry("result",
+                Map.of("text/plain", "41", "application/json", 41));
+    }
+
+    @Test
+    void eventStreamDeliversOutputThenTheOutcome() throws Exception {
+        String id = newSession(alice, Map.of("runtime", "python"));
+        Api.Reply r = alice.send("POST", "/v1/sessions/" + id + "/executions",
+                Map.of("code", "import sys\nprint('a', flush=True)\nprint('b', file=sys.stderr, flush=True)\n7 * 6"),
+                Map.of("Accept", "text/event-stream"));
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.header("content-type")).startsWith("text/event-stream");
+        String body = r.body();
+        assertThat(body).contains("event: start\ndata: {\"session_id\":\"" + id + "\",\"number\":1}");
+        int start = body.indexOf("event: start");
+        int out = body.indexOf("event: stdout\ndata: {\"text\":\"a\\n\"}");
+        int err = body.indexOf("event: stderr\ndata: {\"text\":\"b\\n\"}");
+        int result = body.indexOf("event: result\ndata: {");
+        int end = body.indexOf("event: end\ndata: {");
+        assertThat(List.of(start, out, result, end)).isSorted().doesNotContain(-1);
+        assertThat(err).isPositive().isLessThan(end);
+        assertThat(body.substring(end)).contains("\"status\":\"ok\"").contains("\"text/plain\":\"42\"");
+        assertThat(body).doesNotContain("event: error");
+    }
+
+    @Test
+    void anExecutionWhoseClientHungUpRunsOnAndCanBeFetched() throws Exception {
+        String id = newSession(alice, Map.of("runtime", "python"));
+        String body = "{\"code\": \"import time\\nprint('first', flush=True)\\ntime.sleep(0.5)\\nprint('second')\"}";
+        try (Socket s = Api.raw(server.port(), "POST /v1/sessions/" + id + "/executions HTTP/1.1\r\nHost: 127.0.0.1:"
+                + server.port() + "\r\nAuthorization: Bearer " + alice.token + "\r\nAccept: text/event-stream\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)) {
+            InputStream in = s.getInputStream();
+            assertThat(Api.readUntil(in, "first")).contains("event: start");
+        }
+        Map<String, Object> e = alice.get("/v1/sessions/" + id + "/executions/1").json();
+        assertThat(e.get("status")).isIn("running", "ok");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while ("running".equals(e.get("status")) && System.nanoTime() < deadline) {
+            Thread.sleep(50); // waiting for a real interpreter, not for expiry
+            e = alice.get("/v1/sessions/" + id + "/executions/1").json();
+        }
+        assertThat(e).containsEntry("status", "ok").containsEntry("stdout", "first\nsecond\n");
+    }
+
+    @Test
+    void automaticSessionsAreCreatedReusedAndReportedGone() {
+        Api.Reply first = alice.post("/v1/execute", Map.of("code", "n = 1"));
+        assertThat(first.status()).as(first.body()).isEqualTo(200);
+        String id = first.header("Tether-Session");
+        assertThat(id).isNotBlank();
+        Api.Reply second = alice.send("POST", "/v1/execute", Map.of("code", "n + 1"), Map.of("Tether-Session", id));
+        assertThat(second.header("Tether-Session")).isEqualTo(id);
+        assertThat(second.json()).containsEntry("result", Map.of("text/plain", "2", "application/json", 2));
+        assertThat(alice.send("POST", "/v1/execute", Map.of("code", "1", "runtime", "jshell"),
+                Map.of("Tether-Session", id)).code()).isEqualTo("invalid_request");
+
+        alice.send("DELETE", "/v1/sessions/" + id, null, Map.of());
+        Api.Reply gone = alice.send("POST", "/v1/execute", Map.of("code", "n"), Map.of("Tether-Session", id));
+        assertThat(gone.status()).isEqualTo(410);
+        assertThat(gone.code()).isEqualTo("session_ended");
+        Api.Reply unknown = alice.send("POST", "/v1/execute", Map.of("code", "n"),
+                Map.of("Tether-Session", "AAAAAAAAAAAAAAAAAAAAAA"));
+        assertThat(unknown.status()).isEqualTo(404);
+        assertThat(unknown.code()).isEqualTo("session_not_found");
+    }
+
+    @Test
+    void interruptStopsTheRunningCodeAndRestartGivesAFreshInterpreter() throws Exception {
+        String id = newSession(alice, Map.of("runtime", "python"));
+        String path = "/v1/sessions/" + id;
+        alice.post(path + "/executions", Map.of("code", "kept = 5"));
+        CompletableFuture<Api.Reply> spinning = CompletableFuture.supplyAsync(
+                () -> alice.post(path + "/executions", Map.of("code", "while True: pass")));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!"running".equals(alice.get(path + "/executions/2").json().get("status"))) {
+            assertThat(System.nanoTime()).isLessThan(deadline);
+            Thread.sleep(20); // until the loop runs
+        }
+        assertThat(alice.post(path + "/interrupt", null).status()).isEqualTo(204);
+        assertThat(spinning.get(20, TimeUnit.SECONDS).json()).containsEntry("status", "interrupted");
+        assertThat(alice.post(path + "/executions", Map.of("code", "kept")).json().get("result"))
+                .isEqualTo(Map.of("text/plain", "5", "application/json", 5));
+
+        assertThat(alice.post(path + "/restart", null).json()).containsEntry("status", "active");
+        assertThat(alice.post(path + "/executions", Map.of("code", "kept")).json())
+                .containsEntry("status", "error");
+        String plain = newSession(alice, Map.of());
+        assertThat(alice.post("/v1/sessions/" + plain + "/interrupt", null).code()).isEqualTo("invalid_request");
+    }
+
+    @Test
+    void filesGoInAndOutOfTheSessionsDirectoryAndNeverLeaveIt() throws Exception {
+        String id = newSession(alice, Map.of("runtime", "python"));
+        String files = "/v1/sessions/" + id + "/files";
+        Api.Reply put = alice.send("PUT", files + "/data/in.csv", "a,b\n1,2\n".getBytes(StandardCharsets.UTF_8), Map.of());
+        assertThat(put.status()).as(put.body()).isEqualTo(201);
+        Map<String, Object> read = alice.post("/v1/sessions/" + id + "/executions", Map.of("code",
+                "import os\nopen('out.txt', 'w').write(open('data/in.csv').read().upper())\n"
+                        + "os.symlink('/etc/passwd', 'leak')")).json();
+        assertThat(read).containsEntry("status", "ok");
+        assertThat(alice.get(files + "/out.txt").body()).isEqualTo("A,B\n1,2\n");
+        List<Map<String, Object>> listed = (List<Map<String, Object>>) alice.get(files).json().get("files");
+        assertThat(listed).extracting(m -> m.get("path")).contains("data", "data/in.csv", "out.txt", "leak");
+        assertThat(listed).filteredOn(m -> m.get("path").equals("leak")).first()
+                .satisfies(m -> assertThat(m).containsEntry("type", "symlink"));
+
+        assertThat(alice.get(files + "/leak").code()).isEqualTo("invalid_request");
+        assertThat(alice.send("PUT", files + "/leak", "x", Map.of()).code()).isEqualTo("invalid_request");
+        assertThat(alice.get(files + "/%2e%2e/%2e%2e/etc/passwd").status()).isIn(400, 404);
+        assertThat(alice.get(files + "/..%2F..%2Fetc%2Fpasswd").status()).isEqualTo(400);
+        assertThat(alice.get(files + "/missing.txt").code()).isEqualTo("not_found");
+        Api.Reply big = alice.send("PUT", files + "/big.bin", new byte[5000], Map.of());
+        assertThat(big.status()).isEqualTo(413);
+        assertThat(alice.get(files + "/big.bin").status()).isEqualTo(404);
+
+        assertThat(alice.send("DELETE", files + "/out.txt", null, Map.of()).status()).isEqualTo(204);
+        assertThat(alice.get(files + "/out.txt").status()).isEqualTo(404);
+        Path dir = server.manager().workingDirectory(id).orElseThrow();
+        alice.send("DELETE", "/v1/sessions/" + id, null, Map.of());
+        assertThat(dir).doesNotExist();
+        assertThat(alice.get(files).code()).isEqualTo("session_ended");
+    }
+
+    @Test
+    void runtimesStatsAndMetricsDescribeTheServer() {
+        alice.post("/v1/execute", Map.of("code", "1"));
+        Map<String, Object> runtimes = alice.get("/v1/runtimes").json();
+        assertThat((List<Map<String, Object>>) runtimes.get("runtimes")).singleElement()
+                .satisfies(r -> assertThat(r).containsEntry("name", "python").containsKey("pool"));
+        Map<String, Object> mine = alice.get("/v1/stats").json();
+        assertThat(mine).containsKey("active").doesNotContainKey("active_by_owner");
+        assertThat(admin.get("/v1/stats").json()).containsKeys("active", "total_created", "active_by_owner");
+        String metrics = admin.get("/metrics").body();
+        assertThat(metrics).contains("tether_http_requests_seconds_count{method=\"POST\",route=\"/v1/execute\",status=\"200\"}")
+                .contains("tether_executions_seconds_count").contains("tether_pool_hits_total{runtime=\"python\"}")
+                .contains("tether_sessions_active").contains("tether_http_connections_total");
+    }
+
+    @Test
+    void durationFieldsAcceptNullForNever() {
+        String id = newSession(alice, Map.of("idle_timeout", Duration.ofMinutes(5).toSeconds()));
+        assertThat(alice.get("/v1/sessions/" + id).json()).containsEntry("idle_timeout", 300);
+        Map<String, Object> body = new java.util.HashMap<>();
+        body.put("idle_timeout", null);
+        String never = newSession(alice, body);
+        assertThat(alice.get("/v1/sessions/" + never).json()).containsEntry("idle_timeout", null);
+    }
+}

@@ -1,0 +1,177 @@
+package io.tether.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Start, graceful shutdown and recovery after a crash of a whole server. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ServerLifecycleTest {
+    @TempDir
+    Path dataDir;
+
+    private static long pid(Api api, String session) {
+        Map<String, Object> r = api.send("POST", "/v1/execute", Map.of("code", "import os\nos.getpid()"),
+                Map.of("Tether-Session", session)).json();
+        return ((Number) ((Map<?, ?>) r.get("result")).get("application/json")).longValue();
+    }
+
+    private static void awaitGone(long pid) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            assertThat(System.nanoTime()).as("process %d still alive", pid).isLessThan(deadline);
+            Thread.sleep(20); // waiting for a real process to exit
+        }
+    }
+
+    @Test
+    void gracefulShutdownLetsExecutionsFinishEndsLiveSessionsAndKillsWorkers() throws Exception {
+        TetherServer server = Api.start(dataDir, Map.of("auth", "none", "shutdown_grace", "20s"));
+        Api api = new Api(server.url(), null);
+        String live = api.post("/v1/execute", Map.of("code", "x = 1")).header("Tether-Session");
+        String plain = (String) api.post("/v1/sessions", Map.of()).json().get("id");
+        long worker = pid(api, live);
+
+        CompletableFuture<Api.Reply> slow = CompletableFuture.supplyAsync(() -> api.send("POST", "/v1/execute",
+                Map.of("code", "import time\ntime.sleep(0.7)\n'finished'"), Map.of("Tether-Session", live)));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (server.manager().execution(live, 3).isEmpty()) {
+            assertThat(System.nanoTime()).isLessThan(deadline);
+            Thread.sleep(10); // until the slow execution runs
+        }
+        server.close();
+
+        Api.Reply finished = slow.get(10, TimeUnit.SECONDS);
+        assertThat(finished.json()).containsEntry("status", "ok")
+                .containsEntry("result", Map.of("text/plain", "'finished'", "application/json", "finished"));
+        assertThat(ProcessHandle.of(worker).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        assertThat(dataDir.resolve(TetherServer.SERVER_FILE)).doesNotExist();
+
+        try (TetherServer again = Api.start(dataDir, Map.of("auth", "none"))) {
+            Api api2 = new Api(again.url(), null);
+            assertThat(api2.get("/v1/sessions/" + live).json()).containsEntry("status", "ended")
+                    .containsEntry("end_reason", "server_shutdown");
+            assertThat(api2.get("/v1/sessions/" + plain).json()).containsEntry("status", "active");
+        }
+    }
+
+    @Test
+    void runningExecutionsAreInterruptedWhenTheGracePeriodRunsOut() throws Exception {
+        TetherServer server = Api.start(dataDir, Map.of("auth", "none", "shutdown_grace", "300ms"));
+        Api api = new Api(server.url(), null);
+        String live = api.post("/v1/execute", Map.of("code", "x = 1")).header("Tether-Session");
+        Map<String, Object> noTimeout = new java.util.HashMap<>(Map.of("code", "while True: pass"));
+        noTimeout.put("timeout", null);
+        CompletableFuture<Api.Reply> forever = CompletableFuture.supplyAsync(() -> api.send("POST", "/v1/execute",
+                noTimeout, Map.of("Tether-Session", live)));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (server.manager().execution(live, 2).isEmpty()) {
+            assertThat(System.nanoTime()).isLessThan(deadline);
+            Thread.sleep(10); // until the loop runs
+        }
+        server.close();
+        assertThat(forever.get(10, TimeUnit.SECONDS).json()).containsEntry("status", "interrupted");
+    }
+
+    @Test
+    void afterAKill9TheNextStartEndsSessionsThatHadWorkersAndKeepsPlainOnes() throws Exception {
+        List<String> command = new ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElse("java"), "--enable-native-access=ALL-UNNAMED",
+                "-Dorg.sqlite.tmpdir=" + dataDir, "-cp",
+                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+                "io.tether.cli.TetherCli", "serve", "--port", "0", "--auth", "none", "--runtimes", "python",
+                "--python-pool-min-idle", "0", "--data-dir", dataDir.toString()));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+        long worker;
+        long forkServer;
+        String live;
+        String plain;
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+            String url = null;
+            Pattern listening = Pattern.compile("listening on (http://\\S+)");
+            for (String line = out.readLine(); line != null && url == null; line = out.readLine()) {
+                Matcher m = listening.matcher(line);
+                if (m.find()) {
+                    url = m.group(1);
+                }
+            }
+            assertThat(url).as("the child server's banner").isNotNull();
+            Api api = new Api(url, null);
+            live = api.post("/v1/execute", Map.of("code", "x = 1")).header("Tether-Session");
+            plain = (String) api.post("/v1/sessions", Map.of()).json().get("id");
+            worker = pid(api, live);
+            forkServer = ProcessHandle.of(worker).flatMap(ProcessHandle::parent).map(ProcessHandle::pid).orElse(-1L);
+        } finally {
+            child.toHandle().destroyForcibly();
+            assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        }
+        awaitGone(worker);
+        if (forkServer > 1) {
+            awaitGone(forkServer);
+        }
+
+        Files.deleteIfExists(dataDir.resolve(TetherServer.SERVER_FILE));
+        try (TetherServer again = Api.start(dataDir, Map.of("auth", "none"))) {
+            Api api = new Api(again.url(), null);
+            assertThat(api.get("/v1/sessions/" + live).json()).containsEntry("status", "error")
+                    .containsEntry("end_reason", "node_lost");
+            assertThat(api.get("/v1/sessions/" + plain).json()).containsEntry("status", "active");
+        }
+    }
+
+    @Test
+    void refusesToServeANonLoopbackAddressWithoutAuth() {
+        assertThatThrownBy(() -> Api.start(dataDir, Map.of("auth", "none", "bind", "0.0.0.0")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("without auth");
+        assertThat(dataDir.resolve("tether.db")).doesNotExist();
+    }
+
+    @Test
+    void settingsComeFromFlagsThenEnvironmentThenFileThenDefaults() throws Exception {
+        Path file = dataDir.resolve("tether.conf");
+        Files.writeString(file, "port = 9001\nbind = 127.0.0.2\nidle_timeout = 5m\nexecution_history = 7\n");
+        Settings s = Settings.resolve(Map.of("port", "9003"),
+                Map.of("TETHER_PORT", "9002", "TETHER_BIND", "127.0.0.3"), file);
+        ServerConfig c = ServerConfig.from(s);
+        assertThat(c.port()).isEqualTo(9003);
+        assertThat(c.bind()).isEqualTo("127.0.0.3");
+        assertThat(c.idleTimeout()).hasMinutes(5);
+        assertThat(c.executionHistory()).isEqualTo(7);
+        assertThat(c.maxSessions()).isEqualTo(100_000);
+        assertThat(s.origin("bind")).isEqualTo("environment variable TETHER_BIND");
+
+        assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("python_pool_min_idle", "many"), Map.of(), file)))
+                .hasMessageContaining("python_pool_min_idle").hasMessageContaining("flag --python-pool-min-idle")
+                .hasMessageContaining("whole number");
+        Files.writeString(file, "prot = 1\n");
+        assertThatThrownBy(() -> Settings.resolve(Map.of(), Map.of(), file)).hasMessageContaining("unknown settings [prot]");
+        assertThat(Settings.parseDuration("1.5s")).hasMillis(1500);
+        assertThat(Settings.parseBytes("2MiB")).isEqualTo(2L << 20);
+    }
+
+    @Test
+    void everySettingIsDocumentedInTheConfigurationTable() throws Exception {
+        String doc = Files.readString(Path.of("..", "docs", "configuration.md"));
+        for (Settings.Setting s : Settings.all()) {
+            assertThat(doc).as("docs/configuration.md row of " + s.key())
+                    .contains("| `" + s.key() + "` | `" + s.flag() + "` | `" + s.env() + "` | `" + s.defaultText() + "` |");
+        }
+    }
+}
