@@ -32,7 +32,7 @@ class HttpApiTest {
     @BeforeAll
     static void start() {
         server = Api.start(dataDir, Map.of("max_file_bytes", "4KiB", "max_body_bytes", "64KiB",
-                "max_code_bytes", "16KiB", "execution_history", "3"));
+                "max_code_bytes", "16KiB", "execution_history", "3", "sse_keepalive", "100ms"));
         String adminToken = readAdminToken();
         TokenStore tokens = TokenStore.open(dataDir);
         admin = new Api(server.url(), adminToken);
@@ -237,6 +237,17 @@ class HttpApiTest {
         assertThat(err).isPositive().isLessThan(end);
         assertThat(body.substring(end)).contains("\"status\":\"ok\"").contains("\"text/plain\":\"42\"");
         assertThat(body).doesNotContain("event: error");
+    }
+
+    @Test
+    void aQuietStreamGetsKeepAliveComments() {
+        String id = newSession(alice, Map.of("runtime", "python"));
+        Api.Reply r = alice.send("POST", "/v1/sessions/" + id + "/executions",
+                Map.of("code", "import time\ntime.sleep(0.6)\nprint('late')"), Map.of("Accept", "text/event-stream"));
+        String body = r.body();
+        int keepAlive = body.indexOf(": keep-alive\n\n");
+        assertThat(keepAlive).isPositive().isLessThan(body.indexOf("event: stdout"));
+        assertThat(body).contains("event: end");
     }
 
     @Test
