@@ -9,7 +9,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -26,8 +25,9 @@ import org.slf4j.LoggerFactory;
  * <p>Callers of {@link #insert}, {@link #update} and {@link #flush} block until the
  * transaction holding their operation is committed, then return or throw. When a transaction
  * fails, its operations are retried one per transaction, so a failing operation fails only its
- * own caller. Pending activity is written when its deadline passes, on {@link #flush} and on
- * {@link #stop}.
+ * own caller. Deferred activity and executions ({@link DeferredWrites}) are written when their
+ * deadline passes, on {@link #flush} and on {@link #stop}, in the same transactions; when they
+ * fail they are kept and retried at the next deadline, and never take a write down with them.
  */
 final class GroupCommitWriter {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommitWriter.class);
@@ -79,30 +79,29 @@ final class GroupCommitWriter {
     private final Statement control;
     private final PreparedStatement insert;
     private final PreparedStatement update;
-    private final PreparedStatement activityUpdate;
     private final PreparedStatement versionOf;
     private final LinkedBlockingQueue<Op> queue = new LinkedBlockingQueue<>();
-    private final PendingActivity activity;
+    private final DeferredWrites deferred;
     private final Thread thread;
     private volatile boolean stopped;
     private volatile TetherException closeFailure;
 
     private final LongAdder transactions = new LongAdder();
-    private final LongAdder activityUpdates = new LongAdder();
     private final LongAdder retriedBatches = new LongAdder();
 
     /**
      * Takes ownership of {@code connection} (open, migrated, autocommit) and starts the thread.
      */
-    GroupCommitWriter(SqliteFile file, Connection connection, long activityIntervalNanos) throws SQLException {
+    GroupCommitWriter(SqliteFile file, Connection connection, long activityIntervalNanos, int maxPendingExecutions,
+            long maxPendingExecutionChars) throws SQLException {
         this.file = file;
         this.connection = connection;
         this.control = connection.createStatement();
         this.insert = connection.prepareStatement(SessionRows.INSERT);
         this.update = connection.prepareStatement(SessionRows.UPDATE);
-        this.activityUpdate = connection.prepareStatement(SessionRows.ACTIVITY);
         this.versionOf = connection.prepareStatement(SessionRows.VERSION_OF);
-        this.activity = new PendingActivity(activityIntervalNanos, () -> queue.offer(Wake.INSTANCE));
+        this.deferred = new DeferredWrites(file, connection, activityIntervalNanos, maxPendingExecutions,
+                maxPendingExecutionChars, () -> queue.offer(Wake.INSTANCE));
         this.thread = Thread.ofPlatform()
                 .name("tether-sqlite-writer[" + file.path().getFileName() + "]")
                 .daemon(true)
@@ -122,20 +121,20 @@ final class GroupCommitWriter {
         submitAndWait(new Update(row, done), done);
     }
 
-    /** Defers activity; never blocks on I/O. */
-    void recordActivity(String id, long atMillis, long count) {
-        activity.record(id, atMillis, count);
+    /** Where activity and executions are recorded to be written later. */
+    DeferredWrites deferred() {
+        return deferred;
     }
 
-    /** Writes all pending activity; returns once it is committed. */
+    /** Writes all deferred activity and executions; returns once they are committed. */
     void flush() {
         CompletableFuture<Void> done = new CompletableFuture<>();
         submitAndWait(new Flush(done), done);
     }
 
     /**
-     * Writes pending activity, commits, stops the thread and closes the connection. Returns
-     * after the thread has ended. Idempotent.
+     * Writes deferred activity and executions, commits, stops the thread and closes the
+     * connection. Returns after the thread has ended. Idempotent.
      *
      * @throws TetherException {@code store_failure} when the last flush or closing failed
      */
@@ -166,21 +165,12 @@ final class GroupCommitWriter {
         }
     }
 
-    PendingActivity.Entry pendingActivity(String id) {
-        return activity.get(id);
-    }
-
     Thread thread() {
         return thread;
     }
 
     long transactionsCommitted() {
         return transactions.sum();
-    }
-
-    /** Activity {@code UPDATE} statements committed, one per session per flush. */
-    long activityUpdatesCommitted() {
-        return activityUpdates.sum();
     }
 
     long batchesRetriedOneByOne() {
@@ -242,6 +232,7 @@ final class GroupCommitWriter {
             }
         } finally {
             stopped = true;
+            deferred.seal();
             List<Op> late = new ArrayList<>();
             queue.drainTo(late);
             for (Op op : late) {
@@ -251,11 +242,11 @@ final class GroupCommitWriter {
         }
     }
 
-    /** Waits for an operation or for the activity deadline; {@code null} when the deadline passed. */
+    /** Waits for an operation or for the deferred writes' deadline; {@code null} when it passed. */
     private Op next() {
         while (true) {
             try {
-                long wait = activity.nanosUntilDue(System.nanoTime());
+                long wait = deferred.nanosUntilDue(System.nanoTime());
                 return wait < 0 ? queue.take() : queue.poll(wait, TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 // Nothing of ours interrupts this thread; only stop() ends it, so that queued
@@ -286,42 +277,50 @@ final class GroupCommitWriter {
                 }
             }
         }
-        Map<String, PendingActivity.Entry> touched =
-                stop || flush || activity.isDue(System.nanoTime()) ? activity.takeAll() : Map.of();
-        TetherException activityFailure = null;
+        if (stop) {
+            deferred.seal(); // so the executions taken next are the last ones
+        }
+        DeferredWrites.Taken taken = deferred.take(stop || flush, System.nanoTime());
+        TetherException deferredFailure = null;
         try {
-            activityFailure = commit(writes, touched);
+            deferredFailure = commit(writes, taken);
         } catch (RuntimeException | Error bug) {
             // Every caller must get an answer, even when this code is wrong.
             TetherException failure = new TetherException(ErrorCode.INTERNAL,
                     "SQLite store " + file + ": writer failed unexpectedly: " + bug, bug);
             LOG.error("SQLite store {}: writer failed unexpectedly", file, bug);
             batch.forEach(op -> fail(op, failure));
-            activity.restore(touched);
+            deferred.failed(taken);
             return stop;
         }
-        if (activityFailure != null && barriers.isEmpty()) {
-            LOG.warn("SQLite store {}: deferred activity not written, will retry: {}",
-                    file, activityFailure.getMessage());
+        if (deferredFailure != null) {
+            if (stop) {
+                LOG.error("SQLite store {}: closing without the last deferred writes: {}",
+                        file, deferredFailure.getMessage());
+            } else if (barriers.isEmpty()) {
+                LOG.warn("SQLite store {}: deferred writes not written, will retry: {}",
+                        file, deferredFailure.getMessage());
+            }
         }
         for (CompletableFuture<Void> barrier : barriers) {
-            if (activityFailure == null) {
+            if (deferredFailure == null) {
                 barrier.complete(null);
             } else {
-                barrier.completeExceptionally(activityFailure);
+                barrier.completeExceptionally(deferredFailure);
             }
         }
         return stop;
     }
 
     /**
-     * Commits {@code writes} and {@code touched} in one transaction and answers the writers.
-     * When the transaction fails, retries each write alone, then the activity alone.
+     * Commits {@code writes} and {@code taken} in one transaction and answers the writers.
+     * When the transaction fails, retries each write alone, then the activity alone, then the
+     * executions alone.
      *
-     * @return why the activity could not be written (it was put back), or {@code null}
+     * @return why deferred writes could not be written (they are kept for a retry), or {@code null}
      */
-    private TetherException commit(List<Write> writes, Map<String, PendingActivity.Entry> touched) {
-        if (writes.isEmpty() && touched.isEmpty()) {
+    private TetherException commit(List<Write> writes, DeferredWrites.Taken taken) {
+        if (writes.isEmpty() && taken.isEmpty()) {
             return null;
         }
         TetherException[] outcomes = new TetherException[writes.size()];
@@ -330,24 +329,24 @@ final class GroupCommitWriter {
                 for (int i = 0; i < outcomes.length; i++) {
                     outcomes[i] = apply(writes.get(i));
                 }
-                writeActivity(touched);
+                deferred.write(taken);
             });
         } catch (SQLException batchFailure) {
-            int parts = writes.size() + (touched.isEmpty() ? 0 : 1);
+            int parts = writes.size() + taken.parts().size();
             if (parts > 1 && !(batchFailure instanceof CannotBegin)) {
                 retriedBatches.increment();
-                return commitOneByOne(writes, touched);
+                return commitOneByOne(writes, taken);
             }
-            return failAll(writes, touched, batchFailure);
+            return failAll(writes, taken, batchFailure);
         }
-        activityUpdates.add(touched.size());
+        deferred.written(taken);
         for (int i = 0; i < outcomes.length; i++) {
             answer(writes.get(i), outcomes[i]);
         }
         return null;
     }
 
-    private TetherException commitOneByOne(List<Write> writes, Map<String, PendingActivity.Entry> touched) {
+    private TetherException commitOneByOne(List<Write> writes, DeferredWrites.Taken taken) {
         for (int i = 0; i < writes.size(); i++) {
             Write w = writes.get(i);
             TetherException[] outcome = new TetherException[1];
@@ -356,38 +355,43 @@ final class GroupCommitWriter {
                 answer(w, outcome[0]);
             } catch (CannotBegin e) {
                 // Not this write's fault, and the next one would wait out the busy timeout too.
-                return failAll(writes.subList(i, writes.size()), touched, e);
+                return failAll(writes.subList(i, writes.size()), taken, e);
             } catch (SQLException e) {
                 fail(w, file.failure(describe(w), e));
             }
         }
-        if (touched.isEmpty()) {
-            return null;
+        TetherException failure = null;
+        for (DeferredWrites.Taken part : taken.parts()) {
+            try {
+                inTransaction(() -> deferred.write(part));
+                deferred.written(part);
+            } catch (SQLException e) {
+                TetherException partFailure = failAll(List.of(), part, e);
+                if (failure == null) {
+                    failure = partFailure;
+                } else {
+                    failure.addSuppressed(partFailure);
+                }
+            }
         }
-        try {
-            inTransaction(() -> writeActivity(touched));
-            activityUpdates.add(touched.size());
-            return null;
-        } catch (SQLException e) {
-            return failAll(List.of(), touched, e);
-        }
+        return failure;
     }
 
     /**
-     * Fails every write and puts the activity back, for a failure that is not one write's fault.
+     * Fails every write and keeps the deferred writes for a retry, for a failure that is not
+     * one write's fault.
      *
-     * @return the activity's failure, or {@code null} when there was no activity
+     * @return the deferred writes' failure, or {@code null} when there were none
      */
-    private TetherException failAll(List<Write> writes, Map<String, PendingActivity.Entry> touched,
-            SQLException cause) {
+    private TetherException failAll(List<Write> writes, DeferredWrites.Taken taken, SQLException cause) {
         for (Write w : writes) {
             fail(w, file.failure(describe(w), cause));
         }
-        if (touched.isEmpty()) {
+        if (taken.isEmpty()) {
             return null;
         }
-        activity.restore(touched);
-        return file.failure("writing activity of " + touched.size() + " sessions", cause);
+        deferred.failed(taken);
+        return file.failure("writing " + taken.describe(), cause);
     }
 
     private void inTransaction(SqlWork work) throws SQLException {
@@ -440,15 +444,6 @@ final class GroupCommitWriter {
         }
     }
 
-    private void writeActivity(Map<String, PendingActivity.Entry> touched) throws SQLException {
-        for (Map.Entry<String, PendingActivity.Entry> e : touched.entrySet()) {
-            activityUpdate.setLong(1, e.getValue().atMillis());
-            activityUpdate.setLong(2, e.getValue().count());
-            activityUpdate.setString(3, e.getKey());
-            activityUpdate.executeUpdate();
-        }
-    }
-
     private static String describe(Write w) {
         return switch (w) {
             case Insert i -> "insert of session " + i.row().id();
@@ -476,7 +471,7 @@ final class GroupCommitWriter {
 
     private void closeConnection() {
         SQLException failure = null;
-        for (AutoCloseable c : List.of(insert, update, activityUpdate, versionOf, control, connection)) {
+        for (AutoCloseable c : List.of(insert, update, deferred, versionOf, control, connection)) {
             try {
                 c.close();
             } catch (Exception e) {

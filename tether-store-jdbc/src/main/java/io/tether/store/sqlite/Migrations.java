@@ -53,7 +53,29 @@ final class Migrations {
                     "CREATE INDEX sessions_by_status ON sessions (status, created_at, id)",
                     "CREATE INDEX sessions_by_last_activity ON sessions (last_activity_at)",
                     // Covers the counts query without reading any row.
-                    "CREATE INDEX sessions_by_end_reason ON sessions (status, end_reason)"))));
+                    "CREATE INDEX sessions_by_end_reason ON sessions (status, end_reason)")),
+            new Step(2, "executions table", List.of(
+                    // No CHECK on status: a new execution status must not need a table rebuild;
+                    // reading refuses a status this code does not know. A regular rowid table,
+                    // since output makes rows large.
+                    """
+                    CREATE TABLE executions (
+                        session_id      TEXT    NOT NULL,
+                        number          INTEGER NOT NULL,
+                        code            TEXT    NOT NULL,
+                        status          TEXT    NOT NULL,
+                        started_at      INTEGER NOT NULL,
+                        ended_at        INTEGER NOT NULL,
+                        duration_nanos  INTEGER NOT NULL,
+                        stdout          TEXT    NOT NULL,
+                        stderr          TEXT    NOT NULL,
+                        result          TEXT    NOT NULL,
+                        error_name      TEXT,
+                        error_value     TEXT,
+                        error_traceback TEXT,
+                        truncated       INTEGER NOT NULL CHECK (truncated IN (0, 1)),
+                        PRIMARY KEY (session_id, number)
+                    )"""))));
 
     private final List<Step> steps;
 
@@ -65,6 +87,11 @@ final class Migrations {
             }
         }
         this.steps = List.copyOf(steps);
+    }
+
+    /** The first {@code version} steps only: the schema as an older Tether made it, to test upgrades. */
+    Migrations upTo(int version) {
+        return new Migrations(steps.subList(0, version));
     }
 
     /** The version a file has once every known step ran. */

@@ -52,18 +52,18 @@ final class SessionRows {
     static final String COUNTS = "SELECT status, end_reason, count(*) FROM sessions GROUP BY status, end_reason";
 
     /**
-     * The store reads back only JSON it wrote itself. Size limits belong where requests come
-     * in; Jackson's default read limits here (20M-character strings, 1000-digit numbers)
-     * would make a session that was stored fine unreadable forever.
+     * The store reads back only JSON it wrote itself (sessions, and executions' results). Size
+     * limits belong where requests come in; Jackson's default read limits here (20M-character
+     * strings, 1000-digit numbers) would make a row that was stored fine unreadable forever.
      */
-    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+    static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder()
                     .maxStringLength(Integer.MAX_VALUE)
                     .maxNumberLength(Integer.MAX_VALUE)
                     .build())
             .build());
-    private static final ObjectWriter JSON_WRITER = JSON.writer();
-    private static final ObjectReader JSON_READER = JSON.readerFor(new TypeReference<Map<String, Object>>() { });
+    static final ObjectWriter JSON_WRITER = JSON.writer();
+    static final ObjectReader JSON_READER = JSON.readerFor(new TypeReference<Map<String, Object>>() { });
 
     private SessionRows() {
     }
@@ -198,7 +198,7 @@ final class SessionRows {
         }
     }
 
-    private static void setNullableText(PreparedStatement ps, int i, String v) throws SQLException {
+    static void setNullableText(PreparedStatement ps, int i, String v) throws SQLException {
         if (v == null) {
             ps.setNull(i, Types.VARCHAR);
         } else {

@@ -3,6 +3,7 @@ package io.tether.store.sqlite;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.session.ExecutionRecord;
 import io.tether.session.Session;
 import io.tether.session.SessionStatus;
 import io.tether.store.Page;
@@ -37,18 +38,30 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@link #recordActivity} never waits for the disk: the latest activity per session is kept in
  * memory and written at most {@linkplain Builder#activityFlushInterval one flush interval}
  * later, on {@link #flush()} and on {@link #close()}, so a busy session costs one row write per
- * interval however often it is touched. Reads use their own connections and run in parallel
- * with each other and with the writer.
+ * interval however often it is touched. {@link #recordExecution} is deferred the same way and
+ * written in the same transactions: a crash loses at most the last interval's execution
+ * history, never an acknowledged insert or update. Reads use their own connections and run in
+ * parallel with each other and with the writer.
  *
  * <p>Contract, beyond {@link SessionStore}'s:
  * <ul>
  *   <li>Thread-safe. {@code insert}, {@code update}, {@code flush} and {@code close} block
  *       until committed; reads block on the file; {@code recordActivity} does not block on
- *       I/O.</li>
+ *       I/O, nor does {@code recordExecution} unless the executions waiting to be written
+ *       reach their bound (4096 records or about 16 million characters of code, output and
+ *       result), when it waits for the writer to make room. When the writer is failing then,
+ *       the record is not kept, and that is logged as an error.</li>
  *   <li>Instants and durations are stored with millisecond precision, the precision
- *       {@link Session} documents; finer parts are dropped.</li>
+ *       {@link Session} documents; finer parts are dropped. An execution's duration is kept to
+ *       the nanosecond.</li>
  *   <li>Reads include activity recorded but not yet written, except for activity being written
- *       at that moment, which may show up slightly stale.</li>
+ *       at that moment, which may show up slightly stale. {@link #findExecution} sees every
+ *       recorded execution at once, and never one its session's newer executions pruned.</li>
+ *   <li>Deferred writes that fail are kept and retried at the next deadline, with a warning
+ *       logged; they never fail an insert or update written in the same transaction.</li>
+ *   <li>An execution's result bundle reads back as {@link io.tether.session.JsonObjects}
+ *       normalizes it (integers as {@code Long}, other numbers as {@code Double}), so a
+ *       record whose bundle is normalized JSON reads back equal.</li>
  *   <li>Failures of the file throw {@link TetherException} {@code store_failure} naming the
  *       operation and the file; after {@link #close()} every operation throws
  *       {@code shutting_down}.</li>
@@ -85,6 +98,10 @@ public final class SqliteSessionStore implements SessionStore {
 
     /** The file name {@link Builder#dataDirectory(Path)} uses. */
     public static final String FILE_NAME = "tether.db";
+
+    /** Bounds the executions waiting to be written: records, and characters of code, output and result. */
+    static final int MAX_PENDING_EXECUTIONS = 4096;
+    static final long MAX_PENDING_EXECUTION_CHARS = 16L << 20;
 
     /** Reads are short and CPU-bound once pages are cached; more connections than cores only contend. */
     private static final int READERS = Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors()));
@@ -131,7 +148,52 @@ public final class SqliteSessionStore implements SessionStore {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(at, "at");
         ensureOpen();
-        writer.recordActivity(id, at.toEpochMilli(), interactionCount);
+        writer.deferred().recordActivity(id, at.toEpochMilli(), interactionCount);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Does not block on I/O unless the executions waiting to be written reached their
+     * bound; then it waits for the writer (see the class comment).
+     *
+     * @throws IllegalArgumentException when {@code keep} is below 1 or the execution is still
+     *     running
+     * @throws TetherException {@code store_failure} when the record cannot be written as
+     *     JSON; {@code shutting_down} once the store is closing
+     */
+    @Override
+    public void recordExecution(ExecutionRecord execution, int keep) {
+        Objects.requireNonNull(execution, "execution");
+        if (keep < 1) {
+            throw new IllegalArgumentException("keep must be at least 1, got " + keep);
+        }
+        if (execution.running()) {
+            throw new IllegalArgumentException("execution " + execution.number() + " of session "
+                    + execution.sessionId() + " is still running");
+        }
+        ensureOpen();
+        ExecutionRows.Row row;
+        try {
+            row = ExecutionRows.toRow(execution);
+        } catch (JsonProcessingException | ArithmeticException e) {
+            throw file.failure("record of execution " + execution.number() + " of session "
+                    + execution.sessionId(), e);
+        }
+        writer.deferred().recordExecution(new PendingExecutions.Entry(execution, row), keep);
+    }
+
+    @Override
+    public Optional<ExecutionRecord> findExecution(String sessionId, long number) {
+        Objects.requireNonNull(sessionId, "sessionId");
+        ensureOpen();
+        // Pending first: the writer removes a record from there only after it committed it.
+        return switch (writer.deferred().executions().find(sessionId, number)) {
+            case PendingExecutions.Waiting w -> Optional.of(w.record());
+            case PendingExecutions.Forgotten f -> Optional.empty();
+            case PendingExecutions.NotPending n -> readers.read("find of execution " + number + " of session "
+                    + sessionId, c -> ExecutionRows.find(c, sessionId, number));
+        };
     }
 
     @Override
@@ -199,11 +261,12 @@ public final class SqliteSessionStore implements SessionStore {
     }
 
     /**
-     * Writes pending activity, stops the writer thread, closes every connection and releases
-     * the file's lock. Idempotent; waits for reads and writes in progress.
+     * Writes deferred activity and executions, stops the writer thread, closes every
+     * connection and releases the file's lock. Idempotent; waits for reads and writes in
+     * progress.
      *
-     * @throws TetherException {@code store_failure} when the last activity could not be written
-     *     or a connection failed to close; the store is closed all the same
+     * @throws TetherException {@code store_failure} when the last activity or executions could
+     *     not be written or a connection failed to close; the store is closed all the same
      */
     @Override
     public void close() {
@@ -239,7 +302,11 @@ public final class SqliteSessionStore implements SessionStore {
     }
 
     long activityUpdatesCommitted() {
-        return writer.activityUpdatesCommitted();
+        return writer.deferred().activityUpdatesCommitted();
+    }
+
+    PendingExecutions pendingExecutions() {
+        return writer.deferred().executions();
     }
 
     long transactionsCommitted() {
@@ -281,7 +348,7 @@ public final class SqliteSessionStore implements SessionStore {
     }
 
     private Session withPendingActivity(Session s) {
-        PendingActivity.Entry pending = writer.pendingActivity(s.id());
+        PendingActivity.Entry pending = writer.deferred().pendingActivity(s.id());
         return pending == null ? s : SessionRows.withLaterActivity(s, pending.atMillis(), pending.count());
     }
 
@@ -312,14 +379,16 @@ public final class SqliteSessionStore implements SessionStore {
      * Opens (creating when missing) and migrates the file, takes its lock and starts the
      * writer. Cleans up everything it opened when a step fails.
      */
-    private static SqliteSessionStore open(Path path, Duration activityFlushInterval, Synchronous synchronous) {
+    private static SqliteSessionStore open(Path path, Duration activityFlushInterval, Synchronous synchronous,
+            int maxPendingExecutions, long maxPendingExecutionChars) {
         SqliteFile file = new SqliteFile(path);
         StoreFileLock lock = StoreFileLock.acquire(path);
         Connection connection = null;
         try {
             connection = file.openWriter(synchronous);
             Migrations.SCHEMA.migrate(connection);
-            GroupCommitWriter writer = new GroupCommitWriter(file, connection, activityFlushInterval.toNanos());
+            GroupCommitWriter writer = new GroupCommitWriter(file, connection, activityFlushInterval.toNanos(),
+                    maxPendingExecutions, maxPendingExecutionChars);
             ReaderPool readers = new ReaderPool(file, READERS);
             return new SqliteSessionStore(file, lock, writer, readers);
         } catch (SQLException | RuntimeException e) {
@@ -352,6 +421,8 @@ public final class SqliteSessionStore implements SessionStore {
         private Path dataDirectory;
         private Duration activityFlushInterval;
         private Synchronous synchronous;
+        private int maxPendingExecutions = MAX_PENDING_EXECUTIONS;
+        private long maxPendingExecutionChars = MAX_PENDING_EXECUTION_CHARS;
 
         private Builder() {
         }
@@ -382,9 +453,9 @@ public final class SqliteSessionStore implements SessionStore {
         }
 
         /**
-         * How long recorded activity may stay in memory before it is written; 1 ms to 1 h,
-         * default 1 s. Longer saves writes on busy sessions; activity recorded within the
-         * last interval is lost if the process dies.
+         * How long recorded activity and executions may stay in memory before they are
+         * written; 1 ms to 1 h, default 1 s. Longer saves writes on busy sessions; activity
+         * and executions recorded within the last interval are lost if the process dies.
          *
          * @throws IllegalArgumentException when out of range
          * @throws IllegalStateException when already set
@@ -416,6 +487,13 @@ public final class SqliteSessionStore implements SessionStore {
             return this;
         }
 
+        /** A smaller bound on the executions waiting to be written, for tests. */
+        Builder pendingExecutionBound(int records, long chars) {
+            this.maxPendingExecutions = records;
+            this.maxPendingExecutionChars = chars;
+            return this;
+        }
+
         /**
          * Opens the store: creates the file (and data directory) when missing, brings its
          * schema to the latest version, locks it and starts the writer thread.
@@ -442,7 +520,8 @@ public final class SqliteSessionStore implements SessionStore {
             }
             return open(path,
                     activityFlushInterval == null ? DEFAULT_ACTIVITY_FLUSH_INTERVAL : activityFlushInterval,
-                    synchronous == null ? Synchronous.FULL : synchronous);
+                    synchronous == null ? Synchronous.FULL : synchronous, maxPendingExecutions,
+                    maxPendingExecutionChars);
         }
 
         private Path databasePath() {

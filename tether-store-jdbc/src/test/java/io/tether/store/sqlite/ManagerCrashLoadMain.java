@@ -12,8 +12,9 @@ import java.util.Map;
 /**
  * The child process of {@link ManagerCrashTest}: a session manager over SQLite under load
  * from several threads until it is killed. One line per acknowledged operation:
- * {@code C id} (plain session created), {@code P id} (session with a worker created),
- * {@code U id n} (data {@code n} stored), {@code E id} (ended).
+ * {@code C id} (plain session created), {@code P id} (session with a worker created; it then
+ * executes {@code P id} so execution history is written behind meanwhile), {@code U id n}
+ * (data {@code n} stored), {@code E id} (ended).
  *
  * <p>Arguments: data directory, thread count, deadline in milliseconds after which it
  * exits by itself so a dead parent never leaves it running.
@@ -30,6 +31,7 @@ public final class ManagerCrashLoadMain {
             if (i % 5 == 0) {
                 Session py = manager.create(SessionSpec.builder("py" + thread).runtime("echo").build());
                 acks.ack("P " + py.id());
+                manager.execute(py.id(), "P " + py.id(), null, null);
             }
             Session s = manager.create(SessionSpec.of("owner" + thread));
             acks.ack("C " + s.id());

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The whole engine killed mid-load: a session manager over SQLite in a child JVM gets
  * {@code SIGKILL}; a new manager on the same directory must find every acknowledged
  * create, update and end, keep plain sessions active and end those that had a worker
- * (an in-process echo runtime here) as node_lost.
+ * (an in-process echo runtime here) as node_lost. Execution history, written behind, may
+ * lose its last flush interval, but what it kept is intact.
  */
 class ManagerCrashTest {
     private static final int ACKS_BEFORE_KILL = 1_500;
@@ -77,6 +78,10 @@ class ManagerCrashTest {
                 Session s = m.get(id);
                 assertThat(s.status()).isEqualTo(SessionStatus.ERROR);
                 assertThat(s.endReason()).isEqualTo(EndReason.NODE_LOST);
+                m.execution(id, 1).ifPresent(e -> {
+                    assertThat(e.code()).isEqualTo("P " + id);
+                    assertThat(e.result().stdout()).isEqualTo("P " + id);
+                });
             }
             long activeInStore = 0;
             SessionQuery q = SessionQuery.all().withStatus(SessionStatus.ACTIVE).withLimit(1000);

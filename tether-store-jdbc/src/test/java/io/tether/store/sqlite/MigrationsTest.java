@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.session.ExecutionRecord;
+import io.tether.session.Session;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
@@ -39,6 +42,39 @@ class MigrationsTest {
 
         try (Connection c = TestSessions.rawConnection(file)) {
             assertThat(Migrations.SCHEMA.migrate(c)).isEqualTo(Migrations.SCHEMA.latest());
+        }
+    }
+
+    @Test
+    void aVersion1FileGainsTheExecutionsTableAndKeepsItsSessions() throws Exception {
+        Path file = dir.resolve("v1.db");
+        Session s = TestSessions.full("from-v1");
+        try (Connection c = TestSessions.rawConnection(file); Statement sql = c.createStatement()) {
+            assertThat(Migrations.SCHEMA.upTo(1).migrate(c)).isZero();
+            try (PreparedStatement ps = c.prepareStatement(SessionRows.INSERT)) {
+                SessionRows.bindInsert(ps, SessionRows.toRow(s));
+                assertThat(ps.executeUpdate()).isEqualTo(1);
+            }
+            assertThat(SqliteFile.queryLong(sql, "PRAGMA user_version")).isEqualTo(1);
+            assertThat(SqliteFile.queryLong(sql, "SELECT count(*) FROM sqlite_schema WHERE name = 'executions'"))
+                    .isZero();
+        }
+
+        ExecutionRecord r = TestExecutions.full(s.id(), 1);
+        try (SqliteSessionStore store = SqliteSessionStore.builder().file(file).build()) {
+            assertThat(store.find(s.id())).contains(s);
+            assertThat(store.findExecution(s.id(), 1)).isEmpty();
+            store.recordExecution(r, 10);
+        }
+
+        try (Connection c = TestSessions.rawConnection(file); Statement sql = c.createStatement()) {
+            assertThat(SqliteFile.queryLong(sql, "PRAGMA user_version")).isEqualTo(2);
+            assertThat(SqliteFile.queryText(sql, "PRAGMA integrity_check")).isEqualTo("ok");
+            assertThat(SqliteFile.queryLong(sql, "SELECT count(*) FROM executions")).isEqualTo(1);
+        }
+        try (SqliteSessionStore reopened = SqliteSessionStore.builder().file(file).build()) {
+            assertThat(reopened.find(s.id())).contains(s);
+            assertThat(reopened.findExecution(s.id(), 1)).contains(r);
         }
     }
 

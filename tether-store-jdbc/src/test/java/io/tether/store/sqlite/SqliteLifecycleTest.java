@@ -94,6 +94,8 @@ class SqliteLifecycleTest {
                 () -> store.insert(active("b")),
                 () -> store.update(active("a").withState(Map.of(), Map.of(), T0)),
                 () -> store.recordActivity("a", T0, 1),
+                () -> store.recordExecution(TestExecutions.ok("a", 1), 10),
+                () -> store.findExecution("a", 1),
                 () -> store.find("a"),
                 () -> store.list(SessionQuery.all()),
                 store::findActive,

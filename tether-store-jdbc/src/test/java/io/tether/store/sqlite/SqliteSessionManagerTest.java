@@ -2,8 +2,11 @@ package io.tether.store.sqlite;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tether.runtime.ExecutionStatus;
 import io.tether.session.ConcurrencyTest;
+import io.tether.session.EchoRuntime;
 import io.tether.session.EndReason;
+import io.tether.session.ExecutionRecord;
 import io.tether.session.MutableClock;
 import io.tether.session.Session;
 import io.tether.session.SessionManager;
@@ -17,7 +20,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The session manager over real SQLite files: concurrency, restart and expiry across restarts. */
+/**
+ * The session manager over real SQLite files: concurrency, restart, expiry and execution
+ * history across restarts.
+ */
 class SqliteSessionManagerTest {
     @TempDir
     Path dir;
@@ -75,6 +81,33 @@ class SqliteSessionManagerTest {
             assertThat(m.getOrCreate(SessionSpec.builder("alice").key("cart").build()).id())
                     .as("the key still leads to the same session").isIn(before.keySet());
             assertThat(m.stats().active()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void executionsCanBeFetchedByNumberAfterTheManagerReopened() {
+        MutableClock clock = new MutableClock();
+        String id;
+        ExecutionRecord third;
+        try (SessionManager m = SessionManager.builder().store(store()).clock(clock).reaperInterval(Duration.ZERO)
+                .runtime(new EchoRuntime()).executionHistory(2).build().start()) {
+            id = m.create(SessionSpec.builder("alice").runtime("echo").build()).id();
+            for (int i = 1; i <= 3; i++) {
+                clock.advance(Duration.ofSeconds(1));
+                assertThat(m.execute(id, "print " + i, null, null).status()).isEqualTo(ExecutionStatus.OK);
+            }
+            third = m.execution(id, 3).orElseThrow();
+            assertThat(third.code()).isEqualTo("print 3");
+            assertThat(third.result().stdout()).isEqualTo("print 3");
+            assertThat(third.startedAt()).isEqualTo(clock.instant());
+        }
+
+        try (SessionManager m = manager(clock)) {
+            assertThat(m.get(id).endReason()).as("ended with its worker on close").isEqualTo(EndReason.SERVER_SHUTDOWN);
+            assertThat(m.execution(id, 3)).contains(third);
+            assertThat(m.execution(id, 2).orElseThrow().code()).isEqualTo("print 2");
+            assertThat(m.execution(id, 1)).as("beyond the history of 2").isEmpty();
+            assertThat(m.execution(id, 4)).isEmpty();
         }
     }
 

@@ -1,0 +1,147 @@
+package io.tether.store.sqlite;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectReader;
+import io.tether.runtime.ExecutionError;
+import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.ExecutionStatus;
+import io.tether.session.ExecutionRecord;
+import io.tether.session.JsonObjects;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * How an {@link ExecutionRecord} maps to a row of the {@code executions} table and back.
+ *
+ * <p>Instants are stored as epoch milliseconds (the session manager's clock has that
+ * precision), the duration in nanoseconds, the result MIME bundle as JSON text normalized on
+ * read by {@link JsonObjects#copyOf}, and the error as three columns whose traceback is a JSON
+ * array; {@code error_traceback} is {@code NULL} exactly when there was no error.
+ */
+final class ExecutionRows {
+    static final String COLUMNS = "session_id, number, code, status, started_at, ended_at, duration_nanos, "
+            + "stdout, stderr, result, error_name, error_value, error_traceback, truncated";
+
+    /** Replaces a row with the same number, so writing a record twice leaves one row. */
+    static final String INSERT = "INSERT OR REPLACE INTO executions (" + COLUMNS + ") "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+    /** Forgets a session's executions up to a number. */
+    static final String PRUNE = "DELETE FROM executions WHERE session_id = ? AND number <= ?";
+
+    static final String FIND = "SELECT " + COLUMNS + " FROM executions WHERE session_id = ? AND number = ?";
+
+    private static final ObjectReader TRACEBACK_READER =
+            SessionRows.JSON.readerFor(new TypeReference<List<String>>() { });
+
+    private ExecutionRows() {
+    }
+
+    /**
+     * A finished execution flattened to column values, built on the caller's thread so the
+     * writer thread spends its time on SQL only.
+     */
+    record Row(String sessionId, long number, String code, String status, long startedAt, long endedAt,
+            long durationNanos, String stdout, String stderr, String result, String errorName,
+            String errorValue, String errorTraceback, boolean truncated) {
+
+        /** Roughly the characters this row holds in memory; bounds what may wait for the writer. */
+        long chars() {
+            return code.length() + stdout.length() + stderr.length() + result.length()
+                    + length(errorName) + length(errorValue) + length(errorTraceback);
+        }
+
+        private static int length(String s) {
+            return s == null ? 0 : s.length();
+        }
+    }
+
+    /**
+     * @throws JsonProcessingException when the result bundle or traceback cannot be written as JSON
+     * @throws ArithmeticException when the duration does not fit in a {@code long} of nanoseconds
+     */
+    static Row toRow(ExecutionRecord e) throws JsonProcessingException {
+        ExecutionResult r = e.result();
+        ExecutionError error = r.error();
+        return new Row(e.sessionId(), e.number(), e.code(), r.status().wireName(), e.startedAt().toEpochMilli(),
+                e.endedAt().toEpochMilli(), r.duration().toNanos(), r.stdout(), r.stderr(),
+                SessionRows.JSON_WRITER.writeValueAsString(r.result()),
+                error == null ? null : error.name(), error == null ? null : error.value(),
+                error == null ? null : SessionRows.JSON_WRITER.writeValueAsString(error.traceback()),
+                r.truncated());
+    }
+
+    static void bindInsert(PreparedStatement ps, Row row) throws SQLException {
+        ps.setString(1, row.sessionId());
+        ps.setLong(2, row.number());
+        ps.setString(3, row.code());
+        ps.setString(4, row.status());
+        ps.setLong(5, row.startedAt());
+        ps.setLong(6, row.endedAt());
+        ps.setLong(7, row.durationNanos());
+        ps.setString(8, row.stdout());
+        ps.setString(9, row.stderr());
+        ps.setString(10, row.result());
+        SessionRows.setNullableText(ps, 11, row.errorName());
+        SessionRows.setNullableText(ps, 12, row.errorValue());
+        SessionRows.setNullableText(ps, 13, row.errorTraceback());
+        ps.setInt(14, row.truncated() ? 1 : 0);
+    }
+
+    static void bindPrune(PreparedStatement ps, String sessionId, long upToNumber) throws SQLException {
+        ps.setString(1, sessionId);
+        ps.setLong(2, upToNumber);
+    }
+
+    /** Reads execution {@code number} of {@code sessionId} from the file open on {@code c}. */
+    static Optional<ExecutionRecord> find(Connection c, String sessionId, long number) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(FIND)) {
+            ps.setString(1, sessionId);
+            ps.setLong(2, number);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+            }
+        }
+    }
+
+    /**
+     * Reads the execution at the cursor of {@code rs}, whose columns are {@link #COLUMNS}.
+     *
+     * @throws SQLException also when the row holds something no execution can have
+     */
+    static ExecutionRecord read(ResultSet rs) throws SQLException {
+        String sessionId = rs.getString(1);
+        long number = rs.getLong(2);
+        try {
+            String traceback = rs.getString(13);
+            ExecutionError error = traceback == null ? null
+                    : new ExecutionError(rs.getString(11), rs.getString(12), TRACEBACK_READER.readValue(traceback));
+            Map<String, Object> bundle = SessionRows.JSON_READER.readValue(rs.getString(10));
+            ExecutionResult result = new ExecutionResult(number, status(rs.getString(4)), rs.getString(8),
+                    rs.getString(9), JsonObjects.copyOf(bundle, "result"), error,
+                    Duration.ofNanos(rs.getLong(7)), rs.getInt(14) != 0);
+            return new ExecutionRecord(sessionId, rs.getString(3), Instant.ofEpochMilli(rs.getLong(5)),
+                    Instant.ofEpochMilli(rs.getLong(6)), result);
+        } catch (JsonProcessingException | RuntimeException e) {
+            throw new SQLException("row of execution " + number + " of session " + sessionId
+                    + " cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    private static ExecutionStatus status(String wireName) {
+        ExecutionStatus s = ExecutionStatus.valueOf(wireName.toUpperCase(Locale.ROOT));
+        if (s == ExecutionStatus.RUNNING) {
+            throw new IllegalArgumentException("a stored execution cannot be running");
+        }
+        return s;
+    }
+}
