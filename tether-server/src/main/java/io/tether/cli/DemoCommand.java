@@ -3,6 +3,7 @@ package io.tether.cli;
 import io.tether.TetherException;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.OutputListener;
+import io.tether.server.http.Wire;
 import io.tether.session.EndReason;
 import io.tether.session.Session;
 import io.tether.session.SessionManager;
@@ -51,7 +52,8 @@ final class DemoCommand extends SessionsCommand.StoreCommand {
 
         out.line("");
         out.line("active sessions:");
-        out.sessions(manager.list(SessionQuery.all().withStatus(io.tether.session.SessionStatus.ACTIVE)).items(), null);
+        out.sessions(manager.list(SessionQuery.all().withStatus(io.tether.session.SessionStatus.ACTIVE)).items().stream()
+                .map(Wire::session).toList(), null);
         SessionStats s = manager.stats();
         out.line("");
         out.line("stats: active=" + s.active() + " created=" + s.totalCreated() + " ended=" + s.endedByReason());

@@ -2,7 +2,7 @@ package io.tether.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.tether.session.Session;
+import io.tether.server.http.Wire;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,27 +39,29 @@ final class Output {
         out.flush();
     }
 
-    void session(Session s) {
+    /** One session, as API v1 shows it ({@link Wire#session}). */
+    void session(Map<String, Object> s) {
         if (json) {
-            json(SessionJson.of(s));
+            json(s);
             return;
         }
-        Map<String, Object> m = SessionJson.of(s);
-        m.forEach((k, v) -> out.printf("%-17s %s%n", k, v == null ? "-" : v));
+        s.forEach((k, v) -> out.printf("%-17s %s%n", k, v == null ? "-" : v));
         out.flush();
     }
 
-    void sessions(List<Session> sessions, String nextCursor) {
+    /** A page of sessions, each as API v1 shows it; {@code nextCursor} is {@code null} on the last page. */
+    void sessions(List<Map<String, Object>> sessions, String nextCursor) {
         if (json) {
-            json(Map.of("sessions", sessions.stream().map(SessionJson::of).toList(),
-                    "next_cursor", nextCursor == null ? "" : nextCursor));
+            json(Map.of("sessions", sessions, "next_cursor", nextCursor == null ? "" : nextCursor));
             return;
         }
         out.printf("%-22s  %-12s  %-8s  %-7s  %-12s  %6s%n", "ID", "OWNER", "RUNTIME", "STATUS", "IDLE", "CALLS");
         Instant now = Instant.now();
-        for (Session s : sessions) {
-            out.printf("%-22s  %-12s  %-8s  %-7s  %-12s  %6d%n", s.id(), clip(s.owner(), 12), s.runtime(),
-                    s.status().wireName(), ago(Duration.between(s.lastActivityAt(), now)), s.interactionCount());
+        for (Map<String, Object> s : sessions) {
+            Instant last = Instant.parse((String) s.get("last_activity_at"));
+            out.printf("%-22s  %-12s  %-8s  %-7s  %-12s  %6d%n", s.get("id"), clip((String) s.get("owner"), 12),
+                    s.get("runtime"), s.get("status"), ago(Duration.between(last, now)),
+                    ((Number) s.get("interaction_count")).longValue());
         }
         if (nextCursor != null) {
             out.println("more: --cursor " + nextCursor);

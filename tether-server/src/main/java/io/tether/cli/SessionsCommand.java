@@ -3,6 +3,7 @@ package io.tether.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tether.TetherException;
+import io.tether.server.http.Wire;
 import io.tether.session.EndReason;
 import io.tether.session.Session;
 import io.tether.session.SessionManager;
@@ -11,6 +12,8 @@ import io.tether.session.SessionStatus;
 import io.tether.store.Page;
 import io.tether.store.SessionQuery;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -20,7 +23,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code tether sessions create|ls|show|touch|update|end}. */
+/**
+ * {@code tether sessions create|ls|show|touch|update|end}: on a server when one is named
+ * ({@code --url}, {@code TETHER_URL}) or runs on the data directory, else on the embedded
+ * store there. The output is the same either way.
+ */
 @Command(name = "sessions", description = "Create, list, show, touch, update and end sessions.",
         subcommands = {SessionsCommand.Create.class, SessionsCommand.Ls.class, SessionsCommand.Show.class,
                 SessionsCommand.Touch.class, SessionsCommand.Update.class, SessionsCommand.End.class})
@@ -52,8 +59,29 @@ final class SessionsCommand {
         }
     }
 
+    /**
+     * A command that calls the server when one is named or runs on the data directory (its
+     * {@code server.json} is there), and opens the store itself otherwise: while a server
+     * runs, it holds the store.
+     */
+    abstract static class StoreOrServerCommand extends StoreCommand {
+        @Mixin
+        TetherCli.ServerOptions server = new TetherCli.ServerOptions();
+
+        @Override
+        public Integer call() {
+            if (server.named() || ServerTarget.runningServer(options.dataDir).isPresent()) {
+                run(server.client(options.dataDir), new Output(spec.commandLine().getOut(), options.json));
+                return 0;
+            }
+            return super.call();
+        }
+
+        abstract void run(ServerClient server, Output out);
+    }
+
     @Command(name = "create", description = "Create a plain session and print it.")
-    static final class Create extends StoreCommand {
+    static final class Create extends StoreOrServerCommand {
         @Option(names = "--owner", required = true, description = "Who the session belongs to.")
         String owner;
 
@@ -85,12 +113,20 @@ final class SessionsCommand {
                 b.maxLifetime(maxLifetime);
             }
             SessionSpec s = b.build();
-            out.session(key == null ? manager.create(s) : manager.getOrCreate(s));
+            out.session(Wire.session(key == null ? manager.create(s) : manager.getOrCreate(s)));
+        }
+
+        @Override
+        void run(ServerClient server, Output out) {
+            out.session(server.send("POST", ServerClient.object("owner", owner, "key", key,
+                    "data", data == null ? null : object(data, "--data"),
+                    "metadata", metadata == null ? null : object(metadata, "--metadata"),
+                    "idle_timeout", seconds(idleTimeout), "max_lifetime", seconds(maxLifetime)), "v1", "sessions"));
         }
     }
 
     @Command(name = "ls", description = "List sessions, newest first.")
-    static final class Ls extends StoreCommand {
+    static final class Ls extends StoreOrServerCommand {
         @Option(names = "--owner", description = "Only this owner's sessions.")
         String owner;
 
@@ -108,36 +144,62 @@ final class SessionsCommand {
 
         @Override
         void run(SessionManager manager, Output out) {
-            SessionStatus st = status != null ? SessionStatus.fromWire(status) : all ? null : SessionStatus.ACTIVE;
-            Page<Session> page = manager.list(new SessionQuery(owner, st, null, limit, cursor));
-            out.sessions(page.items(), page.nextCursor());
+            Page<Session> page = manager.list(new SessionQuery(owner, status(), null, limit, cursor));
+            out.sessions(page.items().stream().map(Wire::session).toList(), page.nextCursor());
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        void run(ServerClient server, Output out) {
+            SessionStatus st = status();
+            Map<String, String> query = new LinkedHashMap<>();
+            query.put("owner", owner);
+            query.put("status", st == null ? null : st.wireName());
+            query.put("limit", Integer.toString(limit));
+            query.put("cursor", cursor);
+            Map<String, Object> page = server.get(query, "v1", "sessions");
+            out.sessions((List<Map<String, Object>>) page.get("items"), (String) page.get("next_cursor"));
+        }
+
+        private SessionStatus status() {
+            return status != null ? SessionStatus.fromWire(status) : all ? null : SessionStatus.ACTIVE;
         }
     }
 
     @Command(name = "show", description = "Show one session.")
-    static final class Show extends StoreCommand {
+    static final class Show extends StoreOrServerCommand {
         @Parameters(paramLabel = "ID")
         String id;
 
         @Override
         void run(SessionManager manager, Output out) {
-            out.session(manager.get(id));
+            out.session(Wire.session(manager.get(id)));
+        }
+
+        @Override
+        void run(ServerClient server, Output out) {
+            out.session(server.get(Map.of(), "v1", "sessions", id));
         }
     }
 
     @Command(name = "touch", description = "Record activity on a session.")
-    static final class Touch extends StoreCommand {
+    static final class Touch extends StoreOrServerCommand {
         @Parameters(paramLabel = "ID")
         String id;
 
         @Override
         void run(SessionManager manager, Output out) {
-            out.session(manager.touch(id));
+            out.session(Wire.session(manager.touch(id)));
+        }
+
+        @Override
+        void run(ServerClient server, Output out) {
+            out.session(server.send("POST", null, "v1", "sessions", id, "touch"));
         }
     }
 
     @Command(name = "update", description = "Merge JSON into a session's data and metadata (null removes a key).")
-    static final class Update extends StoreCommand {
+    static final class Update extends StoreOrServerCommand {
         @Parameters(paramLabel = "ID")
         String id;
 
@@ -154,13 +216,21 @@ final class SessionsCommand {
 
         @Override
         void run(SessionManager manager, Output out) {
-            out.session(manager.update(id, patches.data == null ? null : object(patches.data, "--data"),
-                    patches.metadata == null ? null : object(patches.metadata, "--metadata")));
+            out.session(Wire.session(manager.update(id, patches.data == null ? null : object(patches.data, "--data"),
+                    patches.metadata == null ? null : object(patches.metadata, "--metadata"))));
+        }
+
+        @Override
+        void run(ServerClient server, Output out) {
+            out.session(server.send("PATCH", ServerClient.object(
+                    "data", patches.data == null ? null : object(patches.data, "--data"),
+                    "metadata", patches.metadata == null ? null : object(patches.metadata, "--metadata")),
+                    "v1", "sessions", id));
         }
     }
 
     @Command(name = "end", description = "End a session (idempotent) and print its final record.")
-    static final class End extends StoreCommand {
+    static final class End extends StoreOrServerCommand {
         @Parameters(paramLabel = "ID")
         String id;
 
@@ -169,8 +239,18 @@ final class SessionsCommand {
 
         @Override
         void run(SessionManager manager, Output out) {
-            out.session(manager.end(id, EndReason.of(reason)));
+            out.session(Wire.session(manager.end(id, EndReason.of(reason))));
         }
+
+        @Override
+        void run(ServerClient server, Output out) {
+            out.session(server.send("DELETE", Map.of("reason", EndReason.of(reason).code()), "v1", "sessions", id));
+        }
+    }
+
+    /** A duration as API v1 takes it: seconds. */
+    private static Object seconds(Duration d) {
+        return d == null ? null : d.toMillis() % 1000 == 0 ? (Object) d.toSeconds() : (Object) (d.toMillis() / 1000.0);
     }
 
     @SuppressWarnings("unchecked")

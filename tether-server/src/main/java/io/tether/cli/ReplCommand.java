@@ -1,0 +1,344 @@
+package io.tether.cli;
+
+import io.tether.ErrorCode;
+import io.tether.TetherException;
+import java.io.BufferedReader;
+import java.io.Console;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.jline.reader.EndOfFileException;
+import org.jline.reader.LineReader;
+import org.jline.reader.LineReaderBuilder;
+import org.jline.reader.UserInterruptException;
+import org.jline.reader.impl.DefaultParser;
+import org.jline.terminal.Terminal;
+import org.jline.terminal.TerminalBuilder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code tether repl}: an interactive interpreter whose state lives in one server session
+ * for the REPL's whole life. On a terminal it edits lines and keeps history (JLine), Ctrl-C
+ * interrupts the running code (or drops the line being typed) and Ctrl-D exits; with
+ * standard input from a pipe or file it reads line by line, prints no prompts, and runs
+ * what is left at the end of the input.
+ *
+ * <p>A session the REPL created is ended when it exits (also on SIGTERM), unless
+ * {@code --keep}; a session given with {@code --session} is never ended by it.
+ */
+@Command(name = "repl", description = {"An interactive interpreter on a Tether server; its state lives in one "
+        + "session until you exit (Ctrl-D).",
+        "Ctrl-C interrupts the running code. Input from a pipe works line by line."})
+final class ReplCommand implements Callable<Integer> {
+    @Mixin
+    TetherCli.ServerOptions server = new TetherCli.ServerOptions();
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Data directory whose server.json and admin-token "
+            + "name the server and token (env TETHER_DATA_DIR; default ./tether-data).")
+    Path dataDir;
+
+    @Parameters(arity = "0..1", paramLabel = "RUNTIME",
+            description = "python (the default) or jshell; with --session, the session's own.")
+    String runtime;
+
+    @Option(names = "--session", paramLabel = "ID", description = "Use this session (it is kept at exit).")
+    String session;
+
+    @Option(names = "--keep", description = "Keep the new session at exit, for a later --session.")
+    boolean keep;
+
+    /** The session the REPL works in, and whether it ends it at exit. */
+    private record Target(String id, String runtime, boolean endAtExit) {
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        ServerClient client = server.client(dataDir);
+        Target target = target(client);
+        InputStream in = TetherCli.root(spec).in;
+        boolean interactive = in == System.in && stdinIsTerminal();
+        Repl repl = new Repl(client, target.id(), MultiLineInput.forRuntime(target.runtime()), out, err);
+        Thread atExit = new Thread(() -> repl.stop(target.endAtExit()), "tether-repl-exit");
+        Runtime.getRuntime().addShutdownHook(atExit);
+        err.println("tether repl: " + target.runtime() + " session " + target.id() + " on " + client.url()
+                + (interactive ? ". Ctrl-C interrupts, Ctrl-D exits." : ""));
+        err.flush();
+        try (Lines lines = interactive ? new TerminalLines(target.runtime(), repl) : new PipedLines(in)) {
+            repl.loop(lines);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(atExit);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is exiting and runs the hook: it ends the session
+            }
+            if (target.endAtExit()) {
+                repl.stop(true);
+            } else {
+                err.println("tether repl: session " + target.id() + " kept; continue with: tether repl --session "
+                        + target.id());
+                err.flush();
+            }
+        }
+        return 0;
+    }
+
+    private Target target(ServerClient client) {
+        if (session != null) {
+            Map<String, Object> s = client.get(Map.of(), "v1", "sessions", session);
+            String rt = (String) s.get("runtime");
+            if (runtime != null && !runtime.equals(rt)) {
+                throw TetherException.invalid("session " + session + " is a " + rt + " session, not " + runtime);
+            }
+            if (!"active".equals(s.get("status"))) {
+                throw new TetherException(ErrorCode.SESSION_ENDED, "session " + session + " has ended (" + s.get("status")
+                        + ", " + s.get("end_reason") + ")");
+            }
+            return new Target(session, rt, false);
+        }
+        String rt = runtime != null ? runtime : "python";
+        Map<String, Object> s = client.send("POST", Map.of("runtime", rt), "v1", "sessions");
+        return new Target((String) s.get("id"), rt, !keep);
+    }
+
+    /**
+     * Whether standard input and output are a terminal. From JDK 22 {@code System.console()}
+     * exists also when they are redirected, and {@code Console.isTerminal()} tells; the build
+     * targets 21, where a console exists only for a terminal.
+     */
+    private static boolean stdinIsTerminal() {
+        Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            return (Boolean) Console.class.getMethod("isTerminal").invoke(console);
+        } catch (NoSuchMethodException jdk21) {
+            return true;
+        } catch (ReflectiveOperationException e) {
+            return false;
+        }
+    }
+
+    // ---------------------------------------------------------------- the loop
+
+    /** The read-run-print loop over one session. */
+    static final class Repl {
+        private final ServerClient client;
+        private final String sessionId;
+        private final MultiLineInput input;
+        private final PrintWriter out;
+        private final PrintWriter err;
+        private volatile boolean executing;
+        private volatile boolean stopped;
+
+        Repl(ServerClient client, String sessionId, MultiLineInput input, PrintWriter out, PrintWriter err) {
+            this.client = client;
+            this.sessionId = sessionId;
+            this.input = input;
+            this.out = out;
+            this.err = err;
+        }
+
+        void loop(Lines lines) {
+            List<String> buffer = new ArrayList<>();
+            while (true) {
+                String line;
+                try {
+                    line = lines.read(input.prompt(!buffer.isEmpty()));
+                } catch (Cancelled c) {
+                    buffer.clear();
+                    continue;
+                }
+                if (line == null) {
+                    if (!buffer.isEmpty() && !lines.interactive()) {
+                        run(String.join("\n", buffer));
+                    }
+                    return;
+                }
+                if (buffer.isEmpty() && line.isBlank()) {
+                    continue;
+                }
+                buffer.add(line);
+                if (input.complete(buffer)) {
+                    String code = String.join("\n", buffer).stripTrailing();
+                    buffer.clear();
+                    run(code);
+                }
+            }
+        }
+
+        private void run(String code) {
+            ExecutionPrinter printer = new ExecutionPrinter(out, err, false);
+            executing = true;
+            try {
+                printer.finish(client.execute(sessionId, Map.of("code", code), printer));
+            } catch (TetherException e) {
+                if (e.code() == ErrorCode.SESSION_ENDED || e.code() == ErrorCode.SESSION_NOT_FOUND) {
+                    throw e;
+                }
+                err.println("tether: " + e.code().code() + ": " + e.getMessage());
+                err.flush();
+            } finally {
+                executing = false;
+            }
+        }
+
+        /** Ctrl-C: interrupts the running code, from another thread than the one that waits for it. */
+        void interrupt() {
+            if (executing) {
+                Thread.ofVirtual().name("tether-repl-interrupt").start(() -> {
+                    try {
+                        client.interrupt(sessionId);
+                    } catch (RuntimeException e) {
+                        err.println("tether: could not interrupt: " + e.getMessage());
+                        err.flush();
+                    }
+                });
+            }
+        }
+
+        /** At exit: stops running code and, when told, ends the session. Runs once. */
+        synchronized void stop(boolean endSession) {
+            if (stopped) {
+                return;
+            }
+            stopped = true;
+            try {
+                if (executing) {
+                    client.interrupt(sessionId);
+                }
+                if (endSession) {
+                    client.send("DELETE", Map.of("reason", "manual"), "v1", "sessions", sessionId);
+                }
+            } catch (TetherException | ServerClient.Unreachable e) {
+                err.println("tether repl: could not end session " + sessionId + ": " + e.getMessage());
+                err.flush();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- where lines come from
+
+    /** Ctrl-C while a line is typed: drop the input so far. */
+    static final class Cancelled extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Cancelled() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** A source of input lines. */
+    interface Lines extends AutoCloseable {
+        /**
+         * The next line, or {@code null} at the end of input (Ctrl-D).
+         *
+         * @throws Cancelled on Ctrl-C while the line is typed
+         */
+        String read(String prompt);
+
+        boolean interactive();
+
+        @Override
+        void close();
+    }
+
+    /** Lines from a pipe or a file: no prompts, no editing. */
+    static final class PipedLines implements Lines {
+        private final BufferedReader reader;
+
+        PipedLines(InputStream in) {
+            this.reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public String read(String prompt) {
+            try {
+                return reader.readLine();
+            } catch (IOException e) {
+                throw TetherException.invalid("cannot read stdin: " + e.getMessage());
+            }
+        }
+
+        @Override
+        public boolean interactive() {
+            return false;
+        }
+
+        @Override
+        public void close() {
+            // stdin belongs to the process: left open
+        }
+    }
+
+    /** Lines typed on the terminal, with editing and a history kept per runtime in the home directory. */
+    static final class TerminalLines implements Lines {
+        private final Terminal terminal;
+        private final LineReader reader;
+
+        TerminalLines(String runtime, Repl repl) {
+            try {
+                terminal = TerminalBuilder.builder().system(true).build();
+            } catch (IOException e) {
+                throw new TetherException(ErrorCode.INTERNAL, "cannot open the terminal: " + e.getMessage(), e);
+            }
+            terminal.handle(Terminal.Signal.INT, signal -> repl.interrupt());
+            DefaultParser parser = new DefaultParser();
+            parser.setEscapeChars(new char[0]);
+            reader = LineReaderBuilder.builder()
+                    .terminal(terminal)
+                    .appName("tether")
+                    .parser(parser)
+                    .variable(LineReader.HISTORY_FILE,
+                            Path.of(System.getProperty("user.home"), ".tether_history_" + runtime))
+                    .option(LineReader.Option.DISABLE_EVENT_EXPANSION, true)
+                    .option(LineReader.Option.INSERT_TAB, true)
+                    .option(LineReader.Option.HISTORY_IGNORE_SPACE, false) // indented block lines are history too
+                    .option(LineReader.Option.HISTORY_REDUCE_BLANKS, false)
+                    .build();
+        }
+
+        @Override
+        public String read(String prompt) {
+            try {
+                return reader.readLine(prompt);
+            } catch (UserInterruptException e) {
+                throw new Cancelled();
+            } catch (EndOfFileException e) {
+                return null;
+            }
+        }
+
+        @Override
+        public boolean interactive() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+            try {
+                reader.getHistory().save();
+                terminal.close();
+            } catch (IOException e) {
+                throw new TetherException(ErrorCode.INTERNAL, "cannot save the history or close the terminal: "
+                        + e.getMessage(), e);
+            }
+        }
+    }
+}

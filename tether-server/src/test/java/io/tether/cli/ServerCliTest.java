@@ -1,0 +1,204 @@
+package io.tether.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tether.server.ServerConfig;
+import io.tether.server.Settings;
+import io.tether.server.TetherServer;
+import java.io.ByteArrayInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.assertj.core.api.InstanceOfAssertFactories;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI against a real server (Python sessions, no auth) started on a free port. */
+class ServerCliTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern SESSION_LINE = Pattern.compile("session: (\\S+)");
+
+    @TempDir
+    static Path dataDir;
+
+    private static TetherServer server;
+
+    @BeforeAll
+    static void startServer() {
+        server = TetherServer.start(ServerConfig.from(Settings.resolve(Map.of("port", "0",
+                "data_dir", dataDir.toString(), "auth", "none", "runtimes", "python",
+                "python_pool_min_idle", "1", "jshell_pool_min_idle", "0"), Map.of(), null)));
+    }
+
+    @AfterAll
+    static void stopServer() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    record Result(int exit, String out, String err) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> json() throws Exception {
+            return JSON.readValue(out, Map.class);
+        }
+
+        String session() {
+            Matcher m = SESSION_LINE.matcher(err);
+            assertThat(m.find()).as("a session line in: " + err).isTrue();
+            return m.group(1);
+        }
+    }
+
+    /** Runs the CLI on the server's data directory (so it finds the server by its server.json). */
+    private static Result tether(String stdin, String... args) {
+        return tether(Map.of(), new StringWriter(), stdin, args);
+    }
+
+    private static Result tether(Map<String, String> extraEnv, StringWriter out, String stdin, String... args) {
+        StringWriter err = new StringWriter();
+        Map<String, String> env = new HashMap<>(Map.of("TETHER_DATA_DIR", dataDir.toString()));
+        env.putAll(extraEnv);
+        int exit = TetherCli.run(args, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
+                new PrintWriter(out, true), new PrintWriter(err, true), env);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void execRunsCodeFromItsArgumentOrStdinAndReusesTheSessionItPrints() {
+        Result first = tether("", "exec", "x = 20");
+        assertThat(first.exit()).as(first.err()).isZero();
+        assertThat(first.out()).isEmpty();
+        String id = first.session();
+
+        Result fromStdin = tether("x += 1\nx * 2\n", "exec", "--session", id);
+        assertThat(fromStdin.exit()).as(fromStdin.err()).isZero();
+        assertThat(fromStdin.out()).isEqualTo("42\n");
+        assertThat(fromStdin.err()).as("no new session announced").isEmpty();
+        assertThat(tether("print(x)", "exec", "--session", id, "-").out()).isEqualTo("21\n");
+    }
+
+    @Test
+    void execExitsOneWhenTheCodeFailsAndWithTheProblemsCodeWhenTheServerRefuses() {
+        Result failed = tether("", "exec", "print('before')\n1 / 0");
+        assertThat(failed.exit()).isEqualTo(1);
+        assertThat(failed.out()).isEqualTo("before\n");
+        assertThat(failed.err()).contains("Traceback").contains("ZeroDivisionError: division by zero");
+
+        Result missing = tether("", "exec", "--session", "no-such-session", "1");
+        assertThat(missing.exit()).isEqualTo(3);
+        assertThat(missing.err()).contains("session_not_found").contains("no-such-session");
+
+        Result nobody = tether("", "exec", "--url", "http://127.0.0.1:1", "1");
+        assertThat(nobody.exit()).isEqualTo(TetherCli.UNREACHABLE);
+        assertThat(nobody.err()).contains("no Tether server answers at http://127.0.0.1:1")
+                .contains("./tether serve");
+    }
+
+    @Test
+    void execStreamsOutputWhileTheCodeRuns() {
+        TimedWriter out = new TimedWriter("tick");
+        Result r = tether(Map.of(), out, "", "exec", String.join("\n",
+                "import sys, time",
+                "print('tick', flush=True)",
+                "time.sleep(0.8)",
+                "print('tock')",
+                "sys.stderr.write('warn\\n')",
+                "7"));
+        long returned = System.nanoTime();
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("tick\ntock\n7\n");
+        assertThat(r.err()).contains("warn\n");
+        assertThat(out.seenAt).as("'tick' was written").isNotZero();
+        assertThat((returned - out.seenAt) / 1_000_000).as("ms between tick and the end").isGreaterThan(400);
+    }
+
+    @Test
+    void execJsonPrintsTheFinishedExecution() throws Exception {
+        Result r = tether("", "exec", "--json", "--timeout", "30", "print('hi')\n6 * 7");
+        assertThat(r.exit()).as(r.err()).isZero();
+        Map<String, Object> e = r.json();
+        assertThat(e).containsEntry("status", "ok").containsEntry("stdout", "hi\n")
+                .containsEntry("result", Map.of("text/plain", "42", "application/json", 42))
+                .containsEntry("session_id", r.session());
+    }
+
+    @Test
+    void replKeepsStateAcrossLinesRunsMultiLineDefinitionsAndEndsItsSession() throws Exception {
+        Result r = tether(String.join("\n",
+                "x = 1",
+                "x + 1",
+                "def double(a):",
+                "    if a:",
+                "        return a * 2",
+                "",
+                "double(x + 20)",
+                "undefined_name",
+                "print(x)",
+                ""), "repl", "python");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("2\n42\n1\n");
+        assertThat(r.err()).contains("NameError");
+        String id = r.err().replaceAll("(?s).*python session (\\S+) on .*", "$1");
+        assertThat(tether("", "sessions", "show", id, "--json").json()).containsEntry("status", "ended");
+    }
+
+    @Test
+    void sessionsAndStatsCallTheServerThatRunsOnTheDataDirectory(@TempDir Path elsewhere) throws Exception {
+        Map<String, Object> created = tether("", "sessions", "create", "--owner", "carol", "--json").json();
+        String id = (String) created.get("id");
+        assertThat(created).containsEntry("owner", "carol").containsEntry("runtime", "none");
+
+        assertThat(tether("", "sessions", "ls", "--owner", "carol").out()).contains(id).contains("carol");
+        Map<String, Object> listed = tether("", "sessions", "ls", "--owner", "carol", "--json").json();
+        assertThat(listed).containsEntry("next_cursor", "");
+        assertThat(tether("", "sessions", "show", id).out()).contains("owner             carol");
+        Map<String, Object> ended = tether("", "sessions", "end", id, "--reason", "done", "--json").json();
+        assertThat(ended).containsEntry("status", "ended").containsEntry("end_reason", "done");
+        assertThat(tether("", "sessions", "show", "nope").exit()).isEqualTo(3);
+
+        Map<String, Object> stats = tether("", "stats", "--json").json();
+        assertThat(stats).containsKeys("active", "total_created", "ended_by_reason", "active_by_owner", "executing");
+        assertThat(stats.get("ended_by_reason")).asInstanceOf(InstanceOfAssertFactories.MAP).containsEntry("done", 1);
+
+        // A data directory without a server: the local store, unless a URL names the server.
+        Map<String, String> env = Map.of("TETHER_DATA_DIR", elsewhere.toString());
+        assertThat(tether(env, new StringWriter(), "", "stats", "--json").json()).containsEntry("total_created", 0);
+        assertThat(tether(env, new StringWriter(), "", "stats", "--json", "--url", server.url()).json())
+                .containsEntry("ended_by_reason", stats.get("ended_by_reason"));
+    }
+
+    /** Remembers when a text first appeared in what was written. */
+    private static final class TimedWriter extends StringWriter {
+        private final String text;
+        volatile long seenAt;
+
+        TimedWriter(String text) {
+            this.text = text;
+        }
+
+        @Override
+        public void write(String s, int off, int len) {
+            super.write(s, off, len);
+            if (seenAt == 0 && toString().contains(text)) {
+                seenAt = System.nanoTime();
+            }
+        }
+
+        @Override
+        public void write(char[] c, int off, int len) {
+            super.write(c, off, len);
+            if (seenAt == 0 && toString().contains(text)) {
+                seenAt = System.nanoTime();
+            }
+        }
+    }
+}
