@@ -1,0 +1,54 @@
+package io.tether.client;
+
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One event of a streamed execution, in the order the server sends them: {@link Start},
+ * then {@link Stdout} and {@link Stderr} as the code writes, then {@link Result} (only when
+ * there is a value), {@link Error} (only when it raised) and always {@link End} last.
+ */
+public sealed interface ExecutionEvent {
+
+    /** The execution began: its number is known (fetch it by number if the stream is lost). */
+    record Start(String sessionId, long number) implements ExecutionEvent {
+        public Start {
+            Objects.requireNonNull(sessionId, "sessionId");
+        }
+    }
+
+    /** Text the code wrote to standard output. */
+    record Stdout(String text) implements ExecutionEvent {
+        public Stdout {
+            Objects.requireNonNull(text, "text");
+        }
+    }
+
+    /** Text the code wrote to standard error. */
+    record Stderr(String text) implements ExecutionEvent {
+        public Stderr {
+            Objects.requireNonNull(text, "text");
+        }
+    }
+
+    /** The value of a trailing expression as a MIME bundle. */
+    record Result(Map<String, Object> bundle) implements ExecutionEvent {
+        public Result {
+            bundle = Wire.frozen(bundle);
+        }
+    }
+
+    /** The exception the code raised. */
+    record Error(ExecutionError error) implements ExecutionEvent {
+        public Error {
+            Objects.requireNonNull(error, "error");
+        }
+    }
+
+    /** The whole execution, as a synchronous call would have answered it; always last. */
+    record End(Execution execution) implements ExecutionEvent {
+        public End {
+            Objects.requireNonNull(execution, "execution");
+        }
+    }
+}
