@@ -31,6 +31,7 @@ import _signal
 import _json
 import _ast
 import codecs
+import fcntl
 import io
 import select
 
@@ -127,22 +128,20 @@ def to_json(value, depth=0):
     raise TypeError('not JSON')
 
 
-# --- state shared between the main thread, the control thread and the output pumps ---
-MAIN_THREAD = _thread.get_ident()
+# --- state shared between the main thread, the SIGIO handler and the output pumps ------
 running = False      # user code (or its repr) is on the main thread's stack right now
 running_id = 0       # the exec id whose user code runs / ran last
 interrupt_id = 0     # the last exec id Java asked to interrupt
 current_id = 0       # the exec id output is attributed to; 0 between executions
 
 
-def on_sigint(signum, frame):
-    # Only an interrupt meant for the code running now raises: a SIGINT that arrives
-    # after its execution ended (or while idle) must not hit the worker or the next cell.
-    if running and interrupt_id == running_id:
-        raise KeyboardInterrupt
+def ignore_sigint(signum, frame):
+    # Interrupts come over the control channel; a stray SIGINT (a terminal, user code's
+    # os.killpg) must not hit the worker or the cell that runs.
+    pass
 
 
-_signal.signal(_signal.SIGINT, on_sigint)
+_signal.signal(_signal.SIGINT, ignore_sigint)
 
 
 class Stream:
@@ -219,13 +218,20 @@ def drain_streams():
 
 
 
-# --- control thread: reads frames, handles interrupt and ping at once ---------------
-_mailbox = []
-_mail = _thread.allocate_lock()
-_mail.acquire()
-
+# --- control channel -------------------------------------------------------------------
+# The main thread reads it: between executions it blocks on it, and runs an exec request
+# itself, without a hand-off to another thread. While code runs, the kernel signals the
+# main thread when a frame arrives (O_ASYNC, SIGIO sent to that thread alone), and the
+# handler takes the frames that are there: a ping is answered, an interrupt for the code
+# that runs raises KeyboardInterrupt in it, also in a blocking call such as time.sleep,
+# which the signal ends. The end of the channel ends the worker, idle or not.
+F_SETOWN_EX = 15    # fcntl.h; the fcntl module does not name it
+F_OWNER_TID = 0
 
 _inbuf = b''
+_ctl_poller = None
+_taking = False     # take_frames runs; a SIGIO handled meanwhile only sets _more
+_more = False
 
 
 def read_exact(n):
@@ -244,7 +250,7 @@ def read_exact(n):
 
 
 def die():
-    # The JVM closed our stdin (it closed the worker or died): take the whole process
+    # The JVM closed the channel (it closed the worker or died): take the whole process
     # group with us so no child of user code outlives its session.
     try:
         os.killpg(0, _signal.SIGKILL)
@@ -252,30 +258,91 @@ def die():
         os._exit(0)
 
 
-def control():
+def signal_control():
+    # Before any code runs: SIGIO to the main thread whenever the channel turns readable.
+    global _ctl_poller
+    _ctl_poller = select.poll()
+    _ctl_poller.register(CTL_IN, select.POLLIN)
+    _signal.signal(_signal.SIGIO, on_control)
+    owner = F_OWNER_TID.to_bytes(4, sys.byteorder) + _thread.get_native_id().to_bytes(4, sys.byteorder)
+    fcntl.fcntl(CTL_IN, F_SETOWN_EX, owner)
+    fcntl.fcntl(CTL_IN, fcntl.F_SETFL, fcntl.fcntl(CTL_IN, fcntl.F_GETFL) | os.O_ASYNC)
+
+
+def control_frame(op, fid):
     global interrupt_id
+    if op == 0x69:  # i: interrupt
+        interrupt_id = fid
+    elif op == 0x70:  # p: ping
+        send('{"t":"pong","id":%d}' % fid)
+
+
+def serve():
+    # The main thread, between executions.
+    while True:
+        header = read_exact(13)
+        if header is None:
+            die()
+        size = int.from_bytes(header[0:4], 'big') - 9
+        op = header[4]
+        fid = int.from_bytes(header[5:13], 'big')
+        payload = read_exact(size) if size > 0 else b''
+        if payload is None:
+            die()
+        if op == 0x78:  # x: exec
+            execute(fid, int.from_bytes(payload[:8], 'big'), payload[8:])
+        else:
+            control_frame(op, fid)
+
+
+def on_control(signum, frame):
+    # Between executions the main thread reads the channel itself.
+    if running:
+        take_control()
+
+
+def take_control():
+    # While code runs (from the SIGIO handler, or when an execution starts): handles the
+    # frames that arrived, then raises if one interrupts the code that runs. Handlers run
+    # between any two bytecodes of the main thread, also in here: a nested one only marks
+    # that more arrived.
+    global _taking, _more
+    if _taking:
+        _more = True
+        return
     try:
         while True:
-            header = read_exact(13)
-            if header is None:
+            _taking = True
+            _more = False
+            take_frames()
+            _taking = False
+            if not _more:
                 break
-            size = int.from_bytes(header[0:4], 'big') - 9
-            op = header[4]
-            fid = int.from_bytes(header[5:13], 'big')
-            payload = read_exact(size) if size > 0 else b''
-            if payload is None:
-                break
-            if op == 0x78:  # x: exec
-                _mailbox.append((fid, int.from_bytes(payload[:8], 'big'), payload[8:]))
-                _mail.release()
-            elif op == 0x69:  # i: interrupt
-                interrupt_id = fid
-                if running_id == fid and running:
-                    _signal.pthread_kill(MAIN_THREAD, _signal.SIGINT)
-            elif op == 0x70:  # p: ping
-                send('{"t":"pong","id":%d}' % fid)
     finally:
+        _taking = False
+    if running and interrupt_id == running_id:
+        raise KeyboardInterrupt
+
+
+def take_frames():
+    global _inbuf
+    try:
+        while _ctl_poller.poll(0):
+            data = os.read(CTL_IN, 65536)
+            if not data:
+                die()
+            _inbuf += data
+    except OSError:
         die()
+    buf = _inbuf
+    while len(buf) >= 13:
+        end = 4 + int.from_bytes(buf[0:4], 'big')
+        if len(buf) < end or buf[4] == 0x78:
+            break  # the rest of a frame, or an exec (Java sends none while one runs)
+        op = buf[4]
+        fid = int.from_bytes(buf[5:13], 'big')
+        buf = _inbuf = buf[end:]
+        control_frame(op, fid)
 
 
 # --- executions -----------------------------------------------------------------------
@@ -359,9 +426,9 @@ def execute(eid, number, source_bytes):
             code = compile(tree, filename, 'exec')
             last_code = compile(last, filename, 'eval') if last is not None else None
             running_id = eid
-            if interrupt_id == eid:
-                raise KeyboardInterrupt  # interrupted before it started
             running = True
+            if _inbuf or _ctl_poller.poll(0):
+                take_control()  # an interrupt or ping arrived since the exec frame was read
             exec(code, namespace)
             if last_code is not None:
                 value = eval(last_code, namespace)
@@ -414,9 +481,8 @@ def apply_limits(memory, cpu, nproc, fsize):
 
 
 def main(args):
-    global MAX_OUTPUT, MAIN_THREAD
+    global MAX_OUTPUT
     try:
-        MAIN_THREAD = _thread.get_ident()
         MAX_OUTPUT = int(args[0])
         # Own process group: killing the group kills every child of user code too.
         os.setpgid(0, 0)
@@ -425,25 +491,23 @@ def main(args):
         # script's temporary directory), then the configured extra paths.
         sys.path[0:1] = [''] + list(args[5:])
         sys.argv = ['']
-        # Small stacks for our three threads: they count against RLIMIT_AS.
+        # Small stacks for the output pumps: they count against RLIMIT_AS.
         _thread.stack_size(256 * 1024)
         for stream in STREAMS:
             _thread.start_new_thread(stream.pump, ())
-        _thread.start_new_thread(control, ())
         _thread.stack_size(0)
+        signal_control()
         apply_limits(*limits)
     except BaseException as e:
         send('{"t":"fatal","message":%s}' % _str('%s: %s' % (type(e).__name__, e)))
         os._exit(2)
     send('{"t":"hello","pid":%d,"version":%s}' % (os.getpid(), _str(sys.version.split()[0])))
-    while True:
-        _mail.acquire()
-        try:
-            execute(*_mailbox.pop())
-        except BaseException:
-            # The worker itself failed (e.g. MemoryError under a tiny RLIMIT_AS): an
-            # interpreter that cannot answer must die, not linger; Java reports a crash.
-            os._exit(70)
+    try:
+        serve()
+    except BaseException:
+        # The worker itself failed (e.g. MemoryError under a tiny RLIMIT_AS): an
+        # interpreter that cannot answer must die, not linger; Java reports a crash.
+        os._exit(70)
 
 
 # --- fork server ------------------------------------------------------------------------
