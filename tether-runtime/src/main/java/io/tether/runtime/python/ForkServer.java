@@ -1,14 +1,11 @@
 package io.tether.runtime.python;
 
 import io.tether.runtime.WorkerOptions;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,7 +16,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -124,51 +120,33 @@ final class ForkServer implements AutoCloseable {
             throw new Unavailable("the fork server has exited", null);
         }
         Duration timeout = interpreter.startTimeout();
-        SocketChannel channel;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        ControlChannel channel;
         long pid;
-        AtomicBoolean answered = new AtomicBoolean();
         try {
-            channel = SocketChannel.open(address);
+            channel = ControlChannel.of(SocketChannel.open(address));
         } catch (IOException e) {
             throw new Unavailable("cannot connect to the fork server: " + e, e);
         }
-        // A blocking channel has no read timeout: a stuck server gets its connection closed.
-        CompletableFuture.delayedExecutor(timeout.toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
-            if (answered.compareAndSet(false, true)) {
-                closeQuietly(channel);
-            }
-        });
         try {
-            write(channel, interpreter.forkRequest(directory, options.limits()));
-            ByteBuffer b = ByteBuffer.allocate(4);
-            while (b.hasRemaining()) {
-                if (channel.read(b) < 0) {
-                    throw new IOException("the connection ended before the worker's pid");
-                }
-            }
-            pid = b.flip().getInt() & 0xffffffffL;
+            channel.write(ByteBuffer.wrap(interpreter.forkRequest(directory, options.limits())));
+            pid = channel.readInt(deadline);
         } catch (IOException e) {
-            closeQuietly(channel);
+            channel.close();
             throw new Unavailable("the fork server did not fork: " + e, e);
+        } finally {
+            channel.restoreInterrupt();
         }
-        if (!answered.compareAndSet(false, true)) {
-            closeQuietly(channel);
+        if (pid < 0) {
+            channel.close();
             throw new Unavailable("the fork server did not fork within " + timeout, null);
         }
         CompletableFuture<Integer> exit = exits.computeIfAbsent(pid, k -> new CompletableFuture<>());
         OsProcess.Forked forked = OsProcess.Forked.of(pid, exit, gone);
-        return PythonProcess.attach(forked, new BufferedInputStream(Channels.newInputStream(channel), 1 << 16),
-                new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 13), timeout, options, p -> {
-                    exits.remove(pid);
-                    onDeath.accept(p);
-                });
-    }
-
-    private static void write(SocketChannel channel, byte[] bytes) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        while (b.hasRemaining()) {
-            channel.write(b);
-        }
+        return PythonProcess.attach(forked, channel, deadline, options, p -> {
+            exits.remove(pid);
+            onDeath.accept(p);
+        });
     }
 
     /** Reads the server's stdout: "ready", "exit" reports, and anything it printed (logged). */
@@ -216,14 +194,6 @@ final class ForkServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         deleteQuietly(directory, directory.resolve("s"));
-    }
-
-    private static void closeQuietly(SocketChannel channel) {
-        try {
-            channel.close();
-        } catch (IOException e) {
-            // nothing to release
-        }
     }
 
     private static void deleteQuietly(Path directory, Path socket) {

@@ -150,7 +150,7 @@ public final class PythonRuntime implements SessionRuntime {
                 serverFailed(server, e);
             }
         }
-        return PythonProcess.startCold(interpreter, options, directory, onDeath);
+        return ColdStart.start(interpreter, options, directory, onDeath);
     }
 
     /** The live fork server, started or restarted as needed; null when workers start cold. */

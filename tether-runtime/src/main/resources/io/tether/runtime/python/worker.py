@@ -1,8 +1,9 @@
-# Tether Python worker: one persistent interpreter driven over its stdin/stdout (cold),
-# or over a Unix-domain socket when forked by the fork server (see the end of this file).
+# Tether Python worker: one persistent interpreter driven over a Unix-domain socket, the
+# control channel: one it connects to itself when started cold, or the connection the fork
+# server accepted for it (see the end of this file).
 #
-# Started by io.tether.runtime.python.PythonProcess as
-#   python3 -S -E -B worker.py <max_output_bytes> <rlimit_as> <rlimit_cpu> <rlimit_nproc> <rlimit_fsize> [sys.path entries...]
+# Started cold by io.tether.runtime.python.PythonProcess as
+#   python3 -S -E -B worker.py --connect <socket path> <max_output_bytes> <rlimit_as> <rlimit_cpu> <rlimit_nproc> <rlimit_fsize> [sys.path entries...]
 # (limits in bytes / seconds, 0 = leave unlimited).
 #
 # Protocol (both directions length-prefixed; lengths are 4-byte big-endian and count
@@ -36,10 +37,10 @@ import io
 import select
 
 # --- file descriptors --------------------------------------------------------------
-# The control channel moves to private, non-inheritable descriptors; fds 1 and 2 become
-# pipes this process reads itself, so nothing user code writes at the OS level (os.write,
-# os.system, child processes) can reach the control channel. Cold: the control channel is
-# stdin/stdout. Forked: it is the accepted Unix-domain socket (both directions).
+# The control channel is a private, non-inheritable descriptor (the socket, both
+# directions); fds 1 and 2 become pipes this process reads itself, so nothing user code
+# writes at the OS level (os.write, os.system, child processes) can reach the control
+# channel.
 CTL_IN = CTL_OUT = -1
 _STD_FILES = ()
 STREAMS = ()
@@ -589,8 +590,18 @@ def fork_server(path):
             os.close(conn)
 
 
+def cold(path, args):
+    import _socket
+    conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    conn.connect(path)
+    fd = conn.detach()
+    setup_fds(fd, fd)
+    main(args)
+
+
 if len(sys.argv) == 3 and sys.argv[1] == '--fork-server':
     fork_server(sys.argv[2])
+elif len(sys.argv) > 2 and sys.argv[1] == '--connect':
+    cold(sys.argv[2], sys.argv[3:])
 else:
-    setup_fds(os.dup(0), os.dup(1))
-    main(sys.argv[1:])
+    sys.exit('usage: worker.py --connect <socket> <arguments> | --fork-server <socket>')

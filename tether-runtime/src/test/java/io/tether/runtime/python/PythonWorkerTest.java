@@ -219,6 +219,18 @@ class PythonWorkerTest extends PythonRuntimeFixture {
     }
 
     @Test
+    void aTimeoutThatPassesBeforeTheCodeStartsStillInterruptsIt() {
+        for (int i = 0; i < 20; i++) {
+            ExecutionResult r = worker.execute(new ExecutionRequest(++number, "while True:\n    pass",
+                    Duration.ofNanos(1)), OutputListener.NONE);
+            assertThat(r.status()).isEqualTo(ExecutionStatus.TIMEOUT);
+            assertThat(r.error().name()).as("interrupted, not killed").isEqualTo("KeyboardInterrupt");
+            assertThat(worker.state()).isEqualTo(WorkerState.IDLE);
+        }
+        assertThat(ok("1 + 1").result()).containsEntry("application/json", 2L);
+    }
+
+    @Test
     void outputBeyondTheCapIsDroppedAndFlagged() {
         worker.close();
         worker = runtime.start(new WorkerOptions(limits(1000, 1 << 20, 0)));
