@@ -112,6 +112,9 @@ final class ControlChannel implements AutoCloseable {
                 bigger.put(in).flip();
                 in = bigger;
             }
+            if (!in.hasRemaining() && !awaitReadable(deadlineNanos)) {
+                return false; // nothing buffered: wait first, one system call fewer than a read that finds nothing
+            }
             int start = in.position();
             int end = in.limit();
             if (in.capacity() - start < n) {

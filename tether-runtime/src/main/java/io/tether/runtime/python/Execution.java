@@ -18,8 +18,8 @@ final class Execution {
     final long id;
     private final OutputListener listener;
     private final long maxChars;
-    private final StringBuilder stdout = new StringBuilder();
-    private final StringBuilder stderr = new StringBuilder();
+    private final StringBuilder stdout = new StringBuilder(0);
+    private final StringBuilder stderr = new StringBuilder(0);
     private boolean truncated;
     private boolean listenerFailed;
 

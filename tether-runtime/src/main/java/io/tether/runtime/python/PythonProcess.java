@@ -123,7 +123,10 @@ final class PythonProcess {
             ex.crash(deathReason);
             return ex;
         }
-        send(OP_EXEC, ex.id, ByteBuffer.allocate(8).putLong(0, number), ByteBuffer.wrap(code));
+        // length, op, id, then the payload: the cell number and the code
+        ByteBuffer head = ByteBuffer.allocate(21).putInt(9 + 8 + code.length).put(OP_EXEC).putLong(ex.id)
+                .putLong(number).flip();
+        send(head, ByteBuffer.wrap(code));
         return ex;
     }
 
@@ -164,7 +167,7 @@ final class PythonProcess {
 
     /** Interrupts {@code ex}; the worker ignores this when {@code ex} is not running any more. */
     void interrupt(Execution ex) {
-        send(OP_INTERRUPT, ex.id);
+        send(control(OP_INTERRUPT, ex.id));
     }
 
     /**
@@ -177,7 +180,7 @@ final class PythonProcess {
         }
         try {
             long id = pingIds.incrementAndGet();
-            send(OP_PING, id);
+            send(control(OP_PING, id));
             long deadline = System.nanoTime() + timeout.toNanos();
             while (lastPong < id && !dead.get()) {
                 if (!readFrame(deadline)) {
@@ -196,15 +199,12 @@ final class PythonProcess {
         terminate(reason, true);
     }
 
-    private void send(byte op, long id, ByteBuffer... payload) {
-        int length = 9;
-        for (ByteBuffer b : payload) {
-            length += b.remaining();
-        }
-        ByteBuffer header = ByteBuffer.allocate(13).putInt(length).put(op).putLong(id).flip();
-        ByteBuffer[] parts = new ByteBuffer[1 + payload.length];
-        parts[0] = header;
-        System.arraycopy(payload, 0, parts, 1, payload.length);
+    /** A frame without payload: length, op, id. */
+    private static ByteBuffer control(byte op, long id) {
+        return ByteBuffer.allocate(13).putInt(9).put(op).putLong(id).flip();
+    }
+
+    private void send(ByteBuffer... parts) {
         try {
             channel.write(parts);
         } catch (IOException e) {
