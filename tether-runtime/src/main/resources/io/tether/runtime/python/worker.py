@@ -31,6 +31,7 @@ import _thread
 import _signal
 import _json
 import _ast
+import _warnings
 import codecs
 import fcntl
 import io
@@ -213,9 +214,16 @@ def drain_streams():
         for stream in STREAMS:
             _drain_poller.register(stream.fd, select.POLLIN)
     with out.lock, err.lock:
-        ready = {fd for fd, _ in _drain_poller.poll(0)}
-        out.drain(out.fd in ready)
-        err.drain(err.fd in ready)
+        ready = _drain_poller.poll(0)
+        if ready:
+            ready = {fd for fd, _ in ready}
+            out.drain(out.fd in ready)
+            err.drain(err.fd in ready)
+        else:  # the common case; a stream that decoded nothing has nothing to flush
+            if out.count:
+                out.drain(False)
+            if err.count:
+                err.drain(False)
 
 
 
@@ -305,8 +313,9 @@ def on_control(signum, frame):
 def take_control():
     # While code runs (from the SIGIO handler, or when an execution starts): handles the
     # frames that arrived, then raises if one interrupts the code that runs. Handlers run
-    # between any two bytecodes of the main thread, also in here: a nested one only marks
-    # that more arrived.
+    # between any two bytecodes of the main thread and inside a system call that a signal
+    # interrupts, also in here: a nested one only marks that more arrived (a poll object
+    # refuses to be polled twice at once).
     global _taking, _more
     if _taking:
         _more = True
@@ -407,10 +416,80 @@ def bundle(value):
     return '{' + parts + '}', truncated
 
 
+# --- compiling cells ------------------------------------------------------------------
+# A cell runs like a REPL input: its statements, then its trailing expression (if any) is
+# evaluated for the result. Finding that expression takes a parse to an AST and a compile
+# of the tree, about twice a plain compile. A cell sent again with the same text (a
+# notebook re-run, a polling loop) reuses the code objects of the first time, re-stamped
+# with the new cell's file name (code.replace, nested code objects too), which is what
+# compiling it again would give: compile is a function of the source, the file name, the
+# mode and the flags, all the same here (cells inherit no __future__ flags from each
+# other). The one thing compiling again could add is a warning (SyntaxWarning, an invalid
+# escape...), so only sources that compile with no warning at all are kept: the first
+# compile runs under an "error" filter for every warning, and a source that trips it is
+# compiled again normally, showing its warnings, and never cached.
+_CodeType = type(compile('', '', 'exec'))
+_ERROR_FILTER = ('error', None, Warning, None, 0)
+MAX_CACHED_CELLS = 256
+MAX_CACHED_SOURCE = 8192   # characters; longer cells are compiled every time
+_compiled = {}             # source -> (code, last_code), insertion-ordered, oldest first
+
+
+def compile_cell(source, filename):
+    cached = _compiled.get(source)
+    if cached is not None:
+        code, last_code = cached
+        return refile(code, filename), (refile(last_code, filename) if last_code is not None else None)
+    if len(source) > MAX_CACHED_SOURCE:
+        return split_compile(source, filename)
+    filters = warning_filters()
+    filters.insert(0, _ERROR_FILTER)
+    try:
+        cached = split_compile(source, filename)
+    except Exception:
+        cached = None  # a warning, or an error the normal compile below reports
+    finally:
+        if filters and filters[0] is _ERROR_FILTER:
+            del filters[0]
+        else:
+            filters.remove(_ERROR_FILTER)
+    if cached is None:
+        return split_compile(source, filename)
+    if len(_compiled) >= MAX_CACHED_CELLS:
+        del _compiled[next(iter(_compiled))]
+    _compiled[source] = cached
+    return cached
+
+
+def split_compile(source, filename):
+    tree = compile(source, filename, 'exec', _ast.PyCF_ONLY_AST)
+    last = None
+    if tree.body and isinstance(tree.body[-1], _ast.Expr):
+        last = _ast.Expression(tree.body.pop().value)
+    code = compile(tree, filename, 'exec')
+    return code, (compile(last, filename, 'eval') if last is not None else None)
+
+
+def warning_filters():
+    # The list compile's warnings are matched against: what the C side reads too.
+    warnings = sys.modules.get('warnings')
+    return warnings.filters if warnings is not None else _warnings.filters
+
+
+def refile(code, filename):
+    consts = code.co_consts
+    for c in consts:
+        if type(c) is _CodeType:
+            return code.replace(co_filename=filename, co_consts=tuple(
+                refile(k, filename) if type(k) is _CodeType else k for k in consts))
+    return code.replace(co_filename=filename)
+
+
 def execute(eid, number, source_bytes):
     global running, running_id, current_id
     for stream in STREAMS:
-        stream.reset()
+        if stream.count or stream.truncated:
+            stream.reset()
     current_id = eid
     status = 'ok'
     result = error = None
@@ -420,16 +499,10 @@ def execute(eid, number, source_bytes):
             source = source_bytes.decode('utf-8', 'replace')
             filename = '<cell-%d>' % number
             remember_cell(filename, source)
-            tree = compile(source, filename, 'exec', _ast.PyCF_ONLY_AST)
-            last = None
-            if tree.body and isinstance(tree.body[-1], _ast.Expr):
-                last = _ast.Expression(tree.body.pop().value)
-            code = compile(tree, filename, 'exec')
-            last_code = compile(last, filename, 'eval') if last is not None else None
+            code, last_code = compile_cell(source, filename)
             running_id = eid
             running = True
-            if _inbuf or _ctl_poller.poll(0):
-                take_control()  # an interrupt or ping arrived since the exec frame was read
+            take_control()  # an interrupt or ping that came since the exec frame was read
             exec(code, namespace)
             if last_code is not None:
                 value = eval(last_code, namespace)
