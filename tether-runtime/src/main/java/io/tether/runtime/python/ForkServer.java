@@ -124,12 +124,18 @@ final class ForkServer implements AutoCloseable {
         ControlChannel channel;
         long pid;
         try {
-            channel = ControlChannel.of(SocketChannel.open(address));
+            SocketChannel socket = SocketChannel.open(address);
+            try {
+                socket.write(ByteBuffer.wrap(interpreter.forkRequest(directory, options.limits())));
+            } catch (IOException e) {
+                socket.close();
+                throw e;
+            }
+            channel = ControlChannel.of(socket); // its selector is made while the server forks
         } catch (IOException e) {
             throw new Unavailable("cannot connect to the fork server: " + e, e);
         }
         try {
-            channel.write(ByteBuffer.wrap(interpreter.forkRequest(directory, options.limits())));
             pid = channel.readInt(deadline);
         } catch (IOException e) {
             channel.close();

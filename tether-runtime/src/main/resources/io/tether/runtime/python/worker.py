@@ -47,20 +47,24 @@ _STD_FILES = ()
 STREAMS = ()
 
 
-def setup_fds(ctl_in, ctl_out):
+def setup_fds(ctl_in, ctl_out, devnull=-1):
+    # devnull: /dev/null opened for reading (the fork server opens it once), or -1.
     global CTL_IN, CTL_OUT, _STD_FILES, STREAMS
     CTL_IN, CTL_OUT = ctl_in, ctl_out
-    _devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(_devnull, 0)
-    os.close(_devnull)
+    if devnull < 0:
+        devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
     _out_r, _out_w = os.pipe()
     _err_r, _err_w = os.pipe()
     os.dup2(_out_w, 1)
     os.dup2(_err_w, 2)
     os.close(_out_w)
     os.close(_err_w)
-    os.set_blocking(_out_r, False)
-    os.set_blocking(_err_r, False)
+    # Only the read ends: fds 1 and 2 stay blocking for user code. (A read end has no
+    # other status flag to keep, so no F_GETFL first.)
+    fcntl.fcntl(_out_r, fcntl.F_SETFL, os.O_NONBLOCK)
+    fcntl.fcntl(_err_r, fcntl.F_SETFL, os.O_NONBLOCK)
     if not _STD_FILES:
         make_std_files()
     STREAMS = (Stream(_out_r, 1), Stream(_err_r, 2))
@@ -130,7 +134,7 @@ def to_json(value, depth=0):
     raise TypeError('not JSON')
 
 
-# --- state shared between the main thread, the SIGIO handler and the output pumps ------
+# --- state shared between the main thread, the SIGIO handler and the output pump -------
 running = False      # user code (or its repr) is on the main thread's stack right now
 running_id = 0       # the exec id whose user code runs / ran last
 interrupt_id = 0     # the last exec id Java asked to interrupt
@@ -174,20 +178,6 @@ class Stream:
         if text:
             send('{"t":"out","id":%d,"s":%d,"d":%s}' % (eid, self.number, _str(text)))
 
-    def pump(self):
-        # Streams output while code runs. Reads happen under self.lock so that drain()
-        # can take everything still in the pipe after an execution, in order.
-        poller = select.poll()
-        poller.register(self.fd, select.POLLIN)
-        while True:
-            poller.poll()
-            with self.lock:
-                try:
-                    data = os.read(self.fd, 65536)
-                except BlockingIOError:
-                    continue
-                self.forward(data)
-
     def drain(self, readable):
         # Caller holds self.lock; readable: whether poll saw anything left in the pipe.
         while readable:
@@ -199,12 +189,32 @@ class Stream:
         self.forward(b'', True)
 
 
+def pump():
+    # One thread streams both pipes while code runs. A pipe is read under its stream's
+    # lock so that drain_streams can take everything still in it after an execution, in
+    # order.
+    poller = select.poll()
+    streams = {}
+    for stream in STREAMS:
+        poller.register(stream.fd, select.POLLIN)
+        streams[stream.fd] = stream
+    while True:
+        for fd, _ in poller.poll():
+            stream = streams[fd]
+            with stream.lock:
+                try:
+                    data = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                stream.forward(data)
+
+
 _drain_poller = None
 
 
 def drain_streams():
-    # Everything user code wrote before the end is in the pipes now or already read by a
-    # pump. Under both pumps' locks (a pump's read and its forward happen under its lock),
+    # Everything user code wrote before the end is in the pipes now or already read by the
+    # pump. Under both streams' locks (the pump reads and forwards a pipe under its lock),
     # one poll tells which pipe still holds something; only those are read: one system
     # call per execution instead of a failing read per pipe.
     global _drain_poller
@@ -234,6 +244,10 @@ def drain_streams():
 # handler takes the frames that are there: a ping is answered, an interrupt for the code
 # that runs raises KeyboardInterrupt in it, also in a blocking call such as time.sleep,
 # which the signal ends. The end of the channel ends the worker, idle or not.
+# Between executions SIGIO is ignored, so the kernel drops it at once: an exec frame that
+# arrives before the main thread is back in its read would otherwise cost a signal
+# delivery (~2 us; toggling O_ASYNC itself costs more). The worker owns SIGIO: a handler
+# user code sets for it lasts until the end of its cell.
 F_SETOWN_EX = 15    # fcntl.h; the fcntl module does not name it
 F_OWNER_TID = 0
 
@@ -272,7 +286,7 @@ def signal_control():
     global _ctl_poller
     _ctl_poller = select.poll()
     _ctl_poller.register(CTL_IN, select.POLLIN)
-    _signal.signal(_signal.SIGIO, on_control)
+    _signal.signal(_signal.SIGIO, _signal.SIG_IGN)  # on_control while code runs
     owner = F_OWNER_TID.to_bytes(4, sys.byteorder) + _thread.get_native_id().to_bytes(4, sys.byteorder)
     fcntl.fcntl(CTL_IN, F_SETOWN_EX, owner)
     fcntl.fcntl(CTL_IN, fcntl.F_SETFL, fcntl.fcntl(CTL_IN, fcntl.F_GETFL) | os.O_ASYNC)
@@ -305,7 +319,7 @@ def serve():
 
 
 def on_control(signum, frame):
-    # Between executions the main thread reads the channel itself.
+    # Just before and after code runs, the main thread reads the channel itself.
     if running:
         take_control()
 
@@ -501,6 +515,7 @@ def execute(eid, number, source_bytes):
             remember_cell(filename, source)
             code, last_code = compile_cell(source, filename)
             running_id = eid
+            _signal.signal(_signal.SIGIO, on_control)
             running = True
             take_control()  # an interrupt or ping that came since the exec frame was read
             exec(code, namespace)
@@ -510,6 +525,7 @@ def execute(eid, number, source_bytes):
                     result, result_truncated = bundle(value)
         finally:
             running = False
+            _signal.signal(_signal.SIGIO, _signal.SIG_IGN)
     except KeyboardInterrupt as e:
         status = 'interrupted'
         error = describe(e)
@@ -539,8 +555,11 @@ def apply_limits(memory, cpu, nproc, fsize):
     if memory:
         # Below what is mapped already plus some room, even the worker's own threads fail
         # to allocate and it could neither answer nor notice the JVM going away: refuse.
-        with open('/proc/self/statm', 'rb') as f:
-            mapped = int(f.read().split()[0]) * os.sysconf('SC_PAGE_SIZE')
+        fd = os.open('/proc/self/statm', os.O_RDONLY)
+        try:
+            mapped = int(os.read(fd, 256).split()[0]) * os.sysconf('SC_PAGE_SIZE')
+        finally:
+            os.close(fd)
         needed = mapped + MEMORY_HEADROOM
         if memory < needed:
             raise ValueError('memory limit of %d bytes is below the %d the interpreter needs'
@@ -565,10 +584,9 @@ def main(args):
         # script's temporary directory), then the configured extra paths.
         sys.path[0:1] = [''] + list(args[5:])
         sys.argv = ['']
-        # Small stacks for the output pumps: they count against RLIMIT_AS.
+        # A small stack for the output pump: it counts against RLIMIT_AS.
         _thread.stack_size(256 * 1024)
-        for stream in STREAMS:
-            _thread.start_new_thread(stream.pump, ())
+        _thread.start_new_thread(pump, ())
         _thread.stack_size(0)
         signal_control()
         apply_limits(*limits)
@@ -598,12 +616,12 @@ def main(args):
 # it). It exits when its stdin ends (the JVM closed the runtime or died); its children
 # live on, each until its own connection ends.
 
-def forked_child(conn, listener):
+def forked_child(conn, listener, devnull):
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
     os.close(listener)
     # Java learns the pid first, before anything can fail, so it can always kill and reap.
     os.write(conn, os.getpid().to_bytes(4, 'big'))
-    setup_fds(conn, conn)
+    setup_fds(conn, conn, devnull)
     try:
         head = read_exact(4)
         request = read_exact(int.from_bytes(head, 'big')) if head else None
@@ -629,6 +647,7 @@ def fork_server(path):
     listener.bind(path)
     listener.listen(64)
     lfd = listener.fileno()
+    devnull = os.open(os.devnull, os.O_RDONLY)  # every child's stdin; one open fewer each
 
     def reap(signum, frame):
         while True:
@@ -658,7 +677,7 @@ def fork_server(path):
             except (BlockingIOError, InterruptedError):
                 continue
             if os.fork() == 0:
-                forked_child(conn, lfd)
+                forked_child(conn, lfd, devnull)
                 os._exit(0)  # not reached: main() never returns
             os.close(conn)
 
