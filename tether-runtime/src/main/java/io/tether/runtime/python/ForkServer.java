@@ -21,13 +21,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One pre-warmed Python parent ({@code worker.py --fork-server}) that forks a worker per
- * request in about a millisecond instead of a 20–40 ms cold start; its children share its
- * memory copy-on-write. The server listens on a Unix-domain socket in a private (0700)
- * directory; each worker's control channel is its own connection to that socket, so a
- * worker outlives the server and dies when its connection ends. The server reaps its
- * children and reports their exit codes on its stdout; it exits when its stdin ends
- * ({@link #close}, or the JVM died).
+ * One pre-warmed Python parent ({@code worker.py --fork-server}) whose children become
+ * workers instead of 20–40 ms cold starts; they share its memory copy-on-write. The server
+ * listens on a Unix-domain socket in a private (0700) directory and keeps one spare child
+ * forked in advance, with its pipes and output thread made, waiting on that socket: a
+ * request costs only the set-up that depends on it (about a millisecond), not a fork; the
+ * server forks the next spare once the last one said hello. Each worker's control channel
+ * is its own connection to the socket, so a worker outlives the server and dies when its
+ * connection ends. The server reaps its children and reports their exit codes on its
+ * stdout; it exits when its stdin ends ({@link #close}, or the JVM died), and an untaken
+ * spare goes with it.
  *
  * <p>Thread-safe. {@link #fork} blocks until the worker said hello.
  */

@@ -47,10 +47,9 @@ _STD_FILES = ()
 STREAMS = ()
 
 
-def setup_fds(ctl_in, ctl_out, devnull=-1):
+def setup_fds(devnull=-1):
     # devnull: /dev/null opened for reading (the fork server opens it once), or -1.
-    global CTL_IN, CTL_OUT, _STD_FILES, STREAMS
-    CTL_IN, CTL_OUT = ctl_in, ctl_out
+    global _STD_FILES, STREAMS
     if devnull < 0:
         devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -573,27 +572,34 @@ def apply_limits(memory, cpu, nproc, fsize):
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
 
-def main(args):
-    global MAX_OUTPUT
+def prepare(devnull=-1):
+    # What does not depend on the request (a spare does it before it is taken): its own
+    # process group, so that killing the group kills every child of user code too; stdin;
+    # the output pipes and their pump, with a small stack (it counts against RLIMIT_AS).
+    os.setpgid(0, 0)
+    setup_fds(devnull)
+    _thread.stack_size(256 * 1024)
+    _thread.start_new_thread(pump, ())
+    _thread.stack_size(0)
+
+
+def main(ctl, args, said_hello=None):
+    global CTL_IN, CTL_OUT, MAX_OUTPUT
+    CTL_IN = CTL_OUT = ctl
     try:
         MAX_OUTPUT = int(args[0])
-        # Own process group: killing the group kills every child of user code too.
-        os.setpgid(0, 0)
         limits = [int(a) for a in args[1:5]]
         # Like the interactive interpreter: the working directory first (instead of this
         # script's temporary directory), then the configured extra paths.
         sys.path[0:1] = [''] + list(args[5:])
         sys.argv = ['']
-        # A small stack for the output pump: it counts against RLIMIT_AS.
-        _thread.stack_size(256 * 1024)
-        _thread.start_new_thread(pump, ())
-        _thread.stack_size(0)
         signal_control()
         apply_limits(*limits)
     except BaseException as e:
-        send('{"t":"fatal","message":%s}' % _str('%s: %s' % (type(e).__name__, e)))
-        os._exit(2)
+        fatal(e)
     send('{"t":"hello","pid":%d,"version":%s}' % (os.getpid(), _str(sys.version.split()[0])))
+    if said_hello is not None:
+        said_hello()
     try:
         serve()
     except BaseException:
@@ -602,26 +608,64 @@ def main(args):
         os._exit(70)
 
 
+def fatal(error):
+    send('{"t":"fatal","message":%s}' % _str('%s: %s' % (type(error).__name__, error)))
+    os._exit(2)
+
+
 # --- fork server ------------------------------------------------------------------------
 # Started by io.tether.runtime.python.ForkServer as
 #   python3 -S -E -B worker.py --fork-server <socket path>
 # It loads everything a worker needs, freezes the heap out of the garbage collector's
 # reach (gc.freeze(): a collection in a child would otherwise write to every object and
-# un-share its page), says "ready <pid>" on stdout and then forks one child per
-# connection to the socket. The child first writes its pid (4 bytes big-endian), then
-# reads its parameters from the connection (4-byte big-endian length, then NUL-separated
-# UTF-8: working directory, max output, the four limits, sys.path entries), and from then
-# on is a worker exactly like a cold one, with the connection as its control channel. The server reaps its children and reports
-# each exit on stdout as "exit <pid> <code>" (a negative code is the signal that killed
-# it). It exits when its stdin ends (the JVM closed the runtime or died); its children
-# live on, each until its own connection ends.
+# un-share its page), says "ready <pid>" on stdout and keeps one spare child forked in
+# advance: the spare has done all that does not depend on the request (process group,
+# stdin, output pipes, pump thread) and waits on the socket. The connection it accepts is
+# its control channel: it writes its pid (4 bytes big-endian), reads its parameters
+# (4-byte big-endian length, then NUL-separated UTF-8: working directory, max output, the
+# four limits, sys.path entries) and from then on is a worker exactly like a cold one.
+# So a start costs the request's part of the set-up, not a fork (~2 ms here); the server
+# forks the next spare once the taken one said hello (or 2 ms after it was taken, so that
+# a client that connects and says nothing holds up nobody), while no one waits.
+#
+# The server reaps its children and reports each exit on stdout as "exit <pid> <code>" (a
+# negative code is the signal that killed it); a spare that was never taken is not
+# reported, nobody knows its pid. Spares tell the server on a pipe ("T<pid>" taken,
+# "H<pid>" said hello); the SIGCHLD handler writes "X<pid> <code>" to the same pipe, so
+# the server's loop alone changes its state. The server exits when its stdin ends (the
+# JVM closed the runtime or died), killing an untaken spare; its workers live on, each
+# until its own connection ends. A spare also exits when the server is gone (the read
+# end of a pipe only the server writes to ends), so even a killed server leaves none.
 
-def forked_child(conn, listener, devnull):
+SPARE_AFTER_TAKEN = 0.002   # seconds: the next spare at the latest this long after the last was taken
+SPARE_AFTER_DEATH = 0.05    # seconds: the next spare after one died untaken (no hot loop if forking fails)
+
+
+def spare_child(listener, devnull, alive_r, notes_w, server_fds):
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-    os.close(listener)
+    for fd in server_fds:
+        os.close(fd)
+    prepare(devnull)
+    poller = select.poll()
+    poller.register(listener.fileno(), select.POLLIN)
+    poller.register(alive_r, select.POLLIN)
+    while True:
+        ready = [fd for fd, _ in poller.poll()]
+        if alive_r in ready:
+            os._exit(0)  # the server is gone: no one will ever connect
+        try:
+            conn, _ = listener._accept()
+        except (BlockingIOError, InterruptedError):
+            continue
+        break
+    pid = os.getpid()
+    os.write(notes_w, b'T%d\n' % pid)
+    listener.close()
+    os.close(alive_r)
     # Java learns the pid first, before anything can fail, so it can always kill and reap.
-    os.write(conn, os.getpid().to_bytes(4, 'big'))
-    setup_fds(conn, conn, devnull)
+    os.write(conn, pid.to_bytes(4, 'big'))
+    global CTL_IN, CTL_OUT
+    CTL_IN = CTL_OUT = conn
     try:
         head = read_exact(4)
         request = read_exact(int.from_bytes(head, 'big')) if head else None
@@ -630,13 +674,18 @@ def forked_child(conn, listener, devnull):
         fields = request.decode('utf-8').split('\0')
         os.chdir(fields[0])
     except BaseException as e:
-        send('{"t":"fatal","message":%s}' % _str('%s: %s' % (type(e).__name__, e)))
-        os._exit(2)
-    main(fields[1:])
+        fatal(e)
+
+    def said_hello():
+        os.write(notes_w, b'H%d\n' % pid)
+        os.close(notes_w)
+
+    main(conn, fields[1:], said_hello)
 
 
 def fork_server(path):
     import gc
+    import time
     import _socket
     # What a worker imports at its first error or limit, loaded once here and shared.
     import resource, linecache, traceback  # noqa: F401
@@ -646,8 +695,13 @@ def fork_server(path):
     listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
-    lfd = listener.fileno()
     devnull = os.open(os.devnull, os.O_RDONLY)  # every child's stdin; one open fewer each
+    alive_r, alive_w = os.pipe()
+    notes_r, notes_w = os.pipe()
+    os.set_blocking(notes_r, False)
+    spare = 0           # the spare's pid; 0 while there is none
+    taken = False       # whether it accepted a connection (and is a worker now)
+    next_spare = 0.0    # time.monotonic() at which to fork the next spare, when there is none or it is taken
 
     def reap(signum, frame):
         while True:
@@ -657,29 +711,61 @@ def fork_server(path):
                 return
             if pid == 0:
                 return
-            os.write(1, b'exit %d %d\n' % (pid, os.waitstatus_to_exitcode(status)))
+            os.write(notes_w, b'X%d %d\n' % (pid, os.waitstatus_to_exitcode(status)))
+
+    def read_notes():
+        nonlocal spare, taken, next_spare
+        try:
+            data = os.read(notes_r, 65536)
+        except BlockingIOError:
+            return
+        for note in data.split(b'\n'):
+            if not note:
+                continue
+            kind, rest = note[:1], note[1:].split()
+            pid = int(rest[0])
+            if kind == b'T' and pid == spare:
+                taken = True
+                next_spare = time.monotonic() + SPARE_AFTER_TAKEN
+            elif kind == b'H' and pid == spare:
+                next_spare = 0.0
+            elif kind == b'X':
+                if pid == spare:
+                    spare = 0
+                    if not taken:  # killed or failed before anyone knew it: no report
+                        next_spare = time.monotonic() + SPARE_AFTER_DEATH
+                        continue
+                    next_spare = 0.0
+                os.write(1, b'exit %d %s\n' % (pid, rest[1]))
 
     _signal.signal(_signal.SIGCHLD, reap)
     poller = select.poll()
     poller.register(0, select.POLLIN)
-    poller.register(lfd, select.POLLIN)
+    poller.register(notes_r, select.POLLIN)
     gc.collect()
     gc.freeze()
     os.write(1, b'ready %d\n' % os.getpid())
     while True:
-        for fd, _ in poller.poll():
-            if fd == 0:
-                if not os.read(0, 4096):
-                    os._exit(0)
-                continue
-            try:
-                conn, _ = listener._accept()
-            except (BlockingIOError, InterruptedError):
-                continue
-            if os.fork() == 0:
-                forked_child(conn, lfd, devnull)
-                os._exit(0)  # not reached: main() never returns
-            os.close(conn)
+        wait = None
+        if spare == 0 or taken:
+            wait = next_spare - time.monotonic()
+            if wait <= 0:
+                pid = os.fork()
+                if pid == 0:
+                    try:
+                        spare_child(listener, devnull, alive_r, notes_w, (alive_w, notes_r))
+                    finally:
+                        os._exit(2)  # not reached unless its set-up failed: a worker never returns
+                spare, taken, next_spare = pid, False, 0.0
+                wait = None
+        for fd, _ in poller.poll(None if wait is None else max(1, int(wait * 1000 + 0.999))):
+            if fd == notes_r:
+                read_notes()
+            elif not os.read(0, 4096):
+                read_notes()
+                if spare and not taken:
+                    os.kill(spare, _signal.SIGKILL)
+                os._exit(0)
 
 
 def cold(path, args):
@@ -687,8 +773,13 @@ def cold(path, args):
     conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     conn.connect(path)
     fd = conn.detach()
-    setup_fds(fd, fd)
-    main(args)
+    global CTL_IN, CTL_OUT
+    CTL_IN = CTL_OUT = fd
+    try:
+        prepare()
+    except BaseException as e:
+        fatal(e)
+    main(fd, args)
 
 
 if len(sys.argv) == 3 and sys.argv[1] == '--fork-server':

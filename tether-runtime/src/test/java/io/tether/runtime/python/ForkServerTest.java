@@ -155,6 +155,91 @@ class ForkServerTest {
         assertThat(ProcessHandle.of(server).map(ProcessHandle::isAlive)).contains(true);
     }
 
+    /** The server's children that are not one of {@code workers}: its spare, once it has forked one. */
+    static List<Long> sparesOf(long server, List<Worker> workers) throws Exception {
+        List<Long> taken = workers.stream().map(Worker::pid).toList();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        List<Long> spares;
+        do {
+            spares = ProcessHandle.of(server).orElseThrow().children().map(ProcessHandle::pid)
+                    .filter(pid -> !taken.contains(pid)).toList();
+        } while (spares.isEmpty() && System.nanoTime() < deadline && sleep(5));
+        return spares;
+    }
+
+    static boolean sleep(long millis) throws InterruptedException {
+        Thread.sleep(millis);
+        return true;
+    }
+
+    @Test
+    void theServerKeepsOneSpareChildReadyThatGoesWithIt() throws Exception {
+        Worker w = start();
+        long server = runtime.forkServerPid();
+        List<Long> spares = sparesOf(server, workers);
+        assertThat(spares).hasSize(1);
+        long spare = spares.get(0);
+        assertThat(Long.parseLong(stat(spare)[2])).as("leads its own group").isEqualTo(spare);
+        Worker next = start();
+        assertThat(next.pid()).as("the spare became the next worker").isEqualTo(spare);
+        List<Long> again = sparesOf(server, workers);
+        assertThat(again).as("a new spare").hasSize(1).doesNotContain(spare);
+        runtime.close();
+        PythonWorkerLifecycleTest.assertGone(server);
+        PythonWorkerLifecycleTest.assertGone(again.get(0));
+        assertThat(run(w, "1 + 1").result()).containsEntry("application/json", 2L);
+        assertThat(run(next, "2 + 2").result()).containsEntry("application/json", 4L);
+    }
+
+    @Test
+    void aSpareExitsWhenTheServerIsKilled() throws Exception {
+        start();
+        long server = runtime.forkServerPid();
+        List<Long> spares = sparesOf(server, workers);
+        assertThat(spares).hasSize(1);
+        ProcessHandle.of(server).orElseThrow().destroyForcibly();
+        PythonWorkerLifecycleTest.assertGone(spares.get(0));
+    }
+
+    @Test
+    void concurrentStartsEachGetTheirOwnWorker() throws Exception {
+        List<java.util.concurrent.CompletableFuture<Worker>> starts = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            starts.add(java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> runtime.start(new WorkerOptions(WorkerLimits.DEFAULTS)),
+                    java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()));
+        }
+        for (var f : starts) {
+            workers.add(f.get(30, TimeUnit.SECONDS));
+        }
+        long server = runtime.forkServerPid();
+        assertThat(workers.stream().map(Worker::pid).distinct()).hasSize(8);
+        for (Worker w : workers) {
+            assertThat(parentOf(w.pid())).isEqualTo(server);
+            assertThat(run(w, "import os\nos.getpid()").result()).containsEntry("application/json", w.pid());
+        }
+    }
+
+    @Test
+    void aClientThatConnectsAndSaysNothingHoldsUpNoOne() throws Exception {
+        Interpreter interpreter = new Interpreter(PythonRuntime.DEFAULT_EXECUTABLE, List.of(), Duration.ofSeconds(10));
+        try (ForkServer server = ForkServer.start(interpreter, WorkerScript.path());
+             SocketChannel silent = SocketChannel.open(UnixDomainSocketAddress.of(server.socketPath()))) {
+            ByteBuffer pid = ByteBuffer.allocate(4);
+            while (pid.hasRemaining()) { // the spare took it and waits for a request
+                assertThat(silent.read(pid)).isNotNegative();
+            }
+            long start = System.nanoTime();
+            PythonProcess p = server.fork(new WorkerOptions(WorkerLimits.DEFAULTS), dir, x -> { });
+            try {
+                assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(2_000);
+                assertThat(parentOf(p.pid())).isEqualTo(server.pid());
+            } finally {
+                p.kill("test over");
+            }
+        }
+    }
+
     @Test
     void aForkedChildExitsWhenItsConnectionEnds() throws Exception {
         Interpreter interpreter = new Interpreter(PythonRuntime.DEFAULT_EXECUTABLE, List.of(), Duration.ofSeconds(10));
