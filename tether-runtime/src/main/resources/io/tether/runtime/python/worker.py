@@ -659,7 +659,7 @@ def spare_child(listener, devnull, alive_r, notes_w, server_fds):
             continue
         break
     pid = os.getpid()
-    os.write(notes_w, b'T%d\n' % pid)
+    note(notes_w, b'T%d\n' % pid)
     listener.close()
     os.close(alive_r)
     # Java learns the pid first, before anything can fail, so it can always kill and reap.
@@ -677,10 +677,18 @@ def spare_child(listener, devnull, alive_r, notes_w, server_fds):
         fatal(e)
 
     def said_hello():
-        os.write(notes_w, b'H%d\n' % pid)
+        note(notes_w, b'H%d\n' % pid)
         os.close(notes_w)
 
     main(conn, fields[1:], said_hello)
+
+
+def note(notes_w, text):
+    # The server may have exited meanwhile (its workers live on): then nobody reads.
+    try:
+        os.write(notes_w, text)
+    except OSError:
+        pass
 
 
 def fork_server(path):
