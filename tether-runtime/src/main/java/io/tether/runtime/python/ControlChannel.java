@@ -28,6 +28,7 @@ final class ControlChannel implements AutoCloseable {
     private final SocketChannel socket;
     private final Selector selector;
     private final Object writing = new Object();
+    private final ByteBuffer out = ByteBuffer.allocateDirect(4096); // guarded by writing
     /** Read mode: the bytes read and not taken yet are between position and limit. */
     private ByteBuffer in = ByteBuffer.allocate(8192);
     private boolean swallowedInterrupt;
@@ -62,6 +63,23 @@ final class ControlChannel implements AutoCloseable {
      */
     void write(ByteBuffer... parts) throws IOException {
         synchronized (writing) {
+            int size = 0;
+            for (ByteBuffer part : parts) {
+                size += part.remaining();
+            }
+            if (size <= out.capacity()) {
+                // Most frames: one copy into a direct buffer kept for this, one write; heap
+                // buffers would each go through a temporary direct one.
+                out.clear();
+                for (ByteBuffer part : parts) {
+                    out.put(part);
+                }
+                out.flip();
+                if (socket.write(out) == size) {
+                    return;
+                }
+                parts = new ByteBuffer[] {out};
+            }
             long pause = 1_000;
             while (true) {
                 socket.write(parts);
