@@ -252,6 +252,7 @@ F_OWNER_TID = 0
 
 _inbuf = b''
 _ctl_poller = None
+_start_poller = None  # its own poll object: a SIGIO handler may poll _ctl_poller meanwhile
 _taking = False     # take_frames runs; a SIGIO handled meanwhile only sets _more
 _more = False
 
@@ -282,9 +283,11 @@ def die():
 
 def signal_control():
     # Before any code runs: SIGIO to the main thread whenever the channel turns readable.
-    global _ctl_poller
+    global _ctl_poller, _start_poller
     _ctl_poller = select.poll()
     _ctl_poller.register(CTL_IN, select.POLLIN)
+    _start_poller = select.poll()
+    _start_poller.register(CTL_IN, select.POLLIN)
     _signal.signal(_signal.SIGIO, _signal.SIG_IGN)  # on_control while code runs
     owner = F_OWNER_TID.to_bytes(4, sys.byteorder) + _thread.get_native_id().to_bytes(4, sys.byteorder)
     fcntl.fcntl(CTL_IN, F_SETOWN_EX, owner)
@@ -516,7 +519,8 @@ def execute(eid, number, source_bytes):
             running_id = eid
             _signal.signal(_signal.SIGIO, on_control)
             running = True
-            take_control()  # an interrupt or ping that came since the exec frame was read
+            if _inbuf or _start_poller.poll(0):
+                take_control()  # an interrupt or ping came since the exec frame was read
             exec(code, namespace)
             if last_code is not None:
                 value = eval(last_code, namespace)
@@ -543,8 +547,14 @@ def execute(eid, number, source_bytes):
     drain_streams()
     current_id = 0
     truncated = result_truncated or STREAMS[0].truncated or STREAMS[1].truncated
-    send('{"t":"done","id":%d,"status":"%s","result":%s,"error":%s,"truncated":%s}' % (
-        eid, status, result or 'null', error or 'null', 'true' if truncated else 'false'))
+    if result is None and error is None and not truncated:
+        send(_DONE_PLAIN % eid)
+    else:
+        send('{"t":"done","id":%d,"status":"%s","result":%s,"error":%s,"truncated":%s}' % (
+            eid, status, result or 'null', error or 'null', 'true' if truncated else 'false'))
+
+
+_DONE_PLAIN = '{"t":"done","id":%d,"status":"ok","result":null,"error":null,"truncated":false}'
 
 
 def apply_limits(memory, cpu, nproc, fsize):
