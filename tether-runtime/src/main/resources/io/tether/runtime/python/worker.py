@@ -641,8 +641,8 @@ def fatal(error):
 # The server reaps its children and reports each exit on stdout as "exit <pid> <code>" (a
 # negative code is the signal that killed it); a spare that was never taken is not
 # reported, nobody knows its pid. Spares tell the server on a pipe ("T<pid>" taken,
-# "H<pid>" said hello); the SIGCHLD handler writes "X<pid> <code>" to the same pipe, so
-# the server's loop alone changes its state. The server exits when its stdin ends (the
+# "H<pid>" said hello); SIGCHLD only wakes the server's loop (a wakeup fd), which reaps,
+# so the loop alone changes its state. The server exits when its stdin ends (the
 # JVM closed the runtime or died), killing an untaken spare; its workers live on, each
 # until its own connection ends. A spare also exits when the server is gone (the read
 # end of a pipe only the server writes to ends), so even a killed server leaves none.
@@ -652,6 +652,7 @@ SPARE_AFTER_DEATH = 0.05    # seconds: the next spare after one died untaken (no
 
 
 def spare_child(listener, devnull, alive_r, notes_w, server_fds):
+    _signal.set_wakeup_fd(-1)  # the server's; signals here are this worker's own
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
     for fd in server_fds:
         os.close(fd)
@@ -721,7 +722,23 @@ def fork_server(path):
     taken = False       # whether it accepted a connection (and is a worker now)
     next_spare = 0.0    # time.monotonic() at which to fork the next spare, when there is none or it is taken
 
-    def reap(signum, frame):
+    def read_notes():
+        nonlocal taken, next_spare
+        try:
+            data = os.read(notes_r, 65536)
+        except BlockingIOError:
+            return
+        for note in data.split(b'\n'):
+            kind, pid = note[:1], int(note[1:] or 0)
+            if kind == b'T' and pid == spare:
+                taken = True
+                next_spare = time.monotonic() + SPARE_AFTER_TAKEN
+            elif kind == b'H' and pid == spare:
+                next_spare = 0.0
+
+    def reap():
+        nonlocal spare, next_spare
+        read_notes()  # a child that died after it was taken wrote its note before
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -729,37 +746,26 @@ def fork_server(path):
                 return
             if pid == 0:
                 return
-            os.write(notes_w, b'X%d %d\n' % (pid, os.waitstatus_to_exitcode(status)))
-
-    def read_notes():
-        nonlocal spare, taken, next_spare
-        try:
-            data = os.read(notes_r, 65536)
-        except BlockingIOError:
-            return
-        for note in data.split(b'\n'):
-            if not note:
-                continue
-            kind, rest = note[:1], note[1:].split()
-            pid = int(rest[0])
-            if kind == b'T' and pid == spare:
-                taken = True
-                next_spare = time.monotonic() + SPARE_AFTER_TAKEN
-            elif kind == b'H' and pid == spare:
+            if pid == spare:
+                spare = 0
+                if not taken:  # killed or failed before anyone knew it: no report
+                    next_spare = time.monotonic() + SPARE_AFTER_DEATH
+                    continue
                 next_spare = 0.0
-            elif kind == b'X':
-                if pid == spare:
-                    spare = 0
-                    if not taken:  # killed or failed before anyone knew it: no report
-                        next_spare = time.monotonic() + SPARE_AFTER_DEATH
-                        continue
-                    next_spare = 0.0
-                os.write(1, b'exit %d %s\n' % (pid, rest[1]))
+            os.write(1, b'exit %d %d\n' % (pid, os.waitstatus_to_exitcode(status)))
 
-    _signal.signal(_signal.SIGCHLD, reap)
+    # SIGCHLD only wakes the loop, through the wakeup fd, which also catches a signal that
+    # comes just before poll() (a handler that reaped would then run only after poll
+    # returned: a report late by as long as nothing else happens).
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    _signal.set_wakeup_fd(wake_w)
+    _signal.signal(_signal.SIGCHLD, lambda signum, frame: None)
     poller = select.poll()
     poller.register(0, select.POLLIN)
     poller.register(notes_r, select.POLLIN)
+    poller.register(wake_r, select.POLLIN)
     gc.collect()
     gc.freeze()
     os.write(1, b'ready %d\n' % os.getpid())
@@ -771,7 +777,7 @@ def fork_server(path):
                 pid = os.fork()
                 if pid == 0:
                     try:
-                        spare_child(listener, devnull, alive_r, notes_w, (alive_w, notes_r))
+                        spare_child(listener, devnull, alive_r, notes_w, (alive_w, notes_r, wake_r, wake_w))
                     finally:
                         os._exit(2)  # not reached unless its set-up failed: a worker never returns
                 spare, taken, next_spare = pid, False, 0.0
@@ -779,6 +785,14 @@ def fork_server(path):
         for fd, _ in poller.poll(None if wait is None else max(1, int(wait * 1000 + 0.999))):
             if fd == notes_r:
                 read_notes()
+            elif fd == wake_r:
+                while True:
+                    try:
+                        if not os.read(wake_r, 4096):
+                            break
+                    except BlockingIOError:
+                        break
+                reap()
             elif not os.read(0, 4096):
                 read_notes()
                 if spare and not taken:
