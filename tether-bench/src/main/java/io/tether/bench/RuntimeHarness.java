@@ -124,6 +124,9 @@ public final class RuntimeHarness {
         long[] tether = new long[perBlock * blocks];
         long[] floor = new long[perBlock * blocks];
         long[] direct = new long[perBlock * blocks];
+        // Each a different cell text, on both sides: what a cell costs the first time it runs.
+        long[] tetherFresh = new long[perBlock * blocks];
+        long[] floorFresh = new long[perBlock * blocks];
         RecordingRuntime python = new RecordingRuntime(PythonRuntime.builder().build());
         try (SessionManager m = manager(python);
              ExecFloor bare = new ExecFloor(PYTHON)) {
@@ -153,9 +156,22 @@ public final class RuntimeHarness {
                     ok(worker.execute(new ExecutionRequest(0, "x = x + 1", null), OutputListener.NONE));
                     direct[i] = System.nanoTime() - t0;
                 }
+                for (int i = b * perBlock; i < (b + 1) * perBlock; i++) {
+                    String code = "x = x + 1  # " + i;
+                    long t0 = System.nanoTime();
+                    ok(m.execute(id, code, null, null));
+                    tetherFresh[i] = System.nanoTime() - t0;
+                }
+                for (int i = b * perBlock; i < (b + 1) * perBlock; i++) {
+                    byte[] code = ExecFloor.utf8("x = x + 1  # " + i);
+                    long t0 = System.nanoTime();
+                    bare.exec(code);
+                    floorFresh[i] = System.nanoTime() - t0;
+                }
             }
-            long expected = executeWarmup + 2L * perBlock * blocks; // manager and direct share the worker
-            long expectedFloor = executeWarmup + (long) perBlock * blocks;
+            // manager, direct and fresh cells share the worker; the floor ran twice per block
+            long expected = executeWarmup + 3L * perBlock * blocks;
+            long expectedFloor = executeWarmup + 2L * perBlock * blocks;
             ExecutionResult check = ok(m.execute(id, "x", null, null));
             if (!String.valueOf(expected).equals(check.result().get("text/plain"))) {
                 throw new IllegalStateException("tether session counted " + check.result() + ", expected " + expected);
@@ -165,18 +181,28 @@ public final class RuntimeHarness {
         Samples t = new Samples("tether", tether);
         Samples f = new Samples("floor", floor);
         Samples d = new Samples("worker", direct);
+        Samples tf = new Samples("tether-fresh", tetherFresh);
+        Samples ff = new Samples("floor-fresh", floorFresh);
         double ratio = t.medianMicros() / f.medianMicros();
         double ratioP99 = t.p99Micros() / f.p99Micros();
+        double ratioFresh = tf.medianMicros() / ff.medianMicros();
         row("execute `x = x + 1`, python session", t, "", "SessionManager.execute");
         row("… the same worker's execute, no manager", d, "", "Worker.execute");
         row("execute floor: bare exec over pipes", f, "", "same count, same interpreter flags");
         rows.add(String.format(Locale.ROOT, "| ratio Tether/floor | | %.2fx | %.2fx | ≤ 1.5x | %s |", ratio, ratioP99,
                 ratio <= 1.5 ? "met (median)" : "not met (median)"));
+        row("execute, a new cell text each time, python session", tf, "", "SessionManager.execute; no code reuse");
+        row("… floor, a new cell text each time", ff, "", "");
+        rows.add(String.format(Locale.ROOT, "| ratio Tether/floor, new cell texts | | %.2fx | %.2fx | | |", ratioFresh,
+                tf.p99Micros() / ff.p99Micros()));
         json.put("execute_python", t.json());
         json.put("execute_python_worker_direct", d.json());
         json.put("execute_floor", f.json());
         json.put("execute_ratio_median", fmt(ratio));
         json.put("execute_ratio_p99", fmt(ratioP99));
+        json.put("execute_python_fresh_cells", tf.json());
+        json.put("execute_floor_fresh_cells", ff.json());
+        json.put("execute_ratio_fresh_cells_median", fmt(ratioFresh));
     }
 
     // 2. Session create: pool hit (health check on, the default; and off), fork-server miss, cold spawn.
@@ -185,14 +211,17 @@ public final class RuntimeHarness {
         Samples hit = poolHits(true);
         Samples hitNoCheck = poolHits(false);
         Samples fork = createTimes("fork", PythonRuntime.builder().forkServer(true).build());
+        Samples burst = createBursts(PythonRuntime.builder().forkServer(true).build());
         Samples c = createTimes("cold", PythonRuntime.builder().forkServer(false).build());
         row("create, pool hit (health check on, default)", hit, "< 0.5 ms", goal(hit.medianMicros() < 500));
         row("create, pool hit (health check off)", hitNoCheck, "< 0.5 ms", goal(hitNoCheck.medianMicros() < 500));
         row("create, fork-server miss (no pool)", fork, "< 3 ms", goal(fork.medianMicros() < 3_000));
+        row("… back to back, no spare ready", burst, "", "2nd to 5th create of bursts of 5");
         row("create, cold spawn (no pool, no fork-server)", c, "", "");
         json.put("create_pool_hit", hit.json());
         json.put("create_pool_hit_no_health_check", hitNoCheck.json());
         json.put("create_fork_server_miss", fork.json());
+        json.put("create_fork_server_back_to_back", burst.json());
         json.put("create_cold", c.json());
     }
 
@@ -211,6 +240,32 @@ public final class RuntimeHarness {
             }
         }
         return new Samples(name, times);
+    }
+
+    /**
+     * Creates in bursts of five, one right after the other, then ends them (untimed): the
+     * fork server's spare child is taken by the first, so the next four wait for forks.
+     */
+    private Samples createBursts(PythonRuntime runtime) throws Exception {
+        int burst = 5;
+        long[] times = new long[Math.max(1, creates / burst) * (burst - 1)];
+        try (SessionManager m = manager(runtime)) {
+            for (int b = -1, n = 0; n < times.length; b++) {
+                List<String> ids = new ArrayList<>();
+                for (int i = 0; i < burst; i++) {
+                    long t0 = System.nanoTime();
+                    ids.add(m.create(pythonSpec()).id());
+                    long t = System.nanoTime() - t0;
+                    if (b >= 0 && i > 0 && n < times.length) {
+                        times[n++] = t;
+                    }
+                }
+                for (String id : ids) {
+                    m.end(id, EndReason.MANUAL);
+                }
+            }
+        }
+        return new Samples("fork-burst", times);
     }
 
     private Samples poolHits(boolean healthCheck) throws Exception {

@@ -1,9 +1,11 @@
 package io.tether.runtime;
 
 /**
- * Receives an execution's output while it runs, in order, on a worker's thread. Keep it
- * quick. A listener that throws is ignored for the rest of that execution; the output is
- * still in the result.
+ * Receives an execution's output while it runs, in order, one call at a time, on a thread
+ * the worker chooses (the Python runtime calls it on the thread that called
+ * {@code execute}, which reads the worker's output itself). Keep it quick: the worker's
+ * output waits meanwhile. A listener that throws is ignored for the rest of that
+ * execution; the output is still in the result.
  */
 @FunctionalInterface
 public interface OutputListener {

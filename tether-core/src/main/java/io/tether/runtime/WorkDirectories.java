@@ -33,7 +33,9 @@ public final class WorkDirectories {
      */
     public static Path create(Path root, String prefix) {
         try {
-            Files.createDirectories(root);
+            if (!Files.isDirectory(root)) { // a stat; createDirectories on an existing root costs an exception
+                Files.createDirectories(root);
+            }
             if (FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
                 return Files.createTempDirectory(root, prefix,
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));

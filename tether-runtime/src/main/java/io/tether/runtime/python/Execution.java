@@ -9,16 +9,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * One execution in flight in a {@link PythonProcess}: gathers its output, passes it to the
  * listener, and lets the executing thread wait for its end.
  *
- * <p>Output and the end arrive on the process's reader thread (the end also on a thread
- * that kills the process); everything is guarded by one lock, the listener is called
- * outside it, on the reader thread only.
+ * <p>Output and the end arrive on the thread that reads the process's channel (normally
+ * the executing thread itself; the end also on a thread that kills the process);
+ * everything is guarded by one lock, the listener is called outside it, by the reading
+ * thread only.
  */
 final class Execution {
     final long id;
     private final OutputListener listener;
     private final long maxChars;
-    private final StringBuilder stdout = new StringBuilder();
-    private final StringBuilder stderr = new StringBuilder();
+    private final StringBuilder stdout = new StringBuilder(0);
+    private final StringBuilder stderr = new StringBuilder(0);
     private boolean truncated;
     private boolean listenerFailed;
 
@@ -36,7 +37,7 @@ final class Execution {
         this.maxChars = maxOutputBytes;
     }
 
-    /** On the reader thread: a chunk of output (stream 1 = stdout, 2 = stderr). */
+    /** On the reading thread: a chunk of output (stream 1 = stdout, 2 = stderr). */
     void output(int stream, String text) {
         lock.lock();
         try {
@@ -90,34 +91,31 @@ final class Execution {
         }
     }
 
+    /** Whether it finished or crashed. */
+    boolean hasEnded() {
+        lock.lock();
+        try {
+            return finished;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /**
-     * Waits until the execution ended or {@code deadlineNanos} ({@link System#nanoTime})
-     * passed; {@code Long.MAX_VALUE} waits without limit.
-     *
-     * @return whether it ended
+     * Waits until it ended, when another thread ends it ({@link #crash} as the process is
+     * terminated). Interrupting the thread does not end the wait; the flag is kept.
      */
-    boolean await(long deadlineNanos) {
+    void awaitEnd() {
         boolean interrupted = false;
         lock.lock();
         try {
             while (!finished) {
                 try {
-                    if (deadlineNanos == Long.MAX_VALUE) {
-                        ended.await();
-                    } else {
-                        long left = deadlineNanos - System.nanoTime();
-                        if (left <= 0) {
-                            return false;
-                        }
-                        ended.awaitNanos(left);
-                    }
+                    ended.await();
                 } catch (InterruptedException e) {
-                    // The caller's thread was interrupted: keep waiting (the worker is
-                    // bounded by its own timeout and death detection) but keep the flag.
                     interrupted = true;
                 }
             }
-            return true;
         } finally {
             lock.unlock();
             if (interrupted) {

@@ -1,14 +1,11 @@
 package io.tether.runtime.python;
 
 import io.tether.runtime.WorkerOptions;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,19 +16,21 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One pre-warmed Python parent ({@code worker.py --fork-server}) that forks a worker per
- * request in about a millisecond instead of a 20–40 ms cold start; its children share its
- * memory copy-on-write. The server listens on a Unix-domain socket in a private (0700)
- * directory; each worker's control channel is its own connection to that socket, so a
- * worker outlives the server and dies when its connection ends. The server reaps its
- * children and reports their exit codes on its stdout; it exits when its stdin ends
- * ({@link #close}, or the JVM died).
+ * One pre-warmed Python parent ({@code worker.py --fork-server}) whose children become
+ * workers instead of 20–40 ms cold starts; they share its memory copy-on-write. The server
+ * listens on a Unix-domain socket in a private (0700) directory and keeps one spare child
+ * forked in advance, with its pipes and output thread made, waiting on that socket: a
+ * request costs only the set-up that depends on it (about a millisecond), not a fork; the
+ * server forks the next spare once the last one said hello. Each worker's control channel
+ * is its own connection to the socket, so a worker outlives the server and dies when its
+ * connection ends. The server reaps its children and reports their exit codes on its
+ * stdout; it exits when its stdin ends ({@link #close}, or the JVM died), and an untaken
+ * spare goes with it.
  *
  * <p>Thread-safe. {@link #fork} blocks until the worker said hello.
  */
@@ -124,51 +123,39 @@ final class ForkServer implements AutoCloseable {
             throw new Unavailable("the fork server has exited", null);
         }
         Duration timeout = interpreter.startTimeout();
-        SocketChannel channel;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        ControlChannel channel;
         long pid;
-        AtomicBoolean answered = new AtomicBoolean();
         try {
-            channel = SocketChannel.open(address);
+            SocketChannel socket = SocketChannel.open(address);
+            try {
+                socket.write(ByteBuffer.wrap(interpreter.forkRequest(directory, options.limits())));
+            } catch (IOException e) {
+                socket.close();
+                throw e;
+            }
+            channel = ControlChannel.of(socket); // its selector is made while the server forks
         } catch (IOException e) {
             throw new Unavailable("cannot connect to the fork server: " + e, e);
         }
-        // A blocking channel has no read timeout: a stuck server gets its connection closed.
-        CompletableFuture.delayedExecutor(timeout.toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
-            if (answered.compareAndSet(false, true)) {
-                closeQuietly(channel);
-            }
-        });
         try {
-            write(channel, interpreter.forkRequest(directory, options.limits()));
-            ByteBuffer b = ByteBuffer.allocate(4);
-            while (b.hasRemaining()) {
-                if (channel.read(b) < 0) {
-                    throw new IOException("the connection ended before the worker's pid");
-                }
-            }
-            pid = b.flip().getInt() & 0xffffffffL;
+            pid = channel.readInt(deadline);
         } catch (IOException e) {
-            closeQuietly(channel);
+            channel.close();
             throw new Unavailable("the fork server did not fork: " + e, e);
+        } finally {
+            channel.restoreInterrupt();
         }
-        if (!answered.compareAndSet(false, true)) {
-            closeQuietly(channel);
+        if (pid < 0) {
+            channel.close();
             throw new Unavailable("the fork server did not fork within " + timeout, null);
         }
         CompletableFuture<Integer> exit = exits.computeIfAbsent(pid, k -> new CompletableFuture<>());
         OsProcess.Forked forked = OsProcess.Forked.of(pid, exit, gone);
-        return PythonProcess.attach(forked, new BufferedInputStream(Channels.newInputStream(channel), 1 << 16),
-                new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 13), timeout, options, p -> {
-                    exits.remove(pid);
-                    onDeath.accept(p);
-                });
-    }
-
-    private static void write(SocketChannel channel, byte[] bytes) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        while (b.hasRemaining()) {
-            channel.write(b);
-        }
+        return PythonProcess.attach(forked, channel, deadline, options, p -> {
+            exits.remove(pid);
+            onDeath.accept(p);
+        });
     }
 
     /** Reads the server's stdout: "ready", "exit" reports, and anything it printed (logged). */
@@ -216,14 +203,6 @@ final class ForkServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         deleteQuietly(directory, directory.resolve("s"));
-    }
-
-    private static void closeQuietly(SocketChannel channel) {
-        try {
-            channel.close();
-        } catch (IOException e) {
-            // nothing to release
-        }
     }
 
     private static void deleteQuietly(Path directory, Path socket) {

@@ -33,9 +33,11 @@ import java.util.List;
  */
 record Interpreter(Path executable, List<Path> pythonPath, Duration startTimeout) {
 
-    /** A cold worker: {@code python3 -S -E -B worker.py <arguments>}. */
-    List<String> command(Path script, WorkerLimits limits) {
+    /** A cold worker that connects to {@code socket}: {@code python3 -S -E -B worker.py --connect <socket> <arguments>}. */
+    List<String> command(Path script, Path socket, WorkerLimits limits) {
         List<String> cmd = flags(script);
+        cmd.add("--connect");
+        cmd.add(socket.toString());
         cmd.addAll(arguments(limits));
         return cmd;
     }

@@ -38,6 +38,12 @@ sealed interface OsProcess {
      */
     String awaitExit(Duration timeout) throws InterruptedException;
 
+    /**
+     * Runs {@code action} once, on some other thread, after the process exited; how a worker
+     * that dies between executions is noticed, since nothing reads its channel then.
+     */
+    void whenExited(Runnable action);
+
     static String describe(int code) {
         return code < 0 ? "the Python process died with signal " + -code
                 : "the Python process exited with status " + code;
@@ -79,6 +85,11 @@ sealed interface OsProcess {
                     ? "the Python process died with status " + status + " (signal " + (status - 128) + ")"
                     : describe(status);
         }
+
+        @Override
+        public void whenExited(Runnable action) {
+            process.onExit().thenRunAsync(action);
+        }
     }
 
     /**
@@ -87,6 +98,7 @@ sealed interface OsProcess {
      */
     record Forked(long pid, Instant startedAt, CompletableFuture<Integer> exit,
                   CompletableFuture<Void> serverGone) implements OsProcess {
+        private static final long ORPHAN_CHECK_MILLIS = 500;
 
         static Forked of(long pid, CompletableFuture<Integer> exit, CompletableFuture<Void> serverGone) {
             Instant started = ProcessHandle.of(pid).flatMap(h -> h.info().startInstant()).orElse(Instant.EPOCH);
@@ -134,6 +146,29 @@ sealed interface OsProcess {
                 pause = Math.min(pause * 2, 50);
             }
             return "the Python process ended";
+        }
+
+        @Override
+        public void whenExited(Runnable action) {
+            CompletableFuture.anyOf(exit, serverGone).thenRunAsync(() -> {
+                if (exit.isDone()) {
+                    action.run();
+                    return;
+                }
+                // An orphan now: nobody reports its exit. Rare (the fork server died), so a
+                // thread that looks in /proc now and then is good enough.
+                Thread.ofPlatform().daemon().name("tether-python-orphan-" + pid).stackSize(128 * 1024).start(() -> {
+                    try {
+                        while (!hasEnded()) {
+                            TimeUnit.MILLISECONDS.sleep(ORPHAN_CHECK_MILLIS);
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return; // nothing interrupts this thread but JVM shutdown
+                    }
+                    action.run();
+                });
+            });
         }
 
         /** Gone, a zombie, or its pid now names another process. */

@@ -4,70 +4,62 @@ import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.WorkerOptions;
-import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
-import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
- * One live worker process and its control channel (the protocol is described at the top of
- * {@code worker.py}): the process's stdin and stdout when it was started cold, or its
- * Unix-domain socket when the {@link ForkServer} forked it. One reader thread per process
- * reads every frame and dispatches it; it ends when the channel closes, i.e. when the
- * process is gone.
+ * One live worker process and its {@link ControlChannel} (the protocol is described at the
+ * top of {@code worker.py}). There is no reader thread: the thread that waits for an answer
+ * reads the frames itself — the executing thread its execution's output and end, a pinger
+ * its pong, the starting thread the hello — so an answer reaches the thread that needs it
+ * without a hand-off. Between executions nothing reads; a worker that dies then is noticed
+ * by its process's exit ({@link OsProcess#whenExited}).
  *
- * <p>Thread-safe. {@link #submit} is called by one executing thread at a time;
- * {@link #interrupt}, {@link #ping} and {@link #kill} from any thread.
+ * <p>Thread-safe. {@link #submit} and {@link #await} are called by one executing thread at a
+ * time; {@link #interrupt}, {@link #ping} and {@link #kill} from any thread.
  */
 final class PythonProcess {
     private static final byte OP_EXEC = 'x';
     private static final byte OP_INTERRUPT = 'i';
     private static final byte OP_PING = 'p';
-    private static final byte[] NONE = new byte[0];
 
     private final OsProcess process;
     private final long pid;
     private final Instant startedAt;
-    private final OutputStream control;
-    private final DataInputStream frames;
+    private final ControlChannel channel;
     private final long maxOutputBytes;
     private final int maxFrameBytes;
     private final Consumer<PythonProcess> onDeath;
 
-    private final AtomicLong executionIds = new AtomicLong();
-    private volatile Execution inFlight;
-
-    private final CountDownLatch ready = new CountDownLatch(1);
-    private volatile boolean helloSeen;
-    private volatile String startFailure;
-
-    private final AtomicLong pingIds = new AtomicLong();
-    private final Object pongs = new Object();
+    /** Held by the thread reading frames; the fields below it are guarded by it. */
+    private final ReentrantLock reading = new ReentrantLock();
+    private boolean helloSeen;
+    private String startFailure;
     private long lastPong;
+
+    private final AtomicLong executionIds = new AtomicLong();
+    private final AtomicLong pingIds = new AtomicLong();
+    private volatile Execution inFlight;
 
     private final AtomicBoolean dead = new AtomicBoolean();
     private volatile String deathReason;
 
-    private PythonProcess(OsProcess process, InputStream frames, OutputStream control, long maxOutputBytes,
+    private PythonProcess(OsProcess process, ControlChannel channel, long maxOutputBytes,
                           Consumer<PythonProcess> onDeath) {
         this.process = process;
         this.pid = process.pid();
         this.startedAt = process.startedAt();
-        this.control = control;
-        this.frames = new DataInputStream(frames);
+        this.channel = channel;
         this.maxOutputBytes = maxOutputBytes;
         // An output frame carries at most 64 KiB read at once, a done frame a result and an
         // error each capped near maxOutputBytes chars, escaped to at most 6 ASCII bytes each.
@@ -76,65 +68,41 @@ final class PythonProcess {
     }
 
     /**
-     * Starts a worker and waits for its hello.
+     * Drives a started worker process over its control channel and waits for its hello.
      *
-     * @param onDeath called once, on some thread, when the process is gone
-     * @throws TetherException {@code runtime_unavailable} when it cannot start or does not
-     *     say hello within the interpreter's start timeout
-     */
-    static PythonProcess startCold(Interpreter interpreter, WorkerOptions options, Path directory,
-                                   Consumer<PythonProcess> onDeath) {
-        List<String> command = interpreter.command(WorkerScript.path(), options.limits());
-        Process process;
-        try {
-            process = new ProcessBuilder(command)
-                    .directory(directory.toFile())
-                    // Until worker.py has moved fds 1 and 2 away, a Python start-up error on
-                    // stderr lands in the control stream, where awaitHello reports it.
-                    .redirectErrorStream(true)
-                    .start();
-        } catch (IOException e) {
-            throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE,
-                    "cannot start " + interpreter.executable() + " in " + directory + ": "
-                            + e.getMessage(), e);
-        }
-        return attach(new OsProcess.Child(process), process.getInputStream(), process.getOutputStream(),
-                interpreter.startTimeout(), options, onDeath);
-    }
-
-    /**
-     * Drives a started worker process over its control streams and waits for its hello.
-     * The streams should be buffered; the output stream is flushed after each frame.
-     *
+     * @param deadlineNanos when the hello must have come ({@link System#nanoTime})
      * @throws TetherException {@code runtime_unavailable} when it fails to start or does not
-     *     say hello within {@code startTimeout}; the process is killed then
+     *     say hello in time; the process is killed then
      */
-    static PythonProcess attach(OsProcess process, InputStream frames, OutputStream control,
-                                Duration startTimeout, WorkerOptions options, Consumer<PythonProcess> onDeath) {
-        PythonProcess p = new PythonProcess(process, frames, control, options.limits().maxOutputBytes(), onDeath);
-        Thread reader = new Thread(null, p::readFrames, "tether-python-" + p.pid, 256 * 1024);
-        reader.setDaemon(true);
-        reader.start();
-        p.awaitHello(startTimeout);
+    static PythonProcess attach(OsProcess process, ControlChannel channel, long deadlineNanos, WorkerOptions options,
+                                Consumer<PythonProcess> onDeath) {
+        PythonProcess p = new PythonProcess(process, channel, options.limits().maxOutputBytes(), onDeath);
+        p.awaitHello(deadlineNanos);
+        process.whenExited(p::exited);
         return p;
     }
 
-    private void awaitHello(Duration timeout) {
-        boolean answered;
+    private void awaitHello(long deadlineNanos) {
+        boolean inTime = true;
+        reading.lock();
         try {
-            answered = ready.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            kill("start interrupted");
-            throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "interrupted while the Python worker started", e);
+            while (!helloSeen && startFailure == null && !dead.get()) {
+                if (!readFrame(deadlineNanos)) {
+                    inTime = dead.get();
+                    break;
+                }
+            }
+        } finally {
+            channel.restoreInterrupt();
+            reading.unlock();
         }
         if (helloSeen && !dead.get()) {
             return;
         }
-        String why = !answered ? "it did not answer within " + timeout
+        String why = !inTime ? "it did not answer in time"
                 : startFailure != null ? startFailure : String.valueOf(deathReason);
         kill("failed to start");
-        throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "the Python worker did not start: " + why);
+        throw unavailable("the Python worker did not start: " + why, null);
     }
 
     long pid() {
@@ -145,7 +113,7 @@ final class PythonProcess {
         return dead.get();
     }
 
-    /** Sends code to run; the returned execution ends when the worker answers or dies. */
+    /** Sends code to run; {@link #await} it on the same thread. */
     Execution submit(long number, byte[] code, OutputListener listener) {
         Execution ex = new Execution(executionIds.incrementAndGet(), listener, maxOutputBytes);
         inFlight = ex;
@@ -155,12 +123,38 @@ final class PythonProcess {
             ex.crash(deathReason);
             return ex;
         }
-        byte[] num = new byte[8];
-        for (int i = 0; i < 8; i++) {
-            num[i] = (byte) (number >>> (56 - 8 * i));
-        }
-        send(OP_EXEC, ex.id, num, code);
+        // length, op, id, then the payload: the cell number and the code
+        ByteBuffer head = ByteBuffer.allocate(21).putInt(9 + 8 + code.length).put(OP_EXEC).putLong(ex.id)
+                .putLong(number).flip();
+        send(head, ByteBuffer.wrap(code));
         return ex;
+    }
+
+    /**
+     * Reads the worker's frames on this thread (passing output to the execution's listener)
+     * until {@code ex} ended or {@code deadlineNanos} ({@link System#nanoTime};
+     * {@code Long.MAX_VALUE} for none) passed. Interrupting the thread does not end the wait;
+     * the flag is kept.
+     *
+     * @return whether it ended
+     */
+    boolean await(Execution ex, long deadlineNanos) {
+        reading.lock();
+        try {
+            while (!ex.hasEnded()) {
+                if (dead.get()) {
+                    ex.awaitEnd(); // terminate() ends it, maybe still busy on another thread
+                    break;
+                }
+                if (!readFrame(deadlineNanos) && !dead.get()) {
+                    return false;
+                }
+            }
+        } finally {
+            channel.restoreInterrupt();
+            reading.unlock();
+        }
+        return true;
     }
 
     /** Interrupts the execution in flight, if any. */
@@ -173,28 +167,30 @@ final class PythonProcess {
 
     /** Interrupts {@code ex}; the worker ignores this when {@code ex} is not running any more. */
     void interrupt(Execution ex) {
-        send(OP_INTERRUPT, ex.id, NONE, NONE);
+        send(control(OP_INTERRUPT, ex.id));
     }
 
-    /** Whether the worker answers a ping within {@code timeout}. */
+    /**
+     * Whether the worker answers a ping within {@code timeout}. True at once when another
+     * thread is reading its channel (an execution is running: the worker is busy, not hung).
+     */
     boolean ping(Duration timeout) {
-        long id = pingIds.incrementAndGet();
-        send(OP_PING, id, NONE, NONE);
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (pongs) {
+        if (!reading.tryLock()) {
+            return !dead.get();
+        }
+        try {
+            long id = pingIds.incrementAndGet();
+            send(control(OP_PING, id));
+            long deadline = System.nanoTime() + timeout.toNanos();
             while (lastPong < id && !dead.get()) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(pongs, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                if (!readFrame(deadline)) {
                     return false;
                 }
             }
             return lastPong >= id;
+        } finally {
+            channel.restoreInterrupt();
+            reading.unlock();
         }
     }
 
@@ -203,57 +199,53 @@ final class PythonProcess {
         terminate(reason, true);
     }
 
-    private void send(byte op, long id, byte[] a, byte[] b) {
-        int length = 9 + a.length + b.length;
-        byte[] header = new byte[13];
-        header[0] = (byte) (length >>> 24);
-        header[1] = (byte) (length >>> 16);
-        header[2] = (byte) (length >>> 8);
-        header[3] = (byte) length;
-        header[4] = op;
-        for (int i = 0; i < 8; i++) {
-            header[5 + i] = (byte) (id >>> (56 - 8 * i));
-        }
+    /** A frame without payload: length, op, id. */
+    private static ByteBuffer control(byte op, long id) {
+        return ByteBuffer.allocate(13).putInt(9).put(op).putLong(id).flip();
+    }
+
+    private void send(ByteBuffer... parts) {
         try {
-            synchronized (control) {
-                control.write(header);
-                control.write(a);
-                control.write(b);
-                control.flush();
-            }
+            channel.write(parts);
         } catch (IOException e) {
-            // The pipe broke: the process is gone or going; the reader will see EOF too.
+            // The connection broke: the process is gone or going.
             terminate("the control channel broke: " + e.getMessage(), false);
         }
     }
 
-    private void readFrames() {
+    /**
+     * Reads and dispatches one frame; the caller holds {@link #reading}.
+     *
+     * @return false when the deadline passed first, or the channel ended or broke (the
+     *     process is then terminated, {@link #dead} is set)
+     */
+    private boolean readFrame(long deadlineNanos) {
         String reason;
-        byte[] buf = new byte[8192];
         try {
-            while (true) {
-                int length;
-                try {
-                    length = frames.readInt();
-                } catch (EOFException e) {
-                    reason = null;
-                    break;
-                }
-                if (length < 2 || length > maxFrameBytes) {
-                    reason = helloSeen ? "protocol error: a frame of " + length + " bytes"
-                            : "it wrote: " + unframedText(length);
-                    break;
-                }
-                if (buf.length < length) {
-                    buf = new byte[Math.max(length, buf.length * 2)];
-                }
-                frames.readFully(buf, 0, length);
-                dispatch(Json.parse(new String(buf, 0, length, StandardCharsets.ISO_8859_1)));
+            long length = channel.readInt(deadlineNanos);
+            if (length < 0) {
+                return false;
             }
+            if (length < 2 || length > maxFrameBytes) {
+                reason = "protocol error: a frame of " + length + " bytes";
+            } else {
+                String text = channel.readText((int) length, deadlineNanos == Long.MAX_VALUE ? Long.MAX_VALUE
+                        : Math.max(deadlineNanos, System.nanoTime() + TimeUnit.SECONDS.toNanos(1)));
+                if (text == null) {
+                    reason = "protocol error: a frame of " + length + " bytes did not arrive";
+                } else {
+                    dispatch(Json.parse(text));
+                    return true;
+                }
+            }
+        } catch (EOFException e) {
+            terminate(null, false);
+            return false;
         } catch (IOException | RuntimeException e) {
-            reason = "protocol error: " + e;
+            reason = dead.get() ? null : "protocol error: " + e;
         }
-        terminate(reason, reason != null);
+        terminate(reason, true);
+        return false;
     }
 
     private void dispatch(Object value) {
@@ -276,20 +268,9 @@ final class PythonProcess {
                     ex.finish(done);
                 }
             }
-            case "pong" -> {
-                synchronized (pongs) {
-                    lastPong = Math.max(lastPong, number(frame, "id"));
-                    pongs.notifyAll();
-                }
-            }
-            case "hello" -> {
-                helloSeen = true;
-                ready.countDown();
-            }
-            case "fatal" -> {
-                startFailure = String.valueOf(frame.get("message"));
-                ready.countDown();
-            }
+            case "pong" -> lastPong = Math.max(lastPong, number(frame, "id"));
+            case "hello" -> helloSeen = true;
+            case "fatal" -> startFailure = String.valueOf(frame.get("message"));
             default -> throw new IllegalArgumentException("unknown frame " + frame.get("t"));
         }
     }
@@ -298,24 +279,9 @@ final class PythonProcess {
         return ((Number) frame.get(key)).longValue();
     }
 
-    /** Before the hello, bytes that are not a frame are the interpreter's own error text. */
-    private String unframedText(int firstFour) {
-        byte[] head = {(byte) (firstFour >>> 24), (byte) (firstFour >>> 16), (byte) (firstFour >>> 8),
-                (byte) firstFour};
-        byte[] rest = new byte[4096];
-        int n = 0;
-        try {
-            InputStream in = frames;
-            int r;
-            while (n < rest.length && (r = in.read(rest, n, rest.length - n)) > 0) {
-                n += r;
-            }
-        } catch (IOException e) {
-            // keep what we have
-        }
-        byte[] all = Arrays.copyOf(head, 4 + n);
-        System.arraycopy(rest, 0, all, 4, n);
-        return new String(all, StandardCharsets.UTF_8).strip();
+    /** The process exited while nobody read its channel (or while somebody did). */
+    private void exited() {
+        terminate(null, false);
     }
 
     /**
@@ -327,11 +293,7 @@ final class PythonProcess {
             return;
         }
         List<ProcessHandle> children = process.descendants();
-        try {
-            control.close(); // a live worker kills its own process group on EOF (a socket closes both ways)
-        } catch (IOException e) {
-            // already closed or broken: nothing to flush
-        }
+        channel.close(); // a live worker kills its own process group when its channel ends
         String exit = null;
         try {
             exit = killNow ? null : process.awaitExit(Duration.ofSeconds(1));
@@ -351,10 +313,10 @@ final class PythonProcess {
         if (ex != null) {
             ex.crash(why);
         }
-        ready.countDown();
-        synchronized (pongs) {
-            pongs.notifyAll();
-        }
         onDeath.accept(this);
+    }
+
+    private static TetherException unavailable(String message, Throwable cause) {
+        return new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, message, cause);
     }
 }

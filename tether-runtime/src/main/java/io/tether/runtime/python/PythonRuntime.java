@@ -43,8 +43,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Fork server</b> ({@link Builder#forkServer}, on by default on Linux): the first
  * {@link #start} launches one pre-warmed Python parent that has loaded the worker program
- * and frozen its heap ({@code gc.freeze()}); from then on each worker is forked from it in
- * a few milliseconds instead of a cold start, and shares its memory copy-on-write. A
+ * and frozen its heap ({@code gc.freeze()}) and keeps one child forked in advance; from
+ * then on each worker is such a child, ready in a millisecond or two instead of a cold
+ * start (a few milliseconds when starts come faster than the server forks), and shares the
+ * server's memory copy-on-write. A
  * forked worker behaves exactly like a cold one (own process group, limits, working
  * directory, output capture); its parent is the fork server, not the JVM, and it lives on
  * if the server dies. When the server dies it is started again on the next {@link #start}
@@ -54,9 +56,10 @@ import org.slf4j.LoggerFactory;
  * seed and any state it had at fork time.
  *
  * <p>Thread-safe; {@link #start} blocks until the worker said hello (a cold start is about
- * 20–40 ms, a fork about 4 ms; the first start with a fork server also starts the server,
- * about 40 ms). If the JVM dies, its workers notice the end of their control channel and
- * kill themselves and their process group, and the fork server exits.
+ * 20–40 ms, a forked worker 1–3 ms; the first start with a fork server also starts the
+ * server, about 40 ms). If the JVM dies, its workers notice the end of their control
+ * channel and kill themselves and their process group, and the fork server exits (and its
+ * spare with it).
  */
 public final class PythonRuntime implements SessionRuntime {
     /** The interpreter used when none is set. */
@@ -150,7 +153,7 @@ public final class PythonRuntime implements SessionRuntime {
                 serverFailed(server, e);
             }
         }
-        return PythonProcess.startCold(interpreter, options, directory, onDeath);
+        return ColdStart.start(interpreter, options, directory, onDeath);
     }
 
     /** The live fork server, started or restarted as needed; null when workers start cold. */

@@ -104,14 +104,14 @@ final class PythonWorker implements Worker {
         boolean killed = false;
         Duration timeout = request.timeout();
         if (timeout == null) {
-            ex.await(Long.MAX_VALUE);
-        } else if (!ex.await(start + saturatedNanos(timeout))) {
+            p.await(ex, Long.MAX_VALUE);
+        } else if (!p.await(ex, start + saturatedNanos(timeout))) {
             timedOut = true;
             p.interrupt(ex);
-            if (!ex.await(System.nanoTime() + saturatedNanos(options.limits().killGrace()))) {
+            if (!p.await(ex, System.nanoTime() + saturatedNanos(options.limits().killGrace()))) {
                 killed = true;
                 p.kill("timed out and ignored the interrupt for " + options.limits().killGrace());
-                ex.await(Long.MAX_VALUE);
+                p.await(ex, Long.MAX_VALUE);
             }
         }
         Duration duration = Duration.ofNanos(System.nanoTime() - start);

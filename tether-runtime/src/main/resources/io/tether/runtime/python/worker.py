@@ -1,8 +1,9 @@
-# Tether Python worker: one persistent interpreter driven over its stdin/stdout (cold),
-# or over a Unix-domain socket when forked by the fork server (see the end of this file).
+# Tether Python worker: one persistent interpreter driven over a Unix-domain socket, the
+# control channel: one it connects to itself when started cold, or the connection the fork
+# server accepted for it (see the end of this file).
 #
-# Started by io.tether.runtime.python.PythonProcess as
-#   python3 -S -E -B worker.py <max_output_bytes> <rlimit_as> <rlimit_cpu> <rlimit_nproc> <rlimit_fsize> [sys.path entries...]
+# Started cold by io.tether.runtime.python.PythonProcess as
+#   python3 -S -E -B worker.py --connect <socket path> <max_output_bytes> <rlimit_as> <rlimit_cpu> <rlimit_nproc> <rlimit_fsize> [sys.path entries...]
 # (limits in bytes / seconds, 0 = leave unlimited).
 #
 # Protocol (both directions length-prefixed; lengths are 4-byte big-endian and count
@@ -30,34 +31,39 @@ import _thread
 import _signal
 import _json
 import _ast
+import _warnings
 import codecs
+import fcntl
 import io
 import select
 
 # --- file descriptors --------------------------------------------------------------
-# The control channel moves to private, non-inheritable descriptors; fds 1 and 2 become
-# pipes this process reads itself, so nothing user code writes at the OS level (os.write,
-# os.system, child processes) can reach the control channel. Cold: the control channel is
-# stdin/stdout. Forked: it is the accepted Unix-domain socket (both directions).
+# The control channel is a private, non-inheritable descriptor (the socket, both
+# directions); fds 1 and 2 become pipes this process reads itself, so nothing user code
+# writes at the OS level (os.write, os.system, child processes) can reach the control
+# channel.
 CTL_IN = CTL_OUT = -1
 _STD_FILES = ()
 STREAMS = ()
 
 
-def setup_fds(ctl_in, ctl_out):
-    global CTL_IN, CTL_OUT, _STD_FILES, STREAMS
-    CTL_IN, CTL_OUT = ctl_in, ctl_out
-    _devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(_devnull, 0)
-    os.close(_devnull)
+def setup_fds(devnull=-1):
+    # devnull: /dev/null opened for reading (the fork server opens it once), or -1.
+    global _STD_FILES, STREAMS
+    if devnull < 0:
+        devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
     _out_r, _out_w = os.pipe()
     _err_r, _err_w = os.pipe()
     os.dup2(_out_w, 1)
     os.dup2(_err_w, 2)
     os.close(_out_w)
     os.close(_err_w)
-    os.set_blocking(_out_r, False)
-    os.set_blocking(_err_r, False)
+    # Only the read ends: fds 1 and 2 stay blocking for user code. (A read end has no
+    # other status flag to keep, so no F_GETFL first.)
+    fcntl.fcntl(_out_r, fcntl.F_SETFL, os.O_NONBLOCK)
+    fcntl.fcntl(_err_r, fcntl.F_SETFL, os.O_NONBLOCK)
     if not _STD_FILES:
         make_std_files()
     STREAMS = (Stream(_out_r, 1), Stream(_err_r, 2))
@@ -127,22 +133,20 @@ def to_json(value, depth=0):
     raise TypeError('not JSON')
 
 
-# --- state shared between the main thread, the control thread and the output pumps ---
-MAIN_THREAD = _thread.get_ident()
+# --- state shared between the main thread, the SIGIO handler and the output pump -------
 running = False      # user code (or its repr) is on the main thread's stack right now
 running_id = 0       # the exec id whose user code runs / ran last
 interrupt_id = 0     # the last exec id Java asked to interrupt
 current_id = 0       # the exec id output is attributed to; 0 between executions
 
 
-def on_sigint(signum, frame):
-    # Only an interrupt meant for the code running now raises: a SIGINT that arrives
-    # after its execution ended (or while idle) must not hit the worker or the next cell.
-    if running and interrupt_id == running_id:
-        raise KeyboardInterrupt
+def ignore_sigint(signum, frame):
+    # Interrupts come over the control channel; a stray SIGINT (a terminal, user code's
+    # os.killpg) must not hit the worker or the cell that runs.
+    pass
 
 
-_signal.signal(_signal.SIGINT, on_sigint)
+_signal.signal(_signal.SIGINT, ignore_sigint)
 
 
 class Stream:
@@ -173,20 +177,6 @@ class Stream:
         if text:
             send('{"t":"out","id":%d,"s":%d,"d":%s}' % (eid, self.number, _str(text)))
 
-    def pump(self):
-        # Streams output while code runs. Reads happen under self.lock so that drain()
-        # can take everything still in the pipe after an execution, in order.
-        poller = select.poll()
-        poller.register(self.fd, select.POLLIN)
-        while True:
-            poller.poll()
-            with self.lock:
-                try:
-                    data = os.read(self.fd, 65536)
-                except BlockingIOError:
-                    continue
-                self.forward(data)
-
     def drain(self, readable):
         # Caller holds self.lock; readable: whether poll saw anything left in the pipe.
         while readable:
@@ -198,12 +188,32 @@ class Stream:
         self.forward(b'', True)
 
 
+def pump():
+    # One thread streams both pipes while code runs. A pipe is read under its stream's
+    # lock so that drain_streams can take everything still in it after an execution, in
+    # order.
+    poller = select.poll()
+    streams = {}
+    for stream in STREAMS:
+        poller.register(stream.fd, select.POLLIN)
+        streams[stream.fd] = stream
+    while True:
+        for fd, _ in poller.poll():
+            stream = streams[fd]
+            with stream.lock:
+                try:
+                    data = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                stream.forward(data)
+
+
 _drain_poller = None
 
 
 def drain_streams():
-    # Everything user code wrote before the end is in the pipes now or already read by a
-    # pump. Under both pumps' locks (a pump's read and its forward happen under its lock),
+    # Everything user code wrote before the end is in the pipes now or already read by the
+    # pump. Under both streams' locks (the pump reads and forwards a pipe under its lock),
     # one poll tells which pipe still holds something; only those are read: one system
     # call per execution instead of a failing read per pipe.
     global _drain_poller
@@ -213,19 +223,38 @@ def drain_streams():
         for stream in STREAMS:
             _drain_poller.register(stream.fd, select.POLLIN)
     with out.lock, err.lock:
-        ready = {fd for fd, _ in _drain_poller.poll(0)}
-        out.drain(out.fd in ready)
-        err.drain(err.fd in ready)
+        ready = _drain_poller.poll(0)
+        if ready:
+            ready = {fd for fd, _ in ready}
+            out.drain(out.fd in ready)
+            err.drain(err.fd in ready)
+        else:  # the common case; a stream that decoded nothing has nothing to flush
+            if out.count:
+                out.drain(False)
+            if err.count:
+                err.drain(False)
 
 
 
-# --- control thread: reads frames, handles interrupt and ping at once ---------------
-_mailbox = []
-_mail = _thread.allocate_lock()
-_mail.acquire()
-
+# --- control channel -------------------------------------------------------------------
+# The main thread reads it: between executions it blocks on it, and runs an exec request
+# itself, without a hand-off to another thread. While code runs, the kernel signals the
+# main thread when a frame arrives (O_ASYNC, SIGIO sent to that thread alone), and the
+# handler takes the frames that are there: a ping is answered, an interrupt for the code
+# that runs raises KeyboardInterrupt in it, also in a blocking call such as time.sleep,
+# which the signal ends. The end of the channel ends the worker, idle or not.
+# Between executions SIGIO is ignored, so the kernel drops it at once: an exec frame that
+# arrives before the main thread is back in its read would otherwise cost a signal
+# delivery (~2 us; toggling O_ASYNC itself costs more). The worker owns SIGIO: a handler
+# user code sets for it lasts until the end of its cell.
+F_SETOWN_EX = 15    # fcntl.h; the fcntl module does not name it
+F_OWNER_TID = 0
 
 _inbuf = b''
+_ctl_poller = None
+_start_poller = None  # its own poll object: a SIGIO handler may poll _ctl_poller meanwhile
+_taking = False     # take_frames runs; a SIGIO handled meanwhile only sets _more
+_more = False
 
 
 def read_exact(n):
@@ -244,7 +273,7 @@ def read_exact(n):
 
 
 def die():
-    # The JVM closed our stdin (it closed the worker or died): take the whole process
+    # The JVM closed the channel (it closed the worker or died): take the whole process
     # group with us so no child of user code outlives its session.
     try:
         os.killpg(0, _signal.SIGKILL)
@@ -252,30 +281,94 @@ def die():
         os._exit(0)
 
 
-def control():
+def signal_control():
+    # Before any code runs: SIGIO to the main thread whenever the channel turns readable.
+    global _ctl_poller, _start_poller
+    _ctl_poller = select.poll()
+    _ctl_poller.register(CTL_IN, select.POLLIN)
+    _start_poller = select.poll()
+    _start_poller.register(CTL_IN, select.POLLIN)
+    _signal.signal(_signal.SIGIO, _signal.SIG_IGN)  # on_control while code runs
+    owner = F_OWNER_TID.to_bytes(4, sys.byteorder) + _thread.get_native_id().to_bytes(4, sys.byteorder)
+    fcntl.fcntl(CTL_IN, F_SETOWN_EX, owner)
+    fcntl.fcntl(CTL_IN, fcntl.F_SETFL, fcntl.fcntl(CTL_IN, fcntl.F_GETFL) | os.O_ASYNC)
+
+
+def control_frame(op, fid):
     global interrupt_id
+    if op == 0x69:  # i: interrupt
+        interrupt_id = fid
+    elif op == 0x70:  # p: ping
+        send('{"t":"pong","id":%d}' % fid)
+
+
+def serve():
+    # The main thread, between executions.
+    while True:
+        header = read_exact(13)
+        if header is None:
+            die()
+        size = int.from_bytes(header[0:4], 'big') - 9
+        op = header[4]
+        fid = int.from_bytes(header[5:13], 'big')
+        payload = read_exact(size) if size > 0 else b''
+        if payload is None:
+            die()
+        if op == 0x78:  # x: exec
+            execute(fid, int.from_bytes(payload[:8], 'big'), payload[8:])
+        else:
+            control_frame(op, fid)
+
+
+def on_control(signum, frame):
+    # Just before and after code runs, the main thread reads the channel itself.
+    if running:
+        take_control()
+
+
+def take_control():
+    # While code runs (from the SIGIO handler, or when an execution starts): handles the
+    # frames that arrived, then raises if one interrupts the code that runs. Handlers run
+    # between any two bytecodes of the main thread and inside a system call that a signal
+    # interrupts, also in here: a nested one only marks that more arrived (a poll object
+    # refuses to be polled twice at once).
+    global _taking, _more
+    if _taking:
+        _more = True
+        return
     try:
         while True:
-            header = read_exact(13)
-            if header is None:
+            _taking = True
+            _more = False
+            take_frames()
+            _taking = False
+            if not _more:
                 break
-            size = int.from_bytes(header[0:4], 'big') - 9
-            op = header[4]
-            fid = int.from_bytes(header[5:13], 'big')
-            payload = read_exact(size) if size > 0 else b''
-            if payload is None:
-                break
-            if op == 0x78:  # x: exec
-                _mailbox.append((fid, int.from_bytes(payload[:8], 'big'), payload[8:]))
-                _mail.release()
-            elif op == 0x69:  # i: interrupt
-                interrupt_id = fid
-                if running_id == fid and running:
-                    _signal.pthread_kill(MAIN_THREAD, _signal.SIGINT)
-            elif op == 0x70:  # p: ping
-                send('{"t":"pong","id":%d}' % fid)
     finally:
+        _taking = False
+    if running and interrupt_id == running_id:
+        raise KeyboardInterrupt
+
+
+def take_frames():
+    global _inbuf
+    try:
+        while _ctl_poller.poll(0):
+            data = os.read(CTL_IN, 65536)
+            if not data:
+                die()
+            _inbuf += data
+    except OSError:
         die()
+    buf = _inbuf
+    while len(buf) >= 13:
+        end = 4 + int.from_bytes(buf[0:4], 'big')
+        if len(buf) < end or buf[4] == 0x78:
+            break  # the rest of a frame, or an exec (Java sends none while one runs)
+        op = buf[4]
+        fid = int.from_bytes(buf[5:13], 'big')
+        buf = _inbuf = buf[end:]
+        control_frame(op, fid)
 
 
 # --- executions -----------------------------------------------------------------------
@@ -339,10 +432,80 @@ def bundle(value):
     return '{' + parts + '}', truncated
 
 
+# --- compiling cells ------------------------------------------------------------------
+# A cell runs like a REPL input: its statements, then its trailing expression (if any) is
+# evaluated for the result. Finding that expression takes a parse to an AST and a compile
+# of the tree, about twice a plain compile. A cell sent again with the same text (a
+# notebook re-run, a polling loop) reuses the code objects of the first time, re-stamped
+# with the new cell's file name (code.replace, nested code objects too), which is what
+# compiling it again would give: compile is a function of the source, the file name, the
+# mode and the flags, all the same here (cells inherit no __future__ flags from each
+# other). The one thing compiling again could add is a warning (SyntaxWarning, an invalid
+# escape...), so only sources that compile with no warning at all are kept: the first
+# compile runs under an "error" filter for every warning, and a source that trips it is
+# compiled again normally, showing its warnings, and never cached.
+_CodeType = type(compile('', '', 'exec'))
+_ERROR_FILTER = ('error', None, Warning, None, 0)
+MAX_CACHED_CELLS = 256
+MAX_CACHED_SOURCE = 8192   # characters; longer cells are compiled every time
+_compiled = {}             # source -> (code, last_code), insertion-ordered, oldest first
+
+
+def compile_cell(source, filename):
+    cached = _compiled.get(source)
+    if cached is not None:
+        code, last_code = cached
+        return refile(code, filename), (refile(last_code, filename) if last_code is not None else None)
+    if len(source) > MAX_CACHED_SOURCE:
+        return split_compile(source, filename)
+    filters = warning_filters()
+    filters.insert(0, _ERROR_FILTER)
+    try:
+        cached = split_compile(source, filename)
+    except Exception:
+        cached = None  # a warning, or an error the normal compile below reports
+    finally:
+        if filters and filters[0] is _ERROR_FILTER:
+            del filters[0]
+        else:
+            filters.remove(_ERROR_FILTER)
+    if cached is None:
+        return split_compile(source, filename)
+    if len(_compiled) >= MAX_CACHED_CELLS:
+        del _compiled[next(iter(_compiled))]
+    _compiled[source] = cached
+    return cached
+
+
+def split_compile(source, filename):
+    tree = compile(source, filename, 'exec', _ast.PyCF_ONLY_AST)
+    last = None
+    if tree.body and isinstance(tree.body[-1], _ast.Expr):
+        last = _ast.Expression(tree.body.pop().value)
+    code = compile(tree, filename, 'exec')
+    return code, (compile(last, filename, 'eval') if last is not None else None)
+
+
+def warning_filters():
+    # The list compile's warnings are matched against: what the C side reads too.
+    warnings = sys.modules.get('warnings')
+    return warnings.filters if warnings is not None else _warnings.filters
+
+
+def refile(code, filename):
+    consts = code.co_consts
+    for c in consts:
+        if type(c) is _CodeType:
+            return code.replace(co_filename=filename, co_consts=tuple(
+                refile(k, filename) if type(k) is _CodeType else k for k in consts))
+    return code.replace(co_filename=filename)
+
+
 def execute(eid, number, source_bytes):
     global running, running_id, current_id
     for stream in STREAMS:
-        stream.reset()
+        if stream.count or stream.truncated:
+            stream.reset()
     current_id = eid
     status = 'ok'
     result = error = None
@@ -352,16 +515,12 @@ def execute(eid, number, source_bytes):
             source = source_bytes.decode('utf-8', 'replace')
             filename = '<cell-%d>' % number
             remember_cell(filename, source)
-            tree = compile(source, filename, 'exec', _ast.PyCF_ONLY_AST)
-            last = None
-            if tree.body and isinstance(tree.body[-1], _ast.Expr):
-                last = _ast.Expression(tree.body.pop().value)
-            code = compile(tree, filename, 'exec')
-            last_code = compile(last, filename, 'eval') if last is not None else None
+            code, last_code = compile_cell(source, filename)
             running_id = eid
-            if interrupt_id == eid:
-                raise KeyboardInterrupt  # interrupted before it started
+            _signal.signal(_signal.SIGIO, on_control)
             running = True
+            if _inbuf or _start_poller.poll(0):
+                take_control()  # an interrupt or ping came since the exec frame was read
             exec(code, namespace)
             if last_code is not None:
                 value = eval(last_code, namespace)
@@ -369,6 +528,7 @@ def execute(eid, number, source_bytes):
                     result, result_truncated = bundle(value)
         finally:
             running = False
+            _signal.signal(_signal.SIGIO, _signal.SIG_IGN)
     except KeyboardInterrupt as e:
         status = 'interrupted'
         error = describe(e)
@@ -387,8 +547,14 @@ def execute(eid, number, source_bytes):
     drain_streams()
     current_id = 0
     truncated = result_truncated or STREAMS[0].truncated or STREAMS[1].truncated
-    send('{"t":"done","id":%d,"status":"%s","result":%s,"error":%s,"truncated":%s}' % (
-        eid, status, result or 'null', error or 'null', 'true' if truncated else 'false'))
+    if result is None and error is None and not truncated:
+        send(_DONE_PLAIN % eid)
+    else:
+        send('{"t":"done","id":%d,"status":"%s","result":%s,"error":%s,"truncated":%s}' % (
+            eid, status, result or 'null', error or 'null', 'true' if truncated else 'false'))
+
+
+_DONE_PLAIN = '{"t":"done","id":%d,"status":"ok","result":null,"error":null,"truncated":false}'
 
 
 def apply_limits(memory, cpu, nproc, fsize):
@@ -398,8 +564,11 @@ def apply_limits(memory, cpu, nproc, fsize):
     if memory:
         # Below what is mapped already plus some room, even the worker's own threads fail
         # to allocate and it could neither answer nor notice the JVM going away: refuse.
-        with open('/proc/self/statm', 'rb') as f:
-            mapped = int(f.read().split()[0]) * os.sysconf('SC_PAGE_SIZE')
+        fd = os.open('/proc/self/statm', os.O_RDONLY)
+        try:
+            mapped = int(os.read(fd, 256).split()[0]) * os.sysconf('SC_PAGE_SIZE')
+        finally:
+            os.close(fd)
         needed = mapped + MEMORY_HEADROOM
         if memory < needed:
             raise ValueError('memory limit of %d bytes is below the %d the interpreter needs'
@@ -413,37 +582,45 @@ def apply_limits(memory, cpu, nproc, fsize):
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
 
-def main(args):
-    global MAX_OUTPUT, MAIN_THREAD
+def prepare(devnull=-1):
+    # What does not depend on the request (a spare does it before it is taken): its own
+    # process group, so that killing the group kills every child of user code too; stdin;
+    # the output pipes and their pump, with a small stack (it counts against RLIMIT_AS).
+    os.setpgid(0, 0)
+    setup_fds(devnull)
+    _thread.stack_size(256 * 1024)
+    _thread.start_new_thread(pump, ())
+    _thread.stack_size(0)
+
+
+def main(ctl, args, said_hello=None):
+    global CTL_IN, CTL_OUT, MAX_OUTPUT
+    CTL_IN = CTL_OUT = ctl
     try:
-        MAIN_THREAD = _thread.get_ident()
         MAX_OUTPUT = int(args[0])
-        # Own process group: killing the group kills every child of user code too.
-        os.setpgid(0, 0)
         limits = [int(a) for a in args[1:5]]
         # Like the interactive interpreter: the working directory first (instead of this
         # script's temporary directory), then the configured extra paths.
         sys.path[0:1] = [''] + list(args[5:])
         sys.argv = ['']
-        # Small stacks for our three threads: they count against RLIMIT_AS.
-        _thread.stack_size(256 * 1024)
-        for stream in STREAMS:
-            _thread.start_new_thread(stream.pump, ())
-        _thread.start_new_thread(control, ())
-        _thread.stack_size(0)
+        signal_control()
         apply_limits(*limits)
     except BaseException as e:
-        send('{"t":"fatal","message":%s}' % _str('%s: %s' % (type(e).__name__, e)))
-        os._exit(2)
+        fatal(e)
     send('{"t":"hello","pid":%d,"version":%s}' % (os.getpid(), _str(sys.version.split()[0])))
-    while True:
-        _mail.acquire()
-        try:
-            execute(*_mailbox.pop())
-        except BaseException:
-            # The worker itself failed (e.g. MemoryError under a tiny RLIMIT_AS): an
-            # interpreter that cannot answer must die, not linger; Java reports a crash.
-            os._exit(70)
+    if said_hello is not None:
+        said_hello()
+    try:
+        serve()
+    except BaseException:
+        # The worker itself failed (e.g. MemoryError under a tiny RLIMIT_AS): an
+        # interpreter that cannot answer must die, not linger; Java reports a crash.
+        os._exit(70)
+
+
+def fatal(error):
+    send('{"t":"fatal","message":%s}' % _str('%s: %s' % (type(error).__name__, error)))
+    os._exit(2)
 
 
 # --- fork server ------------------------------------------------------------------------
@@ -451,21 +628,55 @@ def main(args):
 #   python3 -S -E -B worker.py --fork-server <socket path>
 # It loads everything a worker needs, freezes the heap out of the garbage collector's
 # reach (gc.freeze(): a collection in a child would otherwise write to every object and
-# un-share its page), says "ready <pid>" on stdout and then forks one child per
-# connection to the socket. The child first writes its pid (4 bytes big-endian), then
-# reads its parameters from the connection (4-byte big-endian length, then NUL-separated
-# UTF-8: working directory, max output, the four limits, sys.path entries), and from then
-# on is a worker exactly like a cold one, with the connection as its control channel. The server reaps its children and reports
-# each exit on stdout as "exit <pid> <code>" (a negative code is the signal that killed
-# it). It exits when its stdin ends (the JVM closed the runtime or died); its children
-# live on, each until its own connection ends.
+# un-share its page), says "ready <pid>" on stdout and keeps one spare child forked in
+# advance: the spare has done all that does not depend on the request (process group,
+# stdin, output pipes, pump thread) and waits on the socket. The connection it accepts is
+# its control channel: it writes its pid (4 bytes big-endian), reads its parameters
+# (4-byte big-endian length, then NUL-separated UTF-8: working directory, max output, the
+# four limits, sys.path entries) and from then on is a worker exactly like a cold one.
+# So a start costs the request's part of the set-up, not a fork (~2 ms here); the server
+# forks the next spare once the taken one said hello (or 2 ms after it was taken, so that
+# a client that connects and says nothing holds up nobody), while no one waits.
+#
+# The server reaps its children and reports each exit on stdout as "exit <pid> <code>" (a
+# negative code is the signal that killed it); a spare that was never taken is not
+# reported, nobody knows its pid. Spares tell the server on a pipe ("T<pid>" taken,
+# "H<pid>" said hello); SIGCHLD only wakes the server's loop (a wakeup fd), which reaps,
+# so the loop alone changes its state. The server exits when its stdin ends (the
+# JVM closed the runtime or died), killing an untaken spare; its workers live on, each
+# until its own connection ends. A spare also exits when the server is gone (the read
+# end of a pipe only the server writes to ends), so even a killed server leaves none.
 
-def forked_child(conn, listener):
+SPARE_AFTER_TAKEN = 0.002   # seconds: the next spare at the latest this long after the last was taken
+SPARE_AFTER_DEATH = 0.05    # seconds: the next spare after one died untaken (no hot loop if forking fails)
+
+
+def spare_child(listener, devnull, alive_r, notes_w, server_fds):
+    _signal.set_wakeup_fd(-1)  # the server's; signals here are this worker's own
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-    os.close(listener)
+    for fd in server_fds:
+        os.close(fd)
+    prepare(devnull)
+    poller = select.poll()
+    poller.register(listener.fileno(), select.POLLIN)
+    poller.register(alive_r, select.POLLIN)
+    while True:
+        ready = [fd for fd, _ in poller.poll()]
+        if alive_r in ready:
+            os._exit(0)  # the server is gone: no one will ever connect
+        try:
+            conn, _ = listener._accept()
+        except (BlockingIOError, InterruptedError):
+            continue
+        break
+    pid = os.getpid()
+    note(notes_w, b'T%d\n' % pid)
+    listener.close()
+    os.close(alive_r)
     # Java learns the pid first, before anything can fail, so it can always kill and reap.
-    os.write(conn, os.getpid().to_bytes(4, 'big'))
-    setup_fds(conn, conn)
+    os.write(conn, pid.to_bytes(4, 'big'))
+    global CTL_IN, CTL_OUT
+    CTL_IN = CTL_OUT = conn
     try:
         head = read_exact(4)
         request = read_exact(int.from_bytes(head, 'big')) if head else None
@@ -474,13 +685,26 @@ def forked_child(conn, listener):
         fields = request.decode('utf-8').split('\0')
         os.chdir(fields[0])
     except BaseException as e:
-        send('{"t":"fatal","message":%s}' % _str('%s: %s' % (type(e).__name__, e)))
-        os._exit(2)
-    main(fields[1:])
+        fatal(e)
+
+    def said_hello():
+        note(notes_w, b'H%d\n' % pid)
+        os.close(notes_w)
+
+    main(conn, fields[1:], said_hello)
+
+
+def note(notes_w, text):
+    # The server may have exited meanwhile (its workers live on): then nobody reads.
+    try:
+        os.write(notes_w, text)
+    except OSError:
+        pass
 
 
 def fork_server(path):
     import gc
+    import time
     import _socket
     # What a worker imports at its first error or limit, loaded once here and shared.
     import resource, linecache, traceback  # noqa: F401
@@ -490,9 +714,31 @@ def fork_server(path):
     listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
-    lfd = listener.fileno()
+    devnull = os.open(os.devnull, os.O_RDONLY)  # every child's stdin; one open fewer each
+    alive_r, alive_w = os.pipe()
+    notes_r, notes_w = os.pipe()
+    os.set_blocking(notes_r, False)
+    spare = 0           # the spare's pid; 0 while there is none
+    taken = False       # whether it accepted a connection (and is a worker now)
+    next_spare = 0.0    # time.monotonic() at which to fork the next spare, when there is none or it is taken
 
-    def reap(signum, frame):
+    def read_notes():
+        nonlocal taken, next_spare
+        try:
+            data = os.read(notes_r, 65536)
+        except BlockingIOError:
+            return
+        for note in data.split(b'\n'):
+            kind, pid = note[:1], int(note[1:] or 0)
+            if kind == b'T' and pid == spare:
+                taken = True
+                next_spare = time.monotonic() + SPARE_AFTER_TAKEN
+            elif kind == b'H' and pid == spare:
+                next_spare = 0.0
+
+    def reap():
+        nonlocal spare, next_spare
+        read_notes()  # a child that died after it was taken wrote its note before
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -500,33 +746,77 @@ def fork_server(path):
                 return
             if pid == 0:
                 return
+            if pid == spare:
+                spare = 0
+                if not taken:  # killed or failed before anyone knew it: no report
+                    next_spare = time.monotonic() + SPARE_AFTER_DEATH
+                    continue
+                next_spare = 0.0
             os.write(1, b'exit %d %d\n' % (pid, os.waitstatus_to_exitcode(status)))
 
-    _signal.signal(_signal.SIGCHLD, reap)
+    # SIGCHLD only wakes the loop, through the wakeup fd, which also catches a signal that
+    # comes just before poll() (a handler that reaped would then run only after poll
+    # returned: a report late by as long as nothing else happens).
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    _signal.set_wakeup_fd(wake_w)
+    _signal.signal(_signal.SIGCHLD, lambda signum, frame: None)
     poller = select.poll()
     poller.register(0, select.POLLIN)
-    poller.register(lfd, select.POLLIN)
+    poller.register(notes_r, select.POLLIN)
+    poller.register(wake_r, select.POLLIN)
     gc.collect()
     gc.freeze()
     os.write(1, b'ready %d\n' % os.getpid())
     while True:
-        for fd, _ in poller.poll():
-            if fd == 0:
-                if not os.read(0, 4096):
-                    os._exit(0)
-                continue
-            try:
-                conn, _ = listener._accept()
-            except (BlockingIOError, InterruptedError):
-                continue
-            if os.fork() == 0:
-                forked_child(conn, lfd)
-                os._exit(0)  # not reached: main() never returns
-            os.close(conn)
+        wait = None
+        if spare == 0 or taken:
+            wait = next_spare - time.monotonic()
+            if wait <= 0:
+                pid = os.fork()
+                if pid == 0:
+                    try:
+                        spare_child(listener, devnull, alive_r, notes_w, (alive_w, notes_r, wake_r, wake_w))
+                    finally:
+                        os._exit(2)  # not reached unless its set-up failed: a worker never returns
+                spare, taken, next_spare = pid, False, 0.0
+                wait = None
+        for fd, _ in poller.poll(None if wait is None else max(1, int(wait * 1000 + 0.999))):
+            if fd == notes_r:
+                read_notes()
+            elif fd == wake_r:
+                while True:
+                    try:
+                        if not os.read(wake_r, 4096):
+                            break
+                    except BlockingIOError:
+                        break
+                reap()
+            elif not os.read(0, 4096):
+                read_notes()
+                if spare and not taken:
+                    os.kill(spare, _signal.SIGKILL)
+                os._exit(0)
+
+
+def cold(path, args):
+    import _socket
+    conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    conn.connect(path)
+    fd = conn.detach()
+    global CTL_IN, CTL_OUT
+    CTL_IN = CTL_OUT = fd
+    try:
+        prepare()
+    except BaseException as e:
+        fatal(e)
+    main(fd, args)
 
 
 if len(sys.argv) == 3 and sys.argv[1] == '--fork-server':
     fork_server(sys.argv[2])
+elif len(sys.argv) > 2 and sys.argv[1] == '--connect':
+    cold(sys.argv[2], sys.argv[3:])
 else:
-    setup_fds(os.dup(0), os.dup(1))
-    main(sys.argv[1:])
+    sys.exit('usage: worker.py --connect <socket> <arguments> | --fork-server <socket>')

@@ -135,6 +135,38 @@ class ForkServerTest {
     }
 
     @Test
+    void closingTheRuntimeJustAfterAStartLeavesThatWorkerAlive() throws Exception {
+        // The server exits between the worker's "taken" and "hello" notes: the worker must not care.
+        for (int i = 0; i < 10; i++) {
+            try (PythonRuntime r = PythonRuntime.builder().workRoot(dir).forkServer(true).build()) {
+                Worker w = r.start(new WorkerOptions(WorkerLimits.DEFAULTS));
+                workers.add(w);
+                r.close();
+                assertThat(run(w, "6 * 7").result()).as("attempt %d", i).containsEntry("application/json", 42L);
+                w.close();
+            }
+        }
+    }
+
+    @Test
+    void closingAWorkerDoesNotWaitForItsExitReport() throws Exception {
+        // The server reports an exit when SIGCHLD wakes it; one that came just before its
+        // poll() once went unnoticed until something else woke it: 5 s closes, ~1 in 30
+        // with a warm pool refilling in the background while workers close.
+        try (io.tether.runtime.pool.WarmPool pool = io.tether.runtime.pool.WarmPool.builder(runtime).minIdle(2).build()) {
+            long slowest = 0;
+            for (int i = 0; i < 100; i++) {
+                assertThat(pool.awaitIdle(2, Duration.ofSeconds(10))).isTrue();
+                Worker w = pool.start(new WorkerOptions(WorkerLimits.DEFAULTS));
+                long start = System.nanoTime();
+                w.close();
+                slowest = Math.max(slowest, System.nanoTime() - start);
+            }
+            assertThat(TimeUnit.NANOSECONDS.toMillis(slowest)).isLessThan(3_000);
+        }
+    }
+
+    @Test
     void workersThatExitCrashOrAreClosedLeaveNoZombies() throws Exception {
         List<Long> pids = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
@@ -153,6 +185,95 @@ class ForkServerTest {
         // A crashed or closed worker is reported only after the server reaped it.
         assertThat(zombieChildrenOf(server)).isEmpty();
         assertThat(ProcessHandle.of(server).map(ProcessHandle::isAlive)).contains(true);
+    }
+
+    /** The server's children that are not one of {@code workers}: its spare, once it has forked one. */
+    static List<Long> sparesOf(long server, List<Worker> workers) throws Exception {
+        List<Long> taken = workers.stream().map(Worker::pid).toList();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        List<Long> spares;
+        do {
+            spares = ProcessHandle.of(server).orElseThrow().children().map(ProcessHandle::pid)
+                    .filter(pid -> !taken.contains(pid)).toList();
+        } while (spares.isEmpty() && System.nanoTime() < deadline && sleep(5));
+        return spares;
+    }
+
+    static boolean sleep(long millis) throws InterruptedException {
+        Thread.sleep(millis);
+        return true;
+    }
+
+    @Test
+    void theServerKeepsOneSpareChildReadyThatGoesWithIt() throws Exception {
+        Worker w = start();
+        long server = runtime.forkServerPid();
+        List<Long> spares = sparesOf(server, workers);
+        assertThat(spares).hasSize(1);
+        long spare = spares.get(0);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (Long.parseLong(stat(spare)[2]) != spare && System.nanoTime() < deadline) {
+            Thread.sleep(5); // just forked: not yet through its set-up
+        }
+        assertThat(Long.parseLong(stat(spare)[2])).as("leads its own group").isEqualTo(spare);
+        Worker next = start();
+        assertThat(next.pid()).as("the spare became the next worker").isEqualTo(spare);
+        List<Long> again = sparesOf(server, workers);
+        assertThat(again).as("a new spare").hasSize(1).doesNotContain(spare);
+        runtime.close();
+        PythonWorkerLifecycleTest.assertGone(server);
+        PythonWorkerLifecycleTest.assertGone(again.get(0));
+        assertThat(run(w, "1 + 1").result()).containsEntry("application/json", 2L);
+        assertThat(run(next, "2 + 2").result()).containsEntry("application/json", 4L);
+    }
+
+    @Test
+    void aSpareExitsWhenTheServerIsKilled() throws Exception {
+        start();
+        long server = runtime.forkServerPid();
+        List<Long> spares = sparesOf(server, workers);
+        assertThat(spares).hasSize(1);
+        ProcessHandle.of(server).orElseThrow().destroyForcibly();
+        PythonWorkerLifecycleTest.assertGone(spares.get(0));
+    }
+
+    @Test
+    void concurrentStartsEachGetTheirOwnWorker() throws Exception {
+        List<java.util.concurrent.CompletableFuture<Worker>> starts = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            starts.add(java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> runtime.start(new WorkerOptions(WorkerLimits.DEFAULTS)),
+                    java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()));
+        }
+        for (var f : starts) {
+            workers.add(f.get(30, TimeUnit.SECONDS));
+        }
+        long server = runtime.forkServerPid();
+        assertThat(workers.stream().map(Worker::pid).distinct()).hasSize(8);
+        for (Worker w : workers) {
+            assertThat(parentOf(w.pid())).isEqualTo(server);
+            assertThat(run(w, "import os\nos.getpid()").result()).containsEntry("application/json", w.pid());
+        }
+    }
+
+    @Test
+    void aClientThatConnectsAndSaysNothingHoldsUpNoOne() throws Exception {
+        Interpreter interpreter = new Interpreter(PythonRuntime.DEFAULT_EXECUTABLE, List.of(), Duration.ofSeconds(10));
+        try (ForkServer server = ForkServer.start(interpreter, WorkerScript.path());
+             SocketChannel silent = SocketChannel.open(UnixDomainSocketAddress.of(server.socketPath()))) {
+            ByteBuffer pid = ByteBuffer.allocate(4);
+            while (pid.hasRemaining()) { // the spare took it and waits for a request
+                assertThat(silent.read(pid)).isNotNegative();
+            }
+            long start = System.nanoTime();
+            PythonProcess p = server.fork(new WorkerOptions(WorkerLimits.DEFAULTS), dir, x -> { });
+            try {
+                assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(2_000);
+                assertThat(parentOf(p.pid())).isEqualTo(server.pid());
+            } finally {
+                p.kill("test over");
+            }
+        }
     }
 
     @Test

@@ -128,6 +128,52 @@ class PythonWorkerLifecycleTest extends PythonRuntimeFixture {
     }
 
     @Test
+    void aWorkerKilledWhileIdleIsNoticedWithoutAnExecution() throws Exception {
+        Worker w = start();
+        long pid = w.pid();
+        long child = childPid(w, "import subprocess\nsubprocess.Popen(['sleep', '1000']).pid");
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (w.state() != WorkerState.DEAD && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(w.state()).isEqualTo(WorkerState.DEAD);
+        assertGone(pid);
+        assertGone(child);
+    }
+
+    @Test
+    void interruptingTheCallingThreadNeitherEndsTheExecutionNorHarmsTheWorker() throws Exception {
+        Worker w = start();
+        CompletableFuture<Boolean> flagKept = new CompletableFuture<>();
+        CountDownLatch running = new CountDownLatch(1);
+        Thread caller = new Thread(() -> {
+            ExecutionResult r = w.execute(new ExecutionRequest(1, "import time\nprint('go', flush=True)\n"
+                    + "time.sleep(0.3)\n'done'", null), (s, t) -> running.countDown());
+            flagKept.complete(r.status() == ExecutionStatus.OK && Thread.currentThread().isInterrupted());
+        });
+        caller.start();
+        assertThat(running.await(5, TimeUnit.SECONDS)).isTrue();
+        caller.interrupt();
+        assertThat(flagKept.get(5, TimeUnit.SECONDS)).as("finished OK, the interrupt flag still set").isTrue();
+        assertThat(w.state()).isEqualTo(WorkerState.IDLE);
+        assertThat(run(w, "6 * 7").result()).containsEntry("application/json", 42L);
+    }
+
+    @Test
+    void anInterpreterThatFailsBeforeConnectingIsRuntimeUnavailableWithWhatItWrote(@TempDir Path tmp)
+            throws Exception {
+        Path fake = java.nio.file.Files.writeString(tmp.resolve("python3"), "#!/bin/sh\necho 'no python here' >&2\nexit 3\n");
+        java.nio.file.Files.setPosixFilePermissions(fake, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        try (PythonRuntime broken = PythonRuntime.builder().executable(fake).workRoot(dir).build()) {
+            assertThatThrownBy(() -> broken.start(new WorkerOptions(WorkerLimits.DEFAULTS)))
+                    .isInstanceOf(TetherException.class).hasMessageContaining("no python here")
+                    .extracting(e -> ((TetherException) e).code()).isEqualTo(ErrorCode.RUNTIME_UNAVAILABLE);
+            assertThat(broken.mode()).isEqualTo(PythonRuntime.Mode.COLD);
+        }
+    }
+
+    @Test
     void aTimeoutThatIgnoresTheInterruptIsKilledAfterTheGrace() throws Exception {
         WorkerLimits d = WorkerLimits.DEFAULTS;
         Worker w = start(new WorkerLimits(d.maxOutputBytes(), d.maxCodeBytes(), d.memoryBytes(), null, 0,

@@ -153,6 +153,31 @@ class PythonWorkerTest extends PythonRuntimeFixture {
     }
 
     @Test
+    void aCellRunAgainReportsItsOwnCellAndLines() {
+        String cell = "def fail(v):\n    return 1 / v\nfail(0)";
+        ExecutionResult first = run(cell);
+        long firstNumber = number;
+        ExecutionResult again = run(cell);
+        long againNumber = number;
+        assertThat(String.join("\n", first.error().traceback())).contains("<cell-" + firstNumber + ">", "return 1 / v");
+        assertThat(String.join("\n", again.error().traceback()))
+                .contains("File \"<cell-" + againNumber + ">\", line 3, in <module>",
+                        "File \"<cell-" + againNumber + ">\", line 2, in fail", "return 1 / v")
+                .doesNotContain("<cell-" + firstNumber + ">");
+        assertThat(ok("fail.__code__.co_filename").result()).containsEntry("application/json",
+                "<cell-" + againNumber + ">");
+    }
+
+    @Test
+    void aCellThatCompilesWithAWarningShowsItEachTimeItRuns() {
+        for (int i = 0; i < 2; i++) {
+            ExecutionResult r = ok("x = 1\nx is 1");
+            assertThat(r.stderr()).contains("SyntaxWarning", "<cell-" + number + ">");
+            assertThat(r.result()).containsEntry("application/json", true);
+        }
+    }
+
+    @Test
     void aSyntaxErrorIsAnErrorResult() {
         ExecutionResult r = run("a = 1\nb = (");
         assertThat(r.status()).isEqualTo(ExecutionStatus.ERROR);
@@ -216,6 +241,18 @@ class PythonWorkerTest extends PythonRuntimeFixture {
         assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(2));
         assertThat(worker.state()).isEqualTo(WorkerState.IDLE);
         assertThat((Long) ok("n").result().get("application/json")).isPositive();
+    }
+
+    @Test
+    void aTimeoutThatPassesBeforeTheCodeStartsStillInterruptsIt() {
+        for (int i = 0; i < 20; i++) {
+            ExecutionResult r = worker.execute(new ExecutionRequest(++number, "while True:\n    pass",
+                    Duration.ofNanos(1)), OutputListener.NONE);
+            assertThat(r.status()).isEqualTo(ExecutionStatus.TIMEOUT);
+            assertThat(r.error().name()).as("interrupted, not killed").isEqualTo("KeyboardInterrupt");
+            assertThat(worker.state()).isEqualTo(WorkerState.IDLE);
+        }
+        assertThat(ok("1 + 1").result()).containsEntry("application/json", 2L);
     }
 
     @Test
