@@ -27,10 +27,10 @@ record PeerFigures(String peer, Latency start, Latency open, Latency execute, La
     }
 
     /**
-     * PSS (proportional set size, from /proc/PID/smaps_rollup) with {@code sessions} idle
-     * sessions: per session process (median, smallest, largest; and the median's private
-     * and RSS figures), of the server process, and of the server's helper processes
-     * (Tether: the fork server and idle pool workers; Jupyter: none).
+     * PSS (proportional set size, from /proc/PID/smaps_rollup) of {@code sessions} idle
+     * sessions' processes (median, smallest, largest; and the median private and RSS
+     * figures); and, before those sessions were opened, of the server process and of its
+     * helper processes (Tether: the fork server and idle pool workers; Jupyter: none).
      */
     record Memory(int sessions, double sessionPssMb, double sessionPssMinMb, double sessionPssMaxMb,
                   double sessionPrivateMb, double sessionRssMb, double serverPssMb, double helpersPssMb) {

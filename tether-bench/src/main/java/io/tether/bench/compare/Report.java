@@ -168,7 +168,7 @@ final class Report {
         row(b, String.format(Locale.ROOT, "throughput, %d sessions (executions/s)", o.sessions()), results,
                 p -> p.throughput().perSecond(), p -> p.throughput() != null, Report::count, Factor.THROUGHPUT);
         row(b, "… CPU time per execution: the server and its processes", results, p -> p.throughput().serverCpuMs(),
-                p -> p.throughput() != null, Report::ms, null);
+                p -> p.throughput() != null, Report::ms, Factor.SERVER_CPU);
         row(b, "… CPU time per execution: the client (the harness's JVM)", results, p -> p.throughput().clientCpuMs(),
                 p -> p.throughput() != null, Report::ms, null);
         row(b, String.format(Locale.ROOT, "idle session's process, PSS (median of %d)", o.memorySessions()), results,
@@ -177,9 +177,9 @@ final class Report {
                 p -> p.memory() != null, Report::mb, null);
         row(b, "… its RSS (shared pages counted in full)", results, p -> p.memory().sessionRssMb(),
                 p -> p.memory() != null, Report::mb, null);
-        row(b, "server process, PSS (before the capacity run)", results, p -> p.memory().serverPssMb(),
+        row(b, "server process, PSS (warmed up, no sessions)", results, p -> p.memory().serverPssMb(),
                 p -> p.memory() != null, Report::mb, null);
-        row(b, "… its helper processes, PSS (Tether: fork server, idle pool workers)", results,
+        row(b, "… its helper processes, PSS (Tether: the fork server, 2 idle pool workers)", results,
                 p -> p.memory().helpersPssMb(), p -> p.memory() != null, Report::mb, null);
         row(b, String.format(Locale.ROOT, "idle sessions within %,d MiB (all processes' PSS)", o.budgetMb()), results,
                 p -> p.capacity().sessions(), p -> p.capacity() != null, Report::count, Factor.CAPACITY);
@@ -189,14 +189,14 @@ final class Report {
 
         b.append("\n### Per run\n\n");
         b.append("| run | order | load (1 min) before → after | start | execute | execute p99 | print "
-                + "| throughput | memory | capacity |\n|---|---|---|---|---|---|---|---|---|---|\n");
+                + "| throughput | server CPU | memory | capacity |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Run r : results.runs()) {
             Map<Factor, Double> f = r.factors();
-            b.append(String.format(Locale.ROOT, "| %d | %s | %.1f → %.1f | %s | %s | %s | %s | %s | %s | %s |%n",
+            b.append(String.format(Locale.ROOT, "| %d | %s | %.1f → %.1f | %s | %s | %s | %s | %s | %s | %s | %s |%n",
                     r.run(), String.join(", ", r.order()), r.loadBefore(), r.loadAfter(),
                     factor(f.get(Factor.START)), factor(f.get(Factor.EXECUTE)), factor(f.get(Factor.EXECUTE_P99)),
-                    factor(f.get(Factor.PRINT)), factor(f.get(Factor.THROUGHPUT)), factor(f.get(Factor.MEMORY)),
-                    factor(f.get(Factor.CAPACITY))));
+                    factor(f.get(Factor.PRINT)), factor(f.get(Factor.THROUGHPUT)), factor(f.get(Factor.SERVER_CPU)),
+                    factor(f.get(Factor.MEMORY)), factor(f.get(Factor.CAPACITY))));
         }
         b.append(String.format(Locale.ROOT, "%nThe Jupyter figure in each factor is the better of its two variants "
                 + "in that run; the faster round trip came from %s.%n", winners(results, Factor.EXECUTE)));
@@ -297,9 +297,10 @@ final class Report {
                 executions completed in %d windows of 1 s per server (each after 0.5 s untimed). In that window the harness also reads the CPU time \
                 (`/proc/PID/stat`, user + system) of the server with every process below it, and of its own JVM: \
                 CPU per execution hardly depends on what else runs on the machine, unlike the rates.
-                - **Memory**: idle sessions opened one after another, each ran `x = 0` and `os.getpid()`; after \
-                %d of them and a 1 s pause, the PSS (`/proc/PID/smaps_rollup`) of each session's process \
-                (Tether's worker, Jupyter's kernel) and of the server. PSS divides shared pages among the processes \
+                - **Memory**: the PSS (`/proc/PID/smaps_rollup`) of the warmed-up server with no sessions, and \
+                of its helper processes; then idle sessions opened one after another, each ran `x = 0` and \
+                `os.getpid()`; after %d of them and a 1 s pause, the PSS of each session's process (Tether's \
+                worker, Jupyter's kernel). PSS divides shared pages among the processes \
                 that map them, so the processes' PSS add up to what they use together.
                 - **Capacity**: the same growth continued until the PSS of the server and every process below it \
                 passed %,d MiB, or %,d sessions; the figure is the most sessions measured within the budget.

@@ -92,6 +92,7 @@ record Results(List<Run> runs) {
         PRINT("print", true, p -> p.print() == null ? null : p.print().medianMs()),
         PRINT_P99("print_p99", true, p -> p.print() == null ? null : p.print().p99Ms()),
         THROUGHPUT("throughput", false, p -> p.throughput() == null ? null : p.throughput().perSecond()),
+        SERVER_CPU("server_cpu", true, p -> p.throughput() == null ? null : p.throughput().serverCpuMs()),
         MEMORY("memory", true, p -> p.memory() == null ? null : p.memory().sessionPssMb()),
         CAPACITY("capacity", false, p -> p.capacity() == null ? null : (double) p.capacity().sessions());
 

@@ -292,7 +292,7 @@ final class Workloads {
                 pids.add(pid);
                 if (pids.size() == options.memorySessions()) {
                     settle();
-                    memory = memory(pids, peer.serverPid(), helpersPss);
+                    memory = memory(pids, serverPss, helpersPss);
                 }
             }
             double total = mb(pss(treeAnd(server, pids)));
@@ -326,8 +326,8 @@ final class Workloads {
         return (int) Math.max(1, Math.min(100, remainingMb / perSessionMb / 2));
     }
 
-    /** Memory per idle session: each session's process, and the server. */
-    private static Memory memory(List<Long> pids, long serverPid, double helpersPss) throws IOException {
+    /** Memory per idle session from each session's process; the server's figures as measured before them. */
+    private static Memory memory(List<Long> pids, double serverPss, double helpersPss) throws IOException {
         int n = pids.size();
         long[] pss = new long[n];
         long[] priv = new long[n];
@@ -342,7 +342,7 @@ final class Workloads {
         Arrays.sort(priv);
         Arrays.sort(rss);
         return new Memory(n, mb(Stats.quantile(pss, 0.5)), mb(pss[0]), mb(pss[n - 1]), mb(Stats.quantile(priv, 0.5)),
-                mb(Stats.quantile(rss, 0.5)), mb(ProcMemory.of(serverPid).pss()), helpersPss);
+                mb(Stats.quantile(rss, 0.5)), serverPss, helpersPss);
     }
 
     /** The server, everything below it now, and the session processes (which may have left its tree). */
