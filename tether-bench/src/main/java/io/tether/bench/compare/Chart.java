@@ -129,12 +129,12 @@ final class Chart {
                 whole &= v.median() == Math.rint(v.median());
             }
         }
-        s.setDecimalPattern(min < 1 ? "#,##0.00" : min < 10 && !whole ? "#,##0.0" : "#,##0");
-        s.setYAxisDecimalPattern("#,##0.###");
+        // XChart formats the bar labels with the axis pattern: as few decimals as the smallest bar needs.
+        s.setYAxisDecimalPattern(min < 1 ? "#,##0.##" : min < 10 && !whole ? "#,##0.#" : "#,##0");
         if (max > 0) {
             // XChart anchors bars at zero unless told otherwise, which a logarithmic axis cannot show:
             // whole decades around the values, with room above the tallest bar for its label.
-            s.setYAxisMin(Math.pow(10, Math.floor(Math.log10(min))));
+            s.setYAxisMin(Math.pow(10, Math.floor(Math.log10(min / 2))));
             s.setYAxisMax(Math.pow(10, Math.ceil(Math.log10(max * 2))));
         }
         return c;

@@ -73,7 +73,8 @@ public final class CompareHarness {
             JsonNode file = Report.JSON.readTree(options.replot().toFile());
             Report.Parsed parsed = Report.parse(file);
             CompareOptions measured = options.withCountsOf(file.path("options"));
-            new CompareHarness(measured, null).write(parsed.results(), parsed.machine(), parsed.command());
+            new CompareHarness(measured, null).write(parsed.results(), parsed.machine(),
+                    command(parsed.command().split(" ")));
             return;
         }
         Optional<JsonNode> jupyter = JupyterPeer.installed(options.python());
@@ -94,8 +95,7 @@ public final class CompareHarness {
         try {
             Machine machine = Machine.describe(jupyter.get(), repoOf(options.tetherJar()));
             Results results = h.runAll();
-            h.write(results, machine, String.join(" ", Stream.concat(Stream.of("./tether compare"),
-                    Stream.of(args)).toList()));
+            h.write(results, machine, command(args));
             ok = true;
         } finally {
             h.stopAll();
@@ -112,6 +112,23 @@ public final class CompareHarness {
                 System.err.println("compare: failed; server logs kept in " + work);
             }
         }
+    }
+
+    /**
+     * The command as a reader would type it: {@code ./tether compare} and what was measured,
+     * without the paths the launcher adds (where the jar, the results and the docs are).
+     */
+    static String command(String... args) {
+        List<String> shown = new ArrayList<>(List.of("./tether", "compare"));
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--tether-jar") || a.equals("--out") || a.equals("--docs")) {
+                i++;
+            } else if (!a.equals("./tether") && !a.equals("compare") && !a.isEmpty()) {
+                shown.add(a);
+            }
+        }
+        return String.join(" ", shown);
     }
 
     private Results runAll() throws IOException, InterruptedException {

@@ -51,4 +51,12 @@ class CompareOptionsTest {
         assertThatThrownBy(() -> CompareOptions.parse("--memory-sessions", "50", "--cap", "10"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must not exceed --cap");
     }
+
+    @Test
+    void thePageShowsTheCommandWithoutTheLaunchersPaths() {
+        assertThat(CompareHarness.command("--tether-jar", "/repo/tether.jar", "--out", "/repo/target/compare",
+                "--docs", "/repo/docs", "--repeats", "3")).isEqualTo("./tether compare --repeats 3");
+        assertThat(CompareHarness.command("./tether compare --docs d --quick".split(" ")))
+                .isEqualTo("./tether compare --quick");
+    }
 }
