@@ -13,9 +13,14 @@ import java.nio.file.Path;
  * @param privateBytes Private_Clean + Private_Dirty: what ending the process would free
  * @param rss     resident set size, shared pages counted in full
  */
-record ProcMemory(long pss, long privateBytes, long rss) {
+public record ProcMemory(long pss, long privateBytes, long rss) {
 
-    static ProcMemory of(long pid) throws IOException {
+    /**
+     * Reads the memory of process {@code pid} now.
+     *
+     * @throws IOException when the process does not exist (any more) or has no smaps_rollup
+     */
+    public static ProcMemory of(long pid) throws IOException {
         long pss = -1;
         long priv = 0;
         long rss = -1;
@@ -37,7 +42,8 @@ record ProcMemory(long pss, long privateBytes, long rss) {
         return new ProcMemory(pss, priv, rss);
     }
 
-    static ProcMemory self() throws IOException {
+    /** The memory of this JVM. */
+    public static ProcMemory self() throws IOException {
         return of(ProcessHandle.current().pid());
     }
 

@@ -1,0 +1,318 @@
+package io.tether.bench.compare;
+
+import static io.tether.bench.compare.Results.JUPYTER_NODELAY;
+import static io.tether.bench.compare.Results.JUPYTER_STOCK;
+import static io.tether.bench.compare.Results.TETHER;
+import static io.tether.bench.compare.Results.TETHER_EMPTY_POOL;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tether.bench.compare.Stats.Latency;
+import io.tether.bench.compare.Workloads.Workload;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+
+/**
+ * Tether's HTTP server and Jupyter Server with the IPython kernel, side by side on this
+ * machine: the same bounded workloads on each (see {@link Workloads}), repeated with fresh
+ * servers, with Tether's factor over Jupyter taken within each run. Writes
+ * {@code results.json} and {@code results.md}; with {@code --docs DIR} also regenerates the
+ * comparison section of {@code DIR/benchmarks.md}, its chart and a copy of the JSON.
+ *
+ * <pre>./tether compare [--repeats N] [--out DIR] [--docs DIR] [--quick] …  (--help lists all)</pre>
+ *
+ * Needs Jupyter Server and ipykernel for {@code --python} (Debian:
+ * {@value JupyterPeer#INSTALL_HINT}); says so and exits with status 2 when they are
+ * missing. Every server it starts is stopped, with everything below it, also when the run
+ * fails or is interrupted; it exits with status 1 if a process it started was left behind.
+ */
+public final class CompareHarness {
+    static final String CHART = "benchmarks-vs-jupyter.png";
+    static final String JSON_FILE = "benchmarks-vs-jupyter.json";
+
+    private final CompareOptions options;
+    private final Workloads workloads;
+    private final Path java;
+    private final Path work;
+    /** Servers running now, for the shutdown hook. */
+    private final List<Peer> running = new CopyOnWriteArrayList<>();
+
+    private CompareHarness(CompareOptions options, Path work) {
+        this.options = options;
+        this.workloads = new Workloads(options);
+        this.java = Path.of(ProcessHandle.current().info().command().orElse("java"));
+        this.work = work;
+    }
+
+    public static void main(String[] args) throws Exception {
+        System.setProperty("java.awt.headless", "true");
+        CompareOptions options;
+        try {
+            if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
+                System.out.print(CompareOptions.USAGE);
+                return;
+            }
+            options = CompareOptions.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("compare: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        if (options.replot() != null) {
+            JsonNode file = Report.JSON.readTree(options.replot().toFile());
+            Report.Parsed parsed = Report.parse(file);
+            CompareOptions measured = options.withCountsOf(file.path("options"));
+            new CompareHarness(measured, null).write(parsed.results(), parsed.machine(),
+                    command(parsed.command().split(" ")));
+            return;
+        }
+        Optional<JsonNode> jupyter = JupyterPeer.installed(options.python());
+        if (jupyter.isEmpty()) {
+            System.err.println("""
+                    compare: Jupyter Server with the IPython kernel is needed as the peer and is not installed for %s.
+                    On Debian or Ubuntu:  sudo %s
+                    (or pass --python with an interpreter that has jupyter_server and ipykernel)"""
+                    .formatted(options.python(), JupyterPeer.INSTALL_HINT));
+            System.exit(2);
+            return;
+        }
+        Path work = Files.createTempDirectory("tether-compare-");
+        CompareHarness h = new CompareHarness(options, work);
+        Thread hook = new Thread(h::stopAll, "compare-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
+        boolean ok = false;
+        try {
+            Machine machine = Machine.describe(jupyter.get(), repoOf(options.tetherJar()));
+            Results results = h.runAll();
+            h.write(results, machine, command(args));
+            ok = true;
+        } finally {
+            h.stopAll();
+            Runtime.getRuntime().removeShutdownHook(hook);
+            List<ProcessHandle> left = leftBehind(work);
+            if (!left.isEmpty()) {
+                System.err.println("compare: processes left behind: " + left.stream()
+                        .map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList());
+                System.exit(1);
+            }
+            if (ok) {
+                delete(work);
+            } else {
+                System.err.println("compare: failed; server logs kept in " + work);
+            }
+        }
+    }
+
+    /**
+     * The command as a reader would type it: {@code ./tether compare} and what was measured,
+     * without the paths the launcher adds (where the jar, the results and the docs are).
+     */
+    static String command(String... args) {
+        List<String> shown = new ArrayList<>(List.of("./tether", "compare"));
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--tether-jar") || a.equals("--out") || a.equals("--docs")) {
+                i++;
+            } else if (!a.equals("./tether") && !a.equals("compare") && !a.isEmpty()) {
+                shown.add(a);
+            }
+        }
+        return String.join(" ", shown);
+    }
+
+    private Results runAll() throws IOException, InterruptedException {
+        List<Results.Run> runs = new ArrayList<>();
+        for (int run = 1; run <= options.repeats(); run++) {
+            List<String> order = new ArrayList<>(List.of(TETHER, JUPYTER_STOCK, JUPYTER_NODELAY));
+            Collections.rotate(order, -(run - 1)); // who goes first in each turn changes from run to run
+            double loadBefore = Machine.loadAverage();
+            System.out.printf("run %d of %d: %s (load %.2f)%n", run, options.repeats(), order, loadBefore);
+            Map<String, Parts> parts = new LinkedHashMap<>();
+            order.forEach(name -> parts.put(name, new Parts()));
+            parts.put(TETHER_EMPTY_POOL, new Parts());
+            timed(run, order, parts);
+            for (String name : order) {
+                if (!name.equals(JUPYTER_STOCK) && options.workloads().contains(Workload.MEMORY)) {
+                    alone(run, name, parts.get(name));
+                }
+            }
+            Map<String, PeerFigures> figures = new LinkedHashMap<>();
+            parts.forEach((name, p) -> p.figures(name).ifPresent(f -> figures.put(name, f)));
+            runs.add(new Results.Run(run, order, loadBefore, Machine.loadAverage(), figures));
+        }
+        return new Results(runs);
+    }
+
+    /** What one server measured in a run, filled in by the phases. */
+    private static final class Parts {
+        Workloads.Start start;
+        Latency execute;
+        Latency print;
+        PeerFigures.Throughput throughput;
+        Workloads.Grown grown;
+
+        Optional<PeerFigures> figures(String name) {
+            if (start == null && execute == null && print == null && throughput == null && grown == null) {
+                return Optional.empty();
+            }
+            return Optional.of(new PeerFigures(name, start == null ? null : start.start(),
+                    start == null ? null : start.open(), execute, print, throughput,
+                    grown == null ? null : grown.memory(), grown == null ? null : grown.capacity()));
+        }
+    }
+
+    /**
+     * The timed workloads, with the servers running side by side and taking turns: Tether
+     * (and, for starts only, Tether with an empty pool) and both Jupyter variants.
+     */
+    private void timed(int run, List<String> order, Map<String, Parts> parts) throws IOException, InterruptedException {
+        Set<Workload> chosen = options.workloads();
+        boolean starts = chosen.contains(Workload.START);
+        if (!starts && !chosen.contains(Workload.EXECUTE) && !chosen.contains(Workload.PRINT)
+                && !chosen.contains(Workload.THROUGHPUT)) {
+            return;
+        }
+        List<Peer> peers = new ArrayList<>();
+        Peer emptyPool = null;
+        try {
+            for (String name : order) {
+                peers.add(start(name, run, "timed"));
+                if (name.equals(TETHER) && starts) {
+                    emptyPool = start(TETHER_EMPTY_POOL, run, "timed");
+                }
+            }
+            List<Peer> all = new ArrayList<>(peers);
+            if (emptyPool != null) {
+                all.add(all.indexOf(byName(peers, TETHER)) + 1, emptyPool);
+            }
+            for (Peer p : all) {
+                workloads.warmUp(p);
+            }
+            if (starts) {
+                workloads.starts(all).forEach((p, s) -> parts.get(p.name()).start = s);
+            }
+            if (chosen.contains(Workload.EXECUTE)) {
+                workloads.roundTrips(peers, Workloads.INCREMENT).forEach((p, l) -> parts.get(p.name()).execute = l);
+            }
+            if (chosen.contains(Workload.PRINT)) {
+                workloads.roundTrips(peers, Workloads.PRINT).forEach((p, l) -> parts.get(p.name()).print = l);
+            }
+            if (chosen.contains(Workload.THROUGHPUT)) {
+                workloads.throughput(peers).forEach((p, t) -> parts.get(p.name()).throughput = t);
+            }
+        } finally {
+            stopAll();
+        }
+    }
+
+    private static Peer byName(List<Peer> peers, String name) {
+        return peers.stream().filter(p -> p.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    /**
+     * Memory and capacity on a fresh server with nothing else running: processes of other
+     * servers that map the same files (every Python process maps the interpreter) would
+     * take a share of those pages' PSS.
+     */
+    private void alone(int run, String name, Parts parts) throws IOException, InterruptedException {
+        Peer peer = start(name, run, "memory");
+        try {
+            workloads.warmUp(peer);
+            parts.grown = workloads.grow(peer);
+        } finally {
+            stopAll();
+        }
+    }
+
+    /** Starts a server with its files under {@code <work>/run-N/<phase>/<name>}. */
+    private Peer start(String name, int run, String phase) throws IOException, InterruptedException {
+        Path dir = Files.createDirectories(work.resolve("run-" + run).resolve(phase).resolve(name));
+        Peer peer = switch (name) {
+            case TETHER -> TetherPeer.start(name, java, options.tetherJar(), dir, 2, 4096);
+            case TETHER_EMPTY_POOL -> TetherPeer.start(name, java, options.tetherJar(), dir, 0, 4096);
+            case JUPYTER_STOCK -> JupyterPeer.start(name, options.python(), JupyterPeer.Sockets.STOCK, dir);
+            case JUPYTER_NODELAY -> JupyterPeer.start(name, options.python(), JupyterPeer.Sockets.NODELAY, dir);
+            default -> throw new IllegalArgumentException(name);
+        };
+        running.add(peer);
+        return peer;
+    }
+
+    private void write(Results results, Machine machine, String command) throws IOException {
+        Files.createDirectories(options.out());
+        byte[] json = Report.JSON.writeValueAsBytes(Report.json(results, options, machine, command));
+        Files.write(options.out().resolve("results.json"), json); // first: the figures survive a failing chart
+        Path chart = options.out().resolve(CHART);
+        Chart.write(results, options, chart);
+        String section = Report.markdown(results, options, machine, CHART, command);
+        Files.writeString(options.out().resolve("results.md"), section);
+        System.out.println();
+        System.out.println(section);
+        System.out.println("wrote " + options.out().resolve("results.json") + ", results.md and " + CHART);
+        if (options.docs() != null) {
+            Path page = options.docs().resolve("benchmarks.md");
+            Files.copy(chart, options.docs().resolve(CHART), StandardCopyOption.REPLACE_EXISTING);
+            Files.write(options.docs().resolve(JSON_FILE), json);
+            Files.writeString(page, Report.replaceSection(Files.exists(page) ? Files.readString(page) : "# Benchmarks\n",
+                    section));
+            System.out.println("regenerated " + page + ", " + CHART + " and " + JSON_FILE + " in " + options.docs());
+        }
+    }
+
+    private void stopAll() {
+        for (Peer p : running) {
+            try {
+                p.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        running.clear();
+    }
+
+    /** The checkout the jar was built in ({@code <repo>/tether-server/target/tether.jar}). */
+    private static Path repoOf(Path jar) {
+        Path target = jar.toAbsolutePath().normalize().getParent();
+        Path module = target == null ? null : target.getParent();
+        return module == null || module.getParent() == null ? Path.of(".") : module.getParent();
+    }
+
+    /**
+     * This JVM's live descendants, and any process whose command line names the work
+     * directory (a Jupyter kernel's connection file is there, and kernels leave their
+     * server's process tree when it dies).
+     */
+    private static List<ProcessHandle> leftBehind(Path work) throws InterruptedException {
+        String mark = work.toString();
+        List<ProcessHandle> left = List.of();
+        for (int i = 0; i < 50; i++) {
+            left = Stream.concat(ProcessHandle.current().descendants(), ProcessHandle.allProcesses()
+                            .filter(p -> p.info().commandLine().map(c -> c.contains(mark)).orElse(false)))
+                    .filter(ProcessHandle::isAlive).distinct().toList();
+            if (left.isEmpty()) {
+                break;
+            }
+            Thread.sleep(100);
+        }
+        return left;
+    }
+
+    private static void delete(Path dir) throws IOException {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
