@@ -141,7 +141,13 @@ public final class CompareHarness {
             Map<String, Parts> parts = new LinkedHashMap<>();
             order.forEach(name -> parts.put(name, new Parts()));
             parts.put(TETHER_EMPTY_POOL, new Parts());
-            timed(run, order, parts);
+            long[] cpu0 = Machine.cpuTicks();
+            long t0 = System.nanoTime();
+            timed(run, order, parts); // returns with every server stopped and reaped: their CPU is in ours
+            long[] cpu1 = Machine.cpuTicks();
+            double others = ((cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])) / 100.0 / ((System.nanoTime() - t0) / 1e9);
+            double loadAfter = Machine.loadAverage();
+            System.out.printf("  timed workloads done: load %.2f, other tenants used %.2f CPUs%n", loadAfter, others);
             for (String name : order) {
                 if (!name.equals(JUPYTER_STOCK) && options.workloads().contains(Workload.MEMORY)) {
                     alone(run, name, parts.get(name));
@@ -149,7 +155,7 @@ public final class CompareHarness {
             }
             Map<String, PeerFigures> figures = new LinkedHashMap<>();
             parts.forEach((name, p) -> p.figures(name).ifPresent(f -> figures.put(name, f)));
-            runs.add(new Results.Run(run, order, loadBefore, Machine.loadAverage(), figures));
+            runs.add(new Results.Run(run, order, loadBefore, loadAfter, Math.max(0, others), figures));
         }
         return new Results(runs);
     }

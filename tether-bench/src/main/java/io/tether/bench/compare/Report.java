@@ -67,6 +67,7 @@ final class Report {
             n.set("order", JSON.valueToTree(r.order()));
             n.put("load_before", r.loadBefore());
             n.put("load_after", r.loadAfter());
+            n.put("other_cpus", round(r.otherCpus()));
             ObjectNode peers = n.putObject("peers");
             for (String p : List.of(TETHER, TETHER_EMPTY_POOL, JUPYTER_STOCK, JUPYTER_NODELAY)) {
                 if (r.peer(p) != null) {
@@ -121,7 +122,7 @@ final class Report {
             List<String> order = new java.util.ArrayList<>();
             n.path("order").forEach(o -> order.add(o.asText()));
             runs.add(new Run(n.path("run").asInt(), order, n.path("load_before").asDouble(),
-                    n.path("load_after").asDouble(), peers));
+                    n.path("load_after").asDouble(), n.path("other_cpus").asDouble(Double.NaN), peers));
         }
         return new Parsed(new Results(runs), JSON.treeToValue(root.path("machine"), Machine.class),
                 root.path("command").asText("./tether compare"));
@@ -188,12 +189,13 @@ final class Report {
         capped(b, results, o);
 
         b.append("\n### Per run\n\n");
-        b.append("| run | order | load (1 min) before → after | start | execute | execute p99 | print "
-                + "| throughput | server CPU | memory | capacity |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+        b.append("| run | order | load (1 min) before → after | others' CPUs | start | execute | execute p99 "
+                + "| print | throughput | server CPU | memory | capacity |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Run r : results.runs()) {
             Map<Factor, Double> f = r.factors();
-            b.append(String.format(Locale.ROOT, "| %d | %s | %.1f → %.1f | %s | %s | %s | %s | %s | %s | %s | %s |%n",
-                    r.run(), String.join(", ", r.order()), r.loadBefore(), r.loadAfter(),
+            b.append(String.format(Locale.ROOT, "| %d | %s | %.1f → %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
+                    r.run(), String.join(", ", r.order()), r.loadBefore(), r.loadAfter(), cpus(r.otherCpus()),
                     factor(f.get(Factor.START)), factor(f.get(Factor.EXECUTE)), factor(f.get(Factor.EXECUTE_P99)),
                     factor(f.get(Factor.PRINT)), factor(f.get(Factor.THROUGHPUT)), factor(f.get(Factor.SERVER_CPU)),
                     factor(f.get(Factor.MEMORY)), factor(f.get(Factor.CAPACITY))));
@@ -311,13 +313,25 @@ final class Report {
                 o.throughputSeconds(), o.memorySessions(), o.budgetMb(), o.cap());
     }
 
+    private static String cpus(double c) {
+        return Double.isNaN(c) ? "–" : String.format(Locale.ROOT, "%.2f", c);
+    }
+
     private static String noise(Results r) {
         StringBuilder b = new StringBuilder();
         double minLoad = r.runs().stream().mapToDouble(x -> Math.min(x.loadBefore(), x.loadAfter())).min().orElse(0);
         double maxLoad = r.runs().stream().mapToDouble(x -> Math.max(x.loadBefore(), x.loadAfter())).max().orElse(0);
-        b.append(String.format(Locale.ROOT, "The 1-minute load average was %.1f–%.1f during the runs on %d CPUs "
-                + "(the harness's own client threads count too). ", minLoad, maxLoad,
+        double[] others = r.runs().stream().mapToDouble(Run::otherCpus).filter(c -> !Double.isNaN(c)).toArray();
+        b.append(String.format(Locale.ROOT, "The 1-minute load average was %.1f–%.1f at the start and end of the "
+                + "timed workloads on %d CPUs (the harness and the servers count in it too)", minLoad, maxLoad,
                 Runtime.getRuntime().availableProcessors()));
+        if (others.length > 0) {
+            Stats.Spread o = Stats.spread(others);
+            b.append(String.format(Locale.ROOT, "; other tenants of the machine kept %.2f CPUs busy on average "
+                    + "meanwhile (%.2f–%.2f across runs: the machine's non-idle time minus the CPU time of the harness "
+                    + "and every process it started)", o.median(), o.min(), o.max()));
+        }
+        b.append(". ");
         List<String> wide = new java.util.ArrayList<>();
         for (Factor f : Factor.values()) {
             Spread s = r.factor(f);

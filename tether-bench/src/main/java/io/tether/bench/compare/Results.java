@@ -35,10 +35,14 @@ record Results(List<Run> runs) {
     /**
      * One run: every server started afresh, one after another in {@code order}.
      *
-     * @param loadBefore the 1-minute load average when the run began
-     * @param loadAfter  the 1-minute load average when it ended
+     * @param loadBefore the 1-minute load average when the timed workloads began
+     * @param loadAfter  the 1-minute load average when they ended (before memory and capacity,
+     *                   whose hundreds of processes would count in it)
+     * @param otherCpus  CPUs that other tenants of the machine kept busy during the timed
+     *                   workloads, on average; {@code NaN} when not measured
      */
-    record Run(int run, List<String> order, double loadBefore, double loadAfter, Map<String, PeerFigures> peers) {
+    record Run(int run, List<String> order, double loadBefore, double loadAfter, double otherCpus,
+               Map<String, PeerFigures> peers) {
         Run {
             order = List.copyOf(order);
             peers = Map.copyOf(peers);

@@ -27,7 +27,7 @@ final class Fixtures {
                 new Throughput(8, 5, 800, 160, 8, 0.5), new Memory(10, 55, 54, 57, 50, 70, 75, 0),
                 new Capacity(2048, 2000, 34, 2020, 75, 57.2, "budget", 50));
         return new Results.Run(number, List.of(Results.TETHER, Results.JUPYTER_STOCK, Results.JUPYTER_NODELAY),
-                2.0, 3.0, Map.of(Results.TETHER, tether, Results.TETHER_EMPTY_POOL, emptyPool,
+                2.0, 3.0, 0.5, Map.of(Results.TETHER, tether, Results.TETHER_EMPTY_POOL, emptyPool,
                 Results.JUPYTER_STOCK, stock, Results.JUPYTER_NODELAY, nodelay));
     }
 

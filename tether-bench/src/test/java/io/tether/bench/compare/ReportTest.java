@@ -44,7 +44,8 @@ class ReportTest {
                 + "| 8.00 ms | 40× (32–50×) |");
         assertThat(md).contains("| Trivial execution round trip over HTTP ≥ 20× faster than Jupyter's (tuned) "
                 + "websocket round trip | 40× (32–50×) | **met** |");
-        assertThat(md).contains("| 1 | tether, jupyter-stock, jupyter-nodelay | 2.0 → 3.0 |");
+        assertThat(md).contains("| 1 | tether, jupyter-stock, jupyter-nodelay | 2.0 → 3.0 | 0.50 | 425× |");
+        assertThat(md).contains("other tenants of the machine kept 0.50 CPUs busy");
         assertThat(md).contains("Jupyter Server 1.23.3, ipykernel 6.17.0");
         assertThat(md).contains("Factors that moved by more than 30 %");
     }
@@ -91,7 +92,7 @@ class ReportTest {
     @Test
     void theChartDrawsAPanelOnlyOneSideMeasured(@TempDir Path dir) throws Exception {
         System.setProperty("java.awt.headless", "true");
-        Results tetherOnly = new Results(java.util.List.of(new Results.Run(1, java.util.List.of("tether"), 1, 1,
+        Results tetherOnly = new Results(java.util.List.of(new Results.Run(1, java.util.List.of("tether"), 1, 1, 0,
                 java.util.Map.of("tether", Fixtures.run(1, 1).peer("tether")))));
 
         Chart.write(tetherOnly, options, dir.resolve("chart.png"));

@@ -49,7 +49,7 @@ class ResultsTest {
 
     @Test
     void aWorkloadOneSideDidNotRunHasNoFactor() {
-        Results.Run run = new Results.Run(1, java.util.List.of(Results.TETHER), 1, 1,
+        Results.Run run = new Results.Run(1, java.util.List.of(Results.TETHER), 1, 1, 0,
                 java.util.Map.of(Results.TETHER, Fixtures.run(1, 1).peer(Results.TETHER)));
 
         assertThat(run.factors()).isEmpty();
