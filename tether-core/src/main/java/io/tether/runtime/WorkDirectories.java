@@ -6,7 +6,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
 import java.util.stream.Stream;
@@ -49,20 +53,61 @@ public final class WorkDirectories {
 
     /**
      * Deletes {@code dir} and everything in it; symbolic links are removed, never followed.
-     * A directory already gone is fine.
+     * A tree deeper than {@code PATH_MAX} is deleted too (see {@link DirectoryUsage}: the same
+     * walk from open directory to open directory). A directory already gone is fine.
      *
      * @throws UncheckedIOException when something could not be deleted
      */
     public static void delete(Path dir) {
-        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
+        try {
+            BasicFileAttributes attrs;
+            try {
+                attrs = Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException e) {
+                return;
+            }
+            if (attrs.isDirectory() && !DescriptorWalk.walk(dir, DELETE)) {
+                deleteByPath(dir);
+                return;
+            }
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete working directory " + dir, e);
         }
+    }
+
+    /** Deletes files as they are found and directories once they are empty. */
+    private static final DescriptorWalk.Visitor DELETE = new DescriptorWalk.Visitor() {
+        @Override
+        public boolean visit(SecureDirectoryStream<Path> dir, Path name, BasicFileAttributes attrs)
+                throws IOException {
+            if (attrs.isDirectory()) {
+                return true;
+            }
+            try {
+                dir.deleteFile(name);
+            } catch (NoSuchFileException e) {
+                // deleted by someone else meanwhile (a second close racing this one): what this walk wanted
+            }
+            return false;
+        }
+
+        @Override
+        public void leave(SecureDirectoryStream<Path> parent, Path name) throws IOException {
+            try {
+                parent.deleteDirectory(name);
+            } catch (NoSuchFileException e) {
+                // deleted by someone else meanwhile, as above
+            }
+        }
+    };
+
+    /** Where the platform has no {@link SecureDirectoryStream}. */
+    private static void deleteByPath(Path dir) throws IOException {
         try (Stream<Path> paths = Files.walk(dir)) {
             for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete working directory " + dir, e);
         }
     }
 }
