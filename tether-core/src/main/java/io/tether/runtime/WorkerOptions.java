@@ -32,16 +32,30 @@ public record WorkerOptions(WorkerLimits limits) {
      *                        0 = unlimited. Default 0
      * @param maxFileBytes    largest file the worker may write (RLIMIT_FSIZE); 0 =
      *                        unlimited. Default 1 GiB
+     * @param diskQuotaBytes  most bytes the worker's working directory may hold, all files
+     *                        at any depth ({@link DirectoryUsage}); 0 = unlimited. Enforced
+     *                        by the {@code SessionManager} that owns the worker, after every
+     *                        execution and periodically while one runs: past it the worker is
+     *                        killed, the running execution ends {@code crashed} and the
+     *                        session ends {@code error} / {@code disk_quota_exceeded}. Default
+     *                        1 GiB, the default {@code maxFileBytes}: a session may keep one
+     *                        file as large as it may write, but not a thousand of them, and
+     *                        the disk a server needs is bounded by its session count
      * @param killGrace       after a timeout interrupt, how long before the process is
      *                        killed. Default 2 s
      */
     public record WorkerLimits(long maxOutputBytes, int maxCodeBytes, long memoryBytes, Duration cpuTime,
-                               int maxProcesses, long maxFileBytes, Duration killGrace) {
+                               int maxProcesses, long maxFileBytes, long diskQuotaBytes, Duration killGrace) {
         public static final WorkerLimits DEFAULTS = new WorkerLimits(1L << 20, 1 << 20, 2L << 30, null, 0,
-                1L << 30, Duration.ofSeconds(2));
+                1L << 30, 1L << 30, Duration.ofSeconds(2));
 
+        /**
+         * @throws IllegalArgumentException for a negative limit, or an output or code limit
+         *     under 1 byte
+         */
         public WorkerLimits {
-            if (maxOutputBytes < 1 || maxCodeBytes < 1 || memoryBytes < 0 || maxProcesses < 0 || maxFileBytes < 0) {
+            if (maxOutputBytes < 1 || maxCodeBytes < 1 || memoryBytes < 0 || maxProcesses < 0 || maxFileBytes < 0
+                    || diskQuotaBytes < 0) {
                 throw new IllegalArgumentException("worker limits must be positive (0 = unlimited where allowed)");
             }
             Objects.requireNonNull(killGrace, "killGrace");

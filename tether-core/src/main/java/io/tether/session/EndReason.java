@@ -20,6 +20,11 @@ public record EndReason(String code) {
     public static final EndReason MAX_LIFETIME = new EndReason("max_lifetime");
     /** Its live worker died. */
     public static final EndReason WORKER_CRASHED = new EndReason("worker_crashed");
+    /**
+     * Its working directory held more than the worker's disk quota (or could not be
+     * measured), so its worker was killed; status {@code error} whatever the worker-loss policy.
+     */
+    public static final EndReason DISK_QUOTA_EXCEEDED = new EndReason("disk_quota_exceeded");
     /** The server (or the embedding application) shut down while it was live. */
     public static final EndReason SERVER_SHUTDOWN = new EndReason("server_shutdown");
     /** The process holding its live state died; found on the next start. */
@@ -45,6 +50,7 @@ public record EndReason(String code) {
             case "idle_timeout" -> IDLE_TIMEOUT;
             case "max_lifetime" -> MAX_LIFETIME;
             case "worker_crashed" -> WORKER_CRASHED;
+            case "disk_quota_exceeded" -> DISK_QUOTA_EXCEEDED;
             case "server_shutdown" -> SERVER_SHUTDOWN;
             case "node_lost" -> NODE_LOST;
             case "block_failed" -> BLOCK_FAILED;

@@ -212,6 +212,23 @@ final class LiveSessions {
         return n;
     }
 
+    /**
+     * Kills the worker of every session whose running execution has taken its working
+     * directory over the disk quota; each such execution ends {@code crashed} and its session
+     * ends as the execution returns (see {@link SessionManager#execute}).
+     *
+     * @return how many workers this pass killed
+     */
+    int checkDiskQuotas() {
+        int n = 0;
+        for (LiveSession ls : live.values()) {
+            if (ls.worker != null && ls.worker.checkDiskQuota()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Why {@code s} has expired at {@code now}: never for idleness while it executes. */
     static EndReason expiryOf(LiveSession ls, Session s, Instant now) {
         EndReason why = s.expiryAt(now);

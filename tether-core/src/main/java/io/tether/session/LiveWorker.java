@@ -2,18 +2,24 @@ package io.tether.session;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.Worker;
+import io.tether.runtime.WorkerState;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The worker side of a live session: its worker and the gate that runs one execution at a
- * time, in arrival order, with a bounded queue.
+ * The worker side of a live session: its worker, the gate that runs one execution at a
+ * time, in arrival order, with a bounded queue, and the disk quota of its working
+ * directory, checked after every execution and (by the manager's disk watch) while one runs.
+ *
+ * <p>The worker's death is known here: either this class killed it (for its disk quota, with
+ * that reason) or the worker died by itself (its state says {@code DEAD}); see {@link #death}.
  */
 final class LiveWorker {
     final Worker worker;
@@ -22,13 +28,16 @@ final class LiveWorker {
     private int queued; // guarded by this
     private long executions; // guarded by gate
     private final long maxOutputBytes;
+    private final DiskQuota diskQuota;
     private volatile boolean busy;
-    private volatile Running running;
+    private volatile Running running; // written under this
+    private volatile WorkerDeath killed; // written once, under this
 
-    LiveWorker(Worker worker, int maxQueued, long maxOutputBytes) {
+    LiveWorker(Worker worker, int maxQueued, long maxOutputBytes, DiskQuota diskQuota) {
         this.worker = worker;
         this.maxQueued = maxQueued;
         this.maxOutputBytes = maxOutputBytes;
+        this.diskQuota = diskQuota;
     }
 
     /** Whether an execution is running: a busy session is never expired for idleness. */
@@ -70,14 +79,88 @@ final class LiveWorker {
     /** Marks execution {@code number} as running; call between {@link #enter} and {@link #exit}. */
     Running begin(long number, String code, Instant startedAt) {
         Running r = new Running(number, code, startedAt, maxOutputBytes);
-        running = r;
+        synchronized (this) {
+            running = r;
+        }
         return r;
     }
 
     void end(Running r) {
-        if (running == r) {
-            running = null;
+        synchronized (this) {
+            if (running == r) {
+                running = null;
+            }
         }
+    }
+
+    /**
+     * Runs {@code request} in the worker as the running execution {@code r} (between
+     * {@link #begin} and {@link #end}), then checks the disk quota.
+     *
+     * @return the worker's result; when the worker was killed meanwhile (over its quota now or
+     *     while it ran), that result ended {@code crashed} with the reason as its error
+     * @throws TetherException as {@link Worker#execute}, unless the worker was killed
+     */
+    ExecutionResult execute(Running r, ExecutionRequest request, OutputListener listener) {
+        ExecutionResult result;
+        try {
+            result = worker.execute(request, r.tee(listener));
+        } catch (TetherException e) {
+            if (killed == null) {
+                throw e;
+            }
+            // killed between begin() and the worker's start: the closed worker refused to run it
+            result = new ExecutionResult(request.number(), ExecutionStatus.CRASHED, "", "", null, null,
+                    Duration.ZERO, false);
+        }
+        if (killed == null) {
+            WorkerDeath over = diskQuota.check(worker.workingDirectory());
+            if (over != null) {
+                kill(r, over);
+            }
+        }
+        WorkerDeath death = killed;
+        return death == null ? result : death.applyTo(result);
+    }
+
+    /**
+     * While an execution runs: measures the working directory and kills the worker when it
+     * holds more than the quota (the execution then ends {@code crashed}, see
+     * {@link #execute}). Does nothing when no execution runs.
+     *
+     * @return whether this call killed the worker
+     */
+    boolean checkDiskQuota() {
+        Running r = running;
+        if (r == null || killed != null) {
+            return false;
+        }
+        WorkerDeath over = diskQuota.check(worker.workingDirectory());
+        return over != null && kill(r, over);
+    }
+
+    /** Kills the worker for {@code why} if execution {@code r} still runs and nothing killed it yet. */
+    private boolean kill(Running r, WorkerDeath why) {
+        synchronized (this) {
+            if (running != r || killed != null) {
+                return false;
+            }
+            killed = why;
+        }
+        worker.close(); // kills the process; the running execution ends and the directory goes
+        return true;
+    }
+
+    /**
+     * Why the worker is dead: the reason it was killed for, or {@link WorkerDeath#CRASHED}
+     * when it died by itself; {@code null} while it lives.
+     */
+    WorkerDeath death() {
+        WorkerDeath k = killed;
+        if (k != null) {
+            return k;
+        }
+        return worker.state() == WorkerState.DEAD ? WorkerDeath.CRASHED : null;
     }
 
     /** The record of execution {@code number} if it is the one running now, else {@code null}. */

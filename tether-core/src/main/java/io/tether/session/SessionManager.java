@@ -9,7 +9,6 @@ import io.tether.runtime.OutputListener;
 import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkerOptions;
-import io.tether.runtime.WorkerState;
 import io.tether.store.InMemorySessionStore;
 import io.tether.store.Page;
 import io.tether.store.SessionQuery;
@@ -64,6 +63,8 @@ public final class SessionManager implements AutoCloseable {
     private final Duration defaultMaxLifetime;
     private final Duration shutdownTimeout;
     private final Duration reaperInterval;
+    private final Duration diskCheckInterval;
+    private final DiskQuota diskQuota;
     private final String node;
     private final SessionLimits limits;
     private final SessionMetrics metrics;
@@ -75,6 +76,7 @@ public final class SessionManager implements AutoCloseable {
 
     private final ManagerGate gate = new ManagerGate();
     private volatile SessionReaper reaper;
+    private volatile SessionReaper diskWatch;
 
     SessionManager(SessionManagerBuilder b) {
         this.store = b.store != null ? b.store : new InMemorySessionStore();
@@ -82,6 +84,7 @@ public final class SessionManager implements AutoCloseable {
         this.defaultMaxLifetime = b.maxLifetime;
         this.shutdownTimeout = b.shutdownTimeout;
         this.reaperInterval = b.reaperInterval;
+        this.diskCheckInterval = b.diskCheckInterval;
         this.node = b.node;
         this.limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
         this.metrics = new SessionMetrics(b.registry, limits::total);
@@ -91,6 +94,7 @@ public final class SessionManager implements AutoCloseable {
         b.runtimes.forEach(r -> byName.put(r.name(), r));
         this.runtimes = Map.copyOf(byName);
         this.workerOptions = b.workerOptions;
+        this.diskQuota = new DiskQuota(b.workerOptions.limits().diskQuotaBytes());
         this.workerLossPolicy = b.workerLossPolicy;
         this.maxQueuedExecutions = b.maxQueuedExecutions;
         this.executionHistory = b.executionHistory;
@@ -113,7 +117,10 @@ public final class SessionManager implements AutoCloseable {
         gate.start();
         sessions.recover();
         if (!reaperInterval.isZero()) {
-            reaper = new SessionReaper(sessions::reapExpired, reaperInterval);
+            reaper = new SessionReaper("tether-session-reaper", sessions::reapExpired, reaperInterval);
+        }
+        if (!diskCheckInterval.isZero() && diskQuota.bytes() > 0 && !runtimes.isEmpty()) {
+            diskWatch = new SessionReaper("tether-disk-quota", sessions::checkDiskQuotas, diskCheckInterval);
         }
         return this;
     }
@@ -138,6 +145,9 @@ public final class SessionManager implements AutoCloseable {
         try {
             if (reaper != null) {
                 reaper.stop();
+            }
+            if (diskWatch != null) {
+                diskWatch.stop();
             }
             if (!gate.awaitQuiescence(deadline)) {
                 log.warn("closing with operations still in flight after {}", shutdownTimeout);
@@ -211,7 +221,7 @@ public final class SessionManager implements AutoCloseable {
                     0, spec.data, spec.metadata, node, 1);
             store.insert(s);
             LiveSession ls = new LiveSession(s, worker == null ? null
-                    : new LiveWorker(worker, maxQueuedExecutions, workerOptions.limits().maxOutputBytes()));
+                    : new LiveWorker(worker, maxQueuedExecutions, workerOptions.limits().maxOutputBytes(), diskQuota));
             if (worker != null) {
                 sessions.tracker(ls).register("worker", 1, worker);
             }
@@ -370,6 +380,12 @@ public final class SessionManager implements AutoCloseable {
      * exception. When the worker died (crash, or killed after a timeout), the
      * {@link WorkerLossPolicy} applies after the result is produced.
      *
+     * <p>The worker's disk quota ({@link WorkerOptions.WorkerLimits#diskQuotaBytes}) is checked
+     * after the code ran, before the result is returned, and every disk check interval while
+     * it runs. Past it the worker is killed, the result is {@code crashed} with the error
+     * {@code DiskQuotaExceeded} saying how much the directory held, and the session ends
+     * {@code error} / {@code disk_quota_exceeded} whatever the policy.
+     *
      * @param timeout  how long the code may run; {@code null} for no limit
      * @param listener receives output while the code runs
      * @throws TetherException {@code invalid_request} for a plain session,
@@ -385,13 +401,15 @@ public final class SessionManager implements AutoCloseable {
             lw.enter(id);
             long number = lw.nextNumber();
             ExecutionResult result;
+            WorkerDeath death;
+            boolean restart;
             try {
                 Session counted = sessions.changeActive(id, Session::withActivity);
                 store.recordActivity(id, counted.lastActivityAt(), counted.interactionCount());
                 LiveWorker.Running running = lw.begin(number, code, sessions.now());
                 out.started(number);
                 try {
-                    result = lw.worker.execute(new ExecutionRequest(number, code, timeout), running.tee(out));
+                    result = lw.execute(running, new ExecutionRequest(number, code, timeout), out);
                 } finally {
                     lw.end(running);
                 }
@@ -402,17 +420,16 @@ public final class SessionManager implements AutoCloseable {
                 if (ls != null) {
                     afterExecution(ls);
                 }
-                if (lw.worker.state() == WorkerState.DEAD && workerLossPolicy == WorkerLossPolicy.RESTART
-                        && sessions.live.containsKey(id)) {
+                death = lw.death();
+                restart = death != null && death.policyDecides() && workerLossPolicy == WorkerLossPolicy.RESTART;
+                if (restart && sessions.live.containsKey(id)) {
                     lw.worker.restart();
                 }
             } finally {
                 lw.exit();
             }
-            if (lw.worker.state() == WorkerState.DEAD && workerLossPolicy == WorkerLossPolicy.END_SESSION) {
-                terminateNow(id, EndReason.WORKER_CRASHED,
-                        new TetherException(ErrorCode.INTERNAL, "worker died: execution " + number + " ended "
-                                + result.status().wireName()));
+            if (death != null && !restart) {
+                terminateNow(id, death.reason(), death.cause(number, result));
             }
             return result;
         } finally {
@@ -577,6 +594,26 @@ public final class SessionManager implements AutoCloseable {
     /** Fails a session whose worker died; already inside an operation. */
     private void terminateNow(String id, EndReason reason, Throwable cause) {
         sessions.terminateLive(id, SessionStatus.ERROR, reason, cause);
+    }
+
+    /**
+     * Checks the disk quota of every session with a running execution now: a worker whose
+     * working directory holds more than {@link WorkerOptions.WorkerLimits#diskQuotaBytes} is
+     * killed, its execution ends {@code crashed} ({@code DiskQuotaExceeded}) and its session
+     * ends {@code error} / {@code disk_quota_exceeded} as that execution returns. The manager
+     * runs this by itself every disk check interval (see
+     * {@link SessionManagerBuilder#diskCheckInterval}) and checks after every execution
+     * anyway; tests call it instead of waiting for the interval. Blocks while it measures.
+     *
+     * @return how many workers this call killed
+     */
+    public int checkDiskQuotas() {
+        gate.enter();
+        try {
+            return sessions.checkDiskQuotas();
+        } finally {
+            gate.exit();
+        }
     }
 
     /**

@@ -27,6 +27,7 @@ public final class SessionManagerBuilder {
     Duration cleanupTimeout = Duration.ofSeconds(5);
     Duration shutdownTimeout = Duration.ofSeconds(30);
     Duration reaperInterval = Duration.ofSeconds(1);
+    Duration diskCheckInterval = Duration.ofMillis(500);
     long maxSessions = 100_000;
     long maxSessionsPerOwner = Long.MAX_VALUE;
     String node = "local";
@@ -123,6 +124,23 @@ public final class SessionManagerBuilder {
             throw new IllegalArgumentException("reaper interval must be ≥ 0, got " + interval);
         }
         this.reaperInterval = interval;
+        return this;
+    }
+
+    /**
+     * How often the disk quota of sessions with a running execution is checked while it
+     * runs ({@link WorkerOptions.WorkerLimits#diskQuotaBytes}); default 500 ms, counted from
+     * the end of one pass over the sessions to the start of the next. It is also checked after
+     * every execution whatever this says. {@link Duration#ZERO} runs no background checks
+     * (then {@link SessionManager#checkDiskQuotas()} checks on demand).
+     */
+    public SessionManagerBuilder diskCheckInterval(Duration interval) {
+        once("diskCheckInterval");
+        Objects.requireNonNull(interval, "interval");
+        if (interval.isNegative()) {
+            throw new IllegalArgumentException("disk check interval must be ≥ 0, got " + interval);
+        }
+        this.diskCheckInterval = interval;
         return this;
     }
 

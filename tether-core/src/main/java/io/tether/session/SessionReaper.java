@@ -9,8 +9,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Ends expired sessions in the background, every interval, on one daemon thread named
- * {@code tether-session-reaper}. A failing pass is logged and the next pass runs anyway.
+ * Runs a pass over the live sessions in the background, every interval (counted from the end
+ * of the previous pass), on one daemon thread of its own: the reaper
+ * ({@code tether-session-reaper}) ends expired sessions, the disk watch
+ * ({@code tether-disk-quota}) kills workers whose running code passed the disk quota. A
+ * failing pass is logged and the next pass runs anyway.
  */
 final class SessionReaper {
     private static final Logger log = LoggerFactory.getLogger(SessionReaper.class);
@@ -18,9 +21,13 @@ final class SessionReaper {
     private final ScheduledExecutorService executor;
     private volatile Thread thread;
 
-    SessionReaper(IntSupplier reapExpired, Duration interval) {
+    /**
+     * @param name  the thread's name, also in log lines
+     * @param pass  one pass; returns how many sessions it acted on
+     */
+    SessionReaper(String name, IntSupplier pass, Duration interval) {
         executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "tether-session-reaper");
+            Thread t = new Thread(r, name);
             t.setDaemon(true);
             thread = t;
             return t;
@@ -28,12 +35,12 @@ final class SessionReaper {
         long nanos = interval.toNanos();
         executor.scheduleWithFixedDelay(() -> {
             try {
-                int n = reapExpired.getAsInt();
+                int n = pass.getAsInt();
                 if (n > 0) {
-                    log.debug("reaper ended {} expired sessions", n);
+                    log.debug("{} acted on {} sessions", name, n);
                 }
             } catch (RuntimeException e) {
-                log.warn("reaper pass failed; the next pass runs in {}", interval, e);
+                log.warn("{} pass failed; the next pass runs in {}", name, interval, e);
             }
         }, nanos, nanos, TimeUnit.NANOSECONDS);
     }

@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * An in-process runtime for testing the manager's side of executions (queueing, policies,
  * ownership); real interpreters are tested in tether-runtime. Code {@code crash} kills the
- * worker, {@code wait} blocks until {@link #release} or an interrupt ({@code say-wait} prints
+ * worker, {@code wait} blocks until {@link #release}, an interrupt or {@code close} ({@code say-wait} prints
  * {@code "said "} first), anything else is
  * echoed as the result and on stdout.
  */
@@ -130,7 +130,9 @@ public final class EchoRuntime implements SessionRuntime {
                         try {
                             released.acquire();
                         } catch (InterruptedException e) {
-                            return result(request, ExecutionStatus.INTERRUPTED, "");
+                            // closed (the process would be gone) or interrupted
+                            return result(request, state == WorkerState.DEAD ? ExecutionStatus.CRASHED
+                                    : ExecutionStatus.INTERRUPTED, "");
                         }
                     }
                     default -> { }
@@ -188,11 +190,11 @@ public final class EchoRuntime implements SessionRuntime {
         @Override
         public void close() {
             state = WorkerState.DEAD;
-            try {
-                Files.deleteIfExists(dir);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            Thread t = runner;
+            if (t != null) {
+                t.interrupt(); // as a killed process ends its execution
             }
+            WorkDirectories.delete(dir);
         }
     }
 }

@@ -16,8 +16,8 @@ class EndReasonTest {
 
     static Stream<EndReason> wellKnown() {
         return Stream.of(EndReason.MANUAL, EndReason.IDLE_TIMEOUT, EndReason.MAX_LIFETIME,
-                EndReason.WORKER_CRASHED, EndReason.SERVER_SHUTDOWN, EndReason.NODE_LOST,
-                EndReason.BLOCK_FAILED);
+                EndReason.WORKER_CRASHED, EndReason.DISK_QUOTA_EXCEEDED, EndReason.SERVER_SHUTDOWN,
+                EndReason.NODE_LOST, EndReason.BLOCK_FAILED);
     }
 
     @ParameterizedTest
@@ -29,7 +29,7 @@ class EndReasonTest {
     @Test
     void wellKnownCodesAreTheDocumentedSnakeCaseNames() {
         assertThat(wellKnown().map(EndReason::code)).containsExactly("manual", "idle_timeout", "max_lifetime",
-                "worker_crashed", "server_shutdown", "node_lost", "block_failed");
+                "worker_crashed", "disk_quota_exceeded", "server_shutdown", "node_lost", "block_failed");
     }
 
     @Test

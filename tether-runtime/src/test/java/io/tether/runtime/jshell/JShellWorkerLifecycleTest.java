@@ -26,7 +26,7 @@ class JShellWorkerLifecycleTest {
 
     private Worker start(Duration killGrace) {
         return RUNTIME.start(new WorkerOptions(new WorkerOptions.WorkerLimits(1 << 20, 1 << 20,
-                256L << 20, null, 0, 1L << 30, killGrace)));
+                256L << 20, null, 0, 1L << 30, 0, killGrace)));
     }
 
     private Worker start() {

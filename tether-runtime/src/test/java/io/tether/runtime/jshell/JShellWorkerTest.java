@@ -39,7 +39,7 @@ class JShellWorkerTest {
     @BeforeAll
     void startWorker() {
         WorkerOptions.WorkerLimits limits = new WorkerOptions.WorkerLimits(1000, 10_000, 512L << 20, null, 0,
-                1L << 30, Duration.ofSeconds(2));
+                1L << 30, 0, Duration.ofSeconds(2));
         worker = (JShellWorker) JShellRuntime.builder().workRoot(directory).build().start(new WorkerOptions(limits));
     }
 

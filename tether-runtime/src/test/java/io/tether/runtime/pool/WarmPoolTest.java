@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 
 class WarmPoolTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
-    private static final WorkerLimits OTHER_LIMITS = new WorkerLimits(1L << 10, 1 << 10, 0, null, 0, 0,
+    private static final WorkerLimits OTHER_LIMITS = new WorkerLimits(1L << 10, 1 << 10, 0, null, 0, 0, 0,
             Duration.ofSeconds(1));
 
 

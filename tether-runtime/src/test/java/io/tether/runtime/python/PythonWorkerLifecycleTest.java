@@ -177,7 +177,7 @@ class PythonWorkerLifecycleTest extends PythonRuntimeFixture {
     void aTimeoutThatIgnoresTheInterruptIsKilledAfterTheGrace() throws Exception {
         WorkerLimits d = WorkerLimits.DEFAULTS;
         Worker w = start(new WorkerLimits(d.maxOutputBytes(), d.maxCodeBytes(), d.memoryBytes(), null, 0,
-                d.maxFileBytes(), Duration.ofMillis(300)));
+                d.maxFileBytes(), d.diskQuotaBytes(), Duration.ofMillis(300)));
         long pid = w.pid();
         long start = System.nanoTime();
         ExecutionResult r = w.execute(new ExecutionRequest(1, "while True:\n    try:\n        while True:\n"
@@ -229,7 +229,7 @@ class PythonWorkerLifecycleTest extends PythonRuntimeFixture {
     void theMemoryLimitGivesAMemoryErrorNotACrash() {
         WorkerLimits d = WorkerLimits.DEFAULTS;
         Worker w = start(new WorkerLimits(d.maxOutputBytes(), d.maxCodeBytes(), 512L << 20, null, 0,
-                d.maxFileBytes(), d.killGrace()));
+                d.maxFileBytes(), d.diskQuotaBytes(), d.killGrace()));
         ExecutionResult r = run(w, "big = bytearray(1 << 30)");
         assertThat(r.status()).isEqualTo(ExecutionStatus.ERROR);
         assertThat(r.error().name()).isEqualTo("MemoryError");
@@ -242,7 +242,7 @@ class PythonWorkerLifecycleTest extends PythonRuntimeFixture {
     void cpuProcessAndFileLimitsAreApplied() {
         WorkerLimits d = WorkerLimits.DEFAULTS;
         Worker w = start(new WorkerLimits(d.maxOutputBytes(), d.maxCodeBytes(), 0, Duration.ofMillis(1500), 50,
-                4096, d.killGrace()));
+                4096, d.diskQuotaBytes(), d.killGrace()));
         assertThat(run(w, "import resource as r\n[r.getrlimit(x)[0] for x in (r.RLIMIT_AS, r.RLIMIT_CPU,"
                 + " r.RLIMIT_NPROC, r.RLIMIT_FSIZE)]").result())
                 .containsEntry("application/json", List.of(-1L, 2L, 50L, 4096L));
@@ -278,7 +278,7 @@ class PythonWorkerLifecycleTest extends PythonRuntimeFixture {
         WorkerLimits d = WorkerLimits.DEFAULTS;
         // Too little address space for the interpreter to work: refused at start, clearly.
         WorkerLimits tiny = new WorkerLimits(d.maxOutputBytes(), d.maxCodeBytes(), 1 << 20, null, 0,
-                d.maxFileBytes(), d.killGrace());
+                d.maxFileBytes(), d.diskQuotaBytes(), d.killGrace());
         assertThatThrownBy(() -> start(tiny)).isInstanceOf(TetherException.class)
                 .hasMessageContaining("memory limit")
                 .extracting(e -> ((TetherException) e).code()).isEqualTo(ErrorCode.RUNTIME_UNAVAILABLE);

@@ -322,6 +322,6 @@ class PythonWorkerTest extends PythonRuntimeFixture {
     static WorkerLimits limits(long maxOutput, int maxCode, long memory) {
         WorkerLimits d = WorkerLimits.DEFAULTS;
         return new WorkerLimits(maxOutput, maxCode, memory, d.cpuTime(), d.maxProcesses(), d.maxFileBytes(),
-                Duration.ofMillis(500));
+                d.diskQuotaBytes(), Duration.ofMillis(500));
     }
 }

@@ -1,0 +1,167 @@
+package io.tether.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.tether.ErrorCode;
+import io.tether.TetherException;
+import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.WorkerOptions.WorkerLimits;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The manager's side of the disk quota, with in-process workers whose directories the test
+ * fills itself: checked after every execution and (on demand here) while one runs; past it
+ * the execution crashes and the session ends whatever the worker-loss policy.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class DiskQuotaTest {
+    private static final long QUOTA = 1L << 20;
+
+    private final EchoRuntime echo = new EchoRuntime();
+    private final List<SessionEvent> events = new CopyOnWriteArrayList<>();
+    private SessionManager manager;
+
+    private SessionManager manager(long quota, WorkerLossPolicy policy) {
+        WorkerLimits d = WorkerLimits.DEFAULTS;
+        WorkerLimits limits = new WorkerLimits(d.maxOutputBytes(), d.maxCodeBytes(), d.memoryBytes(), d.cpuTime(),
+                d.maxProcesses(), d.maxFileBytes(), quota, d.killGrace());
+        manager = SessionManager.builder().reaperInterval(Duration.ZERO).diskCheckInterval(Duration.ZERO)
+                .workerOptions(new WorkerOptions(limits)).workerLossPolicy(policy).runtime(echo)
+                .listener(events::add).build().start();
+        return manager;
+    }
+
+    @AfterEach
+    void close() {
+        if (manager != null) {
+            manager.close();
+        }
+    }
+
+    private Session echoSession() {
+        return manager.create(SessionSpec.builder("alice").runtime("echo").build());
+    }
+
+    private Path fill(Session s, String file, int bytes) throws IOException {
+        Path p = manager.workingDirectory(s.id()).orElseThrow().resolve(file);
+        Files.createDirectories(p.getParent());
+        return Files.write(p, new byte[bytes]);
+    }
+
+    @Test
+    void anExecutionThatLeavesTheDirectoryOverTheQuotaCrashesAndEndsTheSessionDespiteTheRestartPolicy()
+            throws IOException {
+        manager(QUOTA, WorkerLossPolicy.RESTART);
+        Session s = echoSession();
+        Path dir = manager.workingDirectory(s.id()).orElseThrow();
+        fill(s, "a/one.bin", 600_000);
+        fill(s, "a/b/two.bin", 600_000);
+
+        ExecutionResult r = manager.execute(s.id(), "print('done')", null, null);
+
+        assertThat(r.status()).isEqualTo(ExecutionStatus.CRASHED);
+        assertThat(r.stdout()).as("what it printed is kept").isEqualTo("print('done')");
+        assertThat(r.error().name()).isEqualTo("DiskQuotaExceeded");
+        assertThat(r.error().value()).startsWith("the session's working directory holds 1.1")
+                .contains(" MiB in 2 files, its quota is 1 MiB; the worker was killed");
+        Session ended = manager.get(s.id());
+        assertThat(ended.status()).isEqualTo(SessionStatus.ERROR);
+        assertThat(ended.endReason()).isEqualTo(EndReason.DISK_QUOTA_EXCEEDED);
+        assertThat(echo.started.get(0).restarts).as("no fresh worker for a session over its quota").hasValue(0);
+        assertThat(Files.exists(dir)).isFalse();
+        assertThat(manager.execution(s.id(), 1).orElseThrow().result().error().name()).isEqualTo("DiskQuotaExceeded");
+        assertThat(events).filteredOn(SessionEvent.Failed.class::isInstance).singleElement()
+                .satisfies(e -> assertThat(((SessionEvent.Failed) e).cause())
+                        .isInstanceOfSatisfying(TetherException.class, t -> {
+                            assertThat(t.code()).isEqualTo(ErrorCode.LIMIT_EXCEEDED);
+                            assertThat(t).hasMessageStartingWith("DiskQuotaExceeded: the session's working directory");
+                        }));
+    }
+
+    @Test
+    void aSessionUnderItsQuotaIsUntouched() throws IOException {
+        manager(QUOTA, WorkerLossPolicy.END_SESSION);
+        Session s = echoSession();
+        fill(s, "a/b/c/data.bin", 900_000);
+
+        assertThat(manager.execute(s.id(), "x", null, null).status()).isEqualTo(ExecutionStatus.OK);
+        assertThat(manager.execute(s.id(), "y", null, null).status()).isEqualTo(ExecutionStatus.OK);
+        assertThat(manager.checkDiskQuotas()).isZero();
+        assertThat(manager.get(s.id()).isActive()).isTrue();
+    }
+
+    @Test
+    void theDiskCheckKillsTheWorkerOfARunningExecution() throws Exception {
+        manager(QUOTA, WorkerLossPolicy.END_SESSION);
+        Session s = echoSession();
+        Session other = echoSession();
+        fill(other, "big.bin", 2 << 20); // over, but nothing runs there: checked after its next execution
+        CompletableFuture<ExecutionResult> waiting = CompletableFuture.supplyAsync(
+                () -> manager.execute(s.id(), "say-wait", null, null));
+        echo.awaitWaiting();
+        assertThat(manager.checkDiskQuotas()).as("still under").isZero();
+        fill(s, "out/1.bin", 700_000);
+        fill(s, "out/2.bin", 700_000);
+
+        assertThat(manager.checkDiskQuotas()).isEqualTo(1);
+        ExecutionResult r = waiting.get(10, TimeUnit.SECONDS);
+
+        assertThat(r.status()).isEqualTo(ExecutionStatus.CRASHED);
+        assertThat(r.error().name()).isEqualTo("DiskQuotaExceeded");
+        assertThat(manager.get(s.id()).endReason()).isEqualTo(EndReason.DISK_QUOTA_EXCEEDED);
+        assertThat(manager.get(other.id()).isActive()).isTrue();
+        assertThat(manager.execute(other.id(), "x", null, null).error().name()).isEqualTo("DiskQuotaExceeded");
+        assertThat(manager.get(other.id()).endReason()).isEqualTo(EndReason.DISK_QUOTA_EXCEEDED);
+    }
+
+    @Test
+    void aQuotaOfZeroChecksNothing() throws IOException {
+        manager(0, WorkerLossPolicy.END_SESSION);
+        Session s = echoSession();
+        fill(s, "big.bin", 4 << 20);
+
+        assertThat(manager.execute(s.id(), "x", null, null).status()).isEqualTo(ExecutionStatus.OK);
+        assertThat(manager.get(s.id()).isActive()).isTrue();
+    }
+
+    @Test
+    void aCrashStillFollowsTheWorkerLossPolicy() {
+        manager(QUOTA, WorkerLossPolicy.RESTART);
+        Session s = echoSession();
+
+        assertThat(manager.execute(s.id(), "crash", null, null).status()).isEqualTo(ExecutionStatus.CRASHED);
+        assertThat(manager.get(s.id()).isActive()).isTrue();
+        assertThat(echo.started.get(0).restarts).hasValue(1);
+    }
+
+    @Test
+    void theCheckIntervalIsValidatedAndSetOnce() {
+        assertThatThrownBy(() -> SessionManager.builder().diskCheckInterval(Duration.ofMillis(-1)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> SessionManager.builder().diskCheckInterval(Duration.ZERO)
+                .diskCheckInterval(Duration.ofSeconds(1))).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> new WorkerLimits(1, 1, 0, null, 0, 0, -1, Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void sizesReadLikeAPerson() {
+        assertThat(DiskQuota.size(300)).isEqualTo("300 bytes");
+        assertThat(DiskQuota.size(5L << 20)).isEqualTo("5 MiB");
+        assertThat(DiskQuota.size((5L << 20) + (1L << 19))).isEqualTo("5.5 MiB");
+        assertThat(DiskQuota.size((long) (1.2 * (1L << 30)))).isEqualTo("1.2 GiB");
+    }
+}
