@@ -70,7 +70,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
         long maxBody = s.bytes("max_body_bytes");
         WorkerLimits limits = new WorkerLimits(positive(s, "max_output_bytes"), (int) maxCode, s.bytes("worker_memory"),
                 s.duration("worker_cpu_time", true), s.integer("worker_max_processes", 0, 1_000_000),
-                s.bytes("worker_max_file_bytes"), WorkerLimits.DEFAULTS.killGrace());
+                s.bytes("worker_max_file_bytes"), s.bytes("worker_disk_quota"), WorkerLimits.DEFAULTS.killGrace());
         return new ServerConfig(
                 s.integer("port", 0, 65_535), bind,
                 s.parse("data_dir", "a directory path", v -> Path.of(v).toAbsolutePath().normalize()),

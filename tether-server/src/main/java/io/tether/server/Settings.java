@@ -72,6 +72,7 @@ public final class Settings {
             new Setting("worker_cpu_time", "none", "CPU time limit of a worker process; `none` for no limit."),
             new Setting("worker_max_processes", "0", "Processes a worker may have (RLIMIT_NPROC); 0 for no limit."),
             new Setting("worker_max_file_bytes", "1GiB", "Largest file a worker may write (RLIMIT_FSIZE); 0 for none."),
+            new Setting("worker_disk_quota", "1GiB", "Most bytes a session's working directory may hold (all files, any depth), checked after every execution and every 500 ms while one runs; past it the worker is killed, the execution ends `crashed` and the session `error` / `disk_quota_exceeded`. 0 for none."),
             new Setting("worker_loss_policy", "end_session", "When a worker dies: `end_session` (status `error`, reason `worker_crashed`) or `restart` (fresh interpreter, same session)."),
             new Setting("shutdown_grace", "10s", "At shutdown, how long running executions may finish before they are interrupted."),
             new Setting("sse_keepalive", "15s", "Interval of keep-alive comments on an idle event stream."));

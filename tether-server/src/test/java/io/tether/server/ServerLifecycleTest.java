@@ -155,6 +155,9 @@ class ServerLifecycleTest {
         assertThat(c.idleTimeout()).hasMinutes(5);
         assertThat(c.executionHistory()).isEqualTo(7);
         assertThat(c.maxSessions()).isEqualTo(100_000);
+        assertThat(c.workerLimits().diskQuotaBytes()).isEqualTo(1L << 30);
+        assertThat(ServerConfig.from(Settings.resolve(Map.of(), Map.of("TETHER_WORKER_DISK_QUOTA", "5MiB"), file))
+                .workerLimits().diskQuotaBytes()).isEqualTo(5L << 20);
         assertThat(s.origin("bind")).isEqualTo("environment variable TETHER_BIND");
 
         assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("python_pool_min_idle", "many"), Map.of(), file)))
