@@ -28,7 +28,7 @@ final class LiveWorker {
     private int queued; // guarded by this
     private long executions; // guarded by gate
     private final long maxOutputBytes;
-    private final DiskQuota diskQuota;
+    private final DiskQuota.Directory disk;
     private volatile boolean busy;
     private volatile Running running; // written under this
     private volatile WorkerDeath killed; // written once, under this
@@ -37,7 +37,7 @@ final class LiveWorker {
         this.worker = worker;
         this.maxQueued = maxQueued;
         this.maxOutputBytes = maxOutputBytes;
-        this.diskQuota = diskQuota;
+        this.disk = diskQuota.directory(worker.workingDirectory());
     }
 
     /** Whether an execution is running: a busy session is never expired for idleness. */
@@ -114,7 +114,7 @@ final class LiveWorker {
                     Duration.ZERO, false);
         }
         if (killed == null) {
-            WorkerDeath over = diskQuota.check(worker.workingDirectory());
+            WorkerDeath over = disk.check();
             if (over != null) {
                 kill(r, over);
             }
@@ -135,7 +135,7 @@ final class LiveWorker {
         if (r == null || killed != null) {
             return false;
         }
-        WorkerDeath over = diskQuota.check(worker.workingDirectory());
+        WorkerDeath over = disk.check();
         return over != null && kill(r, over);
     }
 

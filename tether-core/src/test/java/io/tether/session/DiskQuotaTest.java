@@ -12,7 +12,9 @@ import io.tether.runtime.WorkerOptions.WorkerLimits;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -20,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The manager's side of the disk quota, with in-process workers whose directories the test
@@ -155,6 +158,24 @@ class DiskQuotaTest {
                 .diskCheckInterval(Duration.ofSeconds(1))).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> new WorkerLimits(1, 1, 0, null, 0, 0, -1, Duration.ZERO))
                 .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aDirectoryRememberedEmptyIsMeasuredAgainOnceSomethingAppears(@TempDir Path dir) throws IOException {
+        // file times an hour old by this clock: the empty directory counts as settled at once
+        DiskQuota.Directory disk = new DiskQuota(QUOTA, InstantSource.offset(Clock.systemUTC(),
+                Duration.ofHours(1))).directory(dir);
+        assertThat(disk.check()).isNull();
+        assertThat(disk.check()).as("remembered empty").isNull();
+
+        Files.write(dir.resolve("big.bin"), new byte[2 << 20]);
+
+        assertThat(disk.check()).isNotNull().extracting(WorkerDeath::reason).isEqualTo(EndReason.DISK_QUOTA_EXCEEDED);
+        Files.delete(dir.resolve("big.bin"));
+        assertThat(disk.check()).isNull();
+        Files.createDirectories(dir.resolve("a/b"));
+        Files.write(dir.resolve("a/b/big.bin"), new byte[2 << 20]);
+        assertThat(disk.check()).as("a change under a new subdirectory").isNotNull();
     }
 
     @Test
