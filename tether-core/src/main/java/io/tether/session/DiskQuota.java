@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * the caller's: the code being measured can make a directory open block (see
  * {@code DescriptorWalk}), and a blocked call must neither hold the thread of an HTTP request
  * (a virtual thread would pin its carrier) nor stop the checks of other sessions. The caller
- * waits at most {@link #MEASURE_TIMEOUT}.
+ * waits at most {@link #MEASURE_TIMEOUT}; a measuring thread that stays blocked is abandoned
+ * (and logged).
  *
  * <p>Thread-safe.
  */
@@ -60,22 +61,25 @@ final class DiskQuota {
 
     private final long bytes;
     private final InstantSource fileClock;
+    private final Duration measureTimeout;
 
     /** A quota of {@code bytes} (0 = none). */
     DiskQuota(long bytes) {
-        this(bytes, InstantSource.system());
+        this(bytes, InstantSource.system(), MEASURE_TIMEOUT);
     }
 
     /**
-     * @param fileClock the clock file times are compared with: the system clock, whatever
-     *                  clock the manager uses for sessions
+     * @param fileClock      the clock file times are compared with: the system clock,
+     *                       whatever clock the manager uses for sessions
+     * @param measureTimeout how long a measurement may take
      */
-    DiskQuota(long bytes, InstantSource fileClock) {
+    DiskQuota(long bytes, InstantSource fileClock, Duration measureTimeout) {
         if (bytes < 0) {
             throw new IllegalArgumentException("disk quota must be ≥ 0, got " + bytes);
         }
         this.bytes = bytes;
         this.fileClock = fileClock;
+        this.measureTimeout = measureTimeout;
     }
 
     long bytes() {
@@ -128,8 +132,9 @@ final class DiskQuota {
             } catch (TimeoutException e) {
                 log.warn("measuring working directory {} took longer than {}; its worker is killed (the measuring "
                         + "thread may stay blocked, e.g. opening a FIFO put where a directory was)", dir,
-                        MEASURE_TIMEOUT);
-                return unmeasurable("could not be measured within " + MEASURE_TIMEOUT.toSeconds() + " s");
+                        measureTimeout);
+                return unmeasurable("could not be measured within " + (measureTimeout.toMillis() % 1000 == 0
+                        ? measureTimeout.toSeconds() + " s" : measureTimeout.toMillis() + " ms"));
             }
             boolean empty = usage.files() == 0 && usage.directories() == 0;
             emptyAt = empty && changed != null && changed.toInstant().isBefore(started.minus(SETTLED))
@@ -151,7 +156,7 @@ final class DiskQuota {
 
         private DirectoryUsage measure() throws IOException, TimeoutException {
             Future<DirectoryUsage> f = MEASURER.submit(() -> DirectoryUsage.measure(dir));
-            long deadline = System.nanoTime() + MEASURE_TIMEOUT.toNanos();
+            long deadline = System.nanoTime() + measureTimeout.toNanos();
             boolean interrupted = false;
             try {
                 while (true) {

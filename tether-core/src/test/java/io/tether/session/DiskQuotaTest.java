@@ -164,7 +164,7 @@ class DiskQuotaTest {
     void aDirectoryRememberedEmptyIsMeasuredAgainOnceSomethingAppears(@TempDir Path dir) throws IOException {
         // file times an hour old by this clock: the empty directory counts as settled at once
         DiskQuota.Directory disk = new DiskQuota(QUOTA, InstantSource.offset(Clock.systemUTC(),
-                Duration.ofHours(1))).directory(dir);
+                Duration.ofHours(1)), DiskQuota.MEASURE_TIMEOUT).directory(dir);
         assertThat(disk.check()).isNull();
         assertThat(disk.check()).as("remembered empty").isNull();
 
@@ -176,6 +176,21 @@ class DiskQuotaTest {
         Files.createDirectories(dir.resolve("a/b"));
         Files.write(dir.resolve("a/b/big.bin"), new byte[2 << 20]);
         assertThat(disk.check()).as("a change under a new subdirectory").isNotNull();
+    }
+
+    @Test
+    void aDirectoryThatCannotBeMeasuredInTimeCountsAsOverTheQuota(@TempDir Path dir) throws IOException {
+        for (int i = 0; i < 5_000; i++) {
+            Files.createFile(dir.resolve("f" + i)); // ~10 ms to measure here, against a limit of 1 ms
+        }
+        DiskQuota.Directory disk = new DiskQuota(QUOTA, InstantSource.system(), Duration.ofMillis(1)).directory(dir);
+
+        WorkerDeath death = disk.check();
+
+        assertThat(death).isNotNull();
+        assertThat(death.reason()).isEqualTo(EndReason.DISK_QUOTA_EXCEEDED);
+        assertThat(death.error().value()).isEqualTo("the session's working directory could not be measured within "
+                + "1 ms, so its quota of 1 MiB cannot be enforced; the worker was killed");
     }
 
     @Test
