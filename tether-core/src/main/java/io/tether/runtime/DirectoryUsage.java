@@ -32,7 +32,7 @@ import java.util.Set;
  * <p>A tree that changes while it is measured is measured as found: a file created, grown or
  * removed in a directory already read is seen by the next measurement. Cost: opening and
  * reading each directory plus one {@code fstatat} per entry; measured here, 15 µs for an empty
- * directory and 2.5–3.5 ms for 1,000 files (see {@code docs/runtimes.md}).
+ * directory and 2.5–4.7 ms for 1,000 files (see {@code docs/runtimes.md}).
  *
  * @implNote The JDK opens a directory without {@code O_DIRECTORY}: code that puts a FIFO
  *     where a directory was, between the directory being listed and being opened, makes the
