@@ -6,6 +6,7 @@ import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkDirectories;
 import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.sandbox.Sandbox;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -80,6 +81,7 @@ public final class PythonRuntime implements SessionRuntime {
     }
 
     private final Interpreter interpreter;
+    private final Sandbox sandbox;
     private final Path workRoot;
     private final boolean forkServerEnabled;
     private final Object forkLock = new Object();
@@ -88,8 +90,9 @@ public final class PythonRuntime implements SessionRuntime {
     private volatile boolean forkServerFailed;
     private volatile boolean closed;
 
-    private PythonRuntime(Interpreter interpreter, Path workRoot, boolean forkServerEnabled) {
+    private PythonRuntime(Interpreter interpreter, Sandbox sandbox, Path workRoot, boolean forkServerEnabled) {
         this.interpreter = interpreter;
+        this.sandbox = sandbox;
         this.workRoot = workRoot;
         this.forkServerEnabled = forkServerEnabled;
     }
@@ -144,7 +147,13 @@ public final class PythonRuntime implements SessionRuntime {
         return PythonWorker.start(this::spawn, workRoot, options);
     }
 
+    /** The sandbox its workers run in. */
+    public Sandbox sandbox() {
+        return sandbox;
+    }
+
     private PythonProcess spawn(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath) {
+        sandbox.handOver(directory);
         ForkServer server = forkServer();
         if (server != null) {
             try {
@@ -153,7 +162,7 @@ public final class PythonRuntime implements SessionRuntime {
                 serverFailed(server, e);
             }
         }
-        return ColdStart.start(interpreter, options, directory, onDeath);
+        return ColdStart.start(interpreter, sandbox, options, directory, onDeath);
     }
 
     /** The live fork server, started or restarted as needed; null when workers start cold. */
@@ -173,7 +182,7 @@ public final class PythonRuntime implements SessionRuntime {
                 return null; // this start is cold; the next one starts a new server
             }
             try {
-                forkServer = ForkServer.start(interpreter, WorkerScript.path());
+                forkServer = ForkServer.start(interpreter, WorkerScript.path(), sandbox, workRoot);
                 return forkServer;
             } catch (ForkServer.Unavailable e) {
                 forkServerFailed = true;
@@ -234,8 +243,24 @@ public final class PythonRuntime implements SessionRuntime {
         private Duration startTimeout;
         private Path workRoot;
         private Boolean forkServer;
+        private Sandbox sandbox;
 
         private Builder() {
+        }
+
+        /**
+         * The sandbox workers run in (see {@link Sandbox}). Default {@link Sandbox#off()}: an
+         * embedding application chooses; the server's default is {@code auto}.
+         *
+         * @throws IllegalStateException when set twice
+         */
+        public Builder sandbox(Sandbox sandbox) {
+            Objects.requireNonNull(sandbox, "sandbox");
+            if (this.sandbox != null) {
+                throw new IllegalStateException("sandbox was already set to " + this.sandbox);
+            }
+            this.sandbox = sandbox;
+            return this;
         }
 
         /**
@@ -343,6 +368,7 @@ public final class PythonRuntime implements SessionRuntime {
             }
             return new PythonRuntime(new Interpreter(exe, pythonPath != null ? pythonPath : List.of(),
                     startTimeout != null ? startTimeout : DEFAULT_START_TIMEOUT),
+                    sandbox != null ? sandbox : Sandbox.off(),
                     workRoot != null ? workRoot : WorkDirectories.defaultRoot(),
                     forkServer != null ? forkServer : isLinux());
         }

@@ -651,12 +651,14 @@ SPARE_AFTER_TAKEN = 0.002   # seconds: the next spare at the latest this long af
 SPARE_AFTER_DEATH = 0.05    # seconds: the next spare after one died untaken (no hot loop if forking fails)
 
 
-def spare_child(listener, devnull, alive_r, notes_w, server_fds):
+def spare_child(listener, devnull, alive_r, notes_w, server_fds, pid=0):
+    # pid: this worker's pid as the JVM sees it (in a sandbox, its session's init).
     _signal.set_wakeup_fd(-1)  # the server's; signals here are this worker's own
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
     for fd in server_fds:
         os.close(fd)
     prepare(devnull)
+    rules = SANDBOX.ruleset() if SANDBOX else -1
     poller = select.poll()
     poller.register(listener.fileno(), select.POLLIN)
     poller.register(alive_r, select.POLLIN)
@@ -669,7 +671,7 @@ def spare_child(listener, devnull, alive_r, notes_w, server_fds):
         except (BlockingIOError, InterruptedError):
             continue
         break
-    pid = os.getpid()
+    pid = pid or os.getpid()
     note(notes_w, b'T%d\n' % pid)
     listener.close()
     os.close(alive_r)
@@ -684,6 +686,8 @@ def spare_child(listener, devnull, alive_r, notes_w, server_fds):
             os._exit(0)
         fields = request.decode('utf-8').split('\0')
         os.chdir(fields[0])
+        if SANDBOX:
+            SANDBOX.confine(rules, fields[0])
     except BaseException as e:
         fatal(e)
 
@@ -702,6 +706,37 @@ def note(notes_w, text):
         pass
 
 
+def launch_spare(listener, devnull, alive_r, notes_w, server_fds):
+    # A spare in a sandbox: its launcher makes the session's namespaces and init (see
+    # sandbox.py) and tells the init's pid, which is the worker's pid for the JVM, then exits.
+    r, w = os.pipe()
+    launcher = os.fork()
+    if launcher == 0:
+        os.close(r)
+        try:
+            _signal.set_wakeup_fd(-1)
+            _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+            SANDBOX.launch(lambda pid: spare_child(listener, devnull, alive_r, notes_w, server_fds + (w,), pid),
+                           lambda pid: os.write(w, pid.to_bytes(4, 'big')))
+        finally:
+            os._exit(2)
+    os.close(w)
+    try:
+        said = os.read(r, 4)
+    finally:
+        os.close(r)
+    while True:
+        try:
+            _, status = os.waitpid(launcher, 0)
+            break
+        except InterruptedError:
+            continue
+    if len(said) < 4:
+        os.write(1, b'sandbox: a session could not be made (status %d)\n' % os.waitstatus_to_exitcode(status))
+        return -1
+    return int.from_bytes(said, 'big')
+
+
 def fork_server(path):
     import gc
     import time
@@ -710,7 +745,10 @@ def fork_server(path):
     import resource, linecache, traceback  # noqa: F401
     make_std_files()
     codecs.getincrementaldecoder('utf-8')  # the codec lookup, cached for every child
-    os.setpgid(0, 0)
+    if os.getpgrp() != os.getpid():  # in a jail it leads its own session already
+        os.setpgid(0, 0)
+    if SANDBOX:
+        SANDBOX.subreaper()  # a session's init is a grandchild: its exit is ours to reap and report
     listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
@@ -774,12 +812,16 @@ def fork_server(path):
         if spare == 0 or taken:
             wait = next_spare - time.monotonic()
             if wait <= 0:
-                pid = os.fork()
+                server_fds = (alive_w, notes_r, wake_r, wake_w)
+                pid = launch_spare(listener, devnull, alive_r, notes_w, server_fds) if SANDBOX else os.fork()
                 if pid == 0:
                     try:
-                        spare_child(listener, devnull, alive_r, notes_w, (alive_w, notes_r, wake_r, wake_w))
+                        spare_child(listener, devnull, alive_r, notes_w, server_fds)
                     finally:
                         os._exit(2)  # not reached unless its set-up failed: a worker never returns
+                if pid < 0:  # the session's namespaces could not be made: try again later
+                    next_spare = time.monotonic() + SPARE_AFTER_DEATH
+                    continue
                 spare, taken, next_spare = pid, False, 0.0
                 wait = None
         for fd, _ in poller.poll(None if wait is None else max(1, int(wait * 1000 + 0.999))):
@@ -809,11 +851,18 @@ def cold(path, args):
     CTL_IN = CTL_OUT = fd
     try:
         prepare()
+        if SANDBOX:
+            SANDBOX.confine(SANDBOX.ruleset(), os.getcwd())
     except BaseException as e:
         fatal(e)
     main(fd, args)
 
 
+SANDBOX = None
+if len(sys.argv) > 2 and sys.argv[1] == '--sandbox':
+    import sandbox as _sandbox
+    SANDBOX = _sandbox.Sandbox(_sandbox.Config(sys.argv[2]))
+    del sys.argv[1:3]
 if len(sys.argv) == 3 and sys.argv[1] == '--fork-server':
     fork_server(sys.argv[2])
 elif len(sys.argv) > 2 and sys.argv[1] == '--connect':
