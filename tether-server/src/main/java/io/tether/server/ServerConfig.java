@@ -1,6 +1,7 @@
 package io.tether.server;
 
 import io.tether.runtime.WorkerOptions.WorkerLimits;
+import io.tether.runtime.sandbox.Sandbox;
 import io.tether.session.WorkerLossPolicy;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -20,7 +21,8 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                            long maxSessionsPerOwner, Duration idleTimeout, Duration maxLifetime,
                            Duration executionTimeout, int maxQueuedExecutions, int executionHistory,
                            long maxBodyBytes, WorkerLimits workerLimits, long maxFileBytes,
-                           WorkerLossPolicy workerLossPolicy, Duration shutdownGrace, Duration sseKeepalive) {
+                           WorkerLossPolicy workerLossPolicy, Duration shutdownGrace, Duration sseKeepalive,
+                           Sandbox.Mode sandbox, boolean sandboxNetwork) {
 
     /**
      * Checks and types every setting.
@@ -87,7 +89,8 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                 maxBody, limits, positive(s, "max_file_bytes"),
                 s.parse("worker_loss_policy", "end_session or restart",
                         v -> WorkerLossPolicy.valueOf(v.toUpperCase(Locale.ROOT))),
-                s.duration("shutdown_grace", false), s.duration("sse_keepalive", false));
+                s.duration("shutdown_grace", false), s.duration("sse_keepalive", false),
+                s.parse("sandbox", "auto, required or off", Sandbox.Mode::of), s.bool("sandbox_network"));
     }
 
     private static long positive(Settings s, String key) {

@@ -44,7 +44,14 @@ sealed interface OsProcess {
      */
     void whenExited(Runnable action);
 
+    /**
+     * How a worker ended, from its exit code as the fork server reports it: negative for a
+     * signal; in a sandbox, the session's init reports a signal as 128 + its number.
+     */
     static String describe(int code) {
+        if (code > 128 && code <= 128 + 64) {
+            code = 128 - code;
+        }
         return code < 0 ? "the Python process died with signal " + -code
                 : "the Python process exited with status " + code;
     }

@@ -315,8 +315,22 @@ public final class Sandbox {
         private Path bwrap;
         private Path python;
         private List<Path> hidden;
+        private Path workRoot;
 
         private Builder() {
+        }
+
+        /**
+         * Where the working directories will be (created if missing): when Tether runs as
+         * root, the jail's user must be able to reach it, else the jail is missing (naming
+         * the directory in the way). Default unchecked. @throws IllegalStateException when set twice
+         */
+        public Builder workRoot(Path root) {
+            if (this.workRoot != null) {
+                throw new IllegalStateException("workRoot was already set to " + this.workRoot);
+            }
+            this.workRoot = root.toAbsolutePath().normalize();
+            return this;
         }
 
         /** The mode; default {@link Mode#AUTO}. @throws IllegalStateException when set twice */
@@ -390,6 +404,10 @@ public final class Sandbox {
                 missing.add("jail: bubblewrap (bwrap) is not installed (Debian: apt-get install bubblewrap)");
             } else if (root && !Files.isExecutable(SETPRIV)) {
                 missing.add("jail: " + SETPRIV + " (util-linux) is needed to leave root");
+            } else if (root && workRoot != null && closedTo(workRoot) != null) {
+                missing.add("jail: the jail's user " + UNPRIVILEGED_UID + " cannot reach the work root " + workRoot
+                        + " because " + closedTo(workRoot) + " is closed to others (needs o+x); move the data "
+                        + "directory or run Tether as an ordinary user");
             } else {
                 Sandbox candidate = new Sandbox(m, net, bw, Set.of(Layer.JAIL), 0, List.of(), hide, root);
                 jailed = Probe.run(candidate, py);
@@ -421,6 +439,21 @@ public final class Sandbox {
                 log.warn("sandbox {}", s.summary());
             }
             return s;
+        }
+
+        /** The first directory on the way to {@code dir} (created if missing) that others cannot pass, or null. */
+        private static Path closedTo(Path dir) {
+            try {
+                Files.createDirectories(dir);
+                for (Path p = dir; p != null; p = p.getParent()) {
+                    if (!Files.getPosixFilePermissions(p).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                        return p;
+                    }
+                }
+                return null;
+            } catch (IOException | UnsupportedOperationException e) {
+                return dir;
+            }
         }
 
         private static Path findBwrap() {

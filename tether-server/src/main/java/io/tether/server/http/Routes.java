@@ -5,6 +5,7 @@ import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.pool.WarmPool;
+import io.tether.runtime.sandbox.Sandbox;
 import io.tether.runtime.pool.WarmPoolStats;
 import io.tether.session.EndReason;
 import io.tether.session.ExecutionRecord;
@@ -47,6 +48,7 @@ public final class Routes {
     private final Map<String, WarmPool> pools;
     private final PrometheusMeterRegistry prometheus;
     private final SessionFiles files;
+    private final Sandbox sandbox;
     /** Sessions executing now, for shutdown. */
     private final Set<String> executing = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
@@ -57,8 +59,9 @@ public final class Routes {
     }
 
     public Routes(SessionManager manager, Limits limits, Map<String, WarmPool> pools,
-                  PrometheusMeterRegistry prometheus) {
+                  PrometheusMeterRegistry prometheus, Sandbox sandbox) {
         this.manager = manager;
+        this.sandbox = sandbox;
         this.limits = limits;
         this.pools = Map.copyOf(pools);
         this.prometheus = prometheus;
@@ -95,7 +98,14 @@ public final class Routes {
         if (p.size() == 1 && p.get(0).equals("healthz")) {
             x.route = "/healthz";
             allow(x, "GET");
-            x.send(draining ? 503 : 200, Map.of("status", draining ? "shutting_down" : "ok"));
+            Map<String, Object> health = new LinkedHashMap<>();
+            health.put("status", draining ? "shutting_down" : "ok");
+            health.put("sandbox", sandbox.mode().toString());
+            if (!sandbox.enabled()) {
+                health.put("warning", "the sandbox is off: session code can read the server's files and "
+                        + "reach other sessions, the server and the network");
+            }
+            x.send(draining ? 503 : 200, health);
             return;
         }
         if (draining) {
@@ -405,7 +415,17 @@ public final class Routes {
             m.put("pool", p);
             list.add(m);
         }
-        return Map.of("runtimes", list);
+        return Map.of("runtimes", list, "sandbox", sandboxReport(sandbox));
+    }
+
+    /** What {@code GET /v1/runtimes} says of the sandbox: mode, layers in force, network, what is missing. */
+    static Map<String, Object> sandboxReport(Sandbox sandbox) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mode", sandbox.mode().toString());
+        m.put("layers", sandbox.layers());
+        m.put("network", sandbox.networkAllowed());
+        m.put("missing", sandbox.missing());
+        return m;
     }
 
     private Map<String, Object> stats(Exchange x) {
