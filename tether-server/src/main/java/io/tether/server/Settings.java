@@ -72,7 +72,7 @@ public final class Settings {
             new Setting("max_file_bytes", "64MiB", "Largest file uploaded into a session's working directory."),
             new Setting("worker_memory", "2GiB", "Address-space limit of a worker process (RLIMIT_AS); 0 for none."),
             new Setting("worker_cpu_time", "none", "CPU time limit of a worker process; `none` for no limit."),
-            new Setting("worker_max_processes", "256", "Processes (and threads) a session may have at once (RLIMIT_NPROC, counted per session when the sandbox's session namespaces are in force); 0 for no limit."),
+            new Setting("worker_max_processes", "auto", "Processes (and threads) a session may have at once (RLIMIT_NPROC). `auto`: 256 when the sandbox's session namespaces are in force (the count is then per session), else none (RLIMIT_NPROC would count every process of the server's user); a number sets it either way; 0 for no limit."),
             new Setting("worker_max_file_bytes", "1GiB", "Largest file a worker may write (RLIMIT_FSIZE); 0 for none."),
             new Setting("worker_loss_policy", "end_session", "When a worker dies: `end_session` (status `error`, reason `worker_crashed`) or `restart` (fresh interpreter, same session)."),
             new Setting("shutdown_grace", "10s", "At shutdown, how long running executions may finish before they are interrupted."),

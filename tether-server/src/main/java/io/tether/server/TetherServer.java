@@ -10,6 +10,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.WorkerOptions.WorkerLimits;
 import io.tether.runtime.jshell.JShellRuntime;
 import io.tether.runtime.pool.WarmPool;
 import io.tether.runtime.pool.WarmPoolStats;
@@ -117,11 +118,12 @@ public final class TetherServer implements AutoCloseable {
         Sandbox sandbox = config.runtimes().isEmpty() ? Sandbox.off() : Sandbox.builder().mode(config.sandbox())
                 .networkAllowed(config.sandboxNetwork()).hide(List.of(config.dataDir())).workRoot(work)
                 .python(config.python()).build();
+        WorkerLimits limits = config.workerLimits(sandbox);
         SessionStore store = store(config);
         Map<String, WarmPool> pools = new LinkedHashMap<>();
         SessionManager manager;
         try {
-            WorkerOptions workerOptions = new WorkerOptions(config.workerLimits());
+            WorkerOptions workerOptions = new WorkerOptions(limits);
             SessionManagerBuilder b = SessionManager.builder()
                     .store(store)
                     .meterRegistry(registry)
@@ -150,7 +152,7 @@ public final class TetherServer implements AutoCloseable {
                         .minIdle(py ? config.pythonPoolMinIdle() : config.jshellPoolMinIdle())
                         .maxWorkers(py ? config.pythonPoolMaxWorkers() : config.jshellPoolMaxWorkers())
                         .acquireTimeout(config.poolAcquireTimeout())
-                        .limits(config.workerLimits())
+                        .limits(limits)
                         .build();
                 pools.put(name, pool);
                 b.runtime(pool);
@@ -164,7 +166,7 @@ public final class TetherServer implements AutoCloseable {
         }
 
         Routes routes = new Routes(manager, new Routes.Limits(config.maxBodyBytes(),
-                config.workerLimits().maxCodeBytes(), config.maxFileBytes(), config.executionTimeout(),
+                limits.maxCodeBytes(), config.maxFileBytes(), config.executionTimeout(),
                 config.sseKeepalive()), pools, registry, sandbox);
         sandboxMetrics(registry, sandbox);
         QueuedThreadPool threads = new QueuedThreadPool();

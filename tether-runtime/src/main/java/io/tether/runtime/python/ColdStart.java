@@ -62,7 +62,7 @@ final class ColdStart {
             server.register(selector, SelectionKey.OP_ACCEPT);
             Path script = WorkerScript.path();
             List<String> command = interpreter.command(script, sandbox.enabled()
-                    ? sandbox.pythonConfig(interpreter.readOnlyPaths(script.getParent()), List.of()) : null,
+                    ? sandbox.pythonConfig(interpreter.readOnlyPaths(script.getParent()), List.of(), sandbox.inJail(directory)) : null,
                     socket, options.limits());
             if (sandbox.enabled()) {
                 // Its own bubblewrap with its own PID namespace: the session's namespaces.

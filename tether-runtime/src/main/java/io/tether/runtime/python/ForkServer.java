@@ -93,7 +93,8 @@ final class ForkServer implements AutoCloseable {
         Process process;
         try {
             List<String> command = interpreter.forkServerCommand(script, sandbox.enabled()
-                    ? sandbox.pythonConfig(interpreter.readOnlyPaths(script.getParent()), List.of(directory)) : null, socket);
+                    ? sandbox.pythonConfig(interpreter.readOnlyPaths(script.getParent()), List.of(directory),
+                    sandbox.has(Sandbox.Layer.JAIL) ? Sandbox.JAIL_WORK_ROOT : workRoot) : null, socket);
             if (sandbox.enabled()) {
                 sandbox.handOver(directory);
                 Files.createDirectories(workRoot);

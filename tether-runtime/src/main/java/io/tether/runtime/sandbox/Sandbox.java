@@ -284,8 +284,9 @@ public final class Sandbox {
      *
      * @param readOnly  paths a session may read (and execute) besides its working directory
      * @param hide      paths to cover in each session's mount namespace
+     * @param work        where the working directories are, as the jail sees them
      */
-    public String pythonConfig(Collection<Path> readOnly, Collection<Path> hide) {
+    public String pythonConfig(Collection<Path> readOnly, Collection<Path> hide, Path work) {
         Set<String> ro = new LinkedHashSet<>(List.of("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64"));
         readOnly.forEach(p -> ro.add(p.toString()));
         StringBuilder b = new StringBuilder();
@@ -293,9 +294,13 @@ public final class Sandbox {
         b.append(";sessions=").append(has(Layer.SESSION_NAMESPACES) ? 1 : 0);
         b.append(";landlock=").append(has(Layer.LANDLOCK) ? landlockAbi : 0);
         b.append(";ro=").append(String.join(":", ro));
+        // Each session gets a /tmp of its own, unless that would cover the working directories
+        // (no jail, and they are under /tmp): then it has none.
+        boolean privateTmp = !work.startsWith("/tmp");
+        b.append(";tmp=").append(privateTmp ? "64m" : "0");
         List<String> h = new ArrayList<>();
         for (Path p : hide) {
-            if (!p.startsWith("/tmp")) { // each session's /tmp is its own already
+            if (!privateTmp || !p.startsWith("/tmp")) { // a private /tmp covers these already
                 h.add(p.toString());
             }
         }

@@ -147,8 +147,9 @@ def pid_outside():
 def _init(config, outside, after_fork):
     try:
         mount(b'proc', b'/proc', b'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        mount(b'tmpfs', b'/tmp', b'tmpfs', MS_NOSUID | MS_NODEV,
-              b'mode=1777,size=' + config.tmp_size.encode())
+        if config.tmp_size != '0':
+            mount(b'tmpfs', b'/tmp', b'tmpfs', MS_NOSUID | MS_NODEV,
+                  b'mode=1777,size=' + config.tmp_size.encode())
         if os.path.isdir('/dev/shm'):
             mount(b'tmpfs', b'/dev/shm', b'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC,
                   b'mode=1777,size=' + config.shm_size.encode())
@@ -202,7 +203,8 @@ def ruleset(config):
     for path in config.read_only:
         _allow(fd, path, FS_READ)
     # The session's own /tmp and /dev/shm; the devices everyone writes to.
-    _allow(fd, '/tmp', everything)
+    if config.tmp_size != '0':
+        _allow(fd, '/tmp', everything)
     _allow(fd, '/dev/shm', everything)
     _allow(fd, '/proc', FS_READ | FS_WRITE_FILE)
     for dev in ('/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'):

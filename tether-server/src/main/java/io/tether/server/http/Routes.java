@@ -65,7 +65,7 @@ public final class Routes {
         this.limits = limits;
         this.pools = Map.copyOf(pools);
         this.prometheus = prometheus;
-        this.files = new SessionFiles(limits.maxFileBytes());
+        this.files = new SessionFiles(limits.maxFileBytes(), sandbox::handOver);
     }
 
     /** Refuses new requests from now on ({@code shutting_down}); running ones go on. */

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
@@ -36,8 +37,11 @@ final class SessionFiles {
     private static final int MAX_DEPTH = 32;
 
     private final long maxFileBytes;
+    /** Makes what an upload created the session's own (see {@link io.tether.runtime.sandbox.Sandbox#handOver}). */
+    private final Consumer<Path> handOver;
 
-    SessionFiles(long maxFileBytes) {
+    SessionFiles(long maxFileBytes, Consumer<Path> handOver) {
+        this.handOver = handOver;
         this.maxFileBytes = maxFileBytes;
     }
 
@@ -106,6 +110,9 @@ final class SessionFiles {
         try {
             Files.createDirectories(file.getParent());
             resolve(root, rel, true); // the directories just made, checked again for links
+            for (Path d = file.getParent(); d.startsWith(root) && !d.equals(root); d = d.getParent()) {
+                handOver.accept(d);
+            }
             boolean existed = Files.exists(file, LinkOption.NOFOLLOW_LINKS);
             tmp = Files.createTempFile(file.getParent(), ".upload-", ".part");
             long written = 0;
@@ -121,6 +128,7 @@ final class SessionFiles {
                     out.write(buf, 0, n);
                 }
             }
+            handOver.accept(tmp);
             try {
                 Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
