@@ -361,7 +361,36 @@ class HttpApiTest {
         String metrics = admin.get("/metrics").body();
         assertThat(metrics).contains("tether_http_requests_seconds_count{method=\"POST\",route=\"/v1/execute\",status=\"200\"}")
                 .contains("tether_executions_seconds_count").contains("tether_pool_hits_total{runtime=\"python\"}")
-                .contains("tether_sessions_active").contains("tether_http_connections_total");
+                .contains("tether_sessions_active").contains("tether_http_connections_total")
+                .contains("tether_sandbox_layer{layer=\"jail\"} 1.0")
+                .contains("tether_sandbox_layer{layer=\"session-namespaces\"} 1.0")
+                .contains("tether_sandbox_layer{layer=\"landlock\"} 1.0");
+        assertThat((Map<String, Object>) runtimes.get("sandbox")).containsEntry("mode", "auto")
+                .containsEntry("network", false).containsEntry("missing", List.of())
+                .satisfies(m -> assertThat((List<String>) m.get("layers")).hasSize(3)
+                        .contains("jail", "session-namespaces").anyMatch(l -> l.startsWith("landlock (ABI ")));
+        assertThat(anonymousHealth()).containsEntry("status", "ok").containsEntry("sandbox", "auto")
+                .doesNotContainKey("warning");
+    }
+
+    private Map<String, Object> anonymousHealth() {
+        return new Api(server.url(), null).get("/healthz").json();
+    }
+
+    @Test
+    void aSessionMayAskForTheNetworkOnlyWhereTheServerAllowsIt() {
+        long before = (long) ((Number) admin.get("/v1/stats").json().get("total_created")).longValue();
+        Api.Reply refused = alice.post("/v1/sessions", Map.of("runtime", "python", "network", true));
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.code()).isEqualTo("invalid_request");
+        assertThat(refused.body()).contains("sandbox_network");
+        assertThat(alice.post("/v1/execute", Map.of("code", "1", "network", true)).code()).isEqualTo("invalid_request");
+        assertThat(alice.post("/v1/sessions", Map.of("runtime", "python", "network", "yes")).body())
+                .contains("field network must be a boolean");
+        assertThat(alice.post("/v1/sessions", Map.of("network", true)).body()).contains("runtime none");
+        assertThat(((Number) admin.get("/v1/stats").json().get("total_created")).longValue())
+                .as("nothing was created").isEqualTo(before);
+        assertThat(newSession(alice, Map.of("runtime", "python", "network", false))).isNotBlank();
     }
 
     @Test

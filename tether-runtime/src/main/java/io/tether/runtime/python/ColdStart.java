@@ -62,14 +62,15 @@ final class ColdStart {
             server.register(selector, SelectionKey.OP_ACCEPT);
             Path script = WorkerScript.path();
             List<String> command = interpreter.command(script, sandbox.enabled()
-                    ? sandbox.pythonConfig(interpreter.readOnlyPaths(script.getParent()), List.of(), sandbox.inJail(directory)) : null,
+                    ? sandbox.pythonConfig(interpreter.readOnlyPaths(script.getParent()), List.of(), sandbox.inJail(directory),
+                    options.network()) : null,
                     socket, options.limits());
             if (sandbox.enabled()) {
                 // Its own bubblewrap with its own PID namespace: the session's namespaces.
                 sandbox.handOver(socketDir);
                 sandbox.handOver(socket);
                 command = sandbox.command(interpreter.readOnlyPaths(script.getParent()), List.of(socketDir), directory,
-                        sandbox.inJail(directory), true, sandbox.inJail(directory), command);
+                        sandbox.inJail(directory), true, options.network(), sandbox.inJail(directory), command);
             }
             process = new ProcessBuilder(command)
                     .directory(directory.toFile())

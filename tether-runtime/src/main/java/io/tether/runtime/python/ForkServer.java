@@ -94,12 +94,12 @@ final class ForkServer implements AutoCloseable {
         try {
             List<String> command = interpreter.forkServerCommand(script, sandbox.enabled()
                     ? sandbox.pythonConfig(interpreter.readOnlyPaths(script.getParent()), List.of(directory),
-                    sandbox.has(Sandbox.Layer.JAIL) ? Sandbox.JAIL_WORK_ROOT : workRoot) : null, socket);
+                    sandbox.has(Sandbox.Layer.JAIL) ? Sandbox.JAIL_WORK_ROOT : workRoot, false) : null, socket);
             if (sandbox.enabled()) {
                 sandbox.handOver(directory);
                 Files.createDirectories(workRoot);
                 command = sandbox.command(interpreter.readOnlyPaths(script.getParent()), List.of(directory), workRoot,
-                        Sandbox.JAIL_WORK_ROOT, false, directory, command);
+                        Sandbox.JAIL_WORK_ROOT, false, false, directory, command);
             }
             process = new ProcessBuilder(command)
                     .directory(directory.toFile())

@@ -144,6 +144,7 @@ public final class PythonRuntime implements SessionRuntime {
         if (closed) {
             throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "the python runtime is closed");
         }
+        sandbox.checkNetwork(options.network());
         return PythonWorker.start(this::spawn, workRoot, options);
     }
 
@@ -154,7 +155,9 @@ public final class PythonRuntime implements SessionRuntime {
 
     private PythonProcess spawn(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath) {
         sandbox.handOver(directory);
-        ForkServer server = forkServer();
+        // Forked workers never have network (each spare is made in a namespace without it):
+        // a session that asks for it gets a cold worker whose jail keeps the network.
+        ForkServer server = options.network() ? null : forkServer();
         if (server != null) {
             try {
                 return server.fork(options, directory, onDeath);

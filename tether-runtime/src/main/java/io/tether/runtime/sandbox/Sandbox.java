@@ -129,9 +129,22 @@ public final class Sandbox {
         return mode;
     }
 
-    /** Whether session code may use the network (the server allows it). */
+    /** Whether a session may ask for the network (the server allows it); none has it unless it asks. */
     public boolean networkAllowed() {
         return networkAllowed;
+    }
+
+    /**
+     * Refuses a worker that would use the network where that is not allowed.
+     *
+     * @throws TetherException {@code invalid_request} when {@code network} is asked for and
+     *     not allowed
+     */
+    public void checkNetwork(boolean network) {
+        if (network && !networkAllowed) {
+            throw new TetherException(ErrorCode.INVALID_REQUEST, "network: this server does not allow sessions to "
+                    + "use the network (sandbox_network = false)");
+        }
     }
 
     /** Whether {@code layer} is in force. */
@@ -205,10 +218,12 @@ public final class Sandbox {
      *                     {@code workInJail}: {@link #JAIL_WORK_ROOT} or {@link #inJail}; or null
      * @param ownPids      whether the jail gets its own PID namespace and {@code /proc} (a
      *                     process per session); else the host's PIDs, for a fork server
+     * @param network      whether the jail keeps the host's network (only for a worker whose
+     *                     session asked for it, where {@link #networkAllowed()})
      * @param directory    the directory the program starts in, as the jail sees it
      */
     public List<String> command(Collection<Path> readOnly, Collection<Path> readWrite, Path work, Path workInJail,
-                                boolean ownPids, Path directory, List<String> program) {
+                                boolean ownPids, boolean network, Path directory, List<String> program) {
         if (!has(Layer.JAIL)) {
             return program;
         }
@@ -219,7 +234,7 @@ public final class Sandbox {
         }
         cmd.addAll(List.of(bwrap.toString(), "--unshare-user", "--unshare-ipc", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session"));
-        if (!networkAllowed) {
+        if (!network) {
             cmd.add("--unshare-net");
         }
         if (ownPids) {
@@ -285,12 +300,13 @@ public final class Sandbox {
      * @param readOnly  paths a session may read (and execute) besides its working directory
      * @param hide      paths to cover in each session's mount namespace
      * @param work        where the working directories are, as the jail sees them
+     * @param network     whether the worker may use the network (a session that asked for it)
      */
-    public String pythonConfig(Collection<Path> readOnly, Collection<Path> hide, Path work) {
+    public String pythonConfig(Collection<Path> readOnly, Collection<Path> hide, Path work, boolean network) {
         Set<String> ro = new LinkedHashSet<>(List.of("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64"));
         readOnly.forEach(p -> ro.add(p.toString()));
         StringBuilder b = new StringBuilder();
-        b.append("network=").append(networkAllowed ? 1 : 0);
+        b.append("network=").append(network ? 1 : 0);
         b.append(";sessions=").append(has(Layer.SESSION_NAMESPACES) ? 1 : 0);
         b.append(";landlock=").append(has(Layer.LANDLOCK) ? landlockAbi : 0);
         b.append(";ro=").append(String.join(":", ro));
@@ -492,7 +508,7 @@ public final class Sandbox {
             Path dir = ScriptDirectory.get();
             List<String> program = List.of(python.toString(), "-S", "-E", "-B", dir.resolve("sandbox.py").toString());
             List<String> cmd = jail.command(List.of(dir, python.toAbsolutePath().getParent()), List.of(), null, null,
-                    false, Path.of("/"), program);
+                    false, false, Path.of("/"), program);
             try {
                 Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
                 p.getOutputStream().close();

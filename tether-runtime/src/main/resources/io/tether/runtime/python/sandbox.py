@@ -99,7 +99,7 @@ class Config:
 
     def __init__(self, text):
         fields = dict(f.split('=', 1) for f in text.split(';') if f)
-        self.network = fields.get('network') == '1'           # the server allows it
+        self.network = fields.get('network') == '1'           # this worker may use the network
         self.read_only = [p for p in fields.get('ro', '').split(':') if p]
         self.hide = [p for p in fields.get('hide', '').split(':') if p]
         self.tmp_size = fields.get('tmp', '64m')

@@ -37,10 +37,10 @@ public final class Routes {
     public static final String EXECUTION_HEADER = "Tether-Execution";
 
     private static final Set<String> CREATE_FIELDS =
-            Set.of("runtime", "key", "data", "metadata", "idle_timeout", "max_lifetime", "owner");
+            Set.of("runtime", "key", "data", "metadata", "idle_timeout", "max_lifetime", "owner", "network");
     private static final Set<String> PATCH_FIELDS = Set.of("data", "metadata");
     private static final Set<String> EXECUTE_FIELDS = Set.of("code", "timeout");
-    private static final Set<String> AUTO_EXECUTE_FIELDS = Set.of("code", "timeout", "runtime");
+    private static final Set<String> AUTO_EXECUTE_FIELDS = Set.of("code", "timeout", "runtime", "network");
     private static final Set<String> END_FIELDS = Set.of("reason");
 
     private final SessionManager manager;
@@ -241,6 +241,7 @@ public final class Routes {
         SessionSpec.Builder spec = SessionSpec.builder(owner != null ? owner : x.principal.owner());
         String runtime = body.string("runtime");
         spec.runtime(runtime != null ? runtime : Session.NO_RUNTIME);
+        spec.network(network(body, runtime != null ? runtime : Session.NO_RUNTIME));
         String key = body.string("key");
         if (key != null) {
             spec.key(key);
@@ -336,10 +337,15 @@ public final class Routes {
         String runtime = body.string("runtime");
         String id = x.header(SESSION_HEADER);
         if (id == null || id.isBlank()) {
-            Session s = manager.create(SessionSpec.builder(x.principal.owner())
-                    .runtime(runtime != null ? runtime : "python").build());
+            String r = runtime != null ? runtime : "python";
+            Session s = manager.create(SessionSpec.builder(x.principal.owner()).runtime(r)
+                    .network(network(body, r)).build());
             id = s.id();
         } else {
+            if (body.has("network")) {
+                throw TetherException.invalid("field network: only a request that creates its session may ask for "
+                        + "the network");
+            }
             Session s = visible(x, id.trim());
             id = s.id();
             if (runtime != null && !runtime.equals(s.runtime())) {
@@ -390,6 +396,16 @@ public final class Routes {
             return null;
         }
         return t != null ? t : limits.defaultExecutionTimeout();
+    }
+
+    /** The {@code network} field, checked against the sandbox before anything is created. */
+    private boolean network(JsonBody body, String runtime) {
+        boolean network = body.bool("network", false);
+        if (network && runtime.equals(Session.NO_RUNTIME)) {
+            throw TetherException.invalid("field network: a plain session (runtime none) runs no code");
+        }
+        sandbox.checkNetwork(network);
+        return network;
     }
 
     // ---------------------------------------------------------------- runtimes, stats
