@@ -6,6 +6,7 @@ import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkDirectories;
 import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.sandbox.CgroupSlot;
 import io.tether.runtime.sandbox.Sandbox;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -155,6 +156,28 @@ public final class PythonRuntime implements SessionRuntime {
 
     private PythonProcess spawn(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath) {
         sandbox.handOver(directory);
+        CgroupSlot slot = sandbox.newSlot(options.limits().memoryBytes(), options.limits().maxProcesses());
+        Consumer<PythonProcess> died = slot == null ? onDeath : p -> {
+            slot.close(); // takes whatever the session left with it
+            onDeath.accept(p);
+        };
+        PythonProcess p = null;
+        try {
+            p = start(options, directory, died);
+            Sandbox.join(slot, p.pid()); // before any user code: nothing forks meanwhile
+            return p;
+        } catch (RuntimeException e) {
+            if (p != null) {
+                p.kill("its cgroup could not be made");
+            }
+            if (slot != null) {
+                slot.close();
+            }
+            throw e;
+        }
+    }
+
+    private PythonProcess start(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath) {
         // Forked workers never have network (each spare is made in a namespace without it):
         // a session that asks for it gets a cold worker whose jail keeps the network.
         ForkServer server = options.network() ? null : forkServer();

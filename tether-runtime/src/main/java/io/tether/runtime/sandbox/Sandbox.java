@@ -37,6 +37,10 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link Layer#LANDLOCK}: a Landlock domain per session: files only in its working
  *       directory (read-write) and the system's and interpreter's (read-only); no TCP bind
  *       or connect without network; no signal or abstract Unix socket out of the session.</li>
+ *   <li>{@link Layer#CGROUP}: a cgroup per session (see {@link Cgroups}): the memory and the
+ *       number of processes of its whole process tree are capped, its CPU time is counted,
+ *       and everything in it is killed when it ends. Where this process can make cgroups
+ *       (as root, or in a delegated cgroup v2 subtree).</li>
  * </ul>
  *
  * <p>{@link Mode#AUTO} uses every layer the host offers, {@link Mode#REQUIRED} refuses to
@@ -80,7 +84,7 @@ public final class Sandbox {
 
     /** One layer of confinement. */
     public enum Layer {
-        JAIL("jail"), SESSION_NAMESPACES("session-namespaces"), LANDLOCK("landlock");
+        JAIL("jail"), SESSION_NAMESPACES("session-namespaces"), LANDLOCK("landlock"), CGROUP("cgroup");
 
         private final String label;
 
@@ -102,9 +106,10 @@ public final class Sandbox {
     private final List<String> missing;
     private final List<Path> hidden;
     private final boolean root;
+    private final Cgroups cgroups; // null unless the cgroup layer is in force
 
     private Sandbox(Mode mode, boolean networkAllowed, Path bwrap, Set<Layer> layers, int landlockAbi,
-                    List<String> missing, List<Path> hidden, boolean root) {
+                    List<String> missing, List<Path> hidden, boolean root, Cgroups cgroups) {
         this.mode = mode;
         this.networkAllowed = networkAllowed;
         this.bwrap = bwrap;
@@ -113,11 +118,12 @@ public final class Sandbox {
         this.missing = List.copyOf(missing);
         this.hidden = List.copyOf(hidden);
         this.root = root;
+        this.cgroups = cgroups;
     }
 
     /** No confinement at all ({@link Mode#OFF}). */
     public static Sandbox off() {
-        return new Sandbox(Mode.OFF, true, null, Set.of(), 0, List.of(), List.of(), false);
+        return new Sandbox(Mode.OFF, true, null, Set.of(), 0, List.of(), List.of(), false, null);
     }
 
     /** A builder: mode {@link Mode#AUTO}, no network. */
@@ -288,6 +294,38 @@ public final class Sandbox {
         return has(Layer.JAIL) ? JAIL_WORK_ROOT.resolve(workingDirectory.getFileName()) : workingDirectory;
     }
 
+    /**
+     * A cgroup for one worker's process tree, capped at the worker's memory limit and
+     * process limit (0 = none), or null when the cgroup layer is not in force. The caller
+     * {@linkplain CgroupSlot#add adds} the worker's processes before any user code runs and
+     * closes the slot when the worker is gone (which kills whatever is left in it).
+     *
+     * @throws TetherException {@code runtime_unavailable} when the kernel refuses the group
+     */
+    public CgroupSlot newSlot(long memoryBytes, int maxProcesses) {
+        if (cgroups == null) {
+            return null;
+        }
+        return cgroups.create("w" + SLOT_IDS.incrementAndGet(), memoryBytes, maxProcesses);
+    }
+
+    /**
+     * Moves {@code pid} and every process it has started into {@code slot}; does nothing for
+     * a null slot. For a worker that has started but runs no user code yet, so nothing forks
+     * meanwhile.
+     *
+     * @throws TetherException {@code runtime_unavailable} when the kernel refuses
+     */
+    public static void join(CgroupSlot slot, long pid) {
+        if (slot == null) {
+            return;
+        }
+        slot.add(pid);
+        ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(d -> slot.add(d.pid())));
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong SLOT_IDS = new java.util.concurrent.atomic.AtomicLong();
+
     /** Whether {@code p} is inside what every jail mounts anyway. */
     private static boolean covered(Path p) {
         return p.startsWith("/usr") || p.startsWith("/etc");
@@ -412,7 +450,7 @@ public final class Sandbox {
             Mode m = mode != null ? mode : Mode.AUTO;
             boolean net = networkAllowed != null && networkAllowed;
             if (m == Mode.OFF) {
-                return new Sandbox(Mode.OFF, true, null, Set.of(), 0, List.of(), List.of(), false);
+                return off();
             }
             Path py = python != null ? python : Path.of("/usr/bin/python3");
             Path bw = bwrap != null ? bwrap : findBwrap();
@@ -430,7 +468,7 @@ public final class Sandbox {
                         + " because " + closedTo(workRoot) + " is closed to others (needs o+x); move the data "
                         + "directory or run Tether as an ordinary user");
             } else {
-                Sandbox candidate = new Sandbox(m, net, bw, Set.of(Layer.JAIL), 0, List.of(), hide, root);
+                Sandbox candidate = new Sandbox(m, net, bw, Set.of(Layer.JAIL), 0, List.of(), hide, root, null);
                 jailed = Probe.run(candidate, py);
                 if (jailed.ran()) {
                     layers.add(Layer.JAIL);
@@ -451,11 +489,19 @@ public final class Sandbox {
                 missing.add("landlock: " + (probe.ran() ? "the kernel has no Landlock (Linux 5.13+ with lsm=landlock)"
                         : probe.failure()));
             }
+            Cgroups groups = null;
+            switch (JvmCgroups.get()) {
+                case Cgroups.Available a -> {
+                    groups = a.cgroups();
+                    layers.add(Layer.CGROUP);
+                }
+                case Cgroups.Unavailable u -> missing.add("cgroup: " + u.reason());
+            }
             if (m == Mode.REQUIRED && !missing.isEmpty()) {
                 throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE,
                         "sandbox = required, but a layer is missing: " + String.join("; ", missing));
             }
-            Sandbox s = new Sandbox(m, net, bw, layers, probe.landlockAbi(), missing, hide, root);
+            Sandbox s = new Sandbox(m, net, bw, layers, probe.landlockAbi(), missing, hide, root, groups);
             if (!missing.isEmpty()) {
                 log.warn("sandbox {}", s.summary());
             }
