@@ -133,6 +133,13 @@ public final class PythonRuntime implements SessionRuntime {
         }
     }
 
+    /** The live fork server's socket, or null. For tests and diagnostics. */
+    Path forkServerSocket() {
+        synchronized (forkLock) {
+            return forkServer != null && forkServer.isAlive() ? forkServer.socketPath() : null;
+        }
+    }
+
     /**
      * Starts a fresh interpreter process and waits until it is ready.
      *
