@@ -16,24 +16,24 @@ import java.util.Map;
 
 /** A test's HTTP client for one server and one token. */
 public final class Api {
-    static final ObjectMapper JSON = new ObjectMapper();
+    public static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     final String base;
     final String token;
 
-    Api(String base, String token) {
+    public Api(String base, String token) {
         this.base = base;
         this.token = token;
     }
 
-    Api as(String otherToken) {
+    public Api as(String otherToken) {
         return new Api(base, otherToken);
     }
 
-    record Reply(int status, Map<String, java.util.List<String>> headers, String body) {
+    public record Reply(int status, Map<String, java.util.List<String>> headers, String body) {
         @SuppressWarnings("unchecked")
-        Map<String, Object> json() {
+        public Map<String, Object> json() {
             try {
                 return JSON.readValue(body, Map.class);
             } catch (IOException e) {
@@ -41,13 +41,13 @@ public final class Api {
             }
         }
 
-        String header(String name) {
+        public String header(String name) {
             return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
                     .map(e -> e.getValue().get(0)).findFirst().orElse(null);
         }
 
         /** The problem's code, checking the content type. */
-        String code() {
+        public String code() {
             if (!"application/problem+json".equals(header("content-type"))) {
                 throw new AssertionError("not a problem (" + status + "): " + body);
             }
@@ -55,15 +55,15 @@ public final class Api {
         }
     }
 
-    Reply get(String path) {
+    public Reply get(String path) {
         return send("GET", path, null, Map.of());
     }
 
-    Reply post(String path, Object json) {
+    public Reply post(String path, Object json) {
         return send("POST", path, json, Map.of());
     }
 
-    Reply send(String method, String path, Object json, Map<String, String> headers) {
+    public Reply send(String method, String path, Object json, Map<String, String> headers) {
         HttpRequest.BodyPublisher body;
         try {
             body = json == null ? HttpRequest.BodyPublishers.noBody()
@@ -113,7 +113,7 @@ public final class Api {
         return b.toString();
     }
 
-    static TetherServer start(Path dataDir, Map<String, String> settings) {
+    public static TetherServer start(Path dataDir, Map<String, String> settings) {
         openToTheJail(dataDir);
         java.util.Map<String, String> flags = new java.util.HashMap<>(Map.of(
                 "port", "0", "data_dir", dataDir.toString(), "runtimes", "python",

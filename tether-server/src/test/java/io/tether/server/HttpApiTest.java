@@ -324,7 +324,8 @@ class HttpApiTest {
         assertThat(put.status()).as(put.body()).isEqualTo(201);
         Map<String, Object> read = alice.post("/v1/sessions/" + id + "/executions", Map.of("code",
                 "import os\nopen('out.txt', 'w').write(open('data/in.csv').read().upper())\n"
-                        + "os.symlink('/etc/passwd', 'leak')")).json();
+                        + "os.symlink('/etc/passwd', 'leak')\n"
+                        + "open('data/in.csv', 'a').close()\nopen('data/mine.txt', 'w').close()")).json();
         assertThat(read).containsEntry("status", "ok");
         assertThat(alice.get(files + "/out.txt").body()).isEqualTo("A,B\n1,2\n");
         List<Map<String, Object>> listed = (List<Map<String, Object>>) alice.get(files).json().get("files");

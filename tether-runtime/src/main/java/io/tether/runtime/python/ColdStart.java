@@ -72,12 +72,13 @@ final class ColdStart {
                 command = sandbox.command(interpreter.readOnlyPaths(script.getParent()), List.of(socketDir), directory,
                         sandbox.inJail(directory), true, options.network(), sandbox.inJail(directory), command);
             }
-            process = new ProcessBuilder(command)
+            ProcessBuilder builder = new ProcessBuilder(command)
                     .directory(directory.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     // What the interpreter says before worker.py connects (a start-up error).
-                    .redirectErrorStream(true)
-                    .start();
+                    .redirectErrorStream(true);
+            sandbox.confineEnvironment(builder.environment());
+            process = builder.start();
             while ((accepted = server.accept()) == null) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || !process.isAlive()) {

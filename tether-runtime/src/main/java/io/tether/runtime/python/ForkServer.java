@@ -101,10 +101,11 @@ final class ForkServer implements AutoCloseable {
                 command = sandbox.command(interpreter.readOnlyPaths(script.getParent()), List.of(directory), workRoot,
                         Sandbox.JAIL_WORK_ROOT, false, false, directory, command);
             }
-            process = new ProcessBuilder(command)
+            ProcessBuilder builder = new ProcessBuilder(command)
                     .directory(directory.toFile())
-                    .redirectErrorStream(true)
-                    .start();
+                    .redirectErrorStream(true);
+            sandbox.confineEnvironment(builder.environment()); // its workers inherit it
+            process = builder.start();
         } catch (IOException | TetherException e) {
             deleteQuietly(directory, socket);
             throw new Unavailable("cannot start the fork server: " + e.getMessage(), e);

@@ -41,7 +41,9 @@ import org.slf4j.LoggerFactory;
  * {@code .pth} code), no {@code PYTHON*} environment variables, no bytecode files in the
  * working directory. Third-party packages are therefore not importable by default: list
  * their directories (e.g. a virtual environment's {@code site-packages}) with
- * {@link Builder#pythonPath}. The rest of the JVM's environment is inherited.
+ * {@link Builder#pythonPath}. The rest of the JVM's environment is inherited, except in a
+ * sandbox, where workers keep only the path, the locale and the time zone (see
+ * {@link Sandbox#confineEnvironment}).
  *
  * <p><b>Fork server</b> ({@link Builder#forkServer}, on by default on Linux): the first
  * {@link #start} launches one pre-warmed Python parent that has loaded the worker program
@@ -129,6 +131,13 @@ public final class PythonRuntime implements SessionRuntime {
     long forkServerPid() {
         synchronized (forkLock) {
             return forkServer != null && forkServer.isAlive() ? forkServer.pid() : -1;
+        }
+    }
+
+    /** The live fork server's socket, or null. For tests and diagnostics. */
+    Path forkServerSocket() {
+        synchronized (forkLock) {
+            return forkServer != null && forkServer.isAlive() ? forkServer.socketPath() : null;
         }
     }
 
