@@ -146,7 +146,7 @@ public final class TetherServer implements AutoCloseable {
                 SessionRuntime runtime = name.equals("python")
                         ? PythonRuntime.builder().executable(config.python()).forkServer(config.pythonForkServer())
                                 .workRoot(work).sandbox(sandbox).build()
-                        : JShellRuntime.builder().workRoot(work).build();
+                        : JShellRuntime.builder().workRoot(work).sandbox(sandbox).build();
                 boolean py = name.equals("python");
                 WarmPool pool = WarmPool.builder(runtime)
                         .minIdle(py ? config.pythonPoolMinIdle() : config.jshellPoolMinIdle())

@@ -8,7 +8,8 @@ import java.nio.file.Path;
 
 /**
  * For tests: the host's pid of a process that session code knows by its pid inside the
- * session's PID namespace (the same pid when the sandbox is off).
+ * session's PID namespace (the same pid when the sandbox is off), and whether a pid still
+ * runs.
  */
 public final class HostPids {
     private HostPids() {
@@ -55,6 +56,34 @@ public final class HostPids {
             return -1;
         }
         return -1;
+    }
+
+    /**
+     * Whether {@code pid} still runs. A zombie does not: an orphan waits for the host's init
+     * to reap it, which {@link ProcessHandle#isAlive} would count as alive.
+     */
+    public static boolean running(long pid) {
+        if (!ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code pid} has stopped running within {@code timeout}; looks every 2 ms. */
+    public static boolean goneWithin(long pid, java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (running(pid)) {
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            Thread.sleep(2);
+        }
+        return true;
     }
 
     /** The pid {@code /proc/<pid>} has in its own PID namespace, or -1. */
