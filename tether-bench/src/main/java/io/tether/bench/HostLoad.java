@@ -15,8 +15,8 @@ import java.util.Set;
  * average, how busy the CPUs were (from {@code /proc/stat}), and how much of that was other
  * tenants: the CPU time of every process that is neither this JVM nor one of its
  * descendants, with the time of the children they reaped ({@code /proc/PID/stat} fields
- * 14–17). Short-lived processes whose parent is not alive at both ends are missed, so the
- * others' figure is a lower bound. Linux only.
+ * 14–17). Approximate: a process that ends is counted through its parent, and only when
+ * that parent lives to the end of the section. Linux only.
  */
 final class HostLoad {
     private static final double TICKS_PER_SECOND = 100.0; // USER_HZ on Linux
@@ -82,7 +82,8 @@ final class HostLoad {
      * CPU ticks of the processes that were not ours at either end: those alive at both ends
      * by their growth, those started meanwhile in full (a process that was ours at the start
      * and is no longer below this JVM at the end, e.g. a session's init whose fork server
-     * exited, is still ours).
+     * exited, is still ours). A process that ended meanwhile adds its whole life to its
+     * parent's children's time, so what it had used by the start is taken off again.
      */
     private long othersTicks(HostLoad start) {
         long others = 0;
@@ -91,7 +92,12 @@ final class HostLoad {
                 others += Math.max(0, e.getValue() - start.othersTicks.getOrDefault(e.getKey(), 0L));
             }
         }
-        return others;
+        for (Map.Entry<Long, Long> e : start.othersTicks.entrySet()) {
+            if (!othersTicks.containsKey(e.getKey()) && !ours.contains(e.getKey())) {
+                others -= e.getValue();
+            }
+        }
+        return Math.max(0, others);
     }
 
     /** One line: load average at both ends, CPU busy, of which others (in cores). */
@@ -101,7 +107,7 @@ final class HostLoad {
         double busy = total > 0 ? (busyTicks - start.busyTicks) / (double) total : Double.NaN;
         long others = othersTicks(start);
         int cpus = Runtime.getRuntime().availableProcessors();
-        return String.format(Locale.ROOT, "%.0f s, load %.1f → %.1f, CPUs busy %.0f %%, other tenants ≥ %.2f of %d cores",
+        return String.format(Locale.ROOT, "%.0f s, load %.1f → %.1f, CPUs busy %.0f %%, other tenants ~%.2f of %d cores",
                 seconds, start.load1, load1, busy * 100, others / TICKS_PER_SECOND / seconds, cpus);
     }
 
