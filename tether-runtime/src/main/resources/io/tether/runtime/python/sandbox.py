@@ -3,20 +3,31 @@
 # library only: system calls through ctypes, loaded once by the fork server and shared
 # with its children copy-on-write.
 #
+# Cost: every page a child writes is a copy-on-write fault (~10 us on a VM) and stays the
+# child's own memory. So the fork server makes in advance whatever it can (the ctypes
+# functions, the uid maps, packed structures, the list of rules), the children use only
+# C-level modules (_signal, not signal: that one builds enums), and a session's per-session
+# work is done once, in its init before it forks the worker, so that the two share those
+# pages instead of each copying them.
+#
 # A session is three processes deep, all forked before anyone asks for it:
 #   launcher  a child of the fork server: unshares a user, PID, mount, IPC (and, without
-#             network, network) namespace, maps its one uid, forks the init, tells the
-#             fork server the init's pid and exits;
-#   init      PID 1 of the session's PID namespace: mounts the session's own /proc, a
-#             private /tmp and /dev/shm, hides the fork server's socket, forks the worker,
-#             reaps every orphan of the session and exits with the worker's status. When it
-#             exits, for whatever reason (the worker ended, the JVM killed it), the kernel
-#             kills every process left in the namespace: daemons that called setsid,
-#             grandchildren, stopped processes.
-#   worker    the interpreter; builds its Landlock ruleset in advance, and when a request
-#             names its working directory, adds it read-write, restricts itself (files,
-#             TCP, signals and abstract sockets out of its domain) and drops every
-#             capability, before any user code runs.
+#             network, network) namespace, forks the init, maps its one uid, tells the
+#             init's worker and the fork server the init's pid and exits;
+#   init      PID 1 of the session's PID namespace: forks the worker, reaps every orphan
+#             of the session and exits with the worker's status. When it exits, for
+#             whatever reason (the worker ended, the JVM killed it), the kernel kills every
+#             process left in the namespace: daemons that called setsid, grandchildren,
+#             stopped processes.
+#   worker    the interpreter: first mounts the session's own /proc, a private /tmp and
+#             /dev/shm, hides the fork server's socket, builds the session's Landlock
+#             ruleset (without its working directory), sets no_new_privs and drops every
+#             capability. Landlock restricts a thread, not a process (threads made
+#             later inherit it): its output thread, started before the request, restricts
+#             itself to the ruleset as it is (no working directory: it needs no file); when
+#             a request names the working directory, the main thread adds it read-write and
+#             restricts itself (files, TCP, signals and abstract sockets out of its domain),
+#             before any user code runs and after the output thread has done so.
 # The session's processes count against RLIMIT_NPROC in their own user namespace, so the
 # process limit is per session, also when Tether runs as root.
 #
@@ -29,6 +40,12 @@ import struct
 _libc = ctypes.CDLL(None, use_errno=True)
 _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
+# Looked up here, in the fork server, once: a lookup in a child would allocate (and copy pages).
+_unshare = _libc.unshare
+_mount = _libc.mount
+_mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
+_prctl = _libc.prctl
+_capset = _libc.capset
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
@@ -72,7 +89,7 @@ def fs_rights(abi):
 
 
 def unshare(flags):
-    if _libc.unshare(flags) != 0:
+    if _unshare(flags) != 0:
         _fail('unshare')
 
 
@@ -85,13 +102,13 @@ def _write(path, text):
 
 
 def mount(source, target, fstype, flags, data=None):
-    if _libc.mount(source, target, fstype, ctypes.c_ulong(flags), data) != 0:
+    if _mount(source, target, fstype, flags, data) != 0:
         _fail('mount ' + target.decode())
 
 
 def subreaper():
     """Orphans of this process's descendants become its children (the fork server's)."""
-    _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    _prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 class Config:
@@ -106,68 +123,86 @@ class Config:
         self.shm_size = fields.get('shm', '16m')
         self.landlock = int(fields.get('landlock', '0'))      # the ABI to use, 0 for none
         self.sessions = fields.get('sessions') == '1'          # a namespace set per session
+        # Made here, once, for every session (see the top of this file).
+        self.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | (0 if self.network else CLONE_NEWNET)
+        self.uid_map = b'0 %d 1' % os.getuid()
+        self.gid_map = b'0 %d 1' % os.getgid()
+        self.mounts = [(b'proc', b'/proc', b'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC, None)]
+        if self.tmp_size != '0':
+            self.mounts.append((b'tmpfs', b'/tmp', b'tmpfs', MS_NOSUID | MS_NODEV,
+                                b'mode=1777,size=' + self.tmp_size.encode()))
+        if os.path.isdir('/dev/shm'):
+            self.mounts.append((b'tmpfs', b'/dev/shm', b'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                b'mode=1777,size=' + self.shm_size.encode()))
+        for path in self.hide:
+            self.mounts.append((b'tmpfs', path.encode(), b'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                b'size=4k,mode=0'))
+        self.ruleset_attr = _ruleset_attr(self)
+        self.rules = _base_rules(self)
 
 
 # --- launcher and init (before any request) ----------------------------------------------
 
 def launch(config, after_fork, report):
     """Called in a child of the fork server: makes the session's namespaces and its init,
-    calls report(init's pid) and exits. The init calls after_fork(pid) in the worker it forks
-    (pid: the init's pid as the JVM sees it); after_fork never returns."""
-    flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC
-    if not config.network:
-        flags |= CLONE_NEWNET
-    uid, gid = os.getuid(), os.getgid()
-    unshare(flags)
-    _write('/proc/self/uid_map', b'0 %d 1' % uid)
-    _write('/proc/self/setgroups', b'deny')
-    _write('/proc/self/gid_map', b'0 %d 1' % gid)
+    calls report(init's pid) and exits. The init calls after_fork(pid, ruleset_fd) in the
+    worker it forks (pid: the init's pid as the JVM sees it; the ruleset fd or -1);
+    after_fork never returns."""
+    unshare(config.flags)
     r, w = os.pipe()
     pid = os.fork()
     if pid:
+        # The uid maps, then the init's pid in our (the fork server's) PID namespace, which
+        # is the JVM's, to its worker. Written here rather than before the fork, the pages
+        # this takes are the launcher's alone, gone when it exits.
         os.close(r)
+        _write('/proc/self/uid_map', config.uid_map)
+        _write('/proc/self/setgroups', b'deny')
+        _write('/proc/self/gid_map', config.gid_map)
+        os.write(w, pid.to_bytes(4, 'big'))
         os.close(w)
         report(pid)
         os._exit(0)
     os.close(w)
-    os.close(r)
-    _init(config, pid_outside(), after_fork)
+    _init(config, r, after_fork)
 
 
-def pid_outside():
-    # Our pid as the fork server's namespace sees it: /proc of the parent namespace is still
-    # mounted until _init mounts the session's own (NSpid lists it outermost first).
-    with open('/proc/self/status', 'rb') as f:
-        for line in f:
-            if line.startswith(b'NSpid:'):
-                return int(line.split()[1])
-    raise OSError('no NSpid in /proc/self/status')
-
-
-def _init(config, outside, after_fork):
+def _init(config, pid_r, after_fork):
+    # The init forks the worker at once, which makes the session's mounts, ruleset and lack
+    # of privileges itself: the pages that takes are the worker's own, not copies the init
+    # would keep too (the init runs no user code, and nothing reaches it: no signal and no
+    # ptrace across the worker's Landlock domain).
     try:
-        mount(b'proc', b'/proc', b'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        if config.tmp_size != '0':
-            mount(b'tmpfs', b'/tmp', b'tmpfs', MS_NOSUID | MS_NODEV,
-                  b'mode=1777,size=' + config.tmp_size.encode())
-        if os.path.isdir('/dev/shm'):
-            mount(b'tmpfs', b'/dev/shm', b'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  b'mode=1777,size=' + config.shm_size.encode())
-        for path in config.hide:
-            mount(b'tmpfs', path.encode(), b'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, b'size=4k,mode=0')
         worker = os.fork()
     except BaseException:
         os._exit(3)
     if worker == 0:
-        after_fork(outside)
+        try:
+            # Once the launcher said the init's pid (as the JVM sees it; the init is 1 here),
+            # the uid maps are written and the mounts can be made.
+            said = os.read(pid_r, 4)
+            os.close(pid_r)
+            if len(said) < 4:
+                os._exit(3)
+            for source, target, fstype, flags, data in config.mounts:
+                mount(source, target, fstype, flags, data)
+            # The session's ruleset (its /tmp and /dev/shm are the ones just mounted), and no
+            # way back to privileges, before anything else runs here.
+            rules = ruleset(config)
+            no_new_privs()
+            drop_capabilities()
+        except BaseException:
+            os._exit(3)
+        after_fork(int.from_bytes(said, 'big'), rules)
         os._exit(2)  # not reached
     # Init: reap everything; leave with the worker. It holds nothing of the fork server's.
+    # C-level modules only: `signal` would build its enums here, ~300 pages of copies.
     os.closerange(3, 1 << 20)
-    import signal
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGIO):
-        signal.signal(sig, signal.SIG_IGN)
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    import _signal
+    for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGIO):
+        _signal.signal(sig, _signal.SIG_IGN)
+    _signal.set_wakeup_fd(-1)
+    _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
     while True:
         try:
             pid, status = os.wait()
@@ -182,73 +217,139 @@ def _init(config, outside, after_fork):
 
 # --- the worker ---------------------------------------------------------------------------
 
+def _ruleset_attr(config):
+    abi = config.landlock
+    if not abi:
+        return b''
+    handled_net = NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 and not config.network else 0
+    scoped = SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL if abi >= 6 else 0
+    if abi >= 6:
+        return struct.pack('QQQ', fs_rights(abi), handled_net, scoped)
+    if abi >= 4:
+        return struct.pack('QQ', fs_rights(abi), handled_net)
+    return struct.pack('Q', fs_rights(abi))
+
+
+_FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | (1 << 14) | (1 << 15)
+
+
+def _base_rules(config):
+    # (path, rights) of every rule but the working directory's; the rights a file can have
+    # are narrowed by _allow.
+    if not config.landlock:
+        return ()
+    everything = fs_rights(config.landlock)
+    rules = [(path, FS_READ) for path in config.read_only]
+    # The session's own /tmp and /dev/shm; the devices everyone writes to.
+    if config.tmp_size != '0':
+        rules.append(('/tmp', everything))
+    rules.append(('/dev/shm', everything))
+    rules.append(('/proc', FS_READ | FS_WRITE_FILE))
+    for dev in ('/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'):
+        rules.append((dev, FS_READ_FILE | FS_WRITE_FILE))
+    return tuple(rules)
+
+
 def ruleset(config):
     """The session's Landlock ruleset without its working directory, or -1: built before the
     request so that the request pays for one rule and the restriction only."""
     if not config.landlock:
         return -1
-    abi = config.landlock
-    handled_net = NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 and not config.network else 0
-    scoped = SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL if abi >= 6 else 0
-    if abi >= 6:
-        attr = struct.pack('QQQ', fs_rights(abi), handled_net, scoped)
-    elif abi >= 4:
-        attr = struct.pack('QQ', fs_rights(abi), handled_net)
-    else:
-        attr = struct.pack('Q', fs_rights(abi))
+    attr = config.ruleset_attr
     fd = _syscall(SYS_CREATE_RULESET, attr, len(attr), 0)
     if fd < 0:
         _fail('landlock_create_ruleset')
-    everything = fs_rights(abi)
-    for path in config.read_only:
-        _allow(fd, path, FS_READ)
-    # The session's own /tmp and /dev/shm; the devices everyone writes to.
-    if config.tmp_size != '0':
-        _allow(fd, '/tmp', everything)
-    _allow(fd, '/dev/shm', everything)
-    _allow(fd, '/proc', FS_READ | FS_WRITE_FILE)
-    for dev in ('/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'):
-        _allow(fd, dev, FS_READ_FILE | FS_WRITE_FILE)
+    for path, rights in config.rules:
+        _allow(fd, path, rights)
     return fd
 
 
-def _allow(ruleset_fd, path, rights):
+def _allow(ruleset_fd, path, rights, directory=False):
     try:
         pfd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except OSError:
+        if directory:
+            raise
         return  # not in this jail
     try:
-        if not os.path.isdir(path):
-            rights &= FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | (1 << 14) | (1 << 15)
+        if not directory and not os.path.isdir(path):
+            rights &= _FILE_RIGHTS
         if _syscall(SYS_ADD_RULE, ruleset_fd, RULE_PATH_BENEATH, struct.pack('=Qi', rights, pfd), 0) != 0:
             _fail('landlock_add_rule ' + path)
     finally:
         os.close(pfd)
 
 
-def confine(config, ruleset_fd, directory):
-    """Before any user code: the working directory read-write, then no way back."""
-    if ruleset_fd >= 0:
-        _allow(ruleset_fd, directory, fs_rights(config.landlock))
-        if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            _fail('no_new_privs')
-        if _syscall(SYS_RESTRICT_SELF, ruleset_fd, 0) != 0:
-            _fail('landlock_restrict_self')
-        os.close(ruleset_fd)
-    if config.sessions:
-        drop_capabilities()
+def _restrict(ruleset_fd):
+    if _syscall(SYS_RESTRICT_SELF, ruleset_fd, 0) != 0:
+        _fail('landlock_restrict_self')
+
+
+def no_new_privs():
+    if _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        _fail('no_new_privs')
+
+
+_CAP_HEADER = struct.pack('Ii', 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+_CAP_NONE = bytes(24)                            # two empty __user_cap_data_struct
+_caps_dropped = False                            # by this thread's process before it had threads
 
 
 def drop_capabilities():
     # Root of its own user namespace has every capability there (mount, new namespaces):
-    # none is needed to run code, so none is kept; exec cannot bring any back.
+    # none is needed to run code, so none is kept; exec cannot bring any back. Both the
+    # bounding set and the capability sets belong to the calling thread (and the threads and
+    # processes it makes later).
+    global _caps_dropped
     cap = 0
-    while _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
+    while _prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
         cap += 1
-    header = struct.pack('Ii', 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
-    data = ctypes.create_string_buffer(24)      # two empty __user_cap_data_struct
-    if _libc.capset(header, data) != 0:
+    if _capset(_CAP_HEADER, _CAP_NONE) != 0:
         _fail('capset')
+    _caps_dropped = True
+
+
+def warm(config, ruleset_fd):
+    """In a spare, before the request: runs what confine runs, on a rule the ruleset has
+    already (added again, it changes nothing), so that confine's first writes to pages
+    shared with the fork server (copy-on-write faults, ~0.6 ms here) happen now, not while
+    a client waits."""
+    if ruleset_fd >= 0 and config.rules:
+        path, rights = config.rules[0]
+        _allow(ruleset_fd, path, rights)
+        fs_rights(config.landlock)
+
+
+def confine(config, ruleset_fd, directory):
+    """Before any user code, in the main thread: the working directory read-write, then no
+    way back."""
+    if ruleset_fd >= 0:
+        _allow(ruleset_fd, directory, fs_rights(config.landlock), directory=True)
+        no_new_privs()
+        _restrict(ruleset_fd)
+        os.close(ruleset_fd)
+    if config.sessions and not _caps_dropped:
+        drop_capabilities()
+
+
+def thread_confinement(config, ruleset_fd):
+    """What a thread started now (before confine) must do first, as a function of no
+    arguments: restrict itself to the ruleset as it is now (without the working directory),
+    and drop the capabilities it would inherit. Decided in the starting thread."""
+    drop = config.sessions and not _caps_dropped
+
+    def confine_thread():
+        no_new_privs()
+        if ruleset_fd >= 0:
+            _restrict(ruleset_fd)
+        if drop:
+            # This thread's sets only; the process's flag is the main thread's business.
+            cap = 0
+            while _prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
+                cap += 1
+            if _capset(_CAP_HEADER, _CAP_NONE) != 0:
+                _fail('capset')
+    return confine_thread
 
 
 class Sandbox:
@@ -266,6 +367,12 @@ class Sandbox:
     def ruleset(self):
         return ruleset(self.config)
 
+    def warm(self, ruleset_fd):
+        warm(self.config, ruleset_fd)
+
+    def thread_confinement(self, ruleset_fd):
+        return thread_confinement(self.config, ruleset_fd)
+
     def confine(self, ruleset_fd, directory):
         confine(self.config, ruleset_fd, directory)
 
@@ -278,7 +385,7 @@ def probe():
     if pid == 0:
         os.close(r)
         try:
-            launch(Config(''), lambda outside: os._exit(0 if os.write(w, b'1') else 1), lambda p: None)
+            launch(Config(''), lambda outside, rules: os._exit(0 if os.write(w, b'1') else 1), lambda p: None)
         except BaseException:
             os._exit(1)
     os.close(w)

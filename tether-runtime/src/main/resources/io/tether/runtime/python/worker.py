@@ -188,10 +188,19 @@ class Stream:
         self.forward(b'', True)
 
 
-def pump():
+def pump(confine=None):
     # One thread streams both pipes while code runs. A pipe is read under its stream's
     # lock so that drain_streams can take everything still in it after an execution, in
-    # order.
+    # order. confine: what it must do first in a sandbox (see prepare).
+    global _pump_failure
+    if confine is not None:
+        try:
+            confine()
+        except BaseException as e:
+            _pump_failure = e
+            return
+        finally:
+            _pump_confined.release()
     poller = select.poll()
     streams = {}
     for stream in STREAMS:
@@ -582,15 +591,36 @@ def apply_limits(memory, cpu, nproc, fsize):
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
 
-def prepare(devnull=-1):
+def prepare(devnull=-1, rules=-1):
     # What does not depend on the request (a spare does it before it is taken): its own
     # process group, so that killing the group kills every child of user code too; stdin;
     # the output pipes and their pump, with a small stack (it counts against RLIMIT_AS).
+    # In a sandbox the pump confines itself first (Landlock and capabilities are per
+    # thread): to the ruleset as it is now, without the working directory.
+    global _pump_confined
     os.setpgid(0, 0)
     setup_fds(devnull)
+    if SANDBOX:
+        _pump_confined = _thread.allocate_lock()
+        _pump_confined.acquire()
+        args = (SANDBOX.thread_confinement(rules),)
+    else:
+        args = ()
     _thread.stack_size(256 * 1024)
-    _thread.start_new_thread(pump, ())
+    _thread.start_new_thread(pump, args)
     _thread.stack_size(0)
+
+
+_pump_confined = None   # in a sandbox: released by the pump once it confined itself
+_pump_failure = None
+
+
+def await_pump_confined():
+    # Before any user code runs: the pump thread runs its code too (user code can replace
+    # what it calls), so it must be confined first.
+    _pump_confined.acquire()
+    if _pump_failure is not None:
+        raise _pump_failure
 
 
 def main(ctl, args, said_hello=None):
@@ -651,14 +681,18 @@ SPARE_AFTER_TAKEN = 0.002   # seconds: the next spare at the latest this long af
 SPARE_AFTER_DEATH = 0.05    # seconds: the next spare after one died untaken (no hot loop if forking fails)
 
 
-def spare_child(listener, devnull, alive_r, notes_w, server_fds, pid=0):
-    # pid: this worker's pid as the JVM sees it (in a sandbox, its session's init).
+def spare_child(listener, devnull, alive_r, notes_w, server_fds, pid=0, rules=None):
+    # pid: this worker's pid as the JVM sees it (in a sandbox, its session's init); rules:
+    # the Landlock ruleset its session's init built, else None.
     _signal.set_wakeup_fd(-1)  # the server's; signals here are this worker's own
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
     for fd in server_fds:
         os.close(fd)
-    prepare(devnull)
-    rules = SANDBOX.ruleset() if SANDBOX else -1
+    if rules is None:
+        rules = SANDBOX.ruleset() if SANDBOX else -1
+    prepare(devnull, rules)
+    if SANDBOX:
+        SANDBOX.warm(rules)
     poller = select.poll()
     poller.register(listener.fileno(), select.POLLIN)
     poller.register(alive_r, select.POLLIN)
@@ -687,6 +721,7 @@ def spare_child(listener, devnull, alive_r, notes_w, server_fds, pid=0):
         fields = request.decode('utf-8').split('\0')
         os.chdir(fields[0])
         if SANDBOX:
+            await_pump_confined()
             SANDBOX.confine(rules, fields[0])
     except BaseException as e:
         fatal(e)
@@ -716,7 +751,8 @@ def launch_spare(listener, devnull, alive_r, notes_w, server_fds):
         try:
             _signal.set_wakeup_fd(-1)
             _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-            SANDBOX.launch(lambda pid: spare_child(listener, devnull, alive_r, notes_w, server_fds + (w,), pid),
+            SANDBOX.launch(lambda pid, rules: spare_child(listener, devnull, alive_r, notes_w, server_fds + (w,),
+                                                          pid, rules),
                            lambda pid: os.write(w, pid.to_bytes(4, 'big')))
         finally:
             os._exit(2)
@@ -850,9 +886,11 @@ def cold(path, args):
     global CTL_IN, CTL_OUT
     CTL_IN = CTL_OUT = fd
     try:
-        prepare()
+        rules = SANDBOX.ruleset() if SANDBOX else -1
+        prepare(rules=rules)
         if SANDBOX:
-            SANDBOX.confine(SANDBOX.ruleset(), os.getcwd())
+            await_pump_confined()
+            SANDBOX.confine(rules, os.getcwd())
     except BaseException as e:
         fatal(e)
     main(fd, args)
