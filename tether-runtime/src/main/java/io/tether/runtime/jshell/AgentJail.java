@@ -92,7 +92,7 @@ final class AgentJail {
      * directory} and the socket directory {@code socketDirectory} mounted read-write, and at
      * most {@code maxProcesses} processes and threads (0 = unlimited).
      */
-    List<String> command(List<String> jvm, Path directory, Path socketDirectory, int maxProcesses) {
+    List<String> command(List<String> jvm, Path directory, Path socketDirectory, int maxProcesses, boolean network) {
         List<String> program = new ArrayList<>();
         if (maxProcesses > 0) {
             if (prlimit) {
@@ -104,6 +104,6 @@ final class AgentJail {
         }
         program.addAll(jvm);
         Path inJail = sandbox.inJail(directory);
-        return sandbox.command(readOnly, List.of(socketDirectory), directory, inJail, true, inJail, program);
+        return sandbox.command(readOnly, List.of(socketDirectory), directory, inJail, true, network, inJail, program);
     }
 }

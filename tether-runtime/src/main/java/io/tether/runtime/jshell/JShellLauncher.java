@@ -39,7 +39,7 @@ record JShellLauncher(Path java, List<String> jvmOptions, Duration startTimeout,
             jail.handOver(socket.getParent());
             jail.handOver(socket);
             return jail.command(withSocket(jvm, socket), directory, socket.getParent(),
-                    options.limits().maxProcesses());
+                    options.limits().maxProcesses(), options.network());
         }, true, directory, startTimeout);
     }
 

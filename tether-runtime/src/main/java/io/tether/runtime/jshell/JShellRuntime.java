@@ -108,6 +108,7 @@ public final class JShellRuntime implements SessionRuntime {
     @Override
     public Worker start(WorkerOptions options) {
         Objects.requireNonNull(options, "options");
+        sandbox.checkNetwork(options.network());
         return new JShellWorker(launcher, workRoot, options);
     }
 
