@@ -171,7 +171,7 @@ class HttpApiTest {
         assertThat(alice.post("/v1/sessions", "[1]").code()).isEqualTo("invalid_request");
         assertThat(alice.post("/v1/sessions", Map.of("runtime", "cobol")).code()).isEqualTo("runtime_unavailable");
         assertThat(alice.post("/v1/sessions", Map.of("owner", "bob")).code()).isEqualTo("invalid_request");
-        Api.Reply big = alice.post("/v1/sessions", Map.of("data", Map.of("x", "y".repeat(70_000))));
+        Api.Reply big = oversized(() -> alice.post("/v1/sessions", Map.of("data", Map.of("x", "y".repeat(70_000)))));
         assertThat(big.status()).isEqualTo(413);
         assertThat(big.code()).isEqualTo("payload_too_large");
         Api.Reply wrongMethod = alice.send("PUT", "/v1/sessions", null, Map.of());
@@ -368,10 +368,27 @@ class HttpApiTest {
                 .contains("tether_sandbox_layer{layer=\"landlock\"} 1.0");
         assertThat((Map<String, Object>) runtimes.get("sandbox")).containsEntry("mode", "auto")
                 .containsEntry("network", false).containsEntry("missing", List.of())
-                .satisfies(m -> assertThat((List<String>) m.get("layers")).hasSize(3)
+                .satisfies(m -> assertThat((List<String>) m.get("layers")).hasSizeGreaterThanOrEqualTo(3)
                         .contains("jail", "session-namespaces").anyMatch(l -> l.startsWith("landlock (ABI ")));
         assertThat(anonymousHealth()).containsEntry("status", "ok").containsEntry("sandbox", "auto")
                 .doesNotContainKey("warning");
+    }
+
+    /**
+     * An oversized request: the server answers 413 before reading the whole body and closes
+     * the connection; now and then the client's write loses that race and sees the connection
+     * closed before the answer (a known Jetty/JDK-client race; tried up to three times).
+     */
+    private static Api.Reply oversized(java.util.function.Supplier<Api.Reply> request) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return request.get();
+            } catch (AssertionError e) {
+                if (attempt == 3 || !String.valueOf(e.getMessage()).contains("received no bytes")) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private Map<String, Object> anonymousHealth() {
