@@ -203,7 +203,13 @@ abstract class AttackFixture {
 
     /** The host pid of the process {@code w}'s session calls {@code inside} (the same without namespaces). */
     static long hostPid(Worker w, long inside) {
+        // A process that is being re-parented (its parent just exited) can be missed by one
+        // look at /proc: look again for a moment.
         long host = HostPids.of(w.pid(), inside);
+        for (long deadline = System.nanoTime() + 2_000_000_000L; host <= 0 && System.nanoTime() < deadline; ) {
+            Thread.onSpinWait();
+            host = HostPids.of(w.pid(), inside);
+        }
         assertThat(host).as("host pid of session pid %d", inside).isPositive();
         return host;
     }
