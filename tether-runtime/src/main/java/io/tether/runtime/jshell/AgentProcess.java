@@ -26,6 +26,7 @@ import java.util.function.BiConsumer;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.LinuxProcesses;
 
 /**
  * One agent JVM seen from the parent: the process, its control socket, a thread that reads
@@ -260,8 +261,9 @@ final class AgentProcess {
         return process.pid();
     }
 
+    /** Whether it runs; false already while it is a zombie the JDK has not reaped. */
     boolean isAlive() {
-        return process.isAlive();
+        return process.isAlive() && !LinuxProcesses.hasExited(process.pid());
     }
 
     /** The exit code, waiting up to {@code wait} for the process to end; null if it has not. */
