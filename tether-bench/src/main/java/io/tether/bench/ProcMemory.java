@@ -42,6 +42,38 @@ public record ProcMemory(long pss, long privateBytes, long rss) {
         return new ProcMemory(pss, priv, rss);
     }
 
+    /**
+     * The memory of process {@code pid} and of every process below it, summed: a session's
+     * whole footprint (in the sandbox its init and interpreter). {@code processes} gets one
+     * entry per process, {@code pid} first.
+     */
+    public static ProcMemory tree(long pid, java.util.List<ProcMemory> processes) throws IOException {
+        java.util.List<Long> pids = new java.util.ArrayList<>();
+        pids.add(pid);
+        ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(d -> pids.add(d.pid())));
+        long pss = 0;
+        long priv = 0;
+        long rss = 0;
+        for (long p : pids) {
+            ProcMemory m = of(p);
+            processes.add(m);
+            pss += m.pss;
+            priv += m.privateBytes;
+            rss += m.rss;
+        }
+        return new ProcMemory(pss, priv, rss);
+    }
+
+    /** The minor page faults of process {@code pid} so far (copy-on-write included), or -1. */
+    public static long minorFaults(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[7]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     /** The memory of this JVM. */
     public static ProcMemory self() throws IOException {
         return of(ProcessHandle.current().pid());

@@ -10,13 +10,26 @@ import java.util.Objects;
  * its runtime (see {@link Worker#workingDirectory()}), so a pool can start workers before
  * it knows which session will own them.
  *
- * @param limits resource limits of the worker process
+ * @param limits  resource limits of the worker process
+ * @param network whether the worker's code may use the network; a runtime whose sandbox does
+ *                not allow it refuses to start such a worker. Default {@code false} (in a
+ *                sandbox: no network at all; without one the question does not arise)
  */
-public record WorkerOptions(WorkerLimits limits) {
+public record WorkerOptions(WorkerLimits limits, boolean network) {
     public static final WorkerOptions DEFAULTS = new WorkerOptions(WorkerLimits.DEFAULTS);
 
     public WorkerOptions {
         Objects.requireNonNull(limits, "limits");
+    }
+
+    /** Options with {@code limits} and no network. */
+    public WorkerOptions(WorkerLimits limits) {
+        this(limits, false);
+    }
+
+    /** These options with network allowed or not. */
+    public WorkerOptions withNetwork(boolean network) {
+        return network == this.network ? this : new WorkerOptions(limits, network);
     }
 
     /**

@@ -213,7 +213,7 @@ public final class SessionManager implements AutoCloseable {
         limits.reserve(spec.owner());
         Worker worker = null;
         try {
-            worker = runtime == null ? null : runtime.start(workerOptions);
+            worker = runtime == null ? null : runtime.start(workerOptions.withNetwork(spec.network()));
             Instant now = sessions.now();
             Session s = new Session(SessionIds.next(), spec.owner(), spec.key(), spec.runtime(),
                     SessionStatus.ACTIVE, now, now, null, null,

@@ -29,6 +29,7 @@ public final class SessionSpec {
     final Duration idleTimeout;
     final Timeout lifetimeMode;
     final Duration maxLifetime;
+    final boolean network;
 
     private SessionSpec(Builder b) {
         owner = checkName(b.owner, "owner");
@@ -43,6 +44,7 @@ public final class SessionSpec {
         idleTimeout = b.idleTimeout;
         lifetimeMode = b.lifetimeMode;
         maxLifetime = b.maxLifetime;
+        network = b.network;
     }
 
     /** A spec for a plain session of {@code owner}. */
@@ -65,6 +67,11 @@ public final class SessionSpec {
     /** The get-or-create key, or {@code null}. */
     public String key() {
         return key;
+    }
+
+    /** Whether the session's worker may use the network (where its runtime allows it). */
+    public boolean network() {
+        return network;
     }
 
     Duration idleTimeoutOr(Duration fallback) {
@@ -108,6 +115,7 @@ public final class SessionSpec {
         private Duration idleTimeout;
         private Timeout lifetimeMode = Timeout.DEFAULT;
         private Duration maxLifetime;
+        private boolean network;
 
         private Builder(String owner) {
             this.owner = owner;
@@ -116,6 +124,15 @@ public final class SessionSpec {
         /** The runtime behind the session; default {@code none} (a plain session). */
         public Builder runtime(String runtime) {
             this.runtime = notNull(runtime, "runtime");
+            return this;
+        }
+
+        /**
+         * Whether the session's worker may use the network. Default {@code false}. A runtime
+         * whose sandbox does not allow network refuses the create ({@code invalid_request}).
+         */
+        public Builder network(boolean network) {
+            this.network = network;
             return this;
         }
 

@@ -1,6 +1,7 @@
 package io.tether.server;
 
 import io.tether.runtime.WorkerOptions.WorkerLimits;
+import io.tether.runtime.sandbox.Sandbox;
 import io.tether.session.WorkerLossPolicy;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -20,7 +21,11 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                            long maxSessionsPerOwner, Duration idleTimeout, Duration maxLifetime,
                            Duration executionTimeout, int maxQueuedExecutions, int executionHistory,
                            long maxBodyBytes, WorkerLimits workerLimits, long maxFileBytes,
-                           WorkerLossPolicy workerLossPolicy, Duration shutdownGrace, Duration sseKeepalive) {
+                           WorkerLossPolicy workerLossPolicy, Duration shutdownGrace, Duration sseKeepalive,
+                           Sandbox.Mode sandbox, boolean sandboxNetwork, boolean autoProcessLimit) {
+    /** The process limit {@code worker_max_processes = auto} gives a session in its own namespaces. */
+    public static final int AUTO_PROCESS_LIMIT = 256;
+
 
     /**
      * Checks and types every setting.
@@ -68,8 +73,9 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
             throw new IllegalArgumentException("setting max_code_bytes must be under 2 GiB");
         }
         long maxBody = s.bytes("max_body_bytes");
+        boolean autoProcesses = s.text("worker_max_processes").trim().equalsIgnoreCase("auto");
         WorkerLimits limits = new WorkerLimits(positive(s, "max_output_bytes"), (int) maxCode, s.bytes("worker_memory"),
-                s.duration("worker_cpu_time", true), s.integer("worker_max_processes", 0, 1_000_000),
+                s.duration("worker_cpu_time", true), autoProcesses ? 0 : s.integer("worker_max_processes", 0, 1_000_000),
                 s.bytes("worker_max_file_bytes"), s.bytes("worker_disk_quota"), WorkerLimits.DEFAULTS.killGrace());
         return new ServerConfig(
                 s.integer("port", 0, 65_535), bind,
@@ -87,7 +93,9 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                 maxBody, limits, positive(s, "max_file_bytes"),
                 s.parse("worker_loss_policy", "end_session or restart",
                         v -> WorkerLossPolicy.valueOf(v.toUpperCase(Locale.ROOT))),
-                s.duration("shutdown_grace", false), s.duration("sse_keepalive", false));
+                s.duration("shutdown_grace", false), s.duration("sse_keepalive", false),
+                s.parse("sandbox", "auto, required or off", Sandbox.Mode::of), s.bool("sandbox_network"),
+                autoProcesses);
     }
 
     private static long positive(Settings s, String key) {
@@ -104,6 +112,19 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
             throw new IllegalArgumentException();
         }
         return n;
+    }
+
+    /**
+     * The worker limits to use under {@code sandbox}: with {@code worker_max_processes = auto},
+     * {@value #AUTO_PROCESS_LIMIT} processes when each session has its own namespaces.
+     */
+    public WorkerLimits workerLimits(Sandbox sandbox) {
+        WorkerLimits l = workerLimits;
+        if (!autoProcessLimit || !sandbox.has(Sandbox.Layer.SESSION_NAMESPACES)) {
+            return l;
+        }
+        return new WorkerLimits(l.maxOutputBytes(), l.maxCodeBytes(), l.memoryBytes(), l.cpuTime(), AUTO_PROCESS_LIMIT,
+                l.maxFileBytes(), l.diskQuotaBytes(), l.killGrace());
     }
 
     /** Whether {@link #bind} is a loopback address (or {@code localhost}). */

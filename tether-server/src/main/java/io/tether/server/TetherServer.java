@@ -10,10 +10,12 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.WorkerOptions.WorkerLimits;
 import io.tether.runtime.jshell.JShellRuntime;
 import io.tether.runtime.pool.WarmPool;
 import io.tether.runtime.pool.WarmPoolStats;
 import io.tether.runtime.python.PythonRuntime;
+import io.tether.runtime.sandbox.Sandbox;
 import io.tether.server.auth.CreatedToken;
 import io.tether.server.auth.HostCheck;
 import io.tether.server.auth.TokenStore;
@@ -30,6 +32,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -65,13 +68,16 @@ public final class TetherServer implements AutoCloseable {
     private final ServerConnector connector;
     private final TokenStore tokens;
     private final Optional<CreatedToken> newAdminToken;
+    private final Sandbox sandbox;
     private final AtomicLong connections = new AtomicLong();
     private final Object closeLock = new Object();
     private boolean closed;
 
     private TetherServer(ServerConfig config, SessionManager manager, Routes routes, Server jetty,
-                         ServerConnector connector, TokenStore tokens, Optional<CreatedToken> newAdminToken) {
+                         ServerConnector connector, TokenStore tokens, Optional<CreatedToken> newAdminToken,
+                         Sandbox sandbox) {
         this.config = config;
+        this.sandbox = sandbox;
         this.manager = manager;
         this.routes = routes;
         this.jetty = jetty;
@@ -108,11 +114,16 @@ public final class TetherServer implements AutoCloseable {
         new JvmGcMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
+        Path work = config.dataDir().resolve("work");
+        Sandbox sandbox = config.runtimes().isEmpty() ? Sandbox.off() : Sandbox.builder().mode(config.sandbox())
+                .networkAllowed(config.sandboxNetwork()).hide(List.of(config.dataDir())).workRoot(work)
+                .python(config.python()).build();
+        WorkerLimits limits = config.workerLimits(sandbox);
         SessionStore store = store(config);
         Map<String, WarmPool> pools = new LinkedHashMap<>();
         SessionManager manager;
         try {
-            WorkerOptions workerOptions = new WorkerOptions(config.workerLimits());
+            WorkerOptions workerOptions = new WorkerOptions(limits);
             SessionManagerBuilder b = SessionManager.builder()
                     .store(store)
                     .meterRegistry(registry)
@@ -131,18 +142,17 @@ public final class TetherServer implements AutoCloseable {
             if (config.maxLifetime() != null) {
                 b.defaultMaxLifetime(config.maxLifetime());
             }
-            Path work = config.dataDir().resolve("work");
             for (String name : config.runtimes()) {
                 SessionRuntime runtime = name.equals("python")
                         ? PythonRuntime.builder().executable(config.python()).forkServer(config.pythonForkServer())
-                                .workRoot(work).build()
-                        : JShellRuntime.builder().workRoot(work).build();
+                                .workRoot(work).sandbox(sandbox).build()
+                        : JShellRuntime.builder().workRoot(work).sandbox(sandbox).build();
                 boolean py = name.equals("python");
                 WarmPool pool = WarmPool.builder(runtime)
                         .minIdle(py ? config.pythonPoolMinIdle() : config.jshellPoolMinIdle())
                         .maxWorkers(py ? config.pythonPoolMaxWorkers() : config.jshellPoolMaxWorkers())
                         .acquireTimeout(config.poolAcquireTimeout())
-                        .limits(config.workerLimits())
+                        .limits(limits)
                         .build();
                 pools.put(name, pool);
                 b.runtime(pool);
@@ -156,8 +166,9 @@ public final class TetherServer implements AutoCloseable {
         }
 
         Routes routes = new Routes(manager, new Routes.Limits(config.maxBodyBytes(),
-                config.workerLimits().maxCodeBytes(), config.maxFileBytes(), config.executionTimeout(),
-                config.sseKeepalive()), pools, registry);
+                limits.maxCodeBytes(), config.maxFileBytes(), config.executionTimeout(),
+                config.sseKeepalive()), pools, registry, sandbox);
+        sandboxMetrics(registry, sandbox);
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("tether-http");
         threads.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(
@@ -169,7 +180,7 @@ public final class TetherServer implements AutoCloseable {
         connector.setHost(config.bind());
         connector.setPort(config.port());
         jetty.addConnector(connector);
-        TetherServer server = new TetherServer(config, manager, routes, jetty, connector, tokens, created);
+        TetherServer server = new TetherServer(config, manager, routes, jetty, connector, tokens, created, sandbox);
         connector.addEventListener(new Connection.Listener() {
             @Override
             public void onOpened(Connection connection) {
@@ -199,6 +210,13 @@ public final class TetherServer implements AutoCloseable {
             case "sqlite" -> SqliteSessionStore.builder().dataDirectory(config.dataDir()).build();
             default -> SqliteSessionStore.builder().file(Path.of(config.store().substring("sqlite:".length()))).build();
         };
+    }
+
+    private static void sandboxMetrics(PrometheusMeterRegistry registry, Sandbox sandbox) {
+        for (Sandbox.Layer layer : Sandbox.Layer.values()) {
+            Gauge.builder("tether.sandbox.layer", sandbox, s -> s.has(layer) ? 1 : 0).tag("layer", layer.label())
+                    .description("Whether a sandbox layer is in force (1) or not (0)").register(registry);
+        }
     }
 
     private static void poolMetrics(PrometheusMeterRegistry registry, WarmPool pool) {
@@ -243,6 +261,11 @@ public final class TetherServer implements AutoCloseable {
         return manager;
     }
 
+    /** The sandbox session code runs in. */
+    public Sandbox sandbox() {
+        return sandbox;
+    }
+
     public ServerConfig config() {
         return config;
     }
@@ -256,6 +279,11 @@ public final class TetherServer implements AutoCloseable {
     public void printBanner(PrintWriter out) {
         out.println("Tether listening on " + url() + "  (data: " + config.dataDir() + ", store: " + config.store()
                 + ", runtimes: " + (config.runtimes().isEmpty() ? "none" : String.join(", ", config.runtimes())) + ")");
+        out.println("Sandbox " + sandbox.summary());
+        if (!sandbox.enabled()) {
+            out.println("WARNING: the sandbox is off (sandbox = " + sandbox.mode() + "): session code can read the data "
+                    + "directory and the admin token, signal other sessions and the server, and use the network.");
+        }
         if (tokens == null) {
             out.println("WARNING: auth is off (--auth none): every local process and user can run code here.");
             out.println("Try:  curl -s " + url() + "/v1/execute -d '{\"code\": \"1 + 1\"}'");

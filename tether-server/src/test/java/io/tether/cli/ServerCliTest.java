@@ -33,6 +33,7 @@ class ServerCliTest {
 
     @BeforeAll
     static void startServer() {
+        io.tether.server.Api.openToTheJail(dataDir);
         server = TetherServer.start(ServerConfig.from(Settings.resolve(Map.of("port", "0",
                 "data_dir", dataDir.toString(), "auth", "none", "runtimes", "python",
                 "python_pool_min_idle", "1", "jshell_pool_min_idle", "0"), Map.of(), null)));

@@ -15,25 +15,25 @@ import java.time.Duration;
 import java.util.Map;
 
 /** A test's HTTP client for one server and one token. */
-final class Api {
-    static final ObjectMapper JSON = new ObjectMapper();
+public final class Api {
+    public static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     final String base;
     final String token;
 
-    Api(String base, String token) {
+    public Api(String base, String token) {
         this.base = base;
         this.token = token;
     }
 
-    Api as(String otherToken) {
+    public Api as(String otherToken) {
         return new Api(base, otherToken);
     }
 
-    record Reply(int status, Map<String, java.util.List<String>> headers, String body) {
+    public record Reply(int status, Map<String, java.util.List<String>> headers, String body) {
         @SuppressWarnings("unchecked")
-        Map<String, Object> json() {
+        public Map<String, Object> json() {
             try {
                 return JSON.readValue(body, Map.class);
             } catch (IOException e) {
@@ -41,13 +41,13 @@ final class Api {
             }
         }
 
-        String header(String name) {
+        public String header(String name) {
             return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
                     .map(e -> e.getValue().get(0)).findFirst().orElse(null);
         }
 
         /** The problem's code, checking the content type. */
-        String code() {
+        public String code() {
             if (!"application/problem+json".equals(header("content-type"))) {
                 throw new AssertionError("not a problem (" + status + "): " + body);
             }
@@ -55,15 +55,15 @@ final class Api {
         }
     }
 
-    Reply get(String path) {
+    public Reply get(String path) {
         return send("GET", path, null, Map.of());
     }
 
-    Reply post(String path, Object json) {
+    public Reply post(String path, Object json) {
         return send("POST", path, json, Map.of());
     }
 
-    Reply send(String method, String path, Object json, Map<String, String> headers) {
+    public Reply send(String method, String path, Object json, Map<String, String> headers) {
         HttpRequest.BodyPublisher body;
         try {
             body = json == null ? HttpRequest.BodyPublishers.noBody()
@@ -113,11 +113,47 @@ final class Api {
         return b.toString();
     }
 
-    static TetherServer start(Path dataDir, Map<String, String> settings) {
+    public static TetherServer start(Path dataDir, Map<String, String> settings) {
+        openToTheJail(dataDir);
         java.util.Map<String, String> flags = new java.util.HashMap<>(Map.of(
                 "port", "0", "data_dir", dataDir.toString(), "runtimes", "python",
                 "python_pool_min_idle", "1", "jshell_pool_min_idle", "0"));
         flags.putAll(settings);
         return TetherServer.start(ServerConfig.from(Settings.resolve(flags, Map.of(), null)));
+    }
+
+    /**
+     * The host pid of the interpreter whose working directory (under {@code dataDir/work})
+     * holds {@code marker}: found by its current directory, since session code only knows its
+     * pid inside its own PID namespace.
+     */
+    public static long interpreterPid(Path dataDir, String marker) throws java.io.IOException {
+        Path dir;
+        try (var dirs = java.nio.file.Files.list(dataDir.resolve("work"))) {
+            dir = dirs.filter(d -> java.nio.file.Files.exists(d.resolve(marker))).findFirst().orElseThrow();
+        }
+        try (var procs = java.nio.file.Files.list(Path.of("/proc"))) {
+            return procs.filter(p -> p.getFileName().toString().matches("\\d+")).filter(p -> {
+                try {
+                    return java.nio.file.Files.isSameFile(p.resolve("cwd"), dir);
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            }).mapToLong(p -> Long.parseLong(p.getFileName().toString())).min().orElseThrow();
+        }
+    }
+
+    /**
+     * Makes a test's data directory as an ordinary one is (0755): a JUnit temporary directory
+     * is 0700, which the sandbox's jail user cannot pass when the tests run as root (the
+     * server would then run without the jail layer).
+     */
+    public static void openToTheJail(Path dataDir) {
+        try {
+            java.nio.file.Files.setPosixFilePermissions(dataDir,
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }

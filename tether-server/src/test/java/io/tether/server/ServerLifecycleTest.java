@@ -25,10 +25,12 @@ class ServerLifecycleTest {
     @TempDir
     Path dataDir;
 
-    private static long pid(Api api, String session) {
-        Map<String, Object> r = api.send("POST", "/v1/execute", Map.of("code", "import os\nos.getpid()"),
+    /** The host pid of the session's interpreter (inside its sandbox it has another). */
+    private long pid(Api api, String session) throws Exception {
+        Map<String, Object> r = api.send("POST", "/v1/execute", Map.of("code", "open('marker', 'w').close()"),
                 Map.of("Tether-Session", session)).json();
-        return ((Number) ((Map<?, ?>) r.get("result")).get("application/json")).longValue();
+        assertThat(r).containsEntry("status", "ok");
+        return Api.interpreterPid(dataDir, "marker");
     }
 
     private static void awaitGone(long pid) throws InterruptedException {
@@ -98,7 +100,7 @@ class ServerLifecycleTest {
                 "--python-pool-min-idle", "0", "--data-dir", dataDir.toString()));
         Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
         long worker;
-        long forkServer;
+        List<Long> between = new ArrayList<>(); // the session's init, the fork server, the jail
         String live;
         String plain;
         try {
@@ -116,14 +118,18 @@ class ServerLifecycleTest {
             live = api.post("/v1/execute", Map.of("code", "x = 1")).header("Tether-Session");
             plain = (String) api.post("/v1/sessions", Map.of()).json().get("id");
             worker = pid(api, live);
-            forkServer = ProcessHandle.of(worker).flatMap(ProcessHandle::parent).map(ProcessHandle::pid).orElse(-1L);
+            for (var p = ProcessHandle.of(worker).flatMap(ProcessHandle::parent); p.isPresent()
+                    && p.get().pid() != child.pid() && p.get().pid() > 1; p = p.get().parent()) {
+                between.add(p.get().pid());
+            }
+            assertThat(between).as("the worker descends from the server").isNotEmpty();
         } finally {
             child.toHandle().destroyForcibly();
             assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
         }
         awaitGone(worker);
-        if (forkServer > 1) {
-            awaitGone(forkServer);
+        for (long pid : between) {
+            awaitGone(pid);
         }
 
         Files.deleteIfExists(dataDir.resolve(TetherServer.SERVER_FILE));

@@ -18,7 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -27,6 +26,7 @@ import java.util.function.BiConsumer;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.LinuxProcesses;
 
 /**
  * One agent JVM seen from the parent: the process, its control socket, a thread that reads
@@ -40,8 +40,12 @@ final class AgentProcess {
     static final Wire.Frame EOF = new Wire.Frame((byte) -1, new byte[0]);
 
     private static final int RECENT_STDERR = 4 << 10;
+    /** How long bubblewrap's monitor may take to exit once its namespace is killed. */
+    private static final Duration MONITOR_EXIT = Duration.ofSeconds(2);
 
     private final Process process;
+    /** Whether {@link #process} is bubblewrap's monitor with the JVM in its namespace. */
+    private final boolean jailed;
     private SocketChannel channel;
     private OutputStream out;
     private final BlockingQueue<Wire.Frame> inbox = new LinkedBlockingQueue<>();
@@ -52,8 +56,9 @@ final class AgentProcess {
     private final Thread stderrDrainer;
     private final java.util.concurrent.CompletableFuture<Void> ended = new java.util.concurrent.CompletableFuture<>();
 
-    private AgentProcess(Process process) {
+    private AgentProcess(Process process, boolean jailed) {
         this.process = process;
+        this.jailed = jailed;
         // Drain from the start: a JVM that fails to start says why on stderr.
         Thread.ofPlatform().daemon().name("tether-jshell-out-" + process.pid()).stackSize(256 << 10)
                 .start(() -> drain(process.getInputStream(), false));
@@ -67,13 +72,21 @@ final class AgentProcess {
         Thread.ofPlatform().daemon().name("tether-jshell-read-" + process.pid()).start(this::readFrames);
     }
 
+    /** The command line of an agent that connects to {@code socket}; it may prepare the socket for it. */
+    @FunctionalInterface
+    interface Command {
+        List<String> connectingTo(Path socket);
+    }
+
     /**
      * Starts the agent and waits until it is ready.
      *
+     * @param jailed whether {@code command} runs the JVM in a jail (bubblewrap's monitor is
+     *     then the process, and the JVM is in its PID namespace)
      * @throws TetherException {@code runtime_unavailable} when the JVM cannot start or does
      *     not get ready within {@code timeout}
      */
-    static AgentProcess start(List<String> jvmCommand, Path workingDirectory, Duration timeout) {
+    static AgentProcess start(Command command, boolean jailed, Path workingDirectory, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Path socketDir = null;
         AgentProcess agent = null;
@@ -84,9 +97,8 @@ final class AgentProcess {
             SocketChannel channel;
             try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
                 server.bind(UnixDomainSocketAddress.of(socket));
-                List<String> command = new ArrayList<>(jvmCommand);
-                command.add(socket.toString());
-                agent = new AgentProcess(new ProcessBuilder(command).directory(workingDirectory.toFile()).start());
+                agent = new AgentProcess(new ProcessBuilder(command.connectingTo(socket))
+                        .directory(workingDirectory.toFile()).start(), jailed);
                 channel = accept(server, agent.process, deadline);
             }
             agent.connected(channel);
@@ -249,8 +261,9 @@ final class AgentProcess {
         return process.pid();
     }
 
+    /** Whether it runs; false already while it is a zombie the JDK has not reaped. */
     boolean isAlive() {
-        return process.isAlive();
+        return process.isAlive() && !LinuxProcesses.hasExited(process.pid());
     }
 
     /** The exit code, waiting up to {@code wait} for the process to end; null if it has not. */
@@ -263,10 +276,18 @@ final class AgentProcess {
         }
     }
 
-    /** Kills the JVM and any process it started, and waits for it to end. Idempotent. */
+    /**
+     * Kills the JVM and any process it started, and waits until they are gone. In a jail the
+     * JVM, the namespace's init and whatever else is in the namespace go first; bubblewrap's
+     * monitor then exits by itself, after the kernel has taken them all. Idempotent.
+     */
     void kill() {
-        process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
-        process.destroyForcibly();
+        List<ProcessHandle> family = process.toHandle().descendants().toList();
+        family.forEach(ProcessHandle::destroyForcibly);
+        // A monitor that lingers, or one that had not made its namespace yet, is killed too.
+        if (!jailed || family.isEmpty() || exitCode(MONITOR_EXIT) == null) {
+            process.destroyForcibly();
+        }
         try {
             if (channel != null) {
                 channel.close();

@@ -12,13 +12,15 @@ import io.tether.TetherException;
 import io.tether.runtime.WorkerOptions;
 
 /**
- * Builds the agent JVM's command line and starts it. Immutable.
+ * Builds the agent JVM's command line and starts it, in the sandbox's jail when there is
+ * one. Immutable.
  *
  * @param java         the {@code java} executable
  * @param jvmOptions   options before the memory limit and the class path
  * @param startTimeout how long a JVM may take to get ready
+ * @param jail         the jail the JVM runs in, or null for none
  */
-record JShellLauncher(Path java, List<String> jvmOptions, Duration startTimeout) {
+record JShellLauncher(Path java, List<String> jvmOptions, Duration startTimeout, AgentJail jail) {
     /** The heap gets this share of the memory limit; the rest is metaspace, code, stacks. */
     static final int HEAP_SHARE_PERCENT = 50;
     static final long MIN_HEAP = 64L << 20;
@@ -28,12 +30,23 @@ record JShellLauncher(Path java, List<String> jvmOptions, Duration startTimeout)
     }
 
     AgentProcess launch(WorkerOptions options, Path directory) {
-        return AgentProcess.start(command(options), directory, startTimeout);
+        List<String> jvm = command(options);
+        if (jail == null) {
+            return AgentProcess.start(socket -> withSocket(jvm, socket), false, directory, startTimeout);
+        }
+        jail.handOver(directory);
+        return AgentProcess.start(socket -> {
+            jail.handOver(socket.getParent());
+            jail.handOver(socket);
+            return jail.command(withSocket(jvm, socket), directory, socket.getParent(),
+                    options.limits().maxProcesses(), options.network());
+        }, true, directory, startTimeout);
     }
 
+    /** The JVM's command line without the socket argument. */
     List<String> command(WorkerOptions options) {
         List<String> command = new ArrayList<>();
-        command.add(java.toString());
+        command.add((jail == null ? java : jail.java()).toString());
         command.addAll(jvmOptions);
         long memory = options.limits().memoryBytes();
         if (memory > 0) {
@@ -43,6 +56,12 @@ record JShellLauncher(Path java, List<String> jvmOptions, Duration startTimeout)
         command.add("-cp");
         command.add(agentClassPath().toString());
         command.add(JShellAgent.class.getName());
+        return command;
+    }
+
+    private static List<String> withSocket(List<String> jvm, Path socket) {
+        List<String> command = new ArrayList<>(jvm);
+        command.add(socket.toString());
         return command;
     }
 

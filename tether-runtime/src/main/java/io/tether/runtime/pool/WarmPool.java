@@ -145,7 +145,7 @@ public final class WarmPool implements SessionRuntime {
     @Override
     public Worker start(WorkerOptions options) {
         Objects.requireNonNull(options, "options");
-        boolean poolable = options.limits().equals(limits);
+        boolean poolable = options.limits().equals(limits) && !options.network(); // idle workers have none
         long deadline = System.nanoTime() + acquireTimeout.toNanos();
         boolean waited = false;
         RuntimeException failure = null;

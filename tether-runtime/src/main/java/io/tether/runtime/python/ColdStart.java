@@ -3,6 +3,7 @@ package io.tether.runtime.python;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.sandbox.Sandbox;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -40,7 +42,7 @@ final class ColdStart {
      * @throws TetherException {@code runtime_unavailable} when it cannot start or does not
      *     say hello within the interpreter's start timeout
      */
-    static PythonProcess start(Interpreter interpreter, WorkerOptions options, Path directory,
+    static PythonProcess start(Interpreter interpreter, Sandbox sandbox, WorkerOptions options, Path directory,
                                Consumer<PythonProcess> onDeath) {
         long deadline = System.nanoTime() + interpreter.startTimeout().toNanos();
         Path socketDir;
@@ -58,12 +60,25 @@ final class ColdStart {
             server.bind(UnixDomainSocketAddress.of(socket));
             server.configureBlocking(false);
             server.register(selector, SelectionKey.OP_ACCEPT);
-            process = new ProcessBuilder(interpreter.command(WorkerScript.path(), socket, options.limits()))
+            Path script = WorkerScript.path();
+            List<String> command = interpreter.command(script, sandbox.enabled()
+                    ? sandbox.pythonConfig(interpreter.readOnlyPaths(script.getParent()), List.of(), sandbox.inJail(directory),
+                    options.network()) : null,
+                    socket, options.limits());
+            if (sandbox.enabled()) {
+                // Its own bubblewrap with its own PID namespace: the session's namespaces.
+                sandbox.handOver(socketDir);
+                sandbox.handOver(socket);
+                command = sandbox.command(interpreter.readOnlyPaths(script.getParent()), List.of(socketDir), directory,
+                        sandbox.inJail(directory), true, options.network(), sandbox.inJail(directory), command);
+            }
+            ProcessBuilder builder = new ProcessBuilder(command)
                     .directory(directory.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     // What the interpreter says before worker.py connects (a start-up error).
-                    .redirectErrorStream(true)
-                    .start();
+                    .redirectErrorStream(true);
+            sandbox.confineEnvironment(builder.environment());
+            process = builder.start();
             while ((accepted = server.accept()) == null) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || !process.isAlive()) {

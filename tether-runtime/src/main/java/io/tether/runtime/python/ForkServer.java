@@ -1,6 +1,8 @@
 package io.tether.runtime.python;
 
+import io.tether.TetherException;
 import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.sandbox.Sandbox;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -12,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -45,6 +48,7 @@ final class ForkServer implements AutoCloseable {
     }
 
     private final Interpreter interpreter;
+    private final Sandbox sandbox;
     private final Process process;
     private final Path directory;
     private final UnixDomainSocketAddress address;
@@ -52,8 +56,9 @@ final class ForkServer implements AutoCloseable {
     private final CompletableFuture<Long> ready = new CompletableFuture<>();
     private final CompletableFuture<Void> gone = new CompletableFuture<>();
 
-    private ForkServer(Interpreter interpreter, Process process, Path directory, Path socket) {
+    private ForkServer(Interpreter interpreter, Sandbox sandbox, Process process, Path directory, Path socket) {
         this.interpreter = interpreter;
+        this.sandbox = sandbox;
         this.process = process;
         this.directory = directory;
         this.address = UnixDomainSocketAddress.of(socket);
@@ -65,6 +70,18 @@ final class ForkServer implements AutoCloseable {
      * @throws Unavailable when it cannot start or is not ready within the start timeout
      */
     static ForkServer start(Interpreter interpreter, Path script) throws Unavailable {
+        return start(interpreter, script, Sandbox.off(), null);
+    }
+
+    /**
+     * Starts a fork server in {@code sandbox}'s jail (when in force) and waits until it
+     * listens; its workers get the sandbox's per-session layers.
+     *
+     * @param workRoot where the workers' directories are (mounted read-write into the jail);
+     *                 may be null when the sandbox is off
+     * @throws Unavailable when it cannot start or is not ready within the start timeout
+     */
+    static ForkServer start(Interpreter interpreter, Path script, Sandbox sandbox, Path workRoot) throws Unavailable {
         Path directory;
         try {
             directory = Files.createTempDirectory("tether-fork-",
@@ -75,15 +92,25 @@ final class ForkServer implements AutoCloseable {
         Path socket = directory.resolve("s");
         Process process;
         try {
-            process = new ProcessBuilder(interpreter.forkServerCommand(script, socket))
+            List<String> command = interpreter.forkServerCommand(script, sandbox.enabled()
+                    ? sandbox.pythonConfig(interpreter.readOnlyPaths(script.getParent()), List.of(directory),
+                    sandbox.has(Sandbox.Layer.JAIL) ? Sandbox.JAIL_WORK_ROOT : workRoot, false) : null, socket);
+            if (sandbox.enabled()) {
+                sandbox.handOver(directory);
+                Files.createDirectories(workRoot);
+                command = sandbox.command(interpreter.readOnlyPaths(script.getParent()), List.of(directory), workRoot,
+                        Sandbox.JAIL_WORK_ROOT, false, false, directory, command);
+            }
+            ProcessBuilder builder = new ProcessBuilder(command)
                     .directory(directory.toFile())
-                    .redirectErrorStream(true)
-                    .start();
-        } catch (IOException e) {
+                    .redirectErrorStream(true);
+            sandbox.confineEnvironment(builder.environment()); // its workers inherit it
+            process = builder.start();
+        } catch (IOException | TetherException e) {
             deleteQuietly(directory, socket);
             throw new Unavailable("cannot start the fork server: " + e.getMessage(), e);
         }
-        ForkServer server = new ForkServer(interpreter, process, directory, socket);
+        ForkServer server = new ForkServer(interpreter, sandbox, process, directory, socket);
         Thread reader = new Thread(null, server::readReports, "tether-python-fork-server-" + process.pid(),
                 128 * 1024);
         reader.setDaemon(true);
@@ -129,7 +156,7 @@ final class ForkServer implements AutoCloseable {
         try {
             SocketChannel socket = SocketChannel.open(address);
             try {
-                socket.write(ByteBuffer.wrap(interpreter.forkRequest(directory, options.limits())));
+                socket.write(ByteBuffer.wrap(interpreter.forkRequest(sandbox.inJail(directory), options.limits())));
             } catch (IOException e) {
                 socket.close();
                 throw e;

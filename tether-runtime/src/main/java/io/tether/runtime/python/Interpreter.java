@@ -33,18 +33,23 @@ import java.util.List;
  */
 record Interpreter(Path executable, List<Path> pythonPath, Duration startTimeout) {
 
-    /** A cold worker that connects to {@code socket}: {@code python3 -S -E -B worker.py --connect <socket> <arguments>}. */
-    List<String> command(Path script, Path socket, WorkerLimits limits) {
-        List<String> cmd = flags(script);
+    /**
+     * A cold worker that connects to {@code socket}: {@code python3 -S -E -B worker.py
+     * [--sandbox <config>] --connect <socket> <arguments>}.
+     *
+     * @param sandbox the {@code --sandbox} configuration, or null for none
+     */
+    List<String> command(Path script, String sandbox, Path socket, WorkerLimits limits) {
+        List<String> cmd = flags(script, sandbox);
         cmd.add("--connect");
         cmd.add(socket.toString());
         cmd.addAll(arguments(limits));
         return cmd;
     }
 
-    /** The fork server, listening on {@code socket}. */
-    List<String> forkServerCommand(Path script, Path socket) {
-        List<String> cmd = flags(script);
+    /** The fork server, listening on {@code socket}; {@code sandbox} as for {@link #command}. */
+    List<String> forkServerCommand(Path script, String sandbox, Path socket) {
+        List<String> cmd = flags(script, sandbox);
         cmd.add("--fork-server");
         cmd.add(socket.toString());
         return cmd;
@@ -59,14 +64,38 @@ record Interpreter(Path executable, List<Path> pythonPath, Duration startTimeout
         return ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body).array();
     }
 
-    private List<String> flags(Path script) {
-        List<String> cmd = new ArrayList<>(12 + pythonPath.size());
+    private List<String> flags(Path script, String sandbox) {
+        List<String> cmd = new ArrayList<>(14 + pythonPath.size());
         cmd.add(executable.toString());
         cmd.add("-S");
         cmd.add("-E");
         cmd.add("-B");
         cmd.add(script.toString());
+        if (sandbox != null) {
+            cmd.add("--sandbox");
+            cmd.add(sandbox);
+        }
         return cmd;
+    }
+
+    /**
+     * What a jailed interpreter must be able to read besides the system's files: its own
+     * installation (when not under {@code /usr}), the extra {@code sys.path} entries and
+     * the directory of Tether's programs.
+     */
+    List<Path> readOnlyPaths(Path scripts) {
+        List<Path> paths = new ArrayList<>();
+        paths.add(scripts);
+        try {
+            Path prefix = executable.toRealPath().getParent().getParent();
+            if (prefix != null) {
+                paths.add(prefix);
+            }
+        } catch (java.io.IOException e) {
+            // checked at build; the jail then fails to start and says why
+        }
+        paths.addAll(pythonPath);
+        return paths;
     }
 
     /** Output cap, the four limits (0 = unlimited), then the extra {@code sys.path} entries. */

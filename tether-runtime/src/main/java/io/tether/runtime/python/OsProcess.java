@@ -1,9 +1,5 @@
 package io.tether.runtime.python;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -11,6 +7,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+
+import io.tether.runtime.LinuxProcesses;
 
 /**
  * The operating-system process behind a {@link PythonProcess}: either a child of the JVM
@@ -44,7 +42,14 @@ sealed interface OsProcess {
      */
     void whenExited(Runnable action);
 
+    /**
+     * How a worker ended, from its exit code as the fork server reports it: negative for a
+     * signal; in a sandbox, the session's init reports a signal as 128 + its number.
+     */
     static String describe(int code) {
+        if (code > 128 && code <= 128 + 64) {
+            code = 128 - code;
+        }
         return code < 0 ? "the Python process died with signal " + -code
                 : "the Python process exited with status " + code;
     }
@@ -177,14 +182,7 @@ sealed interface OsProcess {
             if (handle.isEmpty() || !handle.get().info().startInstant().map(startedAt::equals).orElse(true)) {
                 return true;
             }
-            try {
-                String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"),
-                        StandardCharsets.ISO_8859_1);
-                char state = stat.charAt(stat.lastIndexOf(')') + 2);
-                return state == 'Z' || state == 'X';
-            } catch (IOException | RuntimeException e) {
-                return true; // exited while we looked
-            }
+            return LinuxProcesses.hasExited(pid);
         }
     }
 }

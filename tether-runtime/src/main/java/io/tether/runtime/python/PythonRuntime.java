@@ -6,6 +6,8 @@ import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkDirectories;
 import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.sandbox.CgroupSlot;
+import io.tether.runtime.sandbox.Sandbox;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,7 +41,9 @@ import org.slf4j.LoggerFactory;
  * {@code .pth} code), no {@code PYTHON*} environment variables, no bytecode files in the
  * working directory. Third-party packages are therefore not importable by default: list
  * their directories (e.g. a virtual environment's {@code site-packages}) with
- * {@link Builder#pythonPath}. The rest of the JVM's environment is inherited.
+ * {@link Builder#pythonPath}. The rest of the JVM's environment is inherited, except in a
+ * sandbox, where workers keep only the path, the locale and the time zone (see
+ * {@link Sandbox#confineEnvironment}).
  *
  * <p><b>Fork server</b> ({@link Builder#forkServer}, on by default on Linux): the first
  * {@link #start} launches one pre-warmed Python parent that has loaded the worker program
@@ -80,6 +84,7 @@ public final class PythonRuntime implements SessionRuntime {
     }
 
     private final Interpreter interpreter;
+    private final Sandbox sandbox;
     private final Path workRoot;
     private final boolean forkServerEnabled;
     private final Object forkLock = new Object();
@@ -88,8 +93,9 @@ public final class PythonRuntime implements SessionRuntime {
     private volatile boolean forkServerFailed;
     private volatile boolean closed;
 
-    private PythonRuntime(Interpreter interpreter, Path workRoot, boolean forkServerEnabled) {
+    private PythonRuntime(Interpreter interpreter, Sandbox sandbox, Path workRoot, boolean forkServerEnabled) {
         this.interpreter = interpreter;
+        this.sandbox = sandbox;
         this.workRoot = workRoot;
         this.forkServerEnabled = forkServerEnabled;
     }
@@ -128,6 +134,13 @@ public final class PythonRuntime implements SessionRuntime {
         }
     }
 
+    /** The live fork server's socket, or null. For tests and diagnostics. */
+    Path forkServerSocket() {
+        synchronized (forkLock) {
+            return forkServer != null && forkServer.isAlive() ? forkServer.socketPath() : null;
+        }
+    }
+
     /**
      * Starts a fresh interpreter process and waits until it is ready.
      *
@@ -141,11 +154,42 @@ public final class PythonRuntime implements SessionRuntime {
         if (closed) {
             throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "the python runtime is closed");
         }
+        sandbox.checkNetwork(options.network());
         return PythonWorker.start(this::spawn, workRoot, options);
     }
 
+    /** The sandbox its workers run in. */
+    public Sandbox sandbox() {
+        return sandbox;
+    }
+
     private PythonProcess spawn(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath) {
-        ForkServer server = forkServer();
+        sandbox.handOver(directory);
+        CgroupSlot slot = sandbox.newSlot(options.limits().memoryBytes(), options.limits().maxProcesses());
+        Consumer<PythonProcess> died = slot == null ? onDeath : p -> {
+            slot.close(); // takes whatever the session left with it
+            onDeath.accept(p);
+        };
+        PythonProcess p = null;
+        try {
+            p = start(options, directory, died);
+            Sandbox.join(slot, p.pid()); // before any user code: nothing forks meanwhile
+            return p;
+        } catch (RuntimeException e) {
+            if (p != null) {
+                p.kill("its cgroup could not be made");
+            }
+            if (slot != null) {
+                slot.close();
+            }
+            throw e;
+        }
+    }
+
+    private PythonProcess start(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath) {
+        // Forked workers never have network (each spare is made in a namespace without it):
+        // a session that asks for it gets a cold worker whose jail keeps the network.
+        ForkServer server = options.network() ? null : forkServer();
         if (server != null) {
             try {
                 return server.fork(options, directory, onDeath);
@@ -153,7 +197,7 @@ public final class PythonRuntime implements SessionRuntime {
                 serverFailed(server, e);
             }
         }
-        return ColdStart.start(interpreter, options, directory, onDeath);
+        return ColdStart.start(interpreter, sandbox, options, directory, onDeath);
     }
 
     /** The live fork server, started or restarted as needed; null when workers start cold. */
@@ -173,7 +217,7 @@ public final class PythonRuntime implements SessionRuntime {
                 return null; // this start is cold; the next one starts a new server
             }
             try {
-                forkServer = ForkServer.start(interpreter, WorkerScript.path());
+                forkServer = ForkServer.start(interpreter, WorkerScript.path(), sandbox, workRoot);
                 return forkServer;
             } catch (ForkServer.Unavailable e) {
                 forkServerFailed = true;
@@ -234,8 +278,24 @@ public final class PythonRuntime implements SessionRuntime {
         private Duration startTimeout;
         private Path workRoot;
         private Boolean forkServer;
+        private Sandbox sandbox;
 
         private Builder() {
+        }
+
+        /**
+         * The sandbox workers run in (see {@link Sandbox}). Default {@link Sandbox#off()}: an
+         * embedding application chooses; the server's default is {@code auto}.
+         *
+         * @throws IllegalStateException when set twice
+         */
+        public Builder sandbox(Sandbox sandbox) {
+            Objects.requireNonNull(sandbox, "sandbox");
+            if (this.sandbox != null) {
+                throw new IllegalStateException("sandbox was already set to " + this.sandbox);
+            }
+            this.sandbox = sandbox;
+            return this;
         }
 
         /**
@@ -343,6 +403,7 @@ public final class PythonRuntime implements SessionRuntime {
             }
             return new PythonRuntime(new Interpreter(exe, pythonPath != null ? pythonPath : List.of(),
                     startTimeout != null ? startTimeout : DEFAULT_START_TIMEOUT),
+                    sandbox != null ? sandbox : Sandbox.off(),
                     workRoot != null ? workRoot : WorkDirectories.defaultRoot(),
                     forkServer != null ? forkServer : isLinux());
         }

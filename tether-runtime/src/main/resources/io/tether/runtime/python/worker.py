@@ -188,10 +188,19 @@ class Stream:
         self.forward(b'', True)
 
 
-def pump():
+def pump(confine=None):
     # One thread streams both pipes while code runs. A pipe is read under its stream's
     # lock so that drain_streams can take everything still in it after an execution, in
-    # order.
+    # order. confine: what it must do first in a sandbox (see prepare).
+    global _pump_failure
+    if confine is not None:
+        try:
+            confine()
+        except BaseException as e:
+            _pump_failure = e
+            return
+        finally:
+            _pump_confined.release()
     poller = select.poll()
     streams = {}
     for stream in STREAMS:
@@ -582,15 +591,36 @@ def apply_limits(memory, cpu, nproc, fsize):
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
 
-def prepare(devnull=-1):
+def prepare(devnull=-1, rules=-1):
     # What does not depend on the request (a spare does it before it is taken): its own
     # process group, so that killing the group kills every child of user code too; stdin;
     # the output pipes and their pump, with a small stack (it counts against RLIMIT_AS).
+    # In a sandbox the pump confines itself first (Landlock and capabilities are per
+    # thread): to the ruleset as it is now, without the working directory.
+    global _pump_confined
     os.setpgid(0, 0)
     setup_fds(devnull)
+    if SANDBOX:
+        _pump_confined = _thread.allocate_lock()
+        _pump_confined.acquire()
+        args = (SANDBOX.thread_confinement(rules),)
+    else:
+        args = ()
     _thread.stack_size(256 * 1024)
-    _thread.start_new_thread(pump, ())
+    _thread.start_new_thread(pump, args)
     _thread.stack_size(0)
+
+
+_pump_confined = None   # in a sandbox: released by the pump once it confined itself
+_pump_failure = None
+
+
+def await_pump_confined():
+    # Before any user code runs: the pump thread runs its code too (user code can replace
+    # what it calls), so it must be confined first.
+    _pump_confined.acquire()
+    if _pump_failure is not None:
+        raise _pump_failure
 
 
 def main(ctl, args, said_hello=None):
@@ -651,12 +681,18 @@ SPARE_AFTER_TAKEN = 0.002   # seconds: the next spare at the latest this long af
 SPARE_AFTER_DEATH = 0.05    # seconds: the next spare after one died untaken (no hot loop if forking fails)
 
 
-def spare_child(listener, devnull, alive_r, notes_w, server_fds):
+def spare_child(listener, devnull, alive_r, notes_w, server_fds, pid=0, rules=None):
+    # pid: this worker's pid as the JVM sees it (in a sandbox, its session's init); rules:
+    # the Landlock ruleset its session's init built, else None.
     _signal.set_wakeup_fd(-1)  # the server's; signals here are this worker's own
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
     for fd in server_fds:
         os.close(fd)
-    prepare(devnull)
+    if rules is None:
+        rules = SANDBOX.ruleset() if SANDBOX else -1
+    prepare(devnull, rules)
+    if SANDBOX:
+        SANDBOX.warm(rules)
     poller = select.poll()
     poller.register(listener.fileno(), select.POLLIN)
     poller.register(alive_r, select.POLLIN)
@@ -669,7 +705,7 @@ def spare_child(listener, devnull, alive_r, notes_w, server_fds):
         except (BlockingIOError, InterruptedError):
             continue
         break
-    pid = os.getpid()
+    pid = pid or os.getpid()
     note(notes_w, b'T%d\n' % pid)
     listener.close()
     os.close(alive_r)
@@ -684,6 +720,9 @@ def spare_child(listener, devnull, alive_r, notes_w, server_fds):
             os._exit(0)
         fields = request.decode('utf-8').split('\0')
         os.chdir(fields[0])
+        if SANDBOX:
+            await_pump_confined()
+            SANDBOX.confine(rules, fields[0])
     except BaseException as e:
         fatal(e)
 
@@ -702,6 +741,38 @@ def note(notes_w, text):
         pass
 
 
+def launch_spare(listener, devnull, alive_r, notes_w, server_fds):
+    # A spare in a sandbox: its launcher makes the session's namespaces and init (see
+    # sandbox.py) and tells the init's pid, which is the worker's pid for the JVM, then exits.
+    r, w = os.pipe()
+    launcher = os.fork()
+    if launcher == 0:
+        os.close(r)
+        try:
+            _signal.set_wakeup_fd(-1)
+            _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+            SANDBOX.launch(lambda pid, rules: spare_child(listener, devnull, alive_r, notes_w, server_fds + (w,),
+                                                          pid, rules),
+                           lambda pid: os.write(w, pid.to_bytes(4, 'big')))
+        finally:
+            os._exit(2)
+    os.close(w)
+    try:
+        said = os.read(r, 4)
+    finally:
+        os.close(r)
+    while True:
+        try:
+            _, status = os.waitpid(launcher, 0)
+            break
+        except InterruptedError:
+            continue
+    if len(said) < 4:
+        os.write(1, b'sandbox: a session could not be made (status %d)\n' % os.waitstatus_to_exitcode(status))
+        return -1
+    return int.from_bytes(said, 'big')
+
+
 def fork_server(path):
     import gc
     import time
@@ -710,7 +781,10 @@ def fork_server(path):
     import resource, linecache, traceback  # noqa: F401
     make_std_files()
     codecs.getincrementaldecoder('utf-8')  # the codec lookup, cached for every child
-    os.setpgid(0, 0)
+    if os.getpgrp() != os.getpid():  # in a jail it leads its own session already
+        os.setpgid(0, 0)
+    if SANDBOX:
+        SANDBOX.subreaper()  # a session's init is a grandchild: its exit is ours to reap and report
     listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
@@ -774,12 +848,16 @@ def fork_server(path):
         if spare == 0 or taken:
             wait = next_spare - time.monotonic()
             if wait <= 0:
-                pid = os.fork()
+                server_fds = (alive_w, notes_r, wake_r, wake_w)
+                pid = launch_spare(listener, devnull, alive_r, notes_w, server_fds) if SANDBOX else os.fork()
                 if pid == 0:
                     try:
-                        spare_child(listener, devnull, alive_r, notes_w, (alive_w, notes_r, wake_r, wake_w))
+                        spare_child(listener, devnull, alive_r, notes_w, server_fds)
                     finally:
                         os._exit(2)  # not reached unless its set-up failed: a worker never returns
+                if pid < 0:  # the session's namespaces could not be made: try again later
+                    next_spare = time.monotonic() + SPARE_AFTER_DEATH
+                    continue
                 spare, taken, next_spare = pid, False, 0.0
                 wait = None
         for fd, _ in poller.poll(None if wait is None else max(1, int(wait * 1000 + 0.999))):
@@ -808,12 +886,21 @@ def cold(path, args):
     global CTL_IN, CTL_OUT
     CTL_IN = CTL_OUT = fd
     try:
-        prepare()
+        rules = SANDBOX.ruleset() if SANDBOX else -1
+        prepare(rules=rules)
+        if SANDBOX:
+            await_pump_confined()
+            SANDBOX.confine(rules, os.getcwd())
     except BaseException as e:
         fatal(e)
     main(fd, args)
 
 
+SANDBOX = None
+if len(sys.argv) > 2 and sys.argv[1] == '--sandbox':
+    import sandbox as _sandbox
+    SANDBOX = _sandbox.Sandbox(_sandbox.Config(sys.argv[2]))
+    del sys.argv[1:3]
 if len(sys.argv) == 3 and sys.argv[1] == '--fork-server':
     fork_server(sys.argv[2])
 elif len(sys.argv) > 2 and sys.argv[1] == '--connect':

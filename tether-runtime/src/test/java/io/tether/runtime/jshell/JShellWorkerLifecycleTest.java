@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -18,15 +20,12 @@ import io.tether.runtime.OutputListener;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkerOptions;
 import io.tether.runtime.WorkerState;
+import io.tether.runtime.sandbox.HostPids;
 
 /** Starting, dying, restarting and closing workers: every test has workers of its own. */
-class JShellWorkerLifecycleTest {
-    private static final JShellRuntime RUNTIME = JShellRuntime.create();
-
-
+class JShellWorkerLifecycleTest extends JShellRuntimeFixture {
     private Worker start(Duration killGrace) {
-        return RUNTIME.start(new WorkerOptions(new WorkerOptions.WorkerLimits(1 << 20, 1 << 20,
-                256L << 20, null, 0, 1L << 30, 0, killGrace)));
+        return runtime.start(options(1 << 20, 1 << 20, 256L << 20, killGrace));
     }
 
     private Worker start() {
@@ -37,14 +36,12 @@ class JShellWorkerLifecycleTest {
         return worker.execute(new ExecutionRequest(1, code, Duration.ofSeconds(30)), OutputListener.NONE);
     }
 
-    private static void assertGone(long pid) {
-        ProcessHandle.of(pid).ifPresent(handle -> assertThat(handle.onExit())
-                .succeedsWithin(Duration.ofSeconds(5)));
-        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive)).isNotEqualTo(java.util.Optional.of(true));
+    private static void assertGone(long pid) throws InterruptedException {
+        assertThat(HostPids.goneWithin(pid, Duration.ofSeconds(5))).as("pid %d gone", pid).isTrue();
     }
 
     @Test
-    void systemExitIsACrashAndLeavesNoProcess() {
+    void systemExitIsACrashAndLeavesNoProcess() throws Exception {
         try (Worker worker = start()) {
             long pid = worker.pid();
             ExecutionResult result = run(worker, "System.out.println(\"bye\"); System.exit(3);");
@@ -86,7 +83,7 @@ class JShellWorkerLifecycleTest {
     }
 
     @Test
-    void codeThatIgnoresTheStopIsKilledAfterTheGrace() {
+    void codeThatIgnoresTheStopIsKilledAfterTheGrace() throws Exception {
         try (Worker worker = start(Duration.ofMillis(500))) {
             long pid = worker.pid();
             // Waits forever inside the JDK, deaf to interrupts and past JShell's stop checks. The
@@ -104,7 +101,7 @@ class JShellWorkerLifecycleTest {
     }
 
     @Test
-    void restartGivesAFreshInterpreterInANewProcess() {
+    void restartGivesAFreshInterpreterInANewProcess() throws Exception {
         try (Worker worker = start()) {
             long oldPid = worker.pid();
             run(worker, "int remembered = 5;");
@@ -129,7 +126,7 @@ class JShellWorkerLifecycleTest {
     }
 
     @Test
-    void closeKillsTheProcessAndIsIdempotent() {
+    void closeKillsTheProcessAndIsIdempotent() throws Exception {
         Worker worker = start();
         long pid = worker.pid();
         worker.close();
@@ -139,6 +136,22 @@ class JShellWorkerLifecycleTest {
         assertThat(worker.pid()).isEqualTo(-1);
         assertThatThrownBy(() -> run(worker, "1")).isInstanceOfSatisfying(TetherException.class,
                 e -> assertThat(e.code()).isEqualTo(ErrorCode.SESSION_ENDED));
+    }
+
+    @Test
+    void closeLeavesNoProcessOfTheWorker() throws Exception {
+        Worker worker = start();
+        assertThat(run(worker, "new ProcessBuilder(\"sleep\", \"1000\").start().pid()").status())
+                .isEqualTo(ExecutionStatus.OK);
+        // The worker and all it runs: in a jail bubblewrap's monitor, the namespace's init, the JVM
+        // and the sleep; else the JVM and the sleep. (A daemon: SandboxedJShellWorkerTest.)
+        List<Long> pids = new ArrayList<>(List.of(worker.pid()));
+        ProcessHandle.of(worker.pid()).orElseThrow().descendants().forEach(p -> pids.add(p.pid()));
+        assertThat(pids).hasSize(sandboxed() ? 4 : 2);
+        worker.close();
+        for (long pid : pids) {
+            assertThat(HostPids.running(pid)).as("pid %d after close", pid).isFalse();
+        }
     }
 
     @Test
@@ -155,7 +168,7 @@ class JShellWorkerLifecycleTest {
     @Test
     void workersAreIsolated() throws Exception {
         try (Worker first = start();
-             Worker second = RUNTIME.start(new WorkerOptions(WorkerOptions.WorkerLimits.DEFAULTS))) {
+             Worker second = runtime.start(options(1 << 20, 1 << 20, 2L << 30, Duration.ofSeconds(2)))) {
             assertThat(first.pid()).isNotEqualTo(second.pid());
             assertThat(first.workingDirectory()).isNotEqualTo(second.workingDirectory());
             run(first, "int mine = 1; static int shared = 1;");
@@ -170,7 +183,8 @@ class JShellWorkerLifecycleTest {
 
     @Test
     void aJvmThatCannotStartIsRuntimeUnavailable() {
-        JShellRuntime broken = JShellRuntime.builder().jvmOptions(java.util.List.of("-XX:+NoSuchOption")).build();
+        JShellRuntime broken = JShellRuntime.builder().jvmOptions(java.util.List.of("-XX:+NoSuchOption"))
+                .workRoot(workRoot).sandbox(sandbox).build();
         assertThatThrownBy(() -> broken.start(new WorkerOptions(WorkerOptions.WorkerLimits.DEFAULTS)))
                 .isInstanceOfSatisfying(TetherException.class, e -> {
                     assertThat(e.code()).isEqualTo(ErrorCode.RUNTIME_UNAVAILABLE);

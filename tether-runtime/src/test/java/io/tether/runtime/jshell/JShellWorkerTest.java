@@ -3,7 +3,6 @@ package io.tether.runtime.jshell;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -15,8 +14,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
@@ -24,23 +21,16 @@ import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
 import io.tether.runtime.OutputListener;
-import io.tether.runtime.WorkerOptions;
 import io.tether.runtime.WorkerState;
 
 /** Behaviour of one live JShell worker; the tests share it where its state does not matter. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class JShellWorkerTest {
-    @TempDir
-    static Path directory;
-
+class JShellWorkerTest extends JShellRuntimeFixture {
     private final AtomicLong numbers = new AtomicLong();
-    private JShellWorker worker;
+    JShellWorker worker;
 
     @BeforeAll
     void startWorker() {
-        WorkerOptions.WorkerLimits limits = new WorkerOptions.WorkerLimits(1000, 10_000, 512L << 20, null, 0,
-                1L << 30, 0, Duration.ofSeconds(2));
-        worker = (JShellWorker) JShellRuntime.builder().workRoot(directory).build().start(new WorkerOptions(limits));
+        worker = (JShellWorker) runtime.start(options(1000, 10_000, 512L << 20, Duration.ofSeconds(2)));
     }
 
     @AfterAll
@@ -48,7 +38,7 @@ class JShellWorkerTest {
         worker.close();
     }
 
-    private ExecutionResult run(String code) {
+    ExecutionResult run(String code) {
         return worker.execute(new ExecutionRequest(numbers.incrementAndGet(), code, Duration.ofSeconds(30)),
                 OutputListener.NONE);
     }
@@ -123,7 +113,31 @@ class JShellWorkerTest {
     void workingDirectoryIsTheSessionsDirectory() throws Exception {
         ExecutionResult result = run("new java.io.File(\".\").getCanonicalPath()");
         assertThat(result.result()).containsEntry("application/json",
-                worker.workingDirectory().toRealPath().toString());
+                seenByTheWorker(worker.workingDirectory()).toString());
+    }
+
+    @Test
+    void outputOfChildProcessesIsCaptured() throws Exception {
+        CountDownLatch childSeen = new CountDownLatch(2);
+        CompletableFuture<ExecutionResult> running = CompletableFuture.supplyAsync(() -> worker.execute(
+                new ExecutionRequest(numbers.incrementAndGet(), """
+                        new ProcessBuilder("sh", "-c", "echo from-child; echo child-err >&2").inheritIO().start().waitFor();
+                        // The child wrote to the JVM's own fd 1 and 2, which the parent drains on its own:
+                        // the execution lasts until the parent has seen it.
+                        var gate = new java.io.File("child-gate");
+                        while (!gate.exists()) { Thread.onSpinWait(); }
+                        """, Duration.ofSeconds(30)),
+                (stream, text) -> {
+                    if (text.contains("from-child") || text.contains("child-err")) {
+                        childSeen.countDown();
+                    }
+                }));
+        assertThat(childSeen.await(10, TimeUnit.SECONDS)).isTrue();
+        java.nio.file.Files.createFile(worker.workingDirectory().resolve("child-gate"));
+        ExecutionResult result = running.get(10, TimeUnit.SECONDS);
+        assertThat(result.status()).isEqualTo(ExecutionStatus.OK);
+        assertThat(result.stdout()).isEqualTo("from-child\n");
+        assertThat(result.stderr()).isEqualTo("child-err\n");
     }
 
     @Test

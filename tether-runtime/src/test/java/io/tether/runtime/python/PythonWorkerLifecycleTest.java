@@ -82,7 +82,10 @@ class PythonWorkerLifecycleTest extends PythonRuntimeFixture {
     static long childPid(Worker w, String code) {
         ExecutionResult r = run(w, code);
         assertThat(r.status()).as("%s", r).isEqualTo(ExecutionStatus.OK);
-        return (Long) r.result().get("application/json");
+        long inside = (Long) r.result().get("application/json");
+        long host = io.tether.runtime.sandbox.HostPids.of(w.pid(), inside);
+        assertThat(host).as("host pid of session pid %d", inside).isPositive();
+        return host;
     }
 
     @Test

@@ -89,6 +89,18 @@ final class JsonBody {
         return v;
     }
 
+    /** A boolean field, or {@code fallback} when absent or null. */
+    boolean bool(String field, boolean fallback) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isBoolean()) {
+            throw wrongType(field, "a boolean", v);
+        }
+        return v.booleanValue();
+    }
+
     /** An object field as a map, or {@code null} when absent or null. */
     Map<String, Object> object(String field) {
         JsonNode v = node.get(field);

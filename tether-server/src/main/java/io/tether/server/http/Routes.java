@@ -5,6 +5,7 @@ import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.pool.WarmPool;
+import io.tether.runtime.sandbox.Sandbox;
 import io.tether.runtime.pool.WarmPoolStats;
 import io.tether.session.EndReason;
 import io.tether.session.ExecutionRecord;
@@ -36,10 +37,10 @@ public final class Routes {
     public static final String EXECUTION_HEADER = "Tether-Execution";
 
     private static final Set<String> CREATE_FIELDS =
-            Set.of("runtime", "key", "data", "metadata", "idle_timeout", "max_lifetime", "owner");
+            Set.of("runtime", "key", "data", "metadata", "idle_timeout", "max_lifetime", "owner", "network");
     private static final Set<String> PATCH_FIELDS = Set.of("data", "metadata");
     private static final Set<String> EXECUTE_FIELDS = Set.of("code", "timeout");
-    private static final Set<String> AUTO_EXECUTE_FIELDS = Set.of("code", "timeout", "runtime");
+    private static final Set<String> AUTO_EXECUTE_FIELDS = Set.of("code", "timeout", "runtime", "network");
     private static final Set<String> END_FIELDS = Set.of("reason");
 
     private final SessionManager manager;
@@ -47,6 +48,7 @@ public final class Routes {
     private final Map<String, WarmPool> pools;
     private final PrometheusMeterRegistry prometheus;
     private final SessionFiles files;
+    private final Sandbox sandbox;
     /** Sessions executing now, for shutdown. */
     private final Set<String> executing = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
@@ -57,12 +59,13 @@ public final class Routes {
     }
 
     public Routes(SessionManager manager, Limits limits, Map<String, WarmPool> pools,
-                  PrometheusMeterRegistry prometheus) {
+                  PrometheusMeterRegistry prometheus, Sandbox sandbox) {
         this.manager = manager;
+        this.sandbox = sandbox;
         this.limits = limits;
         this.pools = Map.copyOf(pools);
         this.prometheus = prometheus;
-        this.files = new SessionFiles(limits.maxFileBytes());
+        this.files = new SessionFiles(limits.maxFileBytes(), sandbox::handOver);
     }
 
     /** Refuses new requests from now on ({@code shutting_down}); running ones go on. */
@@ -95,7 +98,14 @@ public final class Routes {
         if (p.size() == 1 && p.get(0).equals("healthz")) {
             x.route = "/healthz";
             allow(x, "GET");
-            x.send(draining ? 503 : 200, Map.of("status", draining ? "shutting_down" : "ok"));
+            Map<String, Object> health = new LinkedHashMap<>();
+            health.put("status", draining ? "shutting_down" : "ok");
+            health.put("sandbox", sandbox.mode().toString());
+            if (!sandbox.enabled()) {
+                health.put("warning", "the sandbox is off: session code can read the server's files and "
+                        + "reach other sessions, the server and the network");
+            }
+            x.send(draining ? 503 : 200, health);
             return;
         }
         if (draining) {
@@ -231,6 +241,7 @@ public final class Routes {
         SessionSpec.Builder spec = SessionSpec.builder(owner != null ? owner : x.principal.owner());
         String runtime = body.string("runtime");
         spec.runtime(runtime != null ? runtime : Session.NO_RUNTIME);
+        spec.network(network(body, runtime != null ? runtime : Session.NO_RUNTIME));
         String key = body.string("key");
         if (key != null) {
             spec.key(key);
@@ -326,10 +337,15 @@ public final class Routes {
         String runtime = body.string("runtime");
         String id = x.header(SESSION_HEADER);
         if (id == null || id.isBlank()) {
-            Session s = manager.create(SessionSpec.builder(x.principal.owner())
-                    .runtime(runtime != null ? runtime : "python").build());
+            String r = runtime != null ? runtime : "python";
+            Session s = manager.create(SessionSpec.builder(x.principal.owner()).runtime(r)
+                    .network(network(body, r)).build());
             id = s.id();
         } else {
+            if (body.has("network")) {
+                throw TetherException.invalid("field network: only a request that creates its session may ask for "
+                        + "the network");
+            }
             Session s = visible(x, id.trim());
             id = s.id();
             if (runtime != null && !runtime.equals(s.runtime())) {
@@ -382,6 +398,16 @@ public final class Routes {
         return t != null ? t : limits.defaultExecutionTimeout();
     }
 
+    /** The {@code network} field, checked against the sandbox before anything is created. */
+    private boolean network(JsonBody body, String runtime) {
+        boolean network = body.bool("network", false);
+        if (network && runtime.equals(Session.NO_RUNTIME)) {
+            throw TetherException.invalid("field network: a plain session (runtime none) runs no code");
+        }
+        sandbox.checkNetwork(network);
+        return network;
+    }
+
     // ---------------------------------------------------------------- runtimes, stats
 
     private Map<String, Object> runtimes() {
@@ -405,7 +431,17 @@ public final class Routes {
             m.put("pool", p);
             list.add(m);
         }
-        return Map.of("runtimes", list);
+        return Map.of("runtimes", list, "sandbox", sandboxReport(sandbox));
+    }
+
+    /** What {@code GET /v1/runtimes} says of the sandbox: mode, layers in force, network, what is missing. */
+    static Map<String, Object> sandboxReport(Sandbox sandbox) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mode", sandbox.mode().toString());
+        m.put("layers", sandbox.layers());
+        m.put("network", sandbox.networkAllowed());
+        m.put("missing", sandbox.missing());
+        return m;
     }
 
     private Map<String, Object> stats(Exchange x) {
