@@ -193,6 +193,6 @@ class SandboxedJShellWorkerTest extends JShellWorkerTest {
 
     private io.tether.runtime.WorkerOptions limited(int maxProcesses) {
         return new io.tether.runtime.WorkerOptions(new io.tether.runtime.WorkerOptions.WorkerLimits(1 << 20, 1 << 20,
-                512L << 20, null, maxProcesses, 1L << 30, Duration.ofSeconds(2)));
+                512L << 20, null, maxProcesses, 1L << 30, 0, Duration.ofSeconds(2)));
     }
 }
