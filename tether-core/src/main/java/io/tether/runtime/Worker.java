@@ -36,6 +36,16 @@ public interface Worker extends AutoCloseable {
     long pid();
 
     /**
+     * CPU time (user and system) used so far by the worker's interpreter and every process
+     * it started, the ended ones included, since the worker started or last restarted: the
+     * figure a session's CPU limit ({@link WorkerOptions.WorkerLimits#cpuTime}) is held to.
+     * Empty when the runtime cannot tell (the default) or the worker is closed.
+     */
+    default java.util.Optional<java.time.Duration> cpuTime() {
+        return java.util.Optional.empty();
+    }
+
+    /**
      * The worker's own working directory: created by its runtime for this worker alone
      * (the interpreter starts in it), kept across {@link #restart()}, deleted by
      * {@link #close()}. A session's files live here.

@@ -39,8 +39,12 @@ public record WorkerOptions(WorkerLimits limits, boolean network) {
      *                        dropped and the result marked truncated. Default 1 MiB
      * @param maxCodeBytes    largest code accepted (UTF-8). Default 1 MiB
      * @param memoryBytes     address-space limit (RLIMIT_AS); 0 = unlimited. Default 2 GiB
-     * @param cpuTime         CPU-time limit of the process (RLIMIT_CPU); {@code null} =
-     *                        unlimited. Default unlimited
+     * @param cpuTime         CPU time the worker's processes may use in all (the interpreter
+     *                        and everything it started, see {@link Worker#cpuTime}); the
+     *                        session manager checks it after every execution and every limit
+     *                        check interval and ends the session {@code cpu_time_exceeded}.
+     *                        Python processes also get RLIMIT_CPU one second above it as a
+     *                        backstop. {@code null} = unlimited. Default unlimited
      * @param maxProcesses    process limit (RLIMIT_NPROC, per user, ignored for root);
      *                        0 = unlimited. Default 0
      * @param maxFileBytes    largest file the worker may write (RLIMIT_FSIZE); 0 =

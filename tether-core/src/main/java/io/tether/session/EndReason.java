@@ -25,6 +25,11 @@ public record EndReason(String code) {
      * measured), so its worker was killed; status {@code error} whatever the worker-loss policy.
      */
     public static final EndReason DISK_QUOTA_EXCEEDED = new EndReason("disk_quota_exceeded");
+    /**
+     * Its processes used more CPU time in all than the worker's limit, so its worker was
+     * killed; status {@code error} whatever the worker-loss policy.
+     */
+    public static final EndReason CPU_TIME_EXCEEDED = new EndReason("cpu_time_exceeded");
     /** The server (or the embedding application) shut down while it was live. */
     public static final EndReason SERVER_SHUTDOWN = new EndReason("server_shutdown");
     /** The process holding its live state died; found on the next start. */

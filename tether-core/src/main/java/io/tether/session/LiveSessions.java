@@ -213,16 +213,24 @@ final class LiveSessions {
     }
 
     /**
-     * Kills the worker of every session whose running execution has taken its working
-     * directory over the disk quota; each such execution ends {@code crashed} and its session
-     * ends as the execution returns (see {@link SessionManager#execute}).
+     * Kills the worker of every session past its disk quota or CPU time. A running execution
+     * then ends {@code crashed} and its session ends as the execution returns (see
+     * {@link SessionManager#execute}); a session between executions ends here.
      *
-     * @return how many workers this pass killed
+     * @return how many sessions this pass ended (or will end as their execution returns)
      */
-    int checkDiskQuotas() {
+    int checkLimits() {
         int n = 0;
         for (LiveSession ls : live.values()) {
-            if (ls.worker != null && ls.worker.checkDiskQuota()) {
+            LiveWorker lw = ls.worker;
+            if (lw == null || lw.death() != null) {
+                continue;
+            }
+            WorkerDeath idle = lw.checkLimits();
+            if (idle != null) {
+                terminateLive(ls.snapshot.id(), SessionStatus.ERROR, idle.reason(), idle.cause(0, null));
+                n++;
+            } else if (lw.death() != null) {
                 n++;
             }
         }

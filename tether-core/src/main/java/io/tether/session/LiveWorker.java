@@ -10,16 +10,18 @@ import io.tether.runtime.Worker;
 import io.tether.runtime.WorkerState;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The worker side of a live session: its worker, the gate that runs one execution at a
- * time, in arrival order, with a bounded queue, and the disk quota of its working
- * directory, checked after every execution and (by the manager's disk watch) while one runs.
+ * time, in arrival order, with a bounded queue, and the session's totals: the disk quota of
+ * its working directory and its CPU time, checked after every execution and by the manager's
+ * limit watch, between executions too (a background thread or process keeps running then).
  *
- * <p>The worker's death is known here: either this class killed it (for its disk quota, with
- * that reason) or the worker died by itself (its state says {@code DEAD}); see {@link #death}.
+ * <p>The worker's death is known here: either this class killed it (for a limit, with that
+ * reason) or the worker died by itself (its state says {@code DEAD}); see {@link #death}.
  */
 final class LiveWorker {
     final Worker worker;
@@ -29,15 +31,60 @@ final class LiveWorker {
     private long executions; // guarded by gate
     private final long maxOutputBytes;
     private final DiskQuota.Directory disk;
+    private final Duration cpuLimit; // null = none
+    private volatile Duration cpuAtStart; // what the worker had used when the session got it (or it restarted)
+    private volatile Duration cpuBefore = Duration.ZERO; // used by the interpreters before the last restart
+    private final long cpuCheckNanos; // after an execution, CPU time is read at most this often
+    private volatile long cpuCheckedAt = System.nanoTime();
     private volatile boolean busy;
     private volatile Running running; // written under this
     private volatile WorkerDeath killed; // written once, under this
 
-    LiveWorker(Worker worker, int maxQueued, long maxOutputBytes, DiskQuota diskQuota) {
+    /**
+     * @param cpuLimit      the CPU time the worker's processes may use in all; {@code null} for
+     *                      no limit
+     * @param checkInterval the manager's limit check interval: after an execution the CPU time
+     *                      is read only when it was last read longer ago than this (reading it
+     *                      walks the process tree in {@code /proc}, tens of µs, as much as an
+     *                      execution round trip), so a session running short executions back
+     *                      to back pays for one read per interval. {@link Duration#ZERO}: after
+     *                      every execution
+     */
+    LiveWorker(Worker worker, int maxQueued, long maxOutputBytes, DiskQuota diskQuota, Duration cpuLimit,
+               Duration checkInterval) {
         this.worker = worker;
         this.maxQueued = maxQueued;
         this.maxOutputBytes = maxOutputBytes;
         this.disk = diskQuota.directory(worker.workingDirectory());
+        this.cpuLimit = cpuLimit;
+        this.cpuCheckNanos = checkInterval.toNanos();
+        this.cpuAtStart = startingCpu();
+    }
+
+    /**
+     * The worker's CPU time now, the base the session's use is counted from: an interpreter
+     * that costs CPU to start (a JVM: a second or more) is not charged to the session.
+     */
+    private Duration startingCpu() {
+        return cpuLimit == null ? Duration.ZERO : worker.cpuTime().orElse(Duration.ZERO);
+    }
+
+    /**
+     * Restarts the worker. What the old interpreter used stays charged (a restart does not
+     * renew the session's CPU time); the fresh interpreter's start is not charged.
+     */
+    void restart() {
+        Duration used = cpuUsed();
+        if (used != null) {
+            cpuBefore = used;
+        }
+        worker.restart();
+        cpuAtStart = startingCpu();
+    }
+
+    /** The CPU time the session's interpreters used in all, or {@code null} when unknown. */
+    private Duration cpuUsed() {
+        return worker.cpuTime().map(t -> t.minus(cpuAtStart).plus(cpuBefore)).orElse(null);
     }
 
     /** Whether an execution is running: a busy session is never expired for idleness. */
@@ -95,7 +142,7 @@ final class LiveWorker {
 
     /**
      * Runs {@code request} in the worker as the running execution {@code r} (between
-     * {@link #begin} and {@link #end}), then checks the disk quota.
+     * {@link #begin} and {@link #end}), then checks the disk quota and the CPU time.
      *
      * @return the worker's result; when the worker was killed meanwhile (over its quota now or
      *     while it ran), that result ended {@code crashed} with the reason as its error
@@ -114,7 +161,7 @@ final class LiveWorker {
                     Duration.ZERO, false);
         }
         if (killed == null) {
-            WorkerDeath over = disk.check();
+            WorkerDeath over = overLimit(System.nanoTime() - cpuCheckedAt >= cpuCheckNanos);
             if (over != null) {
                 kill(r, over);
             }
@@ -124,19 +171,55 @@ final class LiveWorker {
     }
 
     /**
-     * While an execution runs: measures the working directory and kills the worker when it
-     * holds more than the quota (the execution then ends {@code crashed}, see
-     * {@link #execute}). Does nothing when no execution runs.
+     * Checks the session's totals now, whether an execution runs or not, and kills the worker
+     * when one is past its limit. An execution that was running then ends {@code crashed}
+     * (see {@link #execute}) and its session ends as it returns.
      *
-     * @return whether this call killed the worker
+     * @return why this call killed the worker between executions, so the caller ends the
+     *     session; {@code null} when it killed none or killed it under a running execution
      */
-    boolean checkDiskQuota() {
-        Running r = running;
-        if (r == null || killed != null) {
-            return false;
+    WorkerDeath checkLimits() {
+        if (killed != null) {
+            return null;
         }
-        WorkerDeath over = disk.check();
-        return over != null && kill(r, over);
+        Running r = running;
+        WorkerDeath over = overLimit(true);
+        if (over == null) {
+            return null;
+        }
+        if (r != null) {
+            kill(r, over);
+            return null;
+        }
+        synchronized (this) {
+            if (running != null || killed != null) {
+                return null; // an execution began meanwhile: it checks after it ran
+            }
+            killed = over;
+        }
+        worker.close();
+        return over;
+    }
+
+    /**
+     * How the worker dies for a total past its limit now, or {@code null} when none is.
+     *
+     * @param cpu whether to read the CPU time too
+     */
+    private WorkerDeath overLimit(boolean cpu) {
+        if (cpu && cpuLimit != null) {
+            cpuCheckedAt = System.nanoTime();
+            Duration used = cpuUsed();
+            if (used != null && used.compareTo(cpuLimit) > 0) {
+                return WorkerDeath.cpuTimeExceeded("the session's processes used " + seconds(used)
+                        + " of CPU time, its limit is " + seconds(cpuLimit));
+            }
+        }
+        return disk.check();
+    }
+
+    private static String seconds(Duration d) {
+        return String.format(Locale.ROOT, "%.2f s", d.toNanos() / 1e9);
     }
 
     /** Kills the worker for {@code why} if execution {@code r} still runs and nothing killed it yet. */

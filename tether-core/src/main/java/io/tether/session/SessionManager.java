@@ -63,7 +63,7 @@ public final class SessionManager implements AutoCloseable {
     private final Duration defaultMaxLifetime;
     private final Duration shutdownTimeout;
     private final Duration reaperInterval;
-    private final Duration diskCheckInterval;
+    private final Duration limitCheckInterval;
     private final DiskQuota diskQuota;
     private final String node;
     private final SessionLimits limits;
@@ -76,7 +76,7 @@ public final class SessionManager implements AutoCloseable {
 
     private final ManagerGate gate = new ManagerGate();
     private volatile SessionReaper reaper;
-    private volatile SessionReaper diskWatch;
+    private volatile SessionReaper limitWatch;
 
     SessionManager(SessionManagerBuilder b) {
         this.store = b.store != null ? b.store : new InMemorySessionStore();
@@ -84,7 +84,7 @@ public final class SessionManager implements AutoCloseable {
         this.defaultMaxLifetime = b.maxLifetime;
         this.shutdownTimeout = b.shutdownTimeout;
         this.reaperInterval = b.reaperInterval;
-        this.diskCheckInterval = b.diskCheckInterval;
+        this.limitCheckInterval = b.limitCheckInterval;
         this.node = b.node;
         this.limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
         this.metrics = new SessionMetrics(b.registry, limits::total);
@@ -119,8 +119,9 @@ public final class SessionManager implements AutoCloseable {
         if (!reaperInterval.isZero()) {
             reaper = new SessionReaper("tether-session-reaper", sessions::reapExpired, reaperInterval);
         }
-        if (!diskCheckInterval.isZero() && diskQuota.bytes() > 0 && !runtimes.isEmpty()) {
-            diskWatch = new SessionReaper("tether-disk-quota", sessions::checkDiskQuotas, diskCheckInterval);
+        if (!limitCheckInterval.isZero() && (diskQuota.bytes() > 0 || workerOptions.limits().cpuTime() != null)
+                && !runtimes.isEmpty()) {
+            limitWatch = new SessionReaper("tether-limit-watch", sessions::checkLimits, limitCheckInterval);
         }
         return this;
     }
@@ -146,8 +147,8 @@ public final class SessionManager implements AutoCloseable {
             if (reaper != null) {
                 reaper.stop();
             }
-            if (diskWatch != null) {
-                diskWatch.stop();
+            if (limitWatch != null) {
+                limitWatch.stop();
             }
             if (!gate.awaitQuiescence(deadline)) {
                 log.warn("closing with operations still in flight after {}", shutdownTimeout);
@@ -221,7 +222,8 @@ public final class SessionManager implements AutoCloseable {
                     0, spec.data, spec.metadata, node, 1);
             store.insert(s);
             LiveSession ls = new LiveSession(s, worker == null ? null
-                    : new LiveWorker(worker, maxQueuedExecutions, workerOptions.limits().maxOutputBytes(), diskQuota));
+                    : new LiveWorker(worker, maxQueuedExecutions, workerOptions.limits().maxOutputBytes(), diskQuota,
+                            workerOptions.limits().cpuTime(), limitCheckInterval));
             if (worker != null) {
                 sessions.tracker(ls).register("worker", 1, worker);
             }
@@ -380,11 +382,13 @@ public final class SessionManager implements AutoCloseable {
      * exception. When the worker died (crash, or killed after a timeout), the
      * {@link WorkerLossPolicy} applies after the result is produced.
      *
-     * <p>The worker's disk quota ({@link WorkerOptions.WorkerLimits#diskQuotaBytes}) is checked
-     * after the code ran, before the result is returned, and every disk check interval while
-     * it runs. Past it the worker is killed, the result is {@code crashed} with the error
-     * {@code DiskQuotaExceeded} saying how much the directory held, and the session ends
-     * {@code error} / {@code disk_quota_exceeded} whatever the policy.
+     * <p>The worker's disk quota ({@link WorkerOptions.WorkerLimits#diskQuotaBytes}) and CPU
+     * time ({@link WorkerOptions.WorkerLimits#cpuTime}, all its processes together) are checked
+     * after the code ran, before the result is returned, and every limit check interval. Past
+     * one the worker is killed, the result is {@code crashed} with the error
+     * {@code DiskQuotaExceeded} or {@code CpuTimeExceeded} saying how much was used, and the
+     * session ends {@code error} / {@code disk_quota_exceeded} or {@code cpu_time_exceeded}
+     * whatever the policy.
      *
      * @param timeout  how long the code may run; {@code null} for no limit
      * @param listener receives output while the code runs
@@ -423,7 +427,7 @@ public final class SessionManager implements AutoCloseable {
                 death = lw.death();
                 restart = death != null && death.policyDecides() && workerLossPolicy == WorkerLossPolicy.RESTART;
                 if (restart && sessions.live.containsKey(id)) {
-                    lw.worker.restart();
+                    lw.restart();
                 }
             } finally {
                 lw.exit();
@@ -532,7 +536,7 @@ public final class SessionManager implements AutoCloseable {
             try {
                 Session s = sessions.changeActive(id, Session::withActivity);
                 store.recordActivity(id, s.lastActivityAt(), s.interactionCount());
-                lw.worker.restart();
+                lw.restart();
                 return s;
             } finally {
                 lw.exit();
@@ -597,20 +601,22 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
-     * Checks the disk quota of every session with a running execution now: a worker whose
-     * working directory holds more than {@link WorkerOptions.WorkerLimits#diskQuotaBytes} is
-     * killed, its execution ends {@code crashed} ({@code DiskQuotaExceeded}) and its session
-     * ends {@code error} / {@code disk_quota_exceeded} as that execution returns. The manager
-     * runs this by itself every disk check interval (see
-     * {@link SessionManagerBuilder#diskCheckInterval}) and checks after every execution
-     * anyway; tests call it instead of waiting for the interval. Blocks while it measures.
+     * Checks every live session's totals now: a worker whose working directory holds more
+     * than {@link WorkerOptions.WorkerLimits#diskQuotaBytes}, or whose processes used more CPU
+     * time than {@link WorkerOptions.WorkerLimits#cpuTime}, is killed and its session ends
+     * {@code error} / {@code disk_quota_exceeded} or {@code cpu_time_exceeded}: at once when
+     * it was between executions, else as the running execution returns ({@code crashed},
+     * error {@code DiskQuotaExceeded} or {@code CpuTimeExceeded}). The manager runs this by
+     * itself every limit check interval (see {@link SessionManagerBuilder#limitCheckInterval})
+     * and checks after every execution anyway; tests call it instead of waiting for the
+     * interval. Blocks while it measures.
      *
-     * @return how many workers this call killed
+     * @return how many sessions this call ended or will end
      */
-    public int checkDiskQuotas() {
+    public int checkLimits() {
         gate.enter();
         try {
-            return sessions.checkDiskQuotas();
+            return sessions.checkLimits();
         } finally {
             gate.exit();
         }

@@ -27,7 +27,7 @@ public final class SessionManagerBuilder {
     Duration cleanupTimeout = Duration.ofSeconds(5);
     Duration shutdownTimeout = Duration.ofSeconds(30);
     Duration reaperInterval = Duration.ofSeconds(1);
-    Duration diskCheckInterval = Duration.ofMillis(500);
+    Duration limitCheckInterval = Duration.ofMillis(500);
     long maxSessions = 100_000;
     long maxSessionsPerOwner = Long.MAX_VALUE;
     String node = "local";
@@ -128,19 +128,20 @@ public final class SessionManagerBuilder {
     }
 
     /**
-     * How often the disk quota of sessions with a running execution is checked while it
-     * runs ({@link WorkerOptions.WorkerLimits#diskQuotaBytes}); default 500 ms, counted from
-     * the end of one pass over the sessions to the start of the next. It is also checked after
-     * every execution whatever this says. {@link Duration#ZERO} runs no background checks
-     * (then {@link SessionManager#checkDiskQuotas()} checks on demand).
+     * How often every live session's totals are checked: its disk quota
+     * ({@link WorkerOptions.WorkerLimits#diskQuotaBytes}) and its CPU time
+     * ({@link WorkerOptions.WorkerLimits#cpuTime}), whether an execution runs or not; default
+     * 500 ms, counted from the end of one pass over the sessions to the start of the next. Both
+     * are also checked after every execution whatever this says. {@link Duration#ZERO} runs
+     * no background checks (then {@link SessionManager#checkLimits()} checks on demand).
      */
-    public SessionManagerBuilder diskCheckInterval(Duration interval) {
-        once("diskCheckInterval");
+    public SessionManagerBuilder limitCheckInterval(Duration interval) {
+        once("limitCheckInterval");
         Objects.requireNonNull(interval, "interval");
         if (interval.isNegative()) {
-            throw new IllegalArgumentException("disk check interval must be ≥ 0, got " + interval);
+            throw new IllegalArgumentException("limit check interval must be ≥ 0, got " + interval);
         }
-        this.diskCheckInterval = interval;
+        this.limitCheckInterval = interval;
         return this;
     }
 

@@ -11,8 +11,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs a pass over the live sessions in the background, every interval (counted from the end
  * of the previous pass), on one daemon thread of its own: the reaper
- * ({@code tether-session-reaper}) ends expired sessions, the disk watch
- * ({@code tether-disk-quota}) kills workers whose running code passed the disk quota. A
+ * ({@code tether-session-reaper}) ends expired sessions, the limit watch
+ * ({@code tether-limit-watch}) kills workers past their disk quota or CPU time. A
  * failing pass is logged and the next pass runs anyway.
  */
 final class SessionReaper {

@@ -31,6 +31,12 @@ record WorkerDeath(EndReason reason, boolean policyDecides, ExecutionError error
                 new ExecutionError("DiskQuotaExceeded", why + "; the worker was killed", List.of()));
     }
 
+    /** Killed because its processes used more CPU time than the limit; {@code why} says how much. */
+    static WorkerDeath cpuTimeExceeded(String why) {
+        return new WorkerDeath(EndReason.CPU_TIME_EXCEEDED, false,
+                new ExecutionError("CpuTimeExceeded", why + "; the worker was killed", List.of()));
+    }
+
     /** The result of the execution that was running when the worker died, as the session reports it. */
     ExecutionResult applyTo(ExecutionResult r) {
         if (error == null) {
@@ -42,6 +48,9 @@ record WorkerDeath(EndReason reason, boolean policyDecides, ExecutionError error
 
     /** The cause the session's {@link SessionEvent.Failed} event carries. */
     TetherException cause(long number, ExecutionResult result) {
+        if (error != null && result == null) { // between executions
+            return new TetherException(ErrorCode.LIMIT_EXCEEDED, error.name() + ": " + error.value());
+        }
         if (error == null) {
             return new TetherException(ErrorCode.INTERNAL, "worker died: execution " + number + " ended "
                     + result.status().wireName());

@@ -41,7 +41,7 @@ class DiskQuotaTest {
         WorkerLimits d = WorkerLimits.DEFAULTS;
         WorkerLimits limits = new WorkerLimits(d.maxOutputBytes(), d.maxCodeBytes(), d.memoryBytes(), d.cpuTime(),
                 d.maxProcesses(), d.maxFileBytes(), quota, d.killGrace());
-        manager = SessionManager.builder().reaperInterval(Duration.ZERO).diskCheckInterval(Duration.ZERO)
+        manager = SessionManager.builder().reaperInterval(Duration.ZERO).limitCheckInterval(Duration.ZERO)
                 .workerOptions(new WorkerOptions(limits)).workerLossPolicy(policy).runtime(echo)
                 .listener(events::add).build().start();
         return manager;
@@ -102,7 +102,7 @@ class DiskQuotaTest {
 
         assertThat(manager.execute(s.id(), "x", null, null).status()).isEqualTo(ExecutionStatus.OK);
         assertThat(manager.execute(s.id(), "y", null, null).status()).isEqualTo(ExecutionStatus.OK);
-        assertThat(manager.checkDiskQuotas()).isZero();
+        assertThat(manager.checkLimits()).isZero();
         assertThat(manager.get(s.id()).isActive()).isTrue();
     }
 
@@ -111,23 +111,44 @@ class DiskQuotaTest {
         manager(QUOTA, WorkerLossPolicy.END_SESSION);
         Session s = echoSession();
         Session other = echoSession();
-        fill(other, "big.bin", 2 << 20); // over, but nothing runs there: checked after its next execution
         CompletableFuture<ExecutionResult> waiting = CompletableFuture.supplyAsync(
                 () -> manager.execute(s.id(), "say-wait", null, null));
         echo.awaitWaiting();
-        assertThat(manager.checkDiskQuotas()).as("still under").isZero();
+        assertThat(manager.checkLimits()).as("still under").isZero();
         fill(s, "out/1.bin", 700_000);
         fill(s, "out/2.bin", 700_000);
 
-        assertThat(manager.checkDiskQuotas()).isEqualTo(1);
+        assertThat(manager.checkLimits()).isEqualTo(1);
         ExecutionResult r = waiting.get(10, TimeUnit.SECONDS);
 
         assertThat(r.status()).isEqualTo(ExecutionStatus.CRASHED);
         assertThat(r.error().name()).isEqualTo("DiskQuotaExceeded");
         assertThat(manager.get(s.id()).endReason()).isEqualTo(EndReason.DISK_QUOTA_EXCEEDED);
         assertThat(manager.get(other.id()).isActive()).isTrue();
-        assertThat(manager.execute(other.id(), "x", null, null).error().name()).isEqualTo("DiskQuotaExceeded");
-        assertThat(manager.get(other.id()).endReason()).isEqualTo(EndReason.DISK_QUOTA_EXCEEDED);
+    }
+
+    @Test
+    void theCheckEndsASessionOverItsQuotaBetweenExecutions() throws Exception {
+        manager(QUOTA, WorkerLossPolicy.RESTART);
+        Session s = echoSession();
+        Session other = echoSession();
+        Path dir = manager.workingDirectory(s.id()).orElseThrow();
+        assertThat(manager.execute(s.id(), "x", null, null).status()).isEqualTo(ExecutionStatus.OK);
+        fill(s, "written-by-a-background-thread.bin", 2 << 20);
+
+        assertThat(manager.checkLimits()).isEqualTo(1);
+
+        Session ended = manager.get(s.id());
+        assertThat(ended.status()).isEqualTo(SessionStatus.ERROR);
+        assertThat(ended.endReason()).isEqualTo(EndReason.DISK_QUOTA_EXCEEDED);
+        assertThat(Files.exists(dir)).isFalse();
+        assertThat(echo.started.get(0).restarts).hasValue(0);
+        assertThat(manager.get(other.id()).isActive()).isTrue();
+        assertThat(events).filteredOn(SessionEvent.Failed.class::isInstance).singleElement()
+                .satisfies(e -> assertThat(((SessionEvent.Failed) e).cause()).hasMessageStartingWith(
+                        "DiskQuotaExceeded: the session's working directory holds 2 MiB in 1 file"));
+        assertThatThrownBy(() -> manager.execute(s.id(), "x", null, null)).isInstanceOfSatisfying(
+                TetherException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.SESSION_ENDED));
     }
 
     @Test
@@ -152,10 +173,10 @@ class DiskQuotaTest {
 
     @Test
     void theCheckIntervalIsValidatedAndSetOnce() {
-        assertThatThrownBy(() -> SessionManager.builder().diskCheckInterval(Duration.ofMillis(-1)))
+        assertThatThrownBy(() -> SessionManager.builder().limitCheckInterval(Duration.ofMillis(-1)))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> SessionManager.builder().diskCheckInterval(Duration.ZERO)
-                .diskCheckInterval(Duration.ofSeconds(1))).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> SessionManager.builder().limitCheckInterval(Duration.ZERO)
+                .limitCheckInterval(Duration.ofSeconds(1))).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> new WorkerLimits(1, 1, 0, null, 0, 0, -1, Duration.ZERO))
                 .isInstanceOf(IllegalArgumentException.class);
     }

@@ -38,6 +38,8 @@ public final class EchoRuntime implements SessionRuntime {
     final Semaphore waiting = new Semaphore(0);
     volatile boolean failStarts;
     volatile boolean closed;
+    /** Runs on every worker as it starts, before anyone has it; {@code null} for nothing. */
+    volatile java.util.function.Consumer<EchoWorker> onStart;
 
     /** Worker directories of runtimes made without a root; made on first use, deleted at JVM exit. */
     private static final class SharedRoot {
@@ -77,6 +79,10 @@ public final class EchoRuntime implements SessionRuntime {
             throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "echo cannot start");
         }
         EchoWorker w = new EchoWorker();
+        java.util.function.Consumer<EchoWorker> hook = onStart;
+        if (hook != null) {
+            hook.accept(w);
+        }
         started.add(w);
         return w;
     }
@@ -103,6 +109,10 @@ public final class EchoRuntime implements SessionRuntime {
         volatile Thread runner;
         final AtomicInteger restarts = new AtomicInteger();
         final Path dir;
+        /** What {@link #cpuTime} says; {@code null} for unknown. */
+        volatile Duration cpu;
+        /** What {@link #cpuTime} says after a restart; {@code null} to leave it as it was. */
+        volatile Duration cpuAfterRestart;
 
         EchoWorker() {
             dir = WorkDirectories.create(root, "echo-");
@@ -165,6 +175,9 @@ public final class EchoRuntime implements SessionRuntime {
         public void restart() {
             restarts.incrementAndGet();
             state = WorkerState.IDLE;
+            if (cpuAfterRestart != null) {
+                cpu = cpuAfterRestart;
+            }
         }
 
         @Override
@@ -185,6 +198,11 @@ public final class EchoRuntime implements SessionRuntime {
         @Override
         public Path workingDirectory() {
             return dir;
+        }
+
+        @Override
+        public java.util.Optional<Duration> cpuTime() {
+            return java.util.Optional.ofNullable(state == WorkerState.DEAD ? null : cpu);
         }
 
         @Override

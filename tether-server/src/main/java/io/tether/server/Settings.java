@@ -71,10 +71,10 @@ public final class Settings {
             new Setting("max_output_bytes", "1MiB", "Output kept per execution; beyond it output is cut and `truncated` set."),
             new Setting("max_file_bytes", "64MiB", "Largest file uploaded into a session's working directory."),
             new Setting("worker_memory", "2GiB", "Address-space limit of a worker process (RLIMIT_AS); 0 for none."),
-            new Setting("worker_cpu_time", "none", "CPU time limit of a worker process; `none` for no limit."),
+            new Setting("worker_cpu_time", "none", "CPU time a session's processes may use in all (the interpreter, its children, daemons; checked after every execution and every 500 ms, idle or not; a JVM's own start is not charged); past it the worker is killed and the session ends `error` / `cpu_time_exceeded`. Python processes also get RLIMIT_CPU one second above it. `none` for no limit."),
             new Setting("worker_max_processes", "auto", "Processes (and threads) a session may have at once (RLIMIT_NPROC). `auto`: 256 when the sandbox's session namespaces are in force (the count is then per session), else none (RLIMIT_NPROC would count every process of the server's user); a number sets it either way; 0 for no limit."),
             new Setting("worker_max_file_bytes", "1GiB", "Largest file a worker may write (RLIMIT_FSIZE); 0 for none."),
-            new Setting("worker_disk_quota", "1GiB", "Most bytes a session's working directory may hold (all files, any depth), checked after every execution and every 500 ms while one runs; past it the worker is killed, the execution ends `crashed` and the session `error` / `disk_quota_exceeded`. 0 for none."),
+            new Setting("worker_disk_quota", "1GiB", "Most bytes a session's working directory may hold (all files, any depth), checked after every execution and every 500 ms, idle or not; past it the worker is killed, the execution ends `crashed` and the session `error` / `disk_quota_exceeded`. 0 for none."),
             new Setting("worker_loss_policy", "end_session", "When a worker dies: `end_session` (status `error`, reason `worker_crashed`) or `restart` (fresh interpreter, same session)."),
             new Setting("shutdown_grace", "10s", "At shutdown, how long running executions may finish before they are interrupted."),
             new Setting("sse_keepalive", "15s", "Interval of keep-alive comments on an idle event stream."));

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 
 import io.tether.ErrorCode;
@@ -17,6 +18,7 @@ import io.tether.runtime.ExecutionError;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.LinuxProcesses;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.WorkDirectories;
 import io.tether.runtime.Worker;
@@ -335,6 +337,12 @@ final class JShellWorker implements Worker {
         } catch (RuntimeException e) {
             LoggerFactory.getLogger(JShellWorker.class).warn("deleting {} failed", directory, e);
         }
+    }
+
+    @Override
+    public Optional<Duration> cpuTime() {
+        long pid = pid();
+        return pid < 0 ? Optional.empty() : LinuxProcesses.cpuTime(pid);
     }
 
     @Override

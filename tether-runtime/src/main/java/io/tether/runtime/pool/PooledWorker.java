@@ -58,6 +58,11 @@ final class PooledWorker implements Worker {
     }
 
     @Override
+    public java.util.Optional<java.time.Duration> cpuTime() {
+        return worker.cpuTime();
+    }
+
+    @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
             try {

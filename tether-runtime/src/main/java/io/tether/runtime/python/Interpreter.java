@@ -112,12 +112,16 @@ record Interpreter(Path executable, List<Path> pythonPath, Duration startTimeout
         return args;
     }
 
-    /** RLIMIT_CPU counts whole seconds: round up, and never to 0 (which means unlimited). */
+    /**
+     * RLIMIT_CPU, a backstop for each process: the limit rounded up to whole seconds, plus one
+     * (never 0, which means unlimited). The limit proper is the session's total, which the
+     * session manager checks every limit check interval and ends the session for with its
+     * reason; the kernel's signal, a crash, comes only where nothing checks in time.
+     */
     private static long cpuSeconds(Duration cpu) {
         if (cpu == null || cpu.isZero() || cpu.isNegative()) {
             return 0;
         }
-        long s = cpu.getSeconds() + (cpu.getNano() > 0 ? 1 : 0);
-        return Math.max(1, s);
+        return cpu.getSeconds() + (cpu.getNano() > 0 ? 1 : 0) + 1;
     }
 }

@@ -6,6 +6,7 @@ import io.tether.runtime.ExecutionError;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.LinuxProcesses;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkDirectories;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -242,6 +244,12 @@ final class PythonWorker implements Worker {
     public long pid() {
         PythonProcess p = process;
         return p == null || p.isDead() ? -1 : p.pid();
+    }
+
+    @Override
+    public Optional<Duration> cpuTime() {
+        long pid = pid();
+        return pid < 0 ? Optional.empty() : LinuxProcesses.cpuTime(pid);
     }
 
     @Override

@@ -248,7 +248,7 @@ class PythonWorkerLifecycleTest extends PythonRuntimeFixture {
                 4096, d.diskQuotaBytes(), d.killGrace()));
         assertThat(run(w, "import resource as r\n[r.getrlimit(x)[0] for x in (r.RLIMIT_AS, r.RLIMIT_CPU,"
                 + " r.RLIMIT_NPROC, r.RLIMIT_FSIZE)]").result())
-                .containsEntry("application/json", List.of(-1L, 2L, 50L, 4096L));
+                .containsEntry("application/json", List.of(-1L, 3L, 50L, 4096L));
         ExecutionResult r = run(w, "open('big.bin', 'wb').write(b'x' * 10000)");
         assertThat(r.status()).isEqualTo(ExecutionStatus.ERROR);
         assertThat(r.error().value()).contains("File too large");

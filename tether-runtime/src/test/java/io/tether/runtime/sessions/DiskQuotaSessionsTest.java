@@ -62,7 +62,7 @@ class DiskQuotaSessionsTest {
         WorkerLimits d = WorkerLimits.DEFAULTS;
         WorkerLimits limits = new WorkerLimits(d.maxOutputBytes(), d.maxCodeBytes(), d.memoryBytes(), d.cpuTime(),
                 d.maxProcesses(), d.maxFileBytes(), quota, d.killGrace());
-        manager = SessionManager.builder().reaperInterval(Duration.ZERO).diskCheckInterval(checkInterval)
+        manager = SessionManager.builder().reaperInterval(Duration.ZERO).limitCheckInterval(checkInterval)
                 .workerOptions(new WorkerOptions(limits)).workerLossPolicy(WorkerLossPolicy.RESTART)
                 .runtime(runtime).build().start();
         return manager;
@@ -146,7 +146,7 @@ class DiskQuotaSessionsTest {
                 """);
 
         assertThat(r.status()).isEqualTo(ExecutionStatus.OK);
-        assertThat(manager.checkDiskQuotas()).isZero();
+        assertThat(manager.checkLimits()).isZero();
         assertThat(run(s, "os.path.getsize('a/b/two.bin')").result()).containsEntry("application/json", 1L << 20);
         assertThat(pythonPid(s)).isEqualTo(pid);
         assertThat(manager.get(s.id()).isActive()).isTrue();
@@ -196,7 +196,7 @@ class DiskQuotaSessionsTest {
                 }));
         assertThat(past.await(60, TimeUnit.SECONDS)).isTrue();
 
-        assertThat(manager.checkDiskQuotas()).isEqualTo(1);
+        assertThat(manager.checkLimits()).isEqualTo(1);
         ExecutionResult r = looping.get(30, TimeUnit.SECONDS);
 
         assertEndedOverQuota(s, r);
