@@ -9,6 +9,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.sandbox.CgroupSlot;
 import io.tether.runtime.sandbox.Sandbox;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +82,14 @@ final class AgentJail {
     /** What the jail mounts read-only besides the system's files: the JDK and the agent. */
     List<Path> readOnly() {
         return readOnly;
+    }
+
+    /**
+     * A cgroup for one JVM and everything it starts, with the worker's memory limit for the
+     * whole tree and its process limit (threads count); null where the sandbox makes none.
+     */
+    CgroupSlot newSlot(WorkerOptions options) {
+        return sandbox.newSlot(options.limits().memoryBytes(), options.limits().maxProcesses());
     }
 
     /** Makes {@code directory} (a working directory or the socket's) and {@code socket} the jail's user's. */

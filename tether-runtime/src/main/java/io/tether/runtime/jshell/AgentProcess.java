@@ -229,6 +229,11 @@ final class AgentProcess {
         return frame;
     }
 
+    /** Runs {@code action} once the process has exited (at once if it already has), on some other thread. */
+    void onExit(Runnable action) {
+        process.onExit().thenRun(action);
+    }
+
     /** Runs {@code action} once the agent's socket has ended (at once if it already has). */
     void onEnd(Runnable action) {
         ended.thenRun(action);

@@ -10,6 +10,7 @@ import java.util.List;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.runtime.WorkerOptions;
+import io.tether.runtime.sandbox.CgroupSlot;
 
 /**
  * Builds the agent JVM's command line and starts it, in the sandbox's jail when there is
@@ -35,12 +36,27 @@ record JShellLauncher(Path java, List<String> jvmOptions, Duration startTimeout,
             return AgentProcess.start(socket -> withSocket(jvm, socket), false, directory, startTimeout);
         }
         jail.handOver(directory);
-        return AgentProcess.start(socket -> {
-            jail.handOver(socket.getParent());
-            jail.handOver(socket);
-            return jail.command(withSocket(jvm, socket), directory, socket.getParent(),
-                    options.limits().maxProcesses(), options.network());
-        }, true, directory, startTimeout);
+        // The JVM starts inside its cgroup (where there is one), so whatever it forks is too.
+        CgroupSlot slot = jail.newSlot(options);
+        try {
+            AgentProcess agent = AgentProcess.start(socket -> {
+                jail.handOver(socket.getParent());
+                jail.handOver(socket);
+                List<String> command = new ArrayList<>(slot == null ? List.of() : slot.joinCommandPrefix());
+                command.addAll(jail.command(withSocket(jvm, socket), directory, socket.getParent(),
+                        options.limits().maxProcesses(), options.network()));
+                return command;
+            }, true, directory, startTimeout);
+            if (slot != null) {
+                agent.onExit(slot::close); // takes whatever the JVM left behind with it
+            }
+            return agent;
+        } catch (RuntimeException e) {
+            if (slot != null) {
+                slot.close();
+            }
+            throw e;
+        }
     }
 
     /** The JVM's command line without the socket argument. */

@@ -44,6 +44,21 @@ class JShellWorkerTest extends JShellRuntimeFixture {
     }
 
     @Test
+    void aChildProcessCountsAgainstTheSessionsMemory() {
+        // 700 MiB in a child of a JVM whose session may hold 512 MiB in all: in the sandbox's
+        // cgroup the kernel kills it (SIGKILL, 128 + 9); without one nothing holds it back.
+        ExecutionResult r = run("""
+                var p = new ProcessBuilder("/usr/bin/python3", "-c", "b = bytearray(700 << 20); print('held')")
+                        .redirectErrorStream(true).start();
+                String out = new String(p.getInputStream().readAllBytes()).trim();
+                (p.waitFor() + " " + out).trim()
+                """);
+        assertThat(r.status()).as("%s", r).isEqualTo(ExecutionStatus.OK);
+        assertThat(r.result()).containsEntry("application/json",
+                sandbox.has(io.tether.runtime.sandbox.Sandbox.Layer.CGROUP) ? "137" : "0 held");
+    }
+
+    @Test
     void trailingExpressionIsTheResult() {
         ExecutionResult result = run("int x = 41; x + 1");
         assertThat(result.status()).isEqualTo(ExecutionStatus.OK);

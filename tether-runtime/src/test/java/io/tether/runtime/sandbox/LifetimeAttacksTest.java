@@ -31,6 +31,7 @@ class LifetimeAttacksTest extends AttackFixture {
                 if os.fork() == 0:
                     os.close(r)
                     os.setsid()
+                    middle = os.getpid()
                     for _ in range(%d):
                         if os.fork() == 0:
                             os.setpgid(0, 0)
@@ -84,7 +85,10 @@ class LifetimeAttacksTest extends AttackFixture {
     @EnumSource
     void aStoppedProcessEndsWithItsSession(Confinement c) {
         Worker w = session(c);
-        List<Long> stopped = escapedPids(w, escape(1, "os.kill(os.getpid(), signal.SIGSTOP)"));
+        // It stops once its parent has exited: a stopped process in a process group that its
+        // parent's exit orphans gets SIGHUP and SIGCONT from the kernel, and would die of it.
+        List<Long> stopped = escapedPids(w, escape(1, "[time.sleep(0.001) for _ in iter(lambda: os.getppid() == middle, "
+                + "False)]; os.kill(os.getpid(), signal.SIGSTOP)"));
         Eventually.eventually(Duration.ofSeconds(5), "it stopped", () -> HostProcesses.state(stopped.get(0)) == 'T');
         endSessionThenCheck(c, w, stopped);
     }
