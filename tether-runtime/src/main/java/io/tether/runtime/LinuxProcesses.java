@@ -40,8 +40,7 @@ public final class LinuxProcesses {
         if (ticks < 0) {
             return Optional.empty();
         }
-        long[] below = CHILDREN_FILES ? descendants(pid)
-                : ProcessHandle.of(pid).stream().flatMap(ProcessHandle::descendants).mapToLong(ProcessHandle::pid).toArray();
+        long[] below = descendants(pid);
         ticks += LongStream.of(below).map(LinuxProcesses::ticks).filter(t -> t > 0).sum();
         return Optional.of(Duration.ofMillis(ticks * 1000 / USER_HZ));
     }
@@ -49,8 +48,16 @@ public final class LinuxProcesses {
     private static final boolean CHILDREN_FILES = Files.exists(Path.of("/proc/self/task")
             .resolve(Long.toString(ProcessHandle.current().pid())).resolve("children"));
 
-    /** Every process below {@code pid}, from the children files of all its threads, depth first. */
-    private static long[] descendants(long pid) {
+    /**
+     * Every process below {@code pid} now, depth first: from the children files of all its
+     * threads where the kernel has them (cheap), else by {@link ProcessHandle#descendants}
+     * (which reads every process on the host).
+     */
+    public static long[] descendants(long pid) {
+        if (!CHILDREN_FILES) {
+            return ProcessHandle.of(pid).stream().flatMap(ProcessHandle::descendants).mapToLong(ProcessHandle::pid)
+                    .toArray();
+        }
         LongStream.Builder found = LongStream.builder();
         ArrayDeque<Long> todo = new ArrayDeque<>();
         todo.push(pid);

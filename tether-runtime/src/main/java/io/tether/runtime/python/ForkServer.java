@@ -17,9 +17,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -139,13 +143,17 @@ final class ForkServer implements AutoCloseable {
     }
 
     /**
-     * Forks a worker in {@code directory} and waits for its hello.
+     * Forks a worker in {@code directory} and waits for its hello. {@code prepare} gets the
+     * worker's pid as soon as the server reports it and runs on a thread of its own while the
+     * worker gets ready (moving it into its cgroup costs about as much as the rest of the
+     * start); the worker is returned once both are done, before it runs any code.
      *
      * @throws Unavailable when the server does not answer (it is dead or stuck)
      * @throws TetherException {@code runtime_unavailable} when the forked worker itself fails
      *     to start (e.g. a memory limit too small), as a cold start would
      */
-    PythonProcess fork(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath) throws Unavailable {
+    PythonProcess fork(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath, LongConsumer prepare)
+            throws Unavailable {
         if (gone.isDone()) {
             throw new Unavailable("the fork server has exited", null);
         }
@@ -179,11 +187,29 @@ final class ForkServer implements AutoCloseable {
         }
         CompletableFuture<Integer> exit = exits.computeIfAbsent(pid, k -> new CompletableFuture<>());
         OsProcess.Forked forked = OsProcess.Forked.of(pid, exit, gone);
-        return PythonProcess.attach(forked, channel, deadline, options, p -> {
-            exits.remove(pid);
-            onDeath.accept(p);
-        });
+        long workerPid = pid;
+        CompletableFuture<Void> prepared = CompletableFuture.runAsync(() -> prepare.accept(workerPid), PREPARING);
+        PythonProcess p;
+        try {
+            p = PythonProcess.attach(forked, channel, deadline, options, dead -> {
+                exits.remove(workerPid);
+                onDeath.accept(dead);
+            });
+        } catch (RuntimeException e) {
+            prepared.exceptionally(t -> null).join(); // nothing is left half-prepared behind the caller's back
+            throw e;
+        }
+        try {
+            prepared.join();
+        } catch (CompletionException e) {
+            p.kill("it could not be prepared");
+            throw e.getCause() instanceof RuntimeException re ? re : e;
+        }
+        return p;
     }
+
+    /** Where {@code prepare} of {@link #fork} runs: a virtual thread each. */
+    private static final ExecutorService PREPARING = Executors.newVirtualThreadPerTaskExecutor();
 
     /** Reads the server's stdout: "ready", "exit" reports, and anything it printed (logged). */
     private void readReports() {

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -172,8 +173,8 @@ public final class PythonRuntime implements SessionRuntime {
         };
         PythonProcess p = null;
         try {
-            p = start(options, directory, died);
-            Sandbox.join(slot, p.pid()); // before any user code: nothing forks meanwhile
+            // Into the cgroup before any user code runs (nothing forks meanwhile).
+            p = start(options, directory, died, pid -> Sandbox.join(slot, pid));
             return p;
         } catch (RuntimeException e) {
             if (p != null) {
@@ -186,18 +187,30 @@ public final class PythonRuntime implements SessionRuntime {
         }
     }
 
-    private PythonProcess start(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath) {
+    /**
+     * Starts a worker process; {@code prepare} gets its pid before it answers its first
+     * request (for a forked one, while it gets ready).
+     */
+    private PythonProcess start(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath,
+                                LongConsumer prepare) {
         // Forked workers never have network (each spare is made in a namespace without it):
         // a session that asks for it gets a cold worker whose jail keeps the network.
         ForkServer server = options.network() ? null : forkServer();
         if (server != null) {
             try {
-                return server.fork(options, directory, onDeath);
+                return server.fork(options, directory, onDeath, prepare);
             } catch (ForkServer.Unavailable e) {
                 serverFailed(server, e);
             }
         }
-        return ColdStart.start(interpreter, sandbox, options, directory, onDeath);
+        PythonProcess p = ColdStart.start(interpreter, sandbox, options, directory, onDeath);
+        try {
+            prepare.accept(p.pid());
+        } catch (RuntimeException e) {
+            p.kill("it could not be prepared");
+            throw e;
+        }
+        return p;
     }
 
     /** The live fork server, started or restarted as needed; null when workers start cold. */

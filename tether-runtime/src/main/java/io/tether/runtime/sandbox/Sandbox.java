@@ -2,6 +2,7 @@ package io.tether.runtime.sandbox;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.LinuxProcesses;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -338,7 +339,9 @@ public final class Sandbox {
             return;
         }
         slot.add(pid);
-        ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(d -> slot.add(d.pid())));
+        for (long child : LinuxProcesses.descendants(pid)) {
+            slot.add(child);
+        }
     }
 
     private static final java.util.concurrent.atomic.AtomicLong SLOT_IDS = new java.util.concurrent.atomic.AtomicLong();

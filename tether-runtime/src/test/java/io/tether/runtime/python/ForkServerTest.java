@@ -266,7 +266,7 @@ class ForkServerTest {
                 assertThat(silent.read(pid)).isNotNegative();
             }
             long start = System.nanoTime();
-            PythonProcess p = server.fork(new WorkerOptions(WorkerLimits.DEFAULTS), dir, x -> { });
+            PythonProcess p = server.fork(new WorkerOptions(WorkerLimits.DEFAULTS), dir, x -> { }, prepared -> { });
             try {
                 assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(2_000);
                 assertThat(parentOf(p.pid())).isEqualTo(server.pid());
