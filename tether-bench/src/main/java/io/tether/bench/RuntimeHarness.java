@@ -749,7 +749,7 @@ public final class RuntimeHarness {
         }
         awaitDead(pids);
         Samples j = new Samples("jshell", nanos);
-        row("execute `x = x + 1`, jshell session (no sandbox yet; one, shared)", same(j), "", s -> null,
+        row("execute `x = x + 1`, jshell session (sandbox off; one, shared)", same(j), "", s -> null,
                 "SessionManager.execute");
         json.put("execute_jshell", j.json());
     }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Objects;
 
 import io.tether.ErrorCode;
+import io.tether.SetOnce;
 import io.tether.TetherException;
 import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.WorkDirectories;
@@ -139,9 +140,7 @@ public final class JShellRuntime implements SessionRuntime {
          */
         public Builder sandbox(Sandbox sandbox) {
             Objects.requireNonNull(sandbox, "sandbox");
-            if (this.sandbox != null) {
-                throw new IllegalStateException("sandbox was already set to " + this.sandbox);
-            }
+            SetOnce.check(this.sandbox, "sandbox");
             this.sandbox = sandbox;
             return this;
         }
@@ -151,9 +150,7 @@ public final class JShellRuntime implements SessionRuntime {
          * module (a full JDK). Default: the one this JVM runs on ({@code java.home}).
          */
         public Builder java(Path java) {
-            if (this.java != null) {
-                throw new IllegalStateException("java was already set");
-            }
+            SetOnce.check(java, "java");
             if (!Files.isExecutable(java)) {
                 throw new IllegalArgumentException("not an executable file: " + java);
             }
@@ -166,9 +163,7 @@ public final class JShellRuntime implements SessionRuntime {
          * added after them from the worker's memory limit. Must not contain {@code -cp}.
          */
         public Builder jvmOptions(List<String> jvmOptions) {
-            if (this.jvmOptions != null) {
-                throw new IllegalStateException("jvmOptions were already set");
-            }
+            SetOnce.check(jvmOptions, "jvmOptions");
             List<String> copy = List.copyOf(jvmOptions);
             for (String option : copy) {
                 if (option.equals("-cp") || option.equals("-classpath") || option.equals("--class-path")) {
@@ -181,9 +176,7 @@ public final class JShellRuntime implements SessionRuntime {
 
         /** How long a worker JVM may take to get ready. Default 30 s; must be positive. */
         public Builder startTimeout(Duration startTimeout) {
-            if (this.startTimeout != null) {
-                throw new IllegalStateException("startTimeout was already set");
-            }
+            SetOnce.check(startTimeout, "startTimeout");
             if (startTimeout.isNegative() || startTimeout.isZero()) {
                 throw new IllegalArgumentException("startTimeout must be positive, got " + startTimeout);
             }
@@ -199,9 +192,7 @@ public final class JShellRuntime implements SessionRuntime {
          */
         public Builder workRoot(Path root) {
             Objects.requireNonNull(root, "root");
-            if (workRoot != null) {
-                throw new IllegalStateException("workRoot was already set to " + workRoot);
-            }
+            SetOnce.check(workRoot, "workRoot");
             workRoot = root.toAbsolutePath();
             return this;
         }

@@ -1,6 +1,7 @@
 package io.tether.runtime.python;
 
 import io.tether.ErrorCode;
+import io.tether.SetOnce;
 import io.tether.TetherException;
 import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.Worker;
@@ -304,9 +305,7 @@ public final class PythonRuntime implements SessionRuntime {
          */
         public Builder sandbox(Sandbox sandbox) {
             Objects.requireNonNull(sandbox, "sandbox");
-            if (this.sandbox != null) {
-                throw new IllegalStateException("sandbox was already set to " + this.sandbox);
-            }
+            SetOnce.check(this.sandbox, "sandbox");
             this.sandbox = sandbox;
             return this;
         }
@@ -319,9 +318,7 @@ public final class PythonRuntime implements SessionRuntime {
          * @throws IllegalStateException when set twice
          */
         public Builder forkServer(boolean enabled) {
-            if (this.forkServer != null) {
-                throw new IllegalStateException("forkServer was already set to " + this.forkServer);
-            }
+            SetOnce.check(this.forkServer, "forkServer");
             this.forkServer = enabled;
             return this;
         }
@@ -334,9 +331,7 @@ public final class PythonRuntime implements SessionRuntime {
          */
         public Builder executable(Path executable) {
             Objects.requireNonNull(executable, "executable");
-            if (this.executable != null) {
-                throw new IllegalStateException("executable was already set to " + this.executable);
-            }
+            SetOnce.check(this.executable, "executable");
             if (!executable.isAbsolute()) {
                 throw new IllegalArgumentException("the Python executable must be an absolute path, not " + executable);
             }
@@ -354,9 +349,7 @@ public final class PythonRuntime implements SessionRuntime {
          */
         public Builder pythonPath(List<Path> directories) {
             Objects.requireNonNull(directories, "directories");
-            if (this.pythonPath != null) {
-                throw new IllegalStateException("pythonPath was already set to " + this.pythonPath);
-            }
+            SetOnce.check(this.pythonPath, "pythonPath");
             List<Path> copy = new ArrayList<>(directories.size());
             for (Path p : directories) {
                 Objects.requireNonNull(p, "pythonPath entry");
@@ -377,9 +370,7 @@ public final class PythonRuntime implements SessionRuntime {
          */
         public Builder startTimeout(Duration timeout) {
             Objects.requireNonNull(timeout, "timeout");
-            if (this.startTimeout != null) {
-                throw new IllegalStateException("startTimeout was already set to " + this.startTimeout);
-            }
+            SetOnce.check(this.startTimeout, "startTimeout");
             if (timeout.isZero() || timeout.isNegative()) {
                 throw new IllegalArgumentException("startTimeout must be positive, not " + timeout);
             }
@@ -395,9 +386,7 @@ public final class PythonRuntime implements SessionRuntime {
          */
         public Builder workRoot(Path root) {
             Objects.requireNonNull(root, "root");
-            if (this.workRoot != null) {
-                throw new IllegalStateException("workRoot was already set to " + this.workRoot);
-            }
+            SetOnce.check(this.workRoot, "workRoot");
             this.workRoot = root.toAbsolutePath();
             return this;
         }

@@ -1,6 +1,7 @@
 package io.tether.runtime.sandbox;
 
 import io.tether.ErrorCode;
+import io.tether.SetOnce;
 import io.tether.TetherException;
 import io.tether.runtime.LinuxProcesses;
 import java.io.IOException;
@@ -405,27 +406,21 @@ public final class Sandbox {
          * the directory in the way). Default unchecked. @throws IllegalStateException when set twice
          */
         public Builder workRoot(Path root) {
-            if (this.workRoot != null) {
-                throw new IllegalStateException("workRoot was already set to " + this.workRoot);
-            }
+            SetOnce.check(this.workRoot, "workRoot");
             this.workRoot = root.toAbsolutePath().normalize();
             return this;
         }
 
         /** The mode; default {@link Mode#AUTO}. @throws IllegalStateException when set twice */
         public Builder mode(Mode mode) {
-            if (this.mode != null) {
-                throw new IllegalStateException("mode was already set to " + this.mode);
-            }
+            SetOnce.check(this.mode, "mode");
             this.mode = Objects.requireNonNull(mode, "mode");
             return this;
         }
 
         /** Whether session code may use the network; default {@code false}. @throws IllegalStateException when set twice */
         public Builder networkAllowed(boolean allowed) {
-            if (this.networkAllowed != null) {
-                throw new IllegalStateException("networkAllowed was already set to " + this.networkAllowed);
-            }
+            SetOnce.check(this.networkAllowed, "networkAllowed");
             this.networkAllowed = allowed;
             return this;
         }
@@ -435,27 +430,21 @@ public final class Sandbox {
          * directory). Default none. @throws IllegalStateException when set twice
          */
         public Builder hide(List<Path> paths) {
-            if (this.hidden != null) {
-                throw new IllegalStateException("hide was already set to " + this.hidden);
-            }
+            SetOnce.check(this.hidden, "hide");
             this.hidden = paths.stream().map(p -> p.toAbsolutePath().normalize()).toList();
             return this;
         }
 
         /** bubblewrap; default {@code /usr/bin/bwrap}, else {@code bwrap} on the PATH. @throws IllegalStateException when set twice */
         public Builder bwrap(Path bwrap) {
-            if (this.bwrap != null) {
-                throw new IllegalStateException("bwrap was already set to " + this.bwrap);
-            }
+            SetOnce.check(this.bwrap, "bwrap");
             this.bwrap = Objects.requireNonNull(bwrap, "bwrap");
             return this;
         }
 
         /** The Python that runs the probe; default {@code /usr/bin/python3}. @throws IllegalStateException when set twice */
         public Builder python(Path python) {
-            if (this.python != null) {
-                throw new IllegalStateException("python was already set to " + this.python);
-            }
+            SetOnce.check(this.python, "python");
             this.python = Objects.requireNonNull(python, "python");
             return this;
         }

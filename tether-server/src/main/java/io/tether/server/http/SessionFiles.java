@@ -109,6 +109,38 @@ final class SessionFiles {
     }
 
     void download(Exchange x, Path root, List<String> rel) {
+        onExisting(root, rel, "read", (dir, name, a) -> {
+            if (!a.isRegularFile()) {
+                throw missing(rel, a.isDirectory() ? " is a directory" : "");
+            }
+            try (SeekableByteChannel in = openChanged(dir, name, READ, rel)) {
+                long size = in.size();
+                x.response.setStatus(200);
+                x.response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/octet-stream");
+                x.response.getHeaders().put(HttpHeader.CONTENT_LENGTH, size);
+                try (OutputStream out = Content.Sink.asOutputStream(x.response)) {
+                    copy(in, out, size);
+                } catch (IOException e) {
+                    throw new Exchange.ClientGone(e);
+                }
+            }
+        });
+    }
+
+    /** What {@link #onExisting} does with the entry it found. */
+    @FunctionalInterface
+    private interface EntryAction {
+        void apply(SecureDirectoryStream<Path> dir, String name, BasicFileAttributes attributes) throws IOException;
+    }
+
+    /**
+     * Finds the existing entry {@code rel} without following links on the way or at its end
+     * and runs {@code action} on it in its opened directory: what reading and deleting share.
+     * A missing entry is {@code not_found}, a link {@code invalid_request}, an entry swapped
+     * for something else meanwhile a 4xx (see {@link #changed}); {@code verb} names the
+     * operation in an unexpected failure.
+     */
+    private void onExisting(Path root, List<String> rel, String verb, EntryAction action) {
         check(rel);
         String name = rel.get(rel.size() - 1);
         try (SecureDirectoryStream<Path> top = open(root);
@@ -120,22 +152,12 @@ final class SessionFiles {
             if (a.isSymbolicLink()) {
                 throw throughLink(rel);
             }
-            if (!a.isRegularFile()) {
-                throw missing(rel, a.isDirectory() ? " is a directory" : "");
-            }
-            try (SeekableByteChannel in = openChanged(dir.it, name, READ, rel)) {
-                long size = in.size();
-                x.response.setStatus(200);
-                x.response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/octet-stream");
-                x.response.getHeaders().put(HttpHeader.CONTENT_LENGTH, size);
-                try (OutputStream out = Content.Sink.asOutputStream(x.response)) {
-                    copy(in, out, size);
-                } catch (IOException e) {
-                    throw new Exchange.ClientGone(e);
-                }
-            }
+            action.apply(dir.it, name, a);
+        } catch (FileSystemException e) {
+            throw changed(rel, e);
         } catch (IOException e) {
-            throw new TetherException(ErrorCode.INTERNAL, "cannot read " + String.join("/", rel) + ": " + e.getMessage(), e);
+            throw new TetherException(ErrorCode.INTERNAL, "cannot " + verb + " " + String.join("/", rel) + ": "
+                    + e.getMessage(), e);
         }
     }
 
@@ -211,33 +233,19 @@ final class SessionFiles {
     }
 
     void delete(Exchange x, Path root, List<String> rel) {
-        check(rel);
-        String name = rel.get(rel.size() - 1);
-        try (SecureDirectoryStream<Path> top = open(root);
-             Closer<SecureDirectoryStream<Path>> dir = new Closer<>(descend(top, root, rel, false), top)) {
-            BasicFileAttributes a = attributes(dir.it, name);
-            if (a == null) {
-                throw missing(rel, "");
-            }
-            if (a.isSymbolicLink()) {
-                throw throughLink(rel);
-            }
+        onExisting(root, rel, "delete", (dir, name, a) -> {
             try {
                 if (a.isDirectory()) {
-                    dir.it.deleteDirectory(Path.of(name));
+                    dir.deleteDirectory(Path.of(name));
                 } else {
-                    dir.it.deleteFile(Path.of(name)); // unlinkat: the name itself, whatever it became
+                    dir.deleteFile(Path.of(name)); // unlinkat: the name itself, whatever it became
                 }
             } catch (DirectoryNotEmptyException e) {
                 throw TetherException.invalid(String.join("/", rel) + " is a directory that is not empty; delete its files first");
             } catch (NoSuchFileException e) {
                 throw missing(rel, "");
             }
-        } catch (FileSystemException e) {
-            throw changed(rel, e);
-        } catch (IOException e) {
-            throw new TetherException(ErrorCode.INTERNAL, "cannot delete " + String.join("/", rel) + ": " + e.getMessage(), e);
-        }
+        });
         x.sendEmpty(204);
     }
 

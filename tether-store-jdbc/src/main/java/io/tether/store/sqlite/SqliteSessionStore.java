@@ -2,6 +2,7 @@ package io.tether.store.sqlite;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.tether.ErrorCode;
+import io.tether.SetOnce;
 import io.tether.TetherException;
 import io.tether.session.ExecutionRecord;
 import io.tether.session.Session;
@@ -462,9 +463,7 @@ public final class SqliteSessionStore implements SessionStore {
          */
         public Builder activityFlushInterval(Duration interval) {
             Objects.requireNonNull(interval, "interval");
-            if (activityFlushInterval != null) {
-                throw new IllegalStateException("activityFlushInterval was already set to " + activityFlushInterval);
-            }
+            SetOnce.check(activityFlushInterval, "activityFlushInterval");
             if (interval.compareTo(MIN_INTERVAL) < 0 || interval.compareTo(MAX_INTERVAL) > 0) {
                 throw new IllegalArgumentException("activityFlushInterval must be between 1 ms and 1 h, got "
                         + interval);
@@ -480,9 +479,7 @@ public final class SqliteSessionStore implements SessionStore {
          */
         public Builder synchronous(Synchronous mode) {
             Objects.requireNonNull(mode, "mode");
-            if (synchronous != null) {
-                throw new IllegalStateException("synchronous was already set to " + synchronous);
-            }
+            SetOnce.check(synchronous, "synchronous");
             this.synchronous = mode;
             return this;
         }
