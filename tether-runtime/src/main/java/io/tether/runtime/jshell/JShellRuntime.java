@@ -150,7 +150,7 @@ public final class JShellRuntime implements SessionRuntime {
          * module (a full JDK). Default: the one this JVM runs on ({@code java.home}).
          */
         public Builder java(Path java) {
-            SetOnce.check(java, "java");
+            SetOnce.check(this.java, "java");
             if (!Files.isExecutable(java)) {
                 throw new IllegalArgumentException("not an executable file: " + java);
             }
@@ -163,7 +163,7 @@ public final class JShellRuntime implements SessionRuntime {
          * added after them from the worker's memory limit. Must not contain {@code -cp}.
          */
         public Builder jvmOptions(List<String> jvmOptions) {
-            SetOnce.check(jvmOptions, "jvmOptions");
+            SetOnce.check(this.jvmOptions, "jvmOptions");
             List<String> copy = List.copyOf(jvmOptions);
             for (String option : copy) {
                 if (option.equals("-cp") || option.equals("-classpath") || option.equals("--class-path")) {
@@ -176,7 +176,7 @@ public final class JShellRuntime implements SessionRuntime {
 
         /** How long a worker JVM may take to get ready. Default 30 s; must be positive. */
         public Builder startTimeout(Duration startTimeout) {
-            SetOnce.check(startTimeout, "startTimeout");
+            SetOnce.check(this.startTimeout, "startTimeout");
             if (startTimeout.isNegative() || startTimeout.isZero()) {
                 throw new IllegalArgumentException("startTimeout must be positive, got " + startTimeout);
             }
@@ -192,7 +192,7 @@ public final class JShellRuntime implements SessionRuntime {
          */
         public Builder workRoot(Path root) {
             Objects.requireNonNull(root, "root");
-            SetOnce.check(workRoot, "workRoot");
+            SetOnce.check(this.workRoot, "workRoot");
             workRoot = root.toAbsolutePath();
             return this;
         }

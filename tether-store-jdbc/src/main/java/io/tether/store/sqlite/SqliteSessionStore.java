@@ -463,7 +463,7 @@ public final class SqliteSessionStore implements SessionStore {
          */
         public Builder activityFlushInterval(Duration interval) {
             Objects.requireNonNull(interval, "interval");
-            SetOnce.check(activityFlushInterval, "activityFlushInterval");
+            SetOnce.check(this.activityFlushInterval, "activityFlushInterval");
             if (interval.compareTo(MIN_INTERVAL) < 0 || interval.compareTo(MAX_INTERVAL) > 0) {
                 throw new IllegalArgumentException("activityFlushInterval must be between 1 ms and 1 h, got "
                         + interval);
@@ -479,7 +479,7 @@ public final class SqliteSessionStore implements SessionStore {
          */
         public Builder synchronous(Synchronous mode) {
             Objects.requireNonNull(mode, "mode");
-            SetOnce.check(synchronous, "synchronous");
+            SetOnce.check(this.synchronous, "synchronous");
             this.synchronous = mode;
             return this;
         }
