@@ -20,6 +20,7 @@ import io.tether.server.auth.CreatedToken;
 import io.tether.server.auth.HostCheck;
 import io.tether.server.auth.TokenStore;
 import io.tether.server.http.ApiHandler;
+import io.tether.server.http.ProblemErrorHandler;
 import io.tether.server.http.Routes;
 import io.tether.session.SessionManager;
 import io.tether.session.SessionManagerBuilder;
@@ -111,6 +112,7 @@ public final class TetherServer implements AutoCloseable {
         threads.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name("tether-request-", 0).factory()));
         Server jetty = new Server(threads);
+        jetty.setErrorHandler(new ProblemErrorHandler());
         HttpConfiguration http = new HttpConfiguration();
         http.setSendServerVersion(false);
         ServerConnector connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
