@@ -11,6 +11,8 @@ public enum ErrorCode {
     INVALID_REQUEST("invalid_request"),
     /** The caller could not be authenticated. */
     UNAUTHORIZED("unauthorized"),
+    /** The caller is authenticated but its token may not do this (an admin-only route). */
+    FORBIDDEN("forbidden"),
     /** No session with that id exists (or it belongs to another owner). */
     SESSION_NOT_FOUND("session_not_found"),
     /**
@@ -24,7 +26,10 @@ public enum ErrorCode {
     LIMIT_EXCEEDED("limit_exceeded"),
     /** A request body, code or output was larger than allowed. */
     PAYLOAD_TOO_LARGE("payload_too_large"),
-    /** The requested runtime is unknown or cannot start workers right now. */
+    /**
+     * The requested runtime is configured but cannot start workers right now (worth retrying).
+     * A runtime that is not configured at all is {@link #INVALID_REQUEST}.
+     */
     RUNTIME_UNAVAILABLE("runtime_unavailable"),
     /** The manager is not running: not started yet, shutting down or closed. */
     SHUTTING_DOWN("shutting_down"),

@@ -1,6 +1,7 @@
 package io.tether.session;
 
 import io.tether.TetherException;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -37,6 +38,9 @@ public record EndReason(String code) {
     /** A block run with {@link SessionManager#withSession} threw. */
     public static final EndReason BLOCK_FAILED = new EndReason("block_failed");
 
+    private static final Set<EndReason> BUILT_IN = Set.of(MANUAL, IDLE_TIMEOUT, MAX_LIFETIME, WORKER_CRASHED,
+            DISK_QUOTA_EXCEEDED, CPU_TIME_EXCEEDED, SERVER_SHUTDOWN, NODE_LOST, BLOCK_FAILED);
+
     /**
      * @throws TetherException {@code invalid_request} unless {@code code} is snake_case
      *     of 1 to 64 characters
@@ -61,6 +65,14 @@ public record EndReason(String code) {
             case "block_failed" -> BLOCK_FAILED;
             default -> new EndReason(code);
         };
+    }
+
+    /**
+     * Whether this is one of the reasons Tether itself uses (the constants above), not an
+     * application's own: metrics label only these, so callers cannot mint labels without bound.
+     */
+    public boolean builtIn() {
+        return BUILT_IN.contains(this);
     }
 
     @Override

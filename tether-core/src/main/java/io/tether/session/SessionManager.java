@@ -246,7 +246,8 @@ public final class SessionManager implements AutoCloseable {
         }
         SessionRuntime r = runtimes.get(name);
         if (r == null) {
-            throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "no runtime '" + name + "' here; available: "
+            // Not configured is the caller's mistake, not an outage: asking again cannot help.
+            throw TetherException.invalid("no runtime '" + name + "' here; available: "
                     + (runtimes.isEmpty() ? "none (plain sessions only)" : String.join(", ", runtimes.keySet())));
         }
         return r;

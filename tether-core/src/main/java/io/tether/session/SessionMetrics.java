@@ -13,7 +13,8 @@ import java.util.function.Supplier;
  *   <li>{@code tether.sessions.created} counter, tag {@code runtime}</li>
  *   <li>{@code tether.sessions.creation} timer: time to create and store a session</li>
  *   <li>{@code tether.sessions.active} gauge</li>
- *   <li>{@code tether.sessions.ended} counter, tags {@code status}, {@code reason}</li>
+ *   <li>{@code tether.sessions.ended} counter, tags {@code status}, {@code reason} (an application's
+ *       own reasons together as {@code other})</li>
  *   <li>{@code tether.resources.registered} counter, tag {@code type}</li>
  *   <li>{@code tether.executions} timer (count and duration), tags {@code runtime}, {@code status}</li>
  *   <li>{@code tether.resources.cleanup.failures} counter</li>
@@ -47,7 +48,9 @@ final class SessionMetrics {
     }
 
     void ended(SessionStatus status, EndReason reason) {
-        registry.counter("tether.sessions.ended", "status", status.wireName(), "reason", reason.code()).increment();
+        // An application's own reasons are counted together: each would otherwise be a meter for good.
+        registry.counter("tether.sessions.ended", "status", status.wireName(),
+                "reason", reason.builtIn() ? reason.code() : "other").increment();
     }
 
     void executed(String runtime, String status, java.time.Duration duration) {

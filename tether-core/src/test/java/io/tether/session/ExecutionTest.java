@@ -76,10 +76,10 @@ class ExecutionTest {
     }
 
     @Test
-    void anUnknownRuntimeIsUnavailableAndCreatesNothing() {
+    void anUnknownRuntimeIsInvalidAFailingOneUnavailableAndNeitherCreatesAnything() {
         manager();
         assertCode(() -> manager.create(SessionSpec.builder("alice").runtime("cobol").build()),
-                ErrorCode.RUNTIME_UNAVAILABLE);
+                ErrorCode.INVALID_REQUEST);
         echo.failStarts = true;
         assertCode(this::echoSession, ErrorCode.RUNTIME_UNAVAILABLE);
 

@@ -262,7 +262,8 @@ final class ServerClient {
         }
         return switch (status) {
             case 400, 405 -> ErrorCode.INVALID_REQUEST;
-            case 401, 403 -> ErrorCode.UNAUTHORIZED;
+            case 401 -> ErrorCode.UNAUTHORIZED;
+            case 403 -> ErrorCode.FORBIDDEN;
             case 404 -> ErrorCode.NOT_FOUND;
             case 410 -> ErrorCode.SESSION_ENDED;
             case 413 -> ErrorCode.PAYLOAD_TOO_LARGE;

@@ -107,7 +107,7 @@ public final class TetherCli {
             case SESSION_ENDED -> 4;
             case LIMIT_EXCEEDED -> 5;
             case STORE_FAILURE, SHUTTING_DOWN, RUNTIME_UNAVAILABLE -> 6;
-            case UNAUTHORIZED -> 7;
+            case UNAUTHORIZED, FORBIDDEN -> 7;
             case INTERNAL -> 1;
         };
     }

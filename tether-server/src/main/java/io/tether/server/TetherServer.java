@@ -20,6 +20,7 @@ import io.tether.server.auth.CreatedToken;
 import io.tether.server.auth.HostCheck;
 import io.tether.server.auth.TokenStore;
 import io.tether.server.http.ApiHandler;
+import io.tether.server.http.ProblemErrorHandler;
 import io.tether.server.http.Routes;
 import io.tether.session.SessionManager;
 import io.tether.session.SessionManagerBuilder;
@@ -31,6 +32,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +40,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.ToDoubleFunction;
+import java.util.stream.Stream;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -69,14 +72,16 @@ public final class TetherServer implements AutoCloseable {
     private final TokenStore tokens;
     private final Optional<CreatedToken> newAdminToken;
     private final Sandbox sandbox;
+    private final List<String> warnings;
     private final AtomicLong connections = new AtomicLong();
     private final Object closeLock = new Object();
     private boolean closed;
 
     private TetherServer(ServerConfig config, SessionManager manager, Routes routes, Server jetty,
                          ServerConnector connector, TokenStore tokens, Optional<CreatedToken> newAdminToken,
-                         Sandbox sandbox) {
+                         Sandbox sandbox, List<String> warnings) {
         this.config = config;
+        this.warnings = List.copyOf(warnings);
         this.sandbox = sandbox;
         this.manager = manager;
         this.routes = routes;
@@ -87,10 +92,11 @@ public final class TetherServer implements AutoCloseable {
     }
 
     /**
-     * Starts a server; returns once it listens.
+     * Starts a server; returns once it listens. It binds its port first, so a start that
+     * cannot listen (the port is taken) fails before it creates or changes anything.
      *
      * @throws IllegalArgumentException for a configuration that must not run (no auth on
-     *     a non-loopback address)
+     *     a non-loopback address), or a port it cannot listen on
      * @throws io.tether.TetherException when the store cannot be opened (e.g. another
      *     server holds the data directory)
      */
@@ -101,11 +107,41 @@ public final class TetherServer implements AutoCloseable {
                     + "can reach that address could run code on this machine. Use auth = token (the default) or "
                     + "bind to 127.0.0.1");
         }
+        QueuedThreadPool threads = new QueuedThreadPool();
+        threads.setName("tether-http");
+        threads.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name("tether-request-", 0).factory()));
+        Server jetty = new Server(threads);
+        jetty.setErrorHandler(new ProblemErrorHandler());
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        ServerConnector connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
+        connector.setHost(config.bind());
+        connector.setPort(config.port());
+        jetty.addConnector(connector);
         try {
-            Files.createDirectories(config.dataDir());
+            connector.open(); // before anything is created; and the Host check needs the real port when the config said 0
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot create the data directory " + config.dataDir() + ": " + e, e);
+            throw new IllegalArgumentException("cannot listen on " + config.bind() + ":" + config.port() + ": "
+                    + e.getMessage(), e);
         }
+        try {
+            return start(config, jetty, connector);
+        } catch (RuntimeException e) {
+            connector.close();
+            throw e;
+        }
+    }
+
+    private static TetherServer start(ServerConfig config, Server jetty, ServerConnector connector) {
+        boolean jailMustPass = !config.runtimes().isEmpty() && config.sandbox() != Sandbox.Mode.OFF
+                && Sandbox.runningAsRoot();
+        List<Path> secrets = new ArrayList<>(TokenStore.files(config.dataDir()));
+        secrets.add(config.dataDir().resolve(SERVER_FILE));
+        storeFile(config).ifPresent(db -> Stream.of("", "-wal", "-shm", ".lock")
+                .forEach(suffix -> secrets.add(db.resolveSibling(db.getFileName() + suffix))));
+        List<String> warnings = DataDirectory.prepare(config.dataDir(), jailMustPass, secrets);
+        warnings.forEach(LOG::warn);
         TokenStore tokens = config.auth() ? TokenStore.open(config.dataDir()) : null;
         Optional<CreatedToken> created = tokens == null ? Optional.empty() : tokens.ensureAdminToken();
 
@@ -169,18 +205,8 @@ public final class TetherServer implements AutoCloseable {
                 limits.maxCodeBytes(), config.maxFileBytes(), config.executionTimeout(),
                 config.sseKeepalive()), pools, registry, sandbox);
         sandboxMetrics(registry, sandbox);
-        QueuedThreadPool threads = new QueuedThreadPool();
-        threads.setName("tether-http");
-        threads.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(
-                Thread.ofVirtual().name("tether-request-", 0).factory()));
-        Server jetty = new Server(threads);
-        HttpConfiguration http = new HttpConfiguration();
-        http.setSendServerVersion(false);
-        ServerConnector connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
-        connector.setHost(config.bind());
-        connector.setPort(config.port());
-        jetty.addConnector(connector);
-        TetherServer server = new TetherServer(config, manager, routes, jetty, connector, tokens, created, sandbox);
+        TetherServer server = new TetherServer(config, manager, routes, jetty, connector, tokens, created, sandbox,
+                warnings);
         connector.addEventListener(new Connection.Listener() {
             @Override
             public void onOpened(Connection connection) {
@@ -191,7 +217,6 @@ public final class TetherServer implements AutoCloseable {
                 .description("TCP connections accepted").register(registry);
         jetty.setStopTimeout(config.shutdownGrace().toMillis() + 5_000);
         try {
-            connector.open(); // binds now, so the Host check knows the real port when the config said 0
             HostCheck hosts = HostCheck.forBind(config.bind(), connector.getLocalPort(), config.allowedHosts());
             jetty.setHandler(new ApiHandler(routes, hosts, tokens, registry));
             jetty.start();
@@ -202,6 +227,17 @@ public final class TetherServer implements AutoCloseable {
         }
         server.writeServerFile();
         return server;
+    }
+
+    /** The SQLite file the store keeps, if it keeps one. */
+    private static Optional<Path> storeFile(ServerConfig config) {
+        if (config.store().equals("sqlite")) {
+            return Optional.of(config.dataDir().resolve(SqliteSessionStore.FILE_NAME));
+        }
+        if (config.store().startsWith("sqlite:")) {
+            return Optional.of(Path.of(config.store().substring("sqlite:".length())).toAbsolutePath());
+        }
+        return Optional.empty();
     }
 
     private static SessionStore store(ServerConfig config) {
@@ -280,6 +316,7 @@ public final class TetherServer implements AutoCloseable {
         out.println("Tether listening on " + url() + "  (data: " + config.dataDir() + ", store: " + config.store()
                 + ", runtimes: " + (config.runtimes().isEmpty() ? "none" : String.join(", ", config.runtimes())) + ")");
         out.println("Sandbox " + sandbox.summary());
+        warnings.forEach(out::println);
         if (!sandbox.enabled()) {
             out.println("WARNING: the sandbox is off (sandbox = " + sandbox.mode() + "): session code can read the data "
                     + "directory and the admin token, signal other sessions and the server, and use the network.");
@@ -309,6 +346,9 @@ public final class TetherServer implements AutoCloseable {
         try {
             Path file = config.dataDir().resolve(SERVER_FILE);
             Path tmp = config.dataDir().resolve(SERVER_FILE + ".tmp");
+            Files.deleteIfExists(tmp);
+            Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
             Files.write(tmp, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(info));
             Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);

@@ -144,14 +144,14 @@ public final class Api {
     }
 
     /**
-     * Makes a test's data directory as an ordinary one is (0755): a JUnit temporary directory
-     * is 0700, which the sandbox's jail user cannot pass when the tests run as root (the
-     * server would then run without the jail layer).
+     * Makes a test's directory passable by others (0711, as the server makes a data directory
+     * when it runs as root with the sandbox): a JUnit temporary directory is 0700, which the
+     * sandbox's jail user cannot pass to reach a data directory inside it.
      */
     public static void openToTheJail(Path dataDir) {
         try {
             java.nio.file.Files.setPosixFilePermissions(dataDir,
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }

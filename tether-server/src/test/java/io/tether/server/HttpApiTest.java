@@ -169,7 +169,7 @@ class HttpApiTest {
                 .contains("unknown field colour");
         assertThat(alice.post("/v1/sessions", Map.of("idle_timeout", -1)).code()).isEqualTo("invalid_request");
         assertThat(alice.post("/v1/sessions", "[1]").code()).isEqualTo("invalid_request");
-        assertThat(alice.post("/v1/sessions", Map.of("runtime", "cobol")).code()).isEqualTo("runtime_unavailable");
+        assertThat(alice.post("/v1/sessions", Map.of("runtime", "cobol")).code()).isEqualTo("invalid_request");
         assertThat(alice.post("/v1/sessions", Map.of("owner", "bob")).code()).isEqualTo("invalid_request");
         Api.Reply big = oversized(() -> alice.post("/v1/sessions", Map.of("data", Map.of("x", "y".repeat(70_000)))));
         assertThat(big.status()).isEqualTo(413);

@@ -464,7 +464,7 @@ public final class Sandbox {
             Path py = python != null ? python : Path.of("/usr/bin/python3");
             Path bw = bwrap != null ? bwrap : findBwrap();
             List<Path> hide = hidden != null ? hidden : List.of();
-            boolean root = isRoot();
+            boolean root = runningAsRoot();
             Set<Layer> layers = new LinkedHashSet<>();
             List<String> missing = new ArrayList<>();
             Probe jailed = null;
@@ -548,12 +548,17 @@ public final class Sandbox {
             return null;
         }
 
-        private static boolean isRoot() {
-            try {
-                return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
-            } catch (IOException | RuntimeException e) {
-                return false;
-            }
+    }
+
+    /**
+     * Whether this process runs as root: the jail then runs session code as
+     * {@value #UNPRIVILEGED_UID}, which must be able to pass through to the work root.
+     */
+    public static boolean runningAsRoot() {
+        try {
+            return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 

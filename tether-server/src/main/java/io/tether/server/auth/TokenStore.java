@@ -95,6 +95,12 @@ public final class TokenStore {
         return new TokenStore(TokenFile.in(dataDirectory), Objects.requireNonNull(clock, "clock"));
     }
 
+    /** The files the tokens of {@code dataDirectory} are kept in: secrets, to be owner-only. */
+    public static List<Path> files(Path dataDirectory) {
+        return List.of(dataDirectory.resolve(TokenFile.FILE_NAME), dataDirectory.resolve(TokenFile.LOCK_NAME),
+                dataDirectory.resolve(ADMIN_TOKEN_FILE));
+    }
+
     /**
      * Creates a token for {@code owner} and stores its hash. The returned secret is the only
      * copy.

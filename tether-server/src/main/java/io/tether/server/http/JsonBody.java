@@ -1,10 +1,17 @@
 package io.tether.server.http;
 
 import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tether.TetherException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -18,19 +25,38 @@ import java.util.Set;
  * required field, a field the route does not know.
  */
 final class JsonBody {
+    /** Parses request bodies: a repeated key is an error, not silently the last value. */
+    private static final ObjectReader STRICT = Wire.MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
+
     private final ObjectNode node;
 
     private JsonBody(ObjectNode node) {
         this.node = node;
     }
 
+    /**
+     * Reads one JSON object, strictly: a body a client meant differently must not run. So
+     * the body is UTF-8 without a byte order mark, holds one value and nothing after it but
+     * whitespace (not a second object, not a NUL), and no object in it repeats a key (which
+     * parsers resolve differently: first wins, last wins).
+     */
     static JsonBody parse(byte[] bytes) {
         if (bytes.length == 0) {
             return new JsonBody(Wire.MAPPER.createObjectNode());
         }
+        String text = utf8(bytes);
+        if (text.startsWith("\uFEFF")) {
+            throw TetherException.invalid("the request body starts with a byte order mark (U+FEFF); send UTF-8 "
+                    + "JSON without one");
+        }
         JsonNode parsed;
-        try {
-            parsed = Wire.MAPPER.readTree(bytes);
+        try (JsonParser parser = STRICT.createParser(text)) {
+            parsed = STRICT.readTree(parser);
+            if (hasMore(parser)) {
+                throw TetherException.invalid("the request body has more after the JSON object (line "
+                        + parser.currentLocation().getLineNr() + ", column " + parser.currentLocation().getColumnNr()
+                        + "); send exactly one JSON object");
+            }
         } catch (JsonParseException e) {
             throw TetherException.invalid("the request body is not valid JSON: " + e.getOriginalMessage()
                     + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
@@ -46,6 +72,24 @@ final class JsonBody {
             throw TetherException.invalid("the request body must be a JSON object, not " + kind(parsed));
         }
         return new JsonBody(object);
+    }
+
+    private static String utf8(byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw TetherException.invalid("the request body is not valid UTF-8");
+        }
+    }
+
+    /** Whether anything but whitespace follows the value the parser has read. */
+    private static boolean hasMore(JsonParser parser) throws java.io.IOException {
+        try {
+            return parser.nextToken() != null;
+        } catch (JsonParseException e) {
+            return true; // not even a token (a NUL, a stray character): still something after the object
+        }
     }
 
     /** Refuses fields other than {@code known}. */

@@ -114,6 +114,11 @@ public final class Routes {
         if (p.size() == 1 && p.get(0).equals("metrics")) {
             x.route = "/metrics";
             allow(x, "GET");
+            if (!x.principal.admin()) {
+                // Server-wide figures: every owner's session counts and the pools' load.
+                throw new TetherException(ErrorCode.FORBIDDEN, "GET /metrics needs an admin token: it shows "
+                        + "server-wide figures of every owner");
+            }
             x.send(200, "text/plain; version=0.0.4; charset=utf-8",
                     prometheus.scrape().getBytes(StandardCharsets.UTF_8));
             return;
@@ -169,14 +174,16 @@ public final class Routes {
         }
         String action = p.get(3);
         if (p.size() == 4) {
-            x.route = "/v1/sessions/{id}/" + action;
+            // The template is set per matched action, never from the raw segment: it labels metrics.
             switch (action) {
                 case "touch" -> {
+                    x.route = "/v1/sessions/{id}/touch";
                     allow(x, "POST");
                     visible(x, id);
                     x.send(200, Wire.session(manager.touch(id)));
                 }
                 case "executions" -> {
+                    x.route = "/v1/sessions/{id}/executions";
                     allow(x, "POST");
                     JsonBody body = x.json(limits.maxBodyBytes()).only(EXECUTE_FIELDS);
                     String code = code(body);
@@ -185,17 +192,20 @@ public final class Routes {
                     execute(x, id, code, timeout);
                 }
                 case "interrupt" -> {
+                    x.route = "/v1/sessions/{id}/interrupt";
                     allow(x, "POST");
                     visible(x, id);
                     manager.interrupt(id);
                     x.sendEmpty(204);
                 }
                 case "restart" -> {
+                    x.route = "/v1/sessions/{id}/restart";
                     allow(x, "POST");
                     visible(x, id);
                     x.send(200, Wire.session(manager.restart(id)));
                 }
                 case "files" -> {
+                    x.route = "/v1/sessions/{id}/files";
                     allow(x, "GET");
                     visible(x, id);
                     files.list(x, manager.workingDirectory(id).orElseThrow(() -> plain(id)));

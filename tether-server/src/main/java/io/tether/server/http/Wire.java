@@ -104,6 +104,7 @@ public final class Wire {
         return switch (code) {
             case INVALID_REQUEST -> "Invalid request";
             case UNAUTHORIZED -> "Unauthorized";
+            case FORBIDDEN -> "Forbidden";
             case SESSION_NOT_FOUND -> "Session not found";
             case NOT_FOUND -> "Not found";
             case SESSION_ENDED -> "Session ended";
@@ -121,6 +122,7 @@ public final class Wire {
         return switch (code) {
             case INVALID_REQUEST -> 400;
             case UNAUTHORIZED -> 401;
+            case FORBIDDEN -> 403;
             case SESSION_NOT_FOUND, NOT_FOUND -> 404;
             case SESSION_ENDED -> 410;
             case PAYLOAD_TOO_LARGE -> 413;

@@ -2,7 +2,12 @@ package io.tether.store.sqlite;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -33,6 +38,33 @@ final class SqliteFile {
 
     Path path() {
         return path;
+    }
+
+    /**
+     * Creates the database file owner-only ({@code 0600}) when it is missing, before SQLite
+     * opens it: SQLite would make it with the umask's mode (usually {@code 0644}), and gives
+     * its {@code -wal} and {@code -shm} files the database file's mode. The file holds every
+     * session's data and executed code.
+     *
+     * @throws TetherException {@code store_failure} when it cannot be created
+     */
+    void createOwnerOnly() {
+        try {
+            Files.createFile(path, ownerOnly(path));
+        } catch (FileAlreadyExistsException e) {
+            // an existing store: its mode is the operator's (the server checks it at start)
+        } catch (IOException e) {
+            throw new TetherException(ErrorCode.STORE_FAILURE, "SQLite store " + path + ": cannot create it: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** An owner-only file mode, where the file system has POSIX modes. */
+    static FileAttribute<?>[] ownerOnly(Path onFileSystemOf) {
+        if (!onFileSystemOf.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            return new FileAttribute<?>[0];
+        }
+        return new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))};
     }
 
     /**

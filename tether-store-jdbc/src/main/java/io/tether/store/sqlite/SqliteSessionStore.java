@@ -386,6 +386,7 @@ public final class SqliteSessionStore implements SessionStore {
         StoreFileLock lock = StoreFileLock.acquire(path);
         Connection connection = null;
         try {
+            file.createOwnerOnly();
             connection = file.openWriter(synchronous);
             Migrations.SCHEMA.migrate(connection);
             GroupCommitWriter writer = new GroupCommitWriter(file, connection, activityFlushInterval.toNanos(),

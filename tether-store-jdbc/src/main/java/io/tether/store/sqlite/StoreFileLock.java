@@ -8,6 +8,7 @@ import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
 
 /**
  * An exclusive lock on {@code <database file>.lock}, held while a store is open, so that one
@@ -36,7 +37,8 @@ final class StoreFileLock implements AutoCloseable {
         Path lockFile = databaseFile.resolveSibling(databaseFile.getFileName() + ".lock");
         FileChannel channel;
         try {
-            channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            channel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
+                    SqliteFile.ownerOnly(lockFile));
         } catch (IOException e) {
             throw new TetherException(ErrorCode.STORE_FAILURE, "SQLite store " + databaseFile
                     + ": cannot open lock file " + lockFile + ": " + e.getMessage(), e);
