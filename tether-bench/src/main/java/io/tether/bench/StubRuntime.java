@@ -47,6 +47,11 @@ final class StubRuntime implements SessionRuntime {
         }
 
         @Override
+        public void onDeath(Runnable action) {
+            // a stub has no process: it never dies by itself
+        }
+
+        @Override
         public boolean isHealthy() {
             return state != WorkerState.DEAD;
         }

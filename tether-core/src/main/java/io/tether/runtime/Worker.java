@@ -27,6 +27,17 @@ public interface Worker extends AutoCloseable {
     /** Replaces the interpreter with a fresh one (all state lost); the pid changes. */
     void restart();
 
+    /**
+     * Sets what runs each time the interpreter dies by itself (it crashed, or was killed from
+     * outside), whether an execution runs then or not; an interpreter that dies between
+     * executions is otherwise only found out by the next one. Runs at once, on the calling
+     * thread, when the interpreter is dead already; else on the thread that notices the
+     * death (an execution's, or one watching the process), so {@code action} must return
+     * quickly and not wait for the worker. Not run for {@link #close} or {@link #restart},
+     * which end an interpreter on purpose. Replaces the action set before.
+     */
+    void onDeath(Runnable action);
+
     /** Whether the worker answers; a quick round trip when idle, {@code true} while busy. */
     boolean isHealthy();
 

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -93,12 +94,18 @@ final class LiveWorker {
     }
 
     /**
-     * Waits for this session's earlier executions (and restarts), then marks it busy.
+     * Waits for this session's earlier executions (and restarts), then marks it busy. The
+     * wait counts against {@code timeout}: an execution's timeout covers its time in the
+     * queue and its run together, so a caller never waits much longer than it asked to, and
+     * code that did not get its turn in time never runs (not later either).
      *
+     * @param timeout how long the caller may wait and then run; {@code null} for no limit
+     * @return what is left of {@code timeout} for the run; {@code null} when it was {@code null}
      * @throws TetherException {@code limit_exceeded} when {@code maxQueued} executions are
-     *     already waiting
+     *     already waiting, or when the session's earlier work took the whole timeout
      */
-    void enter(String sessionId) {
+    Duration enter(String sessionId, Duration timeout) {
+        long start = System.nanoTime();
         synchronized (this) {
             if (queued >= maxQueued + 1) {
                 throw new TetherException(ErrorCode.LIMIT_EXCEEDED, "session '" + sessionId + "' already has "
@@ -106,16 +113,43 @@ final class LiveWorker {
             }
             queued++;
         }
+        boolean turn;
         try {
-            gate.lockInterruptibly();
-        } catch (InterruptedException e) {
-            synchronized (this) {
-                queued--;
+            if (timeout == null) {
+                gate.lockInterruptibly();
+                turn = true;
+            } else {
+                turn = gate.tryLock(saturatedNanos(timeout), TimeUnit.NANOSECONDS);
             }
+        } catch (InterruptedException e) {
+            leaveQueue();
             Thread.currentThread().interrupt();
             throw new TetherException(ErrorCode.INTERNAL, "interrupted while waiting to execute", e);
         }
+        Duration left = timeout == null ? null : timeout.minusNanos(System.nanoTime() - start);
+        if (left != null && !left.isPositive()) {
+            if (turn) {
+                gate.unlock();
+            }
+            leaveQueue();
+            throw new TetherException(ErrorCode.LIMIT_EXCEEDED, "the execution did not start within its timeout of "
+                    + seconds(timeout) + ": session '" + sessionId + "' was busy with earlier executions all that "
+                    + "time; the code did not run and will not");
+        }
         busy = true;
+        return left;
+    }
+
+    private synchronized void leaveQueue() {
+        queued--;
+    }
+
+    private static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     /** The number of the next execution; call between {@link #enter} and {@link #exit}. */
@@ -255,9 +289,7 @@ final class LiveWorker {
     void exit() {
         busy = false;
         gate.unlock();
-        synchronized (this) {
-            queued--;
-        }
+        leaveQueue();
     }
 
     /**

@@ -229,6 +229,11 @@ public final class SessionManager implements AutoCloseable {
             }
             metrics.creation().record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
             sessions.add(ls);
+            if (worker != null) {
+                String id = s.id();
+                // The notifying thread may be the one running an execution: never wait on it.
+                worker.onDeath(() -> Thread.ofVirtual().name("tether-worker-loss").start(() -> workerDied(id)));
+            }
             return ls;
         } catch (RuntimeException e) {
             if (worker != null) {
@@ -381,7 +386,13 @@ public final class SessionManager implements AutoCloseable {
      * for idleness while one runs. A failure inside the interpreter is a result (status
      * {@code error}, {@code timeout}, {@code interrupted}, {@code crashed}), not an
      * exception. When the worker died (crash, or killed after a timeout), the
-     * {@link WorkerLossPolicy} applies after the result is produced.
+     * {@link WorkerLossPolicy} applies after the result is produced; a worker that dies
+     * between executions (killed from outside) meets the policy as soon as its death is
+     * known, without waiting for the next execution.
+     *
+     * <p>The timeout covers the whole call: waiting behind the session's earlier executions
+     * and then running. An execution that did not get its turn within its timeout is refused
+     * with {@code limit_exceeded} and never runs; one that did runs for what is left.
      *
      * <p>The worker's disk quota ({@link WorkerOptions.WorkerLimits#diskQuotaBytes}) and CPU
      * time ({@link WorkerOptions.WorkerLimits#cpuTime}, all its processes together) are checked
@@ -391,11 +402,12 @@ public final class SessionManager implements AutoCloseable {
      * session ends {@code error} / {@code disk_quota_exceeded} or {@code cpu_time_exceeded}
      * whatever the policy.
      *
-     * @param timeout  how long the code may run; {@code null} for no limit
+     * @param timeout  how long the call may wait for its turn and run; {@code null} for no limit
      * @param listener receives output while the code runs
      * @throws TetherException {@code invalid_request} for a plain session,
      *     {@code session_not_found}, {@code session_ended}, {@code limit_exceeded} when the
-     *     queue is full, {@code payload_too_large} for code over the worker's limit
+     *     queue is full or the timeout passed before the code's turn came (it did not run),
+     *     {@code payload_too_large} for code over the worker's limit
      */
     public ExecutionResult execute(String id, String code, Duration timeout, OutputListener listener) {
         Objects.requireNonNull(code, "code");
@@ -403,7 +415,7 @@ public final class SessionManager implements AutoCloseable {
         gate.enter();
         try {
             LiveWorker lw = workerOf(sessions.liveOrThrow(id));
-            lw.enter(id);
+            Duration left = lw.enter(id, timeout);
             long number = lw.nextNumber();
             ExecutionResult result;
             WorkerDeath death;
@@ -414,7 +426,7 @@ public final class SessionManager implements AutoCloseable {
                 LiveWorker.Running running = lw.begin(number, code, sessions.now());
                 out.started(number);
                 try {
-                    result = lw.execute(running, new ExecutionRequest(number, code, timeout), out);
+                    result = lw.execute(running, new ExecutionRequest(number, code, left), out);
                 } finally {
                     lw.end(running);
                 }
@@ -533,7 +545,7 @@ public final class SessionManager implements AutoCloseable {
         try {
             LiveWorker lw = workerOf(activeLive(id));
             lw.worker.interrupt();
-            lw.enter(id);
+            lw.enter(id, null);
             try {
                 Session s = sessions.changeActive(id, Session::withActivity);
                 store.recordActivity(id, s.lastActivityAt(), s.interactionCount());
@@ -591,6 +603,53 @@ public final class SessionManager implements AutoCloseable {
         gate.enter();
         try {
             return sessions.terminateLive(id, status, reason, cause);
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * A session's worker died by itself. When an execution was running, its end applies the
+     * {@link WorkerLossPolicy} (see {@link #execute}); this waits for it and finds nothing
+     * left to do. Between executions this applies the policy: a fresh worker, or the session
+     * ends {@code error} / {@code worker_crashed} (also when the fresh worker cannot start).
+     */
+    private void workerDied(String id) {
+        try {
+            gate.enter();
+        } catch (TetherException shuttingDown) {
+            return; // the close ends the session anyway
+        }
+        try {
+            LiveSession ls = sessions.live.get(id);
+            if (ls == null) {
+                return;
+            }
+            LiveWorker lw = ls.worker;
+            try {
+                lw.enter(id, null);
+            } catch (TetherException queueFull) {
+                return; // executions are waiting: the next to run finds the worker dead and applies the policy
+            }
+            WorkerDeath death;
+            RuntimeException restartFailure = null;
+            try {
+                death = lw.death();
+                if (death == null || !death.policyDecides() || !sessions.live.containsKey(id)) {
+                    return; // handled already: restarted, ended, or killed for a limit (which ends it)
+                }
+                if (workerLossPolicy == WorkerLossPolicy.RESTART) {
+                    try {
+                        lw.restart();
+                        return;
+                    } catch (RuntimeException e) {
+                        restartFailure = e;
+                    }
+                }
+            } finally {
+                lw.exit();
+            }
+            terminateNow(id, death.reason(), restartFailure != null ? restartFailure : death.cause(0, null));
         } finally {
             gate.exit();
         }

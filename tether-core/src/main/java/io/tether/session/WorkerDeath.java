@@ -46,15 +46,17 @@ record WorkerDeath(EndReason reason, boolean policyDecides, ExecutionError error
                 r.duration(), r.truncated());
     }
 
-    /** The cause the session's {@link SessionEvent.Failed} event carries. */
+    /**
+     * The cause the session's {@link SessionEvent.Failed} event carries.
+     *
+     * @param result the result of execution {@code number} the worker died under; {@code null}
+     *               when it died between executions
+     */
     TetherException cause(long number, ExecutionResult result) {
-        if (error != null && result == null) { // between executions
+        if (error != null) {
             return new TetherException(ErrorCode.LIMIT_EXCEEDED, error.name() + ": " + error.value());
         }
-        if (error == null) {
-            return new TetherException(ErrorCode.INTERNAL, "worker died: execution " + number + " ended "
-                    + result.status().wireName());
-        }
-        return new TetherException(ErrorCode.LIMIT_EXCEEDED, error.name() + ": " + error.value());
+        return new TetherException(ErrorCode.INTERNAL, result == null ? "worker died between executions"
+                : "worker died: execution " + number + " ended " + result.status().wireName());
     }
 }

@@ -26,12 +26,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * An in-process runtime for testing the manager's side of executions (queueing, policies,
  * ownership); real interpreters are tested in tether-runtime. Code {@code crash} kills the
- * worker, {@code wait} blocks until {@link #release}, an interrupt or {@code close} ({@code say-wait} prints
- * {@code "said "} first), anything else is
- * echoed as the result and on stdout.
+ * worker (its death action runs too), {@link EchoWorker#die} kills an idle one, {@code wait}
+ * blocks until {@link #release}, an interrupt or {@code close} ({@code say-wait} prints
+ * {@code "said "} first), anything else is echoed as the result and on stdout.
  */
 public final class EchoRuntime implements SessionRuntime {
     final List<EchoWorker> started = new CopyOnWriteArrayList<>();
+    /** Every request a worker of this runtime ran, in order. */
+    final List<ExecutionRequest> executed = new CopyOnWriteArrayList<>();
     final AtomicInteger running = new AtomicInteger();
     final AtomicInteger maxRunning = new AtomicInteger();
     final Semaphore released = new Semaphore(0);
@@ -113,6 +115,7 @@ public final class EchoRuntime implements SessionRuntime {
         volatile Duration cpu;
         /** What {@link #cpuTime} says after a restart; {@code null} to leave it as it was. */
         volatile Duration cpuAfterRestart;
+        volatile Runnable deathAction = () -> { };
 
         EchoWorker() {
             dir = WorkDirectories.create(root, "echo-");
@@ -123,6 +126,7 @@ public final class EchoRuntime implements SessionRuntime {
             if (state == WorkerState.DEAD) {
                 return result(request, ExecutionStatus.CRASHED, "");
             }
+            executed.add(request);
             maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
             state = WorkerState.BUSY;
             runner = Thread.currentThread();
@@ -130,6 +134,7 @@ public final class EchoRuntime implements SessionRuntime {
                 switch (request.code()) {
                     case "crash" -> {
                         state = WorkerState.DEAD;
+                        deathAction.run(); // as a process's exit is noticed while its execution ends
                         return result(request, ExecutionStatus.CRASHED, "");
                     }
                     case "wait", "say-wait" -> {
@@ -177,6 +182,20 @@ public final class EchoRuntime implements SessionRuntime {
             state = WorkerState.IDLE;
             if (cpuAfterRestart != null) {
                 cpu = cpuAfterRestart;
+            }
+        }
+
+        /** Dies by itself between executions, as a process killed from outside. */
+        void die() {
+            state = WorkerState.DEAD;
+            deathAction.run();
+        }
+
+        @Override
+        public void onDeath(Runnable action) {
+            deathAction = action;
+            if (state == WorkerState.DEAD) {
+                action.run();
             }
         }
 

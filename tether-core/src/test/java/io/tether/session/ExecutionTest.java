@@ -1,6 +1,7 @@
 package io.tether.session;
 
 import static io.tether.session.SessionManagerTest.assertCode;
+import static io.tether.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -161,6 +162,59 @@ class ExecutionTest {
         assertThat(manager.get(s.id()).isActive()).isTrue();
         assertThat(echo.started.get(0).restarts.get()).isEqualTo(1);
         assertThat(manager.execute(s.id(), "again", null, null).status()).isEqualTo(ExecutionStatus.OK);
+    }
+
+    @Test
+    void aWorkerThatDiesBetweenExecutionsEndsItsSessionWithoutWaitingForAnExecution() {
+        manager();
+        Session s = echoSession();
+        manager.execute(s.id(), "before", null, null);
+
+        echo.started.get(0).die();
+
+        eventually(Duration.ofSeconds(1), "the session ended", () -> !manager.get(s.id()).isActive());
+        Session after = manager.get(s.id());
+        assertThat(after.status()).isEqualTo(SessionStatus.ERROR);
+        assertThat(after.endReason()).isEqualTo(EndReason.WORKER_CRASHED);
+        assertThat(echo.started.get(0).restarts.get()).isZero();
+    }
+
+    @Test
+    void theRestartPolicyGivesAWorkerThatDiesBetweenExecutionsAFreshInterpreter() {
+        manager(WorkerLossPolicy.RESTART, 16);
+        Session s = echoSession();
+        EchoRuntime.EchoWorker worker = echo.started.get(0);
+
+        worker.die();
+
+        eventually(Duration.ofSeconds(1), "the worker restarted", () -> worker.restarts.get() == 1);
+        assertThat(worker.state()).isEqualTo(WorkerState.IDLE);
+        assertThat(manager.get(s.id()).isActive()).isTrue();
+        assertThat(manager.execute(s.id(), "again", null, null).status()).isEqualTo(ExecutionStatus.OK);
+        assertThat(worker.restarts.get()).as("one death, one restart").isEqualTo(1);
+    }
+
+    @Test
+    void aQueuedExecutionsTimeoutCoversItsWaitAndItNeverRunsAfterIt() throws Exception {
+        manager();
+        Session s = echoSession();
+        CompletableFuture<ExecutionResult> running = CompletableFuture.supplyAsync(
+                () -> manager.execute(s.id(), "wait", null, null));
+        echo.awaitWaiting();
+
+        assertThatThrownBy(() -> manager.execute(s.id(), "queued", Duration.ofMillis(100), null))
+                .isInstanceOfSatisfying(TetherException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.LIMIT_EXCEEDED))
+                .hasMessageContaining("did not start");
+
+        echo.release();
+        assertThat(running.get(10, TimeUnit.SECONDS).status()).isEqualTo(ExecutionStatus.OK);
+        ExecutionResult after = manager.execute(s.id(), "after", Duration.ofSeconds(30), null);
+        assertThat(after.number()).as("the timed-out one took no number").isEqualTo(2);
+        assertThat(echo.executed).extracting(r -> r.code()).containsExactly("wait", "after");
+        assertThat(echo.executed.get(1).timeout()).as("what is left of the timeout once it got its turn")
+                .isPositive().isLessThan(Duration.ofSeconds(30));
+        assertThat(manager.get(s.id()).interactionCount()).isEqualTo(2);
     }
 
     @Test

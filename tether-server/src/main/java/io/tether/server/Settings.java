@@ -63,12 +63,14 @@ public final class Settings {
             new Setting("max_sessions_per_owner", "none", "Most active sessions of one owner; `none` for no limit."),
             new Setting("idle_timeout", "30m", "Default idle timeout of a session (a request may set its own); `none` for never."),
             new Setting("max_lifetime", "none", "Default longest life of a session; `none` for unlimited."),
-            new Setting("execution_timeout", "10m", "Default timeout of an execution when the request gives none; `none` for no limit."),
+            new Setting("execution_timeout", "10m", "Default timeout of an execution when the request gives none; `none` for no limit. "
+                    + "It covers waiting behind the session's earlier executions too."),
             new Setting("max_queued_executions", "16", "Executions of one session that may wait behind the running one."),
             new Setting("execution_history", "100", "Newest executions kept per session, fetchable by number."),
             new Setting("max_body_bytes", "2MiB", "Largest request body (except file uploads)."),
             new Setting("max_code_bytes", "1MiB", "Largest code of one execution."),
-            new Setting("max_output_bytes", "1MiB", "Output kept per execution; beyond it output is cut and `truncated` set."),
+            new Setting("max_output_bytes", "1MiB", "Output kept per execution; beyond it output is cut and `truncated` set. "
+                    + "An error's value and traceback are capped at as many characters each."),
             new Setting("max_file_bytes", "64MiB", "Largest file uploaded into a session's working directory."),
             new Setting("worker_memory", "2GiB", "Address-space limit of a worker process (RLIMIT_AS); 0 for none."),
             new Setting("worker_cpu_time", "none", "CPU time a session's processes may use in all (the interpreter, its children, daemons; checked after every execution and every 500 ms, idle or not; a JVM's own start is not charged); past it the worker is killed and the session ends `error` / `cpu_time_exceeded`. Python processes also get RLIMIT_CPU one second above it. `none` for no limit."),

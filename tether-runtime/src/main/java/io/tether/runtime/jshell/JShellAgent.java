@@ -153,6 +153,7 @@ final class JShellAgent {
         try {
             stdout.flushAll();
             stderr.flushAll();
+            outcome = outcome.withErrorCapped(maxOutput);
             boolean truncated = outcome.truncated() || stdout.truncated() || stderr.truncated();
             Wire.Outcome sent = truncated == outcome.truncated() ? outcome
                     : new Wire.Outcome(outcome.kind(), outcome.text(), outcome.jsonKind(), outcome.json(),

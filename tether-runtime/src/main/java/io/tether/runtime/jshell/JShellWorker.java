@@ -43,6 +43,9 @@ final class JShellWorker implements Worker {
     private volatile AgentProcess agent;
     private volatile WorkerState state = WorkerState.STARTING;
     private volatile boolean closed;
+    /** The process {@link #restart} is ending on purpose: its end is no death. */
+    private volatile AgentProcess retired;
+    private volatile Runnable deathAction = () -> { };
 
     /** Starts a JShell JVM in a fresh private directory under {@code workRoot}. */
     JShellWorker(JShellLauncher launcher, Path workRoot, WorkerOptions options) {
@@ -63,11 +66,20 @@ final class JShellWorker implements Worker {
         // A process that dies on its own (System.exit, kill -9) makes the worker dead at once,
         // not only when the next execution finds out.
         started.onEnd(() -> {
-            if (agent == started && state != WorkerState.STARTING) {
+            if (agent == started && started != retired && state != WorkerState.STARTING && !closed) {
                 state = WorkerState.DEAD;
+                deathAction.run();
             }
         });
         return started;
+    }
+
+    @Override
+    public void onDeath(Runnable action) {
+        deathAction = java.util.Objects.requireNonNull(action, "action");
+        if (state == WorkerState.DEAD && !closed) {
+            action.run();
+        }
     }
 
     @Override
@@ -258,6 +270,7 @@ final class JShellWorker implements Worker {
             throw new TetherException(ErrorCode.SESSION_ENDED, "the worker is closed");
         }
         // Kill first so a running execution ends now (as crashed) instead of holding the lock.
+        retired = agent;
         agent.kill();
         lock.lock();
         try {

@@ -213,6 +213,37 @@ final class Wire {
             traceback = List.copyOf(traceback);
         }
 
+        /**
+         * This outcome with its error's value and its traceback (all lines together) cut to
+         * {@code maxChars} characters each and marked truncated when either was longer: an
+         * exception message can be as large as the agent's heap, and it is sent, returned and
+         * stored like output.
+         */
+        Outcome withErrorCapped(long maxChars) {
+            boolean cut = errorValue != null && errorValue.length() > maxChars;
+            String value = cut ? prefix(errorValue, maxChars) : errorValue;
+            List<String> lines = new ArrayList<>();
+            long room = maxChars;
+            for (String line : traceback) {
+                if (line.length() > room) {
+                    if (room > 0) {
+                        lines.add(prefix(line, room));
+                    }
+                    cut = true;
+                    break;
+                }
+                lines.add(line);
+                room -= line.length() + 1; // and the line break between it and the next
+            }
+            return cut ? new Outcome(kind, text, jsonKind, json, errorName, value, lines, true) : this;
+        }
+
+        /** The first {@code n} chars of {@code s} (n < its length), one fewer rather than half a surrogate pair. */
+        private static String prefix(String s, long n) {
+            int end = (int) n;
+            return s.substring(0, end > 0 && Character.isHighSurrogate(s.charAt(end - 1)) ? end - 1 : end);
+        }
+
         byte[] encode() {
             return new Fields.Writer().byteValue((byte) kind.ordinal()).string(text)
                     .byteValue((byte) jsonKind.ordinal()).string(json).string(errorName).string(errorValue)

@@ -38,6 +38,11 @@ final class PooledWorker implements Worker {
     }
 
     @Override
+    public void onDeath(Runnable action) {
+        worker.onDeath(action);
+    }
+
+    @Override
     public boolean isHealthy() {
         return worker.isHealthy();
     }

@@ -61,8 +61,10 @@ final class PythonProcess {
         this.startedAt = process.startedAt();
         this.channel = channel;
         this.maxOutputBytes = maxOutputBytes;
-        // An output frame carries at most 64 KiB read at once, a done frame a result and an
-        // error each capped near maxOutputBytes chars, escaped to at most 6 ASCII bytes each.
+        // An output frame carries at most 64 KiB read at once; a done frame a result or an
+        // error: at most two texts of maxOutputBytes code points each (a result's repr and its
+        // JSON, an error's value and its traceback; worker.py caps them), escaped to at most 12
+        // ASCII bytes per code point (a surrogate pair), plus a short error name.
         this.maxFrameBytes = (int) Math.min(Integer.MAX_VALUE - 16, 24 * maxOutputBytes + (1 << 20));
         this.onDeath = onDeath;
     }

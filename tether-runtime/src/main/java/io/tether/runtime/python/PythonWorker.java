@@ -49,6 +49,7 @@ final class PythonWorker implements Worker {
     private volatile PythonProcess process;
     private volatile WorkerState state = WorkerState.STARTING;
     private volatile boolean closed;
+    private Runnable deathAction = () -> { }; // guarded by this
 
     private PythonWorker(Spawner spawner, WorkerOptions options, Path directory) {
         this.spawner = spawner;
@@ -74,9 +75,29 @@ final class PythonWorker implements Worker {
         return worker;
     }
 
-    private synchronized void processDied(PythonProcess p) {
-        if (process == p) {
+    /** The process behind this worker ended; one that {@link #restart} or {@link #close} ended is not news. */
+    private void processDied(PythonProcess p) {
+        Runnable action;
+        synchronized (this) {
+            if (process != p || closed) {
+                return;
+            }
             state = WorkerState.DEAD;
+            action = deathAction;
+        }
+        action.run();
+    }
+
+    @Override
+    public void onDeath(Runnable action) {
+        Objects.requireNonNull(action, "action");
+        boolean dead;
+        synchronized (this) {
+            deathAction = action;
+            dead = state == WorkerState.DEAD && !closed;
+        }
+        if (dead) {
+            action.run();
         }
     }
 

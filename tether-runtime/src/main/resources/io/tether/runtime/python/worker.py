@@ -41,15 +41,19 @@ import select
 # The control channel is a private, non-inheritable descriptor (the socket, both
 # directions); fds 1 and 2 become pipes this process reads itself, so nothing user code
 # writes at the OS level (os.write, os.system, child processes) can reach the control
-# channel.
+# channel. The worker keeps a private write end of each pipe as well: a cell that closes
+# or replaces fd 1 or 2 (os.close(1), os.dup2(f, 1)) changes where its own later writes
+# go, but the pipes never reach end-of-file, so the pump and the end of an execution
+# work as before.
 CTL_IN = CTL_OUT = -1
 _STD_FILES = ()
 STREAMS = ()
+_PIPE_WRITERS = ()  # the private write ends; held open, never written
 
 
 def setup_fds(devnull=-1):
     # devnull: /dev/null opened for reading (the fork server opens it once), or -1.
-    global _STD_FILES, STREAMS
+    global _STD_FILES, STREAMS, _PIPE_WRITERS
     if devnull < 0:
         devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -58,8 +62,7 @@ def setup_fds(devnull=-1):
     _err_r, _err_w = os.pipe()
     os.dup2(_out_w, 1)
     os.dup2(_err_w, 2)
-    os.close(_out_w)
-    os.close(_err_w)
+    _PIPE_WRITERS = (_out_w, _err_w)  # non-inheritable (os.pipe), unlike fds 1 and 2
     # Only the read ends: fds 1 and 2 stay blocking for user code. (A read end has no
     # other status flag to keep, so no F_GETFL first.)
     fcntl.fcntl(_out_r, fcntl.F_SETFL, os.O_NONBLOCK)
@@ -84,6 +87,7 @@ def make_std_files():
 WORKER_FILE = __file__
 MAX_OUTPUT = 0
 MAX_JSON_DEPTH = 200
+MAX_ERROR_NAME = 1000  # characters of an exception's class name (user code can make any)
 MEMORY_HEADROOM = 32 << 20
 
 _write_lock = _thread.allocate_lock()
@@ -184,6 +188,8 @@ class Stream:
                 data = os.read(self.fd, 65536)
             except BlockingIOError:
                 break
+            if not data:
+                break  # end of file: user code closed the worker's own write end as well
             self.forward(data)
         self.forward(b'', True)
 
@@ -213,6 +219,9 @@ def pump(confine=None):
                 try:
                     data = os.read(fd, 65536)
                 except BlockingIOError:
+                    continue
+                if not data:  # its write ends are all closed: it would poll as ready forever
+                    poller.unregister(fd)
                     continue
                 stream.forward(data)
 
@@ -395,6 +404,9 @@ def remember_cell(filename, source):
 
 
 def describe(error):
+    # The error as JSON, and whether it was cut: its value and its traceback are capped at
+    # MAX_OUTPUT characters each, like a result, so a huge message (raise ValueError('e' *
+    # 2**24)) neither travels nor is stored in full, nor makes a frame too large to read.
     global _linecache
     if _linecache is None:
         import linecache
@@ -422,8 +434,14 @@ def describe(error):
         text = ''.join(report.format())
     except BaseException:
         text = '%s: %s' % (type(error).__name__, value)
-    return '{"name":%s,"value":%s,"traceback":%s}' % (
-        _str(type(error).__name__), _str(value), to_json(text.rstrip('\n').split('\n')))
+    text = text.rstrip('\n')
+    name = type(error).__name__
+    truncated = len(value) > MAX_OUTPUT or len(text) > MAX_OUTPUT or len(name) > MAX_ERROR_NAME
+    if truncated:
+        value = value[:MAX_OUTPUT]
+        text = text[:MAX_OUTPUT]
+        name = name[:MAX_ERROR_NAME]
+    return '{"name":%s,"value":%s,"traceback":%s}' % (_str(name), _str(value), to_json(text.split('\n'))), truncated
 
 
 def bundle(value):
@@ -518,7 +536,7 @@ def execute(eid, number, source_bytes):
     current_id = eid
     status = 'ok'
     result = error = None
-    result_truncated = False
+    result_truncated = error_truncated = False
     try:
         try:
             source = source_bytes.decode('utf-8', 'replace')
@@ -540,10 +558,10 @@ def execute(eid, number, source_bytes):
             _signal.signal(_signal.SIGIO, _signal.SIG_IGN)
     except KeyboardInterrupt as e:
         status = 'interrupted'
-        error = describe(e)
+        error, error_truncated = describe(e)
     except BaseException as e:
         status = 'error'
-        error = describe(e)
+        error, error_truncated = describe(e)
     files = (sys.stdout, sys.stderr)
     if files[0] is not _STD_FILES[0] or files[1] is not _STD_FILES[1]:
         # User code replaced them: flush theirs and ours, each once.
@@ -555,7 +573,7 @@ def execute(eid, number, source_bytes):
             pass
     drain_streams()
     current_id = 0
-    truncated = result_truncated or STREAMS[0].truncated or STREAMS[1].truncated
+    truncated = result_truncated or error_truncated or STREAMS[0].truncated or STREAMS[1].truncated
     if result is None and error is None and not truncated:
         send(_DONE_PLAIN % eid)
     else:

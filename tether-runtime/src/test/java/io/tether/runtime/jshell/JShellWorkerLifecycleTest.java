@@ -83,6 +83,25 @@ class JShellWorkerLifecycleTest extends JShellRuntimeFixture {
     }
 
     @Test
+    void anIdleWorkerKilledFromOutsideRunsItsDeathActionWithinASecondButRestartAndCloseDoNot()
+            throws Exception {
+        try (Worker worker = start()) {
+            java.util.concurrent.atomic.AtomicInteger deaths = new java.util.concurrent.atomic.AtomicInteger();
+            worker.onDeath(deaths::incrementAndGet);
+            worker.restart();
+            long pid = worker.pid();
+            ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+            io.tether.testing.Eventually.eventually(Duration.ofSeconds(1), "the death action ran",
+                    () -> deaths.get() > 0);
+            assertThat(worker.state()).isEqualTo(WorkerState.DEAD);
+            worker.restart();
+            assertThat(run(worker, "1").status()).isEqualTo(ExecutionStatus.OK);
+            worker.close();
+            assertThat(deaths.get()).as("one death from outside; restarts and the close are none").isEqualTo(1);
+        }
+    }
+
+    @Test
     void codeThatIgnoresTheStopIsKilledAfterTheGrace() throws Exception {
         try (Worker worker = start(Duration.ofMillis(500))) {
             long pid = worker.pid();

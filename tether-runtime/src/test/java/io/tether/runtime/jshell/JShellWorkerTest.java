@@ -212,6 +212,19 @@ class JShellWorkerTest extends JShellRuntimeFixture {
     }
 
     @Test
+    void aHugeExceptionMessageIsCappedLikeOutputAndTheWorkerLivesOn() {
+        run("int keptThroughHugeError = 7;");
+        ExecutionResult r = run("throw new IllegalStateException(\"e\".repeat(16 << 20), new RuntimeException(\"f\".repeat(1 << 20)))");
+        assertThat(r.status()).as("%s", r.error()).isEqualTo(ExecutionStatus.ERROR);
+        assertThat(r.truncated()).isTrue();
+        assertThat(r.error().name()).isEqualTo("java.lang.IllegalStateException");
+        assertThat(r.error().value()).hasSize(1000).matches("e+");
+        assertThat(String.join("\n", r.error().traceback()).length()).isLessThanOrEqualTo(1000);
+        assertThat(run("keptThroughHugeError").result()).containsEntry("application/json", 7L);
+        assertThat(run("throw new IllegalStateException(\"small\")").truncated()).isFalse();
+    }
+
+    @Test
     void codeLargerThanTheLimitIsRefused() {
         assertThatThrownBy(() -> run("int x = 1;" + " ".repeat(10_000)))
                 .isInstanceOfSatisfying(TetherException.class,

@@ -117,6 +117,8 @@ final class CatRuntime implements SessionRuntime {
         private BufferedReader out;
         private OutputStream in;
         volatile boolean sick;
+        private volatile Runnable deathAction = () -> { };
+        private volatile Process retired; // the process restart() ends on purpose
         private final AtomicBoolean closed = new AtomicBoolean();
 
         CatWorker() {
@@ -145,6 +147,12 @@ final class CatRuntime implements SessionRuntime {
             } catch (IOException e) {
                 throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "cannot start cat: " + e, e);
             }
+            Process started = process;
+            started.onExit().thenRun(() -> {
+                if (started != retired && !closed.get()) {
+                    deathAction.run();
+                }
+            });
             in = process.getOutputStream();
             out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         }
@@ -168,8 +176,17 @@ final class CatRuntime implements SessionRuntime {
 
         @Override
         public synchronized void restart() {
+            retired = process;
             process.destroyForcibly();
             launch();
+        }
+
+        @Override
+        public void onDeath(Runnable action) {
+            deathAction = action;
+            if (!process.isAlive() && process != retired && !closed.get()) {
+                action.run();
+            }
         }
 
         @Override

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -143,6 +144,31 @@ class PythonWorkerLifecycleTest extends PythonRuntimeFixture {
         assertThat(w.state()).isEqualTo(WorkerState.DEAD);
         assertGone(pid);
         assertGone(child);
+    }
+
+    @Test
+    void anIdleWorkerKilledFromOutsideRunsItsDeathActionWithinASecondButRestartAndCloseDoNot()
+            throws Exception {
+        Worker w = start();
+        java.util.concurrent.atomic.AtomicInteger deaths = new java.util.concurrent.atomic.AtomicInteger();
+        w.onDeath(deaths::incrementAndGet);
+        w.restart();
+        long pid = w.pid();
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+        io.tether.testing.Eventually.eventually(Duration.ofSeconds(1), "the death action ran", () -> deaths.get() > 0);
+        assertThat(w.state()).isEqualTo(WorkerState.DEAD);
+        assertGone(pid);
+        w.restart();
+        assertThat(run(w, "1").status()).isEqualTo(ExecutionStatus.OK);
+        w.close();
+        assertThat(deaths.get()).as("one death from outside; restarts and the close are none").isEqualTo(1);
+        AtomicBoolean ranAtOnce = new AtomicBoolean();
+        Worker dead = start();
+        ProcessHandle.of(dead.pid()).orElseThrow().destroyForcibly();
+        io.tether.testing.Eventually.eventually(Duration.ofSeconds(1), "the worker is dead",
+                () -> dead.state() == WorkerState.DEAD);
+        dead.onDeath(() -> ranAtOnce.set(true));
+        assertThat(ranAtOnce).as("set on a dead worker, the action runs at once").isTrue();
     }
 
     @Test

@@ -271,6 +271,45 @@ class PythonWorkerTest extends PythonRuntimeFixture {
     }
 
     @Test
+    void aHugeErrorMessageIsCappedLikeOutputAndTheWorkerLivesOn() {
+        long cap = WorkerLimits.DEFAULTS.maxOutputBytes();
+        for (int mib : new int[] {8, 16}) {
+            ExecutionResult r = run("x = " + mib + "\nraise ValueError('e' * (" + mib + " * 2**20))");
+            assertThat(r.status()).as("%d MiB", mib).isEqualTo(ExecutionStatus.ERROR);
+            assertThat(r.truncated()).isTrue();
+            assertThat(r.error().name()).isEqualTo("ValueError");
+            assertThat(r.error().value()).hasSize((int) cap).matches("e+");
+            assertThat(String.join("\n", r.error().traceback()).length()).isLessThanOrEqualTo((int) cap);
+            assertThat(r.error().traceback().get(0)).isEqualTo("Traceback (most recent call last):");
+            assertThat(ok("x").result()).containsEntry("application/json", (long) mib);
+        }
+        ExecutionResult small = run("raise ValueError('small')");
+        assertThat(small.truncated()).isFalse();
+        assertThat(small.error().value()).isEqualTo("small");
+    }
+
+    @Test
+    void aCellThatClosesOrReplacesItsOwnOutputEndsNormally() {
+        for (String cell : List.of("os.close(1)", "os.close(2)", "os.dup2(os.open(os.devnull, os.O_WRONLY), 1)",
+                "os.dup2(os.open(os.devnull, os.O_WRONLY), 2)")) {
+            worker.close();
+            worker = runtime.start(new WorkerOptions(WorkerLimits.DEFAULTS));
+            ExecutionResult r = worker.execute(new ExecutionRequest(++number, "import os, sys\nprint('before', flush=True)\n"
+                    + "sys.stderr.write('err before\\n'); sys.stderr.flush()\n" + cell + "\n'done'",
+                    Duration.ofSeconds(5)), OutputListener.NONE);
+            assertThat(r.status()).as(cell).isEqualTo(ExecutionStatus.OK);
+            assertThat(r.stdout()).as(cell).isEqualTo("before\n");
+            assertThat(r.stderr()).as(cell).isEqualTo("err before\n");
+            assertThat(r.result()).as(cell).containsEntry("application/json", "done");
+            int untouched = cell.endsWith("1)") ? 2 : 1;
+            ExecutionResult next = ok("os.write(" + untouched + ", b'next\\n')\n1 + 1");
+            assertThat(next.result()).as(cell).containsEntry("application/json", 2L);
+            assertThat(untouched == 1 ? next.stdout() : next.stderr()).as(cell).isEqualTo("next\n");
+            assertThat(worker.state()).isEqualTo(WorkerState.IDLE);
+        }
+    }
+
+    @Test
     void codeLargerThanTheLimitIsRefusedWithoutRunning() {
         worker.close();
         worker = runtime.start(new WorkerOptions(limits(1 << 20, 100, 0)));

@@ -1,5 +1,6 @@
 package io.tether.runtime.sessions;
 
+import static io.tether.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -17,10 +18,15 @@ import io.tether.session.SessionManager;
 import io.tether.session.SessionSpec;
 import io.tether.session.SessionStatus;
 import io.tether.session.WorkerLossPolicy;
+import io.tether.testing.HostProcesses;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -65,6 +71,83 @@ class PythonSessionsTest {
     private static void assertGone(long pid) throws Exception {
         ProcessHandle.of(pid).ifPresent(p -> p.onExit().orTimeout(10, TimeUnit.SECONDS).join());
         assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).as("pid %d", pid).isFalse();
+    }
+
+    /** The running processes whose working directory is {@code dir}: a session's worker. */
+    private static Set<Long> runningIn(Path dir) throws Exception {
+        Path real = dir.toRealPath();
+        Set<Long> pids = new TreeSet<>();
+        for (long pid : HostProcesses.all()) {
+            try {
+                if (Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "cwd")).equals(real)
+                        && HostProcesses.running(pid)) {
+                    pids.add(pid);
+                }
+            } catch (IOException gone) {
+                // exited meanwhile
+            }
+        }
+        return pids;
+    }
+
+    @Test
+    void aWorkerKilledBetweenExecutionsEndsItsSessionWithinASecond() throws Exception {
+        manager(WorkerLossPolicy.END_SESSION);
+        Session s = python();
+        long pid = pidOf(s);
+
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+
+        eventually(Duration.ofSeconds(1), "the session ended", () -> !manager.get(s.id()).isActive());
+        Session after = manager.get(s.id());
+        assertThat(after.status()).isEqualTo(SessionStatus.ERROR);
+        assertThat(after.endReason()).isEqualTo(EndReason.WORKER_CRASHED);
+        assertGone(pid);
+    }
+
+    @Test
+    void withTheRestartPolicyAWorkerKilledBetweenExecutionsIsReplacedWithinASecond() throws Exception {
+        manager(WorkerLossPolicy.RESTART);
+        Session s = python();
+        run(s, "x = 1");
+        long pid = pidOf(s);
+        Path dir = manager.workingDirectory(s.id()).orElseThrow();
+
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+
+        eventually(Duration.ofSeconds(1), "a fresh worker in the session's directory", () -> {
+            try {
+                Set<Long> in = runningIn(dir);
+                return !in.isEmpty() && !in.contains(pid);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        ExecutionResult r = run(s, "x");
+        assertThat(r.status()).as("a fresh interpreter, not a crash found out now").isEqualTo(ExecutionStatus.ERROR);
+        assertThat(r.error().name()).isEqualTo("NameError");
+        assertThat(manager.get(s.id()).isActive()).isTrue();
+        assertThat(pidOf(s)).isNotEqualTo(pid);
+    }
+
+    @Test
+    void aQueuedExecutionWhoseTimeoutPassesBehindABusyLoopNeverRuns() throws Exception {
+        manager(WorkerLossPolicy.END_SESSION);
+        Session s = python();
+        run(s, "ran = []");
+        CompletableFuture<ExecutionResult> loop = CompletableFuture.supplyAsync(
+                () -> manager.execute(s.id(), "while True:\n    pass", null, null));
+        eventually(Duration.ofSeconds(10), "the loop runs", () -> manager.execution(s.id(), 2).isPresent());
+
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> manager.execute(s.id(), "ran.append('queued')", Duration.ofMillis(500), null))
+                .isInstanceOfSatisfying(TetherException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.LIMIT_EXCEEDED));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+
+        manager.interrupt(s.id());
+        assertThat(loop.get(10, TimeUnit.SECONDS).status()).isEqualTo(ExecutionStatus.INTERRUPTED);
+        assertThat(run(s, "ran").result()).containsEntry("application/json", List.of());
     }
 
     @Test
@@ -122,22 +205,6 @@ class PythonSessionsTest {
         assertGone(pid);
     }
 
-    @Test
-    void theRestartPolicyGivesAFreshInterpreterAfterAKillFromOutside() throws Exception {
-        manager(WorkerLossPolicy.RESTART);
-        Session s = python();
-        run(s, "x = 1");
-        long pid = pidOf(s);
-        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
-        assertGone(pid);
-
-        assertThat(run(s, "x").status()).isEqualTo(ExecutionStatus.CRASHED);
-        ExecutionResult fresh = run(s, "x");
-
-        assertThat(fresh.error().name()).as("the namespace is gone, and the result said so").isEqualTo("NameError");
-        assertThat(manager.get(s.id()).isActive()).isTrue();
-        assertThat(pidOf(s)).isNotEqualTo(pid);
-    }
 
     @Test
     void interruptStopsASleepAndKeepsTheNamespace() throws Exception {
