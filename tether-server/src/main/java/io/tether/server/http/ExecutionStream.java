@@ -116,7 +116,8 @@ final class ExecutionStream implements OutputListener {
         }
     }
 
-    private static String event(String name, Object data) {
+    /** One server-sent event: a name and one line of JSON (no CR or LF inside, which would end it). */
+    static String event(String name, Object data) {
         return "event: " + name + "\ndata: " + new String(Wire.bytes(data), java.nio.charset.StandardCharsets.UTF_8)
                 + "\n\n";
     }

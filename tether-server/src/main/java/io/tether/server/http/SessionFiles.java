@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
@@ -359,8 +360,9 @@ final class SessionFiles {
                 throw TetherException.invalid("file path " + String.join("/", rel) + " is refused: '" + name
                         + "' is not a plain file name (no '..', '.', '/', '\\\\' or NUL)");
             }
-            if (name.length() > 255) {
-                throw TetherException.invalid("file name '" + name.substring(0, 20) + "…' is longer than 255 characters");
+            if (name.getBytes(StandardCharsets.UTF_8).length > 255) { // NAME_MAX counts bytes, not characters
+                throw TetherException.invalid("file name '" + name.substring(0, Math.min(20, name.length()))
+                        + "…' is longer than 255 bytes in UTF-8");
             }
         }
     }
