@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * event. {@link SessionManager} is the public face; it guards each call with its
  * {@link ManagerGate} and then works through this class.
  *
- * <p>Thread-safe. Transitions of one session synchronize on its {@link LiveSession}.
+ * <p>Thread-safe. Transitions of one session hold its {@link LiveSession#lock}, never a
+ * monitor, since they write to the store.
  */
 final class LiveSessions {
     private static final Logger log = LoggerFactory.getLogger(LiveSessions.class);
@@ -172,12 +173,15 @@ final class LiveSessions {
         LiveSession ls = liveOrThrow(id);
         Instant now = now();
         Session changed = null;
-        synchronized (ls) {
+        ls.lock.lock();
+        try {
             Session s = ls.snapshot;
             if (s.isActive() && expiryOf(ls, s, now) == null) {
                 changed = change.apply(s, now);
                 ls.snapshot = changed;
             }
+        } finally {
+            ls.lock.unlock();
         }
         if (changed == null) {
             throw endedAfterExpiry(ls);
@@ -268,7 +272,8 @@ final class LiveSessions {
     Session finish(LiveSession ls, SessionStatus status, Function<Session, EndReason> reasonIfDue,
                            Throwable cause) {
         Session ended;
-        synchronized (ls) {
+        ls.lock.lock();
+        try {
             Session s = ls.snapshot;
             EndReason why = s.isActive() ? reasonIfDue.apply(s) : null;
             if (why == null) {
@@ -277,6 +282,8 @@ final class LiveSessions {
             ended = s.withEnd(status, why, now());
             store.update(ended);
             ls.snapshot = ended;
+        } finally {
+            ls.lock.unlock();
         }
         live.remove(ended.id(), ls);
         if (ended.key() != null) {

@@ -505,11 +505,14 @@ public final class SessionManager implements AutoCloseable {
     private void afterExecution(LiveSession ls) {
         Instant now = sessions.now();
         Session after = null;
-        synchronized (ls) {
+        ls.lock.lock();
+        try {
             if (ls.snapshot.isActive()) {
                 after = ls.snapshot.withLastActivity(now);
                 ls.snapshot = after;
             }
+        } finally {
+            ls.lock.unlock();
         }
         if (after != null) {
             store.recordActivity(after.id(), after.lastActivityAt(), after.interactionCount());
