@@ -370,16 +370,7 @@ public final class TetherServer implements AutoCloseable {
             closed = true;
         }
         routes.drain();
-        long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
-        while (routes.executingCount() > 0 && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
-        if (routes.executingCount() > 0) {
+        if (!routes.awaitNoExecutions(config.shutdownGrace())) {
             LOG.info("interrupting {} executions still running after the shutdown grace period", routes.executingCount());
             routes.interruptAll();
         }

@@ -3,11 +3,13 @@ package io.tether.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.tether.testing.Eventually;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -70,6 +72,39 @@ class ServerLifecycleTest {
                     .containsEntry("end_reason", "server_shutdown");
             assertThat(api2.get("/v1/sessions/" + plain).json()).containsEntry("status", "active");
         }
+    }
+
+    /** The working directory of a live session, found by a file its code writes. */
+    private Path workingDirectory(Api api, String session) throws Exception {
+        assertThat(api.send("POST", "/v1/execute", Map.of("code", "open('here', 'w').close()"),
+                Map.of("Tether-Session", session)).json()).containsEntry("status", "ok");
+        try (var dirs = Files.list(dataDir.resolve("work"))) {
+            return dirs.filter(d -> Files.exists(d.resolve("here"))).findFirst().orElseThrow();
+        }
+    }
+
+    @Test
+    void shutdownWaitsForEveryQueuedExecutionOfOneSession() throws Exception {
+        TetherServer server = Api.start(dataDir, Map.of("auth", "none", "shutdown_grace", "60s"));
+        Api api = new Api(server.url(), null);
+        String live = api.post("/v1/execute", Map.of("code", "x = 1")).header("Tether-Session");
+        Path dir = workingDirectory(api, live);
+        CompletableFuture<Api.Reply> first = CompletableFuture.supplyAsync(() -> api.send("POST", "/v1/execute",
+                Map.of("code", "import os, time\nwhile not os.path.exists('go'): time.sleep(0.01)\n'first'"),
+                Map.of("Tether-Session", live)));
+        CompletableFuture<Api.Reply> second = CompletableFuture.supplyAsync(() -> api.send("POST", "/v1/execute",
+                Map.of("code", "import time\ntime.sleep(0.5)\n'second'"), Map.of("Tether-Session", live)));
+        Eventually.eventually(Duration.ofSeconds(20), "both executions of the session counted as executing",
+                () -> ((Number) api.get("/v1/stats").json().get("executing")).intValue() == 2);
+
+        CompletableFuture<Void> closing = CompletableFuture.runAsync(server::close);
+        Files.createFile(dir.resolve("go"));
+
+        assertThat(first.get(30, TimeUnit.SECONDS).json()).containsEntry("status", "ok");
+        assertThat(second.get(30, TimeUnit.SECONDS).json()).as("the queued execution ran to its end")
+                .containsEntry("status", "ok")
+                .containsEntry("result", Map.of("text/plain", "'second'", "application/json", "second"));
+        closing.get(30, TimeUnit.SECONDS);
     }
 
     @Test
