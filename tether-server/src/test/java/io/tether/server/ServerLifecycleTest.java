@@ -138,6 +138,8 @@ class ServerLifecycleTest {
         List<Long> between = new ArrayList<>(); // the session's init, the fork server, the jail
         String live;
         String plain;
+        Path left;
+        List<Path> before;
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
             String url = null;
@@ -153,6 +155,10 @@ class ServerLifecycleTest {
             live = api.post("/v1/execute", Map.of("code", "x = 1")).header("Tether-Session");
             plain = (String) api.post("/v1/sessions", Map.of()).json().get("id");
             worker = pid(api, live);
+            left = workingDirectory(api, live);
+            try (var dirs = Files.list(dataDir.resolve("work"))) {
+                before = dirs.toList();
+            }
             for (var p = ProcessHandle.of(worker).flatMap(ProcessHandle::parent); p.isPresent()
                     && p.get().pid() != child.pid() && p.get().pid() > 1; p = p.get().parent()) {
                 between.add(p.get().pid());
@@ -173,6 +179,25 @@ class ServerLifecycleTest {
             assertThat(api.get("/v1/sessions/" + live).json()).containsEntry("status", "error")
                     .containsEntry("end_reason", "node_lost");
             assertThat(api.get("/v1/sessions/" + plain).json()).containsEntry("status", "active");
+            assertThat(left).as("the lost session's working directory").doesNotExist();
+            assertThat(before).as("what the killed server had under its work root").isNotEmpty()
+                    .allSatisfy(p -> assertThat(p).doesNotExist());
+        }
+    }
+
+    @Test
+    void aSecondServerOnTheSameDataDirectoryIsRefusedAndTouchesNothing() throws Exception {
+        try (TetherServer first = Api.start(dataDir, Map.of("auth", "none", "store", "memory"))) {
+            Api api = new Api(first.url(), null);
+            String live = api.post("/v1/execute", Map.of("code", "x = 1")).header("Tether-Session");
+            Path dir = workingDirectory(api, live);
+
+            assertThatThrownBy(() -> Api.start(dataDir, Map.of("auth", "none", "store", "memory")))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("another Tether server");
+            assertThat(dir.resolve("here")).as("the first server's session files").exists();
+            assertThat(api.send("POST", "/v1/execute", Map.of("code", "x"), Map.of("Tether-Session", live)).json())
+                    .containsEntry("status", "ok");
         }
     }
 
