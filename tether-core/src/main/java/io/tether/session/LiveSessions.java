@@ -35,6 +35,7 @@ final class LiveSessions {
 
     final SessionStore store;
     final SessionLimits limits;
+    final WorkerShares workerShares;
     final SessionMetrics metrics;
     final SessionCounters counters = new SessionCounters();
     final List<SessionListener> listeners;
@@ -43,11 +44,12 @@ final class LiveSessions {
     final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<OwnerKey, CompletableFuture<LiveSession>> byKey = new ConcurrentHashMap<>();
 
-    LiveSessions(SessionStore store, InstantSource clock, SessionLimits limits, SessionMetrics metrics,
-                 List<SessionListener> listeners, Duration cleanupTimeout) {
+    LiveSessions(SessionStore store, InstantSource clock, SessionLimits limits, WorkerShares workerShares,
+                 SessionMetrics metrics, List<SessionListener> listeners, Duration cleanupTimeout) {
         this.store = store;
         this.clock = clock;
         this.limits = limits;
+        this.workerShares = workerShares;
         this.metrics = metrics;
         this.listeners = listeners;
         this.cleanupTimeout = cleanupTimeout;
@@ -291,6 +293,9 @@ final class LiveSessions {
                     (k, f) -> f.isDone() && !f.isCompletedExceptionally() && f.join() == ls ? null : f);
         }
         limits.release(ended.owner());
+        if (ls.worker != null) {
+            workerShares.release(ended.owner(), ended.runtime());
+        }
         countEnded(ended);
         RuntimeException cleanupFailure = closeResources(ls);
         emit(switch (status) {

@@ -88,8 +88,8 @@ public final class SessionManager implements AutoCloseable {
         this.node = b.node;
         this.limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
         this.metrics = new SessionMetrics(b.registry, limits::total);
-        this.sessions = new LiveSessions(store, b.clock, limits, metrics, new CopyOnWriteArrayList<>(b.listeners),
-                b.cleanupTimeout);
+        this.sessions = new LiveSessions(store, b.clock, limits, new WorkerShares(b.maxWorkersPerOwner), metrics,
+                new CopyOnWriteArrayList<>(b.listeners), b.cleanupTimeout);
         Map<String, SessionRuntime> byName = new java.util.LinkedHashMap<>();
         b.runtimes.forEach(r -> byName.put(r.name(), r));
         this.runtimes = Map.copyOf(byName);
@@ -212,9 +212,14 @@ public final class SessionManager implements AutoCloseable {
         long started = System.nanoTime();
         SessionRuntime runtime = runtimeFor(spec.runtime());
         limits.reserve(spec.owner());
+        boolean shareReserved = false;
         Worker worker = null;
         try {
-            worker = runtime == null ? null : runtime.start(workerOptions.withNetwork(spec.network()));
+            if (runtime != null) {
+                sessions.workerShares.reserve(spec.owner(), runtime.name());
+                shareReserved = true;
+                worker = runtime.start(workerOptions.withNetwork(spec.network()));
+            }
             Instant now = sessions.now();
             Session s = new Session(SessionIds.next(), spec.owner(), spec.key(), spec.runtime(),
                     SessionStatus.ACTIVE, now, now, null, null,
@@ -238,6 +243,9 @@ public final class SessionManager implements AutoCloseable {
         } catch (RuntimeException e) {
             if (worker != null) {
                 worker.close();
+            }
+            if (shareReserved) {
+                sessions.workerShares.release(spec.owner(), runtime.name());
             }
             limits.release(spec.owner());
             throw e;

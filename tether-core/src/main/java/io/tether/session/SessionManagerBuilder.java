@@ -9,8 +9,10 @@ import io.tether.store.SessionStore;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -38,6 +40,7 @@ public final class SessionManagerBuilder {
     WorkerLossPolicy workerLossPolicy = WorkerLossPolicy.END_SESSION;
     int maxQueuedExecutions = 16;
     int executionHistory = 100;
+    final Map<String, Integer> maxWorkersPerOwner = new HashMap<>();
     private final Set<String> set = new HashSet<>();
 
     SessionManagerBuilder() {
@@ -95,6 +98,19 @@ public final class SessionManagerBuilder {
     public SessionManagerBuilder maxSessionsPerOwner(long max) {
         once("maxSessionsPerOwner");
         this.maxSessionsPerOwner = checkLimit(max, "maxSessionsPerOwner");
+        return this;
+    }
+
+    /**
+     * Most workers of runtime {@code runtime} that one owner's sessions may hold at once
+     * (sessions being created count); default unlimited. One more is refused at once with
+     * {@code limit_exceeded}, so one owner's burst cannot take every worker of a pool and
+     * keep other owners waiting. May be set once per runtime.
+     */
+    public SessionManagerBuilder maxWorkersPerOwner(String runtime, int max) {
+        Objects.requireNonNull(runtime, "runtime");
+        once("maxWorkersPerOwner " + runtime);
+        maxWorkersPerOwner.put(runtime, (int) checkLimit(max, "maxWorkersPerOwner"));
         return this;
     }
 

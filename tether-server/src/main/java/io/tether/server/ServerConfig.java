@@ -17,7 +17,8 @@ import java.util.Locale;
 public record ServerConfig(int port, String bind, Path dataDir, String store, boolean auth,
                            List<String> allowedHosts, List<String> runtimes, Path python, boolean pythonForkServer,
                            int pythonPoolMinIdle, int pythonPoolMaxWorkers, int jshellPoolMinIdle,
-                           int jshellPoolMaxWorkers, Duration poolAcquireTimeout, long maxSessions,
+                           int jshellPoolMaxWorkers, Duration poolAcquireTimeout, double poolOwnerShare,
+                           long maxSessions,
                            long maxSessionsPerOwner, Duration idleTimeout, Duration maxLifetime,
                            Duration executionTimeout, int maxQueuedExecutions, int executionHistory,
                            long maxBodyBytes, WorkerLimits workerLimits, long maxFileBytes,
@@ -83,7 +84,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                 store, auth, s.list("allowed_hosts"), runtimes, python, s.bool("python_fork_server"),
                 s.integer("python_pool_min_idle", 0, 1000), s.integer("python_pool_max_workers", 1, 100_000),
                 s.integer("jshell_pool_min_idle", 0, 1000), s.integer("jshell_pool_max_workers", 1, 100_000),
-                s.duration("pool_acquire_timeout", false),
+                s.duration("pool_acquire_timeout", false), s.fraction("pool_owner_share"),
                 s.integer("max_sessions", 1, Integer.MAX_VALUE),
                 s.parse("max_sessions_per_owner", "a whole number ≥ 1, or none",
                         v -> v.equals("none") ? Long.MAX_VALUE : positiveLong(v)),
@@ -125,6 +126,14 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
         }
         return new WorkerLimits(l.maxOutputBytes(), l.maxCodeBytes(), l.memoryBytes(), l.cpuTime(), AUTO_PROCESS_LIMIT,
                 l.maxFileBytes(), l.diskQuotaBytes(), l.killGrace());
+    }
+
+    /**
+     * The most workers of a pool of {@code maxWorkers} that one owner may hold: its
+     * {@link #poolOwnerShare}, rounded down, at least one.
+     */
+    public int workersPerOwner(int maxWorkers) {
+        return Math.max(1, (int) Math.floor(poolOwnerShare * maxWorkers));
     }
 
     /** Whether {@link #bind} is a loopback address (or {@code localhost}). */

@@ -199,14 +199,16 @@ public final class TetherServer implements AutoCloseable {
                                 .workRoot(work).sandbox(sandbox).build()
                         : JShellRuntime.builder().workRoot(work).sandbox(sandbox).build();
                 boolean py = name.equals("python");
+                int maxWorkers = py ? config.pythonPoolMaxWorkers() : config.jshellPoolMaxWorkers();
                 WarmPool pool = WarmPool.builder(runtime)
                         .minIdle(py ? config.pythonPoolMinIdle() : config.jshellPoolMinIdle())
-                        .maxWorkers(py ? config.pythonPoolMaxWorkers() : config.jshellPoolMaxWorkers())
+                        .maxWorkers(maxWorkers)
                         .acquireTimeout(config.poolAcquireTimeout())
                         .limits(limits)
                         .build();
                 pools.put(name, pool);
                 b.runtime(pool);
+                b.maxWorkersPerOwner(name, config.workersPerOwner(maxWorkers));
                 poolMetrics(registry, pool);
             }
             manager = b.build().start();
