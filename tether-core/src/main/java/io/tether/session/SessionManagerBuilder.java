@@ -22,6 +22,9 @@ import java.util.Set;
  * builds is.
  */
 public final class SessionManagerBuilder {
+    /** Default of {@link #retention(Duration)}: 30 days. */
+    public static final Duration DEFAULT_RETENTION = Duration.ofDays(30);
+
     SessionStore store;
     InstantSource clock = InstantSource.system();
     Duration idleTimeout = Duration.ofMinutes(30);
@@ -30,6 +33,8 @@ public final class SessionManagerBuilder {
     Duration shutdownTimeout = Duration.ofSeconds(30);
     Duration reaperInterval = Duration.ofSeconds(1);
     Duration limitCheckInterval = Duration.ofMillis(500);
+    Duration retention = DEFAULT_RETENTION;
+    Duration purgeInterval = Duration.ofMinutes(1);
     long maxSessions = 100_000;
     long maxSessionsPerOwner = Long.MAX_VALUE;
     String node = "local";
@@ -158,6 +163,40 @@ public final class SessionManagerBuilder {
             throw new IllegalArgumentException("limit check interval must be ≥ 0, got " + interval);
         }
         this.limitCheckInterval = interval;
+        return this;
+    }
+
+    /**
+     * How long an ended session (and its execution history) stays in the store after it
+     * ended; default 30 days. Then the purge deletes it: {@code find} no longer knows it and
+     * it is in no list. Without a retention ended sessions pile up in the store for ever.
+     */
+    public SessionManagerBuilder retention(Duration retention) {
+        once("retention");
+        this.retention = SessionSpec.checkPositive(retention, "retention");
+        return this;
+    }
+
+    /** Keeps ended sessions for ever: the store grows with every session ever created. */
+    public SessionManagerBuilder noRetention() {
+        once("retention");
+        this.retention = null;
+        return this;
+    }
+
+    /**
+     * How often the purge deletes sessions past their {@linkplain #retention retention};
+     * default 1 minute, counted from the end of one pass to the start of the next.
+     * {@link Duration#ZERO} runs no purge in the background (then
+     * {@link SessionManager#purgeEnded()} purges on demand).
+     */
+    public SessionManagerBuilder purgeInterval(Duration interval) {
+        once("purgeInterval");
+        Objects.requireNonNull(interval, "interval");
+        if (interval.isNegative()) {
+            throw new IllegalArgumentException("purge interval must be ≥ 0, got " + interval);
+        }
+        this.purgeInterval = interval;
         return this;
     }
 

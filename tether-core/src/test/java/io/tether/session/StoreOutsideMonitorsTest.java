@@ -47,11 +47,14 @@ class StoreOutsideMonitorsTest {
             assertThat(manager.cleanupInactive()).isEqualTo(1);
             assertThat(manager.get(b.id()).status()).isEqualTo(SessionStatus.TIMEOUT);
 
+            clock.advance(SessionManagerBuilder.DEFAULT_RETENTION.plusMillis(1));
+            assertThat(manager.purgeEnded()).isEqualTo(2);
+
             manager.create(SessionSpec.builder("carol").runtime("echo").build());
         } finally {
             manager.close(); // ends carol's session: server_shutdown
         }
-        assertThat(store.calls).as("store calls seen").contains("update", "insert", "recordExecution");
+        assertThat(store.calls).as("store calls seen").contains("update", "insert", "recordExecution", "purgeEnded");
         assertThat(store.violations).as("store calls made while holding a monitor").isEmpty();
     }
 
@@ -118,6 +121,12 @@ class StoreOutsideMonitorsTest {
         public List<Session> findActive() {
             check("findActive");
             return delegate.findActive();
+        }
+
+        @Override
+        public int purgeEnded(Instant endedBefore, int max) {
+            check("purgeEnded");
+            return delegate.purgeEnded(endedBefore, max);
         }
 
         @Override
