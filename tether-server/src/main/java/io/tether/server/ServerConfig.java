@@ -21,6 +21,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                            long maxSessions,
                            long maxSessionsPerOwner, Duration idleTimeout, Duration maxLifetime,
                            Duration executionTimeout, int maxQueuedExecutions, int executionHistory,
+                           Duration sessionRetention,
                            long maxBodyBytes, WorkerLimits workerLimits, long maxFileBytes,
                            WorkerLossPolicy workerLossPolicy, Duration shutdownGrace, Duration sseKeepalive,
                            Sandbox.Mode sandbox, boolean sandboxNetwork, boolean autoProcessLimit) {
@@ -91,6 +92,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                 s.duration("idle_timeout", true), s.duration("max_lifetime", true),
                 s.duration("execution_timeout", true),
                 s.integer("max_queued_executions", 0, 10_000), s.integer("execution_history", 1, 100_000),
+                positiveDuration(s, "session_retention"),
                 maxBody, limits, positive(s, "max_file_bytes"),
                 s.parse("worker_loss_policy", "end_session or restart",
                         v -> WorkerLossPolicy.valueOf(v.toUpperCase(Locale.ROOT))),
@@ -105,6 +107,16 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
             throw new IllegalArgumentException("setting " + key + " (from " + s.origin(key) + ") must be at least 1 byte");
         }
         return n;
+    }
+
+    /** A duration of at least 1 ms, or {@code null} for {@code none}. */
+    private static Duration positiveDuration(Settings s, String key) {
+        Duration d = s.duration(key, true);
+        if (d != null && d.toMillis() < 1) {
+            throw new IllegalArgumentException("setting " + key + " (from " + s.origin(key)
+                    + ") must be at least 1ms, or none");
+        }
+        return d;
     }
 
     private static long positiveLong(String v) {

@@ -68,6 +68,7 @@ public final class Settings {
                     + "It covers waiting behind the session's earlier executions too."),
             new Setting("max_queued_executions", "16", "Executions of one session that may wait behind the running one."),
             new Setting("execution_history", "100", "Newest executions kept per session, fetchable by number."),
+            new Setting("session_retention", "30d", "How long an ended session and its execution history stay in the store after it ended; then a background pass (every minute) deletes them. `none` keeps them for ever (the store grows without bound)."),
             new Setting("max_body_bytes", "2MiB", "Largest request body (except file uploads)."),
             new Setting("max_code_bytes", "1MiB", "Largest code of one execution."),
             new Setting("max_output_bytes", "1MiB", "Output kept per execution; beyond it output is cut and `truncated` set. "

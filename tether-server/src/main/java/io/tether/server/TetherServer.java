@@ -193,6 +193,11 @@ public final class TetherServer implements AutoCloseable {
             if (config.maxLifetime() != null) {
                 b.defaultMaxLifetime(config.maxLifetime());
             }
+            if (config.sessionRetention() == null) {
+                b.noRetention();
+            } else {
+                b.retention(config.sessionRetention());
+            }
             for (String name : config.runtimes()) {
                 SessionRuntime runtime = name.equals("python")
                         ? PythonRuntime.builder().executable(config.python()).forkServer(config.pythonForkServer())

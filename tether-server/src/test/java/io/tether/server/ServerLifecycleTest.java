@@ -225,6 +225,17 @@ class ServerLifecycleTest {
         assertThat(ServerConfig.from(Settings.resolve(Map.of(), Map.of("TETHER_WORKER_DISK_QUOTA", "5MiB"), file))
                 .workerLimits().diskQuotaBytes()).isEqualTo(5L << 20);
         assertThat(s.origin("bind")).isEqualTo("environment variable TETHER_BIND");
+        assertThat(c.sessionRetention()).hasDays(30);
+        assertThat(c.workersPerOwner(64)).isEqualTo(32);
+        assertThat(ServerConfig.from(Settings.resolve(Map.of("session_retention", "none", "pool_owner_share", "1"),
+                Map.of(), file))).satisfies(none -> {
+                    assertThat(none.sessionRetention()).isNull();
+                    assertThat(none.workersPerOwner(64)).isEqualTo(64);
+                });
+        assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("session_retention", "0s"), Map.of(), file)))
+                .hasMessageContaining("session_retention").hasMessageContaining("at least 1ms");
+        assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("pool_owner_share", "0"), Map.of(), file)))
+                .hasMessageContaining("pool_owner_share").hasMessageContaining("above 0 and at most 1");
 
         assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("python_pool_min_idle", "many"), Map.of(), file)))
                 .hasMessageContaining("python_pool_min_idle").hasMessageContaining("flag --python-pool-min-idle")
