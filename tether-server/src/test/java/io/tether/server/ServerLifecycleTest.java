@@ -186,6 +186,22 @@ class ServerLifecycleTest {
     }
 
     @Test
+    void aStartRemovesWhatADeadServerLeftInTheWorkRootEvenATreeDeeperThanPathMax() throws Exception {
+        Path left = Files.createDirectories(dataDir.resolve("work").resolve("python-left"));
+        // 30 levels of 200 characters: a path of 6,030, past PATH_MAX (4,096)
+        ProcessBuilder deep = new ProcessBuilder("/usr/bin/python3", "-c",
+                "import os\nos.chdir(os.environ['LEFT'])\nfor _ in range(30):\n    os.mkdir('d' * 200)\n"
+                        + "    os.chdir('d' * 200)\nopen('bottom', 'w').write('x')\n").inheritIO();
+        deep.environment().put("LEFT", left.toString());
+        Process p = deep.start();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isZero();
+        try (TetherServer server = Api.start(dataDir, Map.of("auth", "none"))) {
+            assertThat(left).doesNotExist();
+        }
+    }
+
+    @Test
     void aSecondServerOnTheSameDataDirectoryIsRefusedAndTouchesNothing() throws Exception {
         try (TetherServer first = Api.start(dataDir, Map.of("auth", "none", "store", "memory"))) {
             Api api = new Api(first.url(), null);
