@@ -27,13 +27,15 @@ import org.slf4j.LoggerFactory;
  * event. {@link SessionManager} is the public face; it guards each call with its
  * {@link ManagerGate} and then works through this class.
  *
- * <p>Thread-safe. Transitions of one session synchronize on its {@link LiveSession}.
+ * <p>Thread-safe. Transitions of one session hold its {@link LiveSession#lock}, never a
+ * monitor, since they write to the store.
  */
 final class LiveSessions {
     private static final Logger log = LoggerFactory.getLogger(LiveSessions.class);
 
     final SessionStore store;
     final SessionLimits limits;
+    final WorkerShares workerShares;
     final SessionMetrics metrics;
     final SessionCounters counters = new SessionCounters();
     final List<SessionListener> listeners;
@@ -42,11 +44,12 @@ final class LiveSessions {
     final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<OwnerKey, CompletableFuture<LiveSession>> byKey = new ConcurrentHashMap<>();
 
-    LiveSessions(SessionStore store, InstantSource clock, SessionLimits limits, SessionMetrics metrics,
-                 List<SessionListener> listeners, Duration cleanupTimeout) {
+    LiveSessions(SessionStore store, InstantSource clock, SessionLimits limits, WorkerShares workerShares,
+                 SessionMetrics metrics, List<SessionListener> listeners, Duration cleanupTimeout) {
         this.store = store;
         this.clock = clock;
         this.limits = limits;
+        this.workerShares = workerShares;
         this.metrics = metrics;
         this.listeners = listeners;
         this.cleanupTimeout = cleanupTimeout;
@@ -172,12 +175,15 @@ final class LiveSessions {
         LiveSession ls = liveOrThrow(id);
         Instant now = now();
         Session changed = null;
-        synchronized (ls) {
+        ls.lock.lock();
+        try {
             Session s = ls.snapshot;
             if (s.isActive() && expiryOf(ls, s, now) == null) {
                 changed = change.apply(s, now);
                 ls.snapshot = changed;
             }
+        } finally {
+            ls.lock.unlock();
         }
         if (changed == null) {
             throw endedAfterExpiry(ls);
@@ -268,7 +274,8 @@ final class LiveSessions {
     Session finish(LiveSession ls, SessionStatus status, Function<Session, EndReason> reasonIfDue,
                            Throwable cause) {
         Session ended;
-        synchronized (ls) {
+        ls.lock.lock();
+        try {
             Session s = ls.snapshot;
             EndReason why = s.isActive() ? reasonIfDue.apply(s) : null;
             if (why == null) {
@@ -277,6 +284,8 @@ final class LiveSessions {
             ended = s.withEnd(status, why, now());
             store.update(ended);
             ls.snapshot = ended;
+        } finally {
+            ls.lock.unlock();
         }
         live.remove(ended.id(), ls);
         if (ended.key() != null) {
@@ -284,6 +293,9 @@ final class LiveSessions {
                     (k, f) -> f.isDone() && !f.isCompletedExceptionally() && f.join() == ls ? null : f);
         }
         limits.release(ended.owner());
+        if (ls.worker != null) {
+            workerShares.release(ended.owner(), ended.runtime());
+        }
         countEnded(ended);
         RuntimeException cleanupFailure = closeResources(ls);
         emit(switch (status) {

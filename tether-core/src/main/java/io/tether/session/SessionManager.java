@@ -64,6 +64,8 @@ public final class SessionManager implements AutoCloseable {
     private final Duration shutdownTimeout;
     private final Duration reaperInterval;
     private final Duration limitCheckInterval;
+    private final Duration retention;
+    private final Duration purgeInterval;
     private final DiskQuota diskQuota;
     private final String node;
     private final SessionLimits limits;
@@ -74,9 +76,13 @@ public final class SessionManager implements AutoCloseable {
     private final int maxQueuedExecutions;
     private final int executionHistory;
 
+    /** Sessions deleted per store call of the purge. */
+    static final int PURGE_BATCH = 1000;
+
     private final ManagerGate gate = new ManagerGate();
     private volatile SessionReaper reaper;
     private volatile SessionReaper limitWatch;
+    private volatile SessionReaper purge;
 
     SessionManager(SessionManagerBuilder b) {
         this.store = b.store != null ? b.store : new InMemorySessionStore();
@@ -85,11 +91,13 @@ public final class SessionManager implements AutoCloseable {
         this.shutdownTimeout = b.shutdownTimeout;
         this.reaperInterval = b.reaperInterval;
         this.limitCheckInterval = b.limitCheckInterval;
+        this.retention = b.retention;
+        this.purgeInterval = b.purgeInterval;
         this.node = b.node;
         this.limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
         this.metrics = new SessionMetrics(b.registry, limits::total);
-        this.sessions = new LiveSessions(store, b.clock, limits, metrics, new CopyOnWriteArrayList<>(b.listeners),
-                b.cleanupTimeout);
+        this.sessions = new LiveSessions(store, b.clock, limits, new WorkerShares(b.maxWorkersPerOwner), metrics,
+                new CopyOnWriteArrayList<>(b.listeners), b.cleanupTimeout);
         Map<String, SessionRuntime> byName = new java.util.LinkedHashMap<>();
         b.runtimes.forEach(r -> byName.put(r.name(), r));
         this.runtimes = Map.copyOf(byName);
@@ -123,6 +131,9 @@ public final class SessionManager implements AutoCloseable {
                 && !runtimes.isEmpty()) {
             limitWatch = new SessionReaper("tether-limit-watch", sessions::checkLimits, limitCheckInterval);
         }
+        if (retention != null && !purgeInterval.isZero()) {
+            purge = new SessionReaper("tether-session-purge", this::purgeEnded, purgeInterval);
+        }
         return this;
     }
 
@@ -149,6 +160,9 @@ public final class SessionManager implements AutoCloseable {
             }
             if (limitWatch != null) {
                 limitWatch.stop();
+            }
+            if (purge != null) {
+                purge.stop();
             }
             if (!gate.awaitQuiescence(deadline)) {
                 log.warn("closing with operations still in flight after {}", shutdownTimeout);
@@ -212,9 +226,14 @@ public final class SessionManager implements AutoCloseable {
         long started = System.nanoTime();
         SessionRuntime runtime = runtimeFor(spec.runtime());
         limits.reserve(spec.owner());
+        boolean shareReserved = false;
         Worker worker = null;
         try {
-            worker = runtime == null ? null : runtime.start(workerOptions.withNetwork(spec.network()));
+            if (runtime != null) {
+                sessions.workerShares.reserve(spec.owner(), runtime.name());
+                shareReserved = true;
+                worker = runtime.start(workerOptions.withNetwork(spec.network()));
+            }
             Instant now = sessions.now();
             Session s = new Session(SessionIds.next(), spec.owner(), spec.key(), spec.runtime(),
                     SessionStatus.ACTIVE, now, now, null, null,
@@ -238,6 +257,9 @@ public final class SessionManager implements AutoCloseable {
         } catch (RuntimeException e) {
             if (worker != null) {
                 worker.close();
+            }
+            if (shareReserved) {
+                sessions.workerShares.release(spec.owner(), runtime.name());
             }
             limits.release(spec.owner());
             throw e;
@@ -505,11 +527,14 @@ public final class SessionManager implements AutoCloseable {
     private void afterExecution(LiveSession ls) {
         Instant now = sessions.now();
         Session after = null;
-        synchronized (ls) {
+        ls.lock.lock();
+        try {
             if (ls.snapshot.isActive()) {
                 after = ls.snapshot.withLastActivity(now);
                 ls.snapshot = after;
             }
+        } finally {
+            ls.lock.unlock();
         }
         if (after != null) {
             store.recordActivity(after.id(), after.lastActivityAt(), after.interactionCount());
@@ -691,6 +716,38 @@ public final class SessionManager implements AutoCloseable {
         gate.enter();
         try {
             return sessions.reapExpired();
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * Deletes from the store every session that ended longer than the
+     * {@linkplain SessionManagerBuilder#retention retention} ago, with its execution history,
+     * in batches of {@value #PURGE_BATCH} (one store write each, so creates and updates go on
+     * between them). The manager runs this by itself every purge interval; tests call it after
+     * moving the clock. Stops early when the manager closes.
+     *
+     * @return how many sessions this call deleted; 0 when there is no retention
+     */
+    public int purgeEnded() {
+        if (retention == null) {
+            return 0;
+        }
+        gate.enter();
+        try {
+            Instant cutoff = sessions.now().minus(retention);
+            int purged = 0;
+            int n;
+            do {
+                n = store.purgeEnded(cutoff, PURGE_BATCH);
+                purged += n;
+            } while (n == PURGE_BATCH && gate.state() == ManagerState.ACTIVE);
+            if (purged > 0) {
+                metrics.purged(purged);
+                log.info("purged {} sessions that ended before {}", purged, cutoff);
+            }
+            return purged;
         } finally {
             gate.exit();
         }

@@ -9,8 +9,10 @@ import io.tether.store.SessionStore;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -20,6 +22,9 @@ import java.util.Set;
  * builds is.
  */
 public final class SessionManagerBuilder {
+    /** Default of {@link #retention(Duration)}: 30 days. */
+    public static final Duration DEFAULT_RETENTION = Duration.ofDays(30);
+
     SessionStore store;
     InstantSource clock = InstantSource.system();
     Duration idleTimeout = Duration.ofMinutes(30);
@@ -28,6 +33,8 @@ public final class SessionManagerBuilder {
     Duration shutdownTimeout = Duration.ofSeconds(30);
     Duration reaperInterval = Duration.ofSeconds(1);
     Duration limitCheckInterval = Duration.ofMillis(500);
+    Duration retention = DEFAULT_RETENTION;
+    Duration purgeInterval = Duration.ofMinutes(1);
     long maxSessions = 100_000;
     long maxSessionsPerOwner = Long.MAX_VALUE;
     String node = "local";
@@ -38,6 +45,7 @@ public final class SessionManagerBuilder {
     WorkerLossPolicy workerLossPolicy = WorkerLossPolicy.END_SESSION;
     int maxQueuedExecutions = 16;
     int executionHistory = 100;
+    final Map<String, Integer> maxWorkersPerOwner = new HashMap<>();
     private final Set<String> set = new HashSet<>();
 
     SessionManagerBuilder() {
@@ -98,6 +106,19 @@ public final class SessionManagerBuilder {
         return this;
     }
 
+    /**
+     * Most workers of runtime {@code runtime} that one owner's sessions may hold at once
+     * (sessions being created count); default unlimited. One more is refused at once with
+     * {@code limit_exceeded}, so one owner's burst cannot take every worker of a pool and
+     * keep other owners waiting. May be set once per runtime.
+     */
+    public SessionManagerBuilder maxWorkersPerOwner(String runtime, int max) {
+        Objects.requireNonNull(runtime, "runtime");
+        once("maxWorkersPerOwner " + runtime);
+        maxWorkersPerOwner.put(runtime, (int) checkLimit(max, "maxWorkersPerOwner"));
+        return this;
+    }
+
     /** How long one resource may take to close at session end; default 5 seconds. */
     public SessionManagerBuilder cleanupTimeout(Duration timeout) {
         once("cleanupTimeout");
@@ -142,6 +163,40 @@ public final class SessionManagerBuilder {
             throw new IllegalArgumentException("limit check interval must be ≥ 0, got " + interval);
         }
         this.limitCheckInterval = interval;
+        return this;
+    }
+
+    /**
+     * How long an ended session (and its execution history) stays in the store after it
+     * ended; default 30 days. Then the purge deletes it: {@code find} no longer knows it and
+     * it is in no list. Without a retention ended sessions pile up in the store for ever.
+     */
+    public SessionManagerBuilder retention(Duration retention) {
+        once("retention");
+        this.retention = SessionSpec.checkPositive(retention, "retention");
+        return this;
+    }
+
+    /** Keeps ended sessions for ever: the store grows with every session ever created. */
+    public SessionManagerBuilder noRetention() {
+        once("retention");
+        this.retention = null;
+        return this;
+    }
+
+    /**
+     * How often the purge deletes sessions past their {@linkplain #retention retention};
+     * default 1 minute, counted from the end of one pass to the start of the next.
+     * {@link Duration#ZERO} runs no purge in the background (then
+     * {@link SessionManager#purgeEnded()} purges on demand).
+     */
+    public SessionManagerBuilder purgeInterval(Duration interval) {
+        once("purgeInterval");
+        Objects.requireNonNull(interval, "interval");
+        if (interval.isNegative()) {
+            throw new IllegalArgumentException("purge interval must be ≥ 0, got " + interval);
+        }
+        this.purgeInterval = interval;
         return this;
     }
 

@@ -15,6 +15,7 @@ import java.util.function.Supplier;
  *   <li>{@code tether.sessions.active} gauge</li>
  *   <li>{@code tether.sessions.ended} counter, tags {@code status}, {@code reason} (an application's
  *       own reasons together as {@code other})</li>
+ *   <li>{@code tether.sessions.purged} counter: ended sessions deleted past their retention</li>
  *   <li>{@code tether.resources.registered} counter, tag {@code type}</li>
  *   <li>{@code tether.executions} timer (count and duration), tags {@code runtime}, {@code status}</li>
  *   <li>{@code tether.resources.cleanup.failures} counter</li>
@@ -61,6 +62,10 @@ final class SessionMetrics {
                         .description("Executions in live sessions, by how they ended")
                         .tags("runtime", runtime, "status", st).register(registry))
                 .record(duration);
+    }
+
+    void purged(int sessions) {
+        registry.counter("tether.sessions.purged").increment(sessions);
     }
 
     void resourceRegistered(String type) {

@@ -115,6 +115,29 @@ public final class InMemorySessionStore implements SessionStore {
         return sessions.values().stream().filter(Session::isActive).toList();
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Scans every stored session, like listing.
+     */
+    @Override
+    public int purgeEnded(Instant endedBefore, int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("max must be ≥ 1, got " + max);
+        }
+        List<Session> due = sessions.values().stream()
+                .filter(s -> !s.isActive() && s.endedAt().isBefore(endedBefore))
+                .sorted(Comparator.comparing(Session::endedAt).thenComparing(Session::id))
+                .limit(max)
+                .toList();
+        for (Session s : due) {
+            // by id: late activity may have replaced the object, but an ended session stays ended
+            sessions.remove(s.id());
+            executions.remove(s.id());
+        }
+        return due.size();
+    }
+
     @Override
     public StoreCounts counts() {
         EnumMap<SessionStatus, Long> byStatus = new EnumMap<>(SessionStatus.class);

@@ -73,6 +73,16 @@ public interface SessionStore extends AutoCloseable {
     /** Every session whose status is {@code active}; used to recover after a restart. */
     List<Session> findActive();
 
+    /**
+     * Deletes up to {@code max} sessions that ended before {@code endedBefore}, oldest end
+     * first, together with their kept executions. Active sessions are never deleted. Durable
+     * on return; a caller deletes a large backlog in several calls, so each stays short.
+     *
+     * @param max at least 1
+     * @return how many sessions were deleted: fewer than {@code max} once none is left
+     */
+    int purgeEnded(Instant endedBefore, int max);
+
     /** How many sessions the store holds, by status and end reason. */
     StoreCounts counts();
 

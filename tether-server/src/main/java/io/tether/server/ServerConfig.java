@@ -17,9 +17,11 @@ import java.util.Locale;
 public record ServerConfig(int port, String bind, Path dataDir, String store, boolean auth,
                            List<String> allowedHosts, List<String> runtimes, Path python, boolean pythonForkServer,
                            int pythonPoolMinIdle, int pythonPoolMaxWorkers, int jshellPoolMinIdle,
-                           int jshellPoolMaxWorkers, Duration poolAcquireTimeout, long maxSessions,
+                           int jshellPoolMaxWorkers, Duration poolAcquireTimeout, double poolOwnerShare,
+                           long maxSessions,
                            long maxSessionsPerOwner, Duration idleTimeout, Duration maxLifetime,
                            Duration executionTimeout, int maxQueuedExecutions, int executionHistory,
+                           Duration sessionRetention,
                            long maxBodyBytes, WorkerLimits workerLimits, long maxFileBytes,
                            WorkerLossPolicy workerLossPolicy, Duration shutdownGrace, Duration sseKeepalive,
                            Sandbox.Mode sandbox, boolean sandboxNetwork, boolean autoProcessLimit) {
@@ -83,13 +85,14 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                 store, auth, s.list("allowed_hosts"), runtimes, python, s.bool("python_fork_server"),
                 s.integer("python_pool_min_idle", 0, 1000), s.integer("python_pool_max_workers", 1, 100_000),
                 s.integer("jshell_pool_min_idle", 0, 1000), s.integer("jshell_pool_max_workers", 1, 100_000),
-                s.duration("pool_acquire_timeout", false),
+                s.duration("pool_acquire_timeout", false), s.fraction("pool_owner_share"),
                 s.integer("max_sessions", 1, Integer.MAX_VALUE),
                 s.parse("max_sessions_per_owner", "a whole number ≥ 1, or none",
                         v -> v.equals("none") ? Long.MAX_VALUE : positiveLong(v)),
                 s.duration("idle_timeout", true), s.duration("max_lifetime", true),
                 s.duration("execution_timeout", true),
                 s.integer("max_queued_executions", 0, 10_000), s.integer("execution_history", 1, 100_000),
+                positiveDuration(s, "session_retention"),
                 maxBody, limits, positive(s, "max_file_bytes"),
                 s.parse("worker_loss_policy", "end_session or restart",
                         v -> WorkerLossPolicy.valueOf(v.toUpperCase(Locale.ROOT))),
@@ -104,6 +107,16 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
             throw new IllegalArgumentException("setting " + key + " (from " + s.origin(key) + ") must be at least 1 byte");
         }
         return n;
+    }
+
+    /** A duration of at least 1 ms, or {@code null} for {@code none}. */
+    private static Duration positiveDuration(Settings s, String key) {
+        Duration d = s.duration(key, true);
+        if (d != null && d.toMillis() < 1) {
+            throw new IllegalArgumentException("setting " + key + " (from " + s.origin(key)
+                    + ") must be at least 1ms, or none");
+        }
+        return d;
     }
 
     private static long positiveLong(String v) {
@@ -125,6 +138,14 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
         }
         return new WorkerLimits(l.maxOutputBytes(), l.maxCodeBytes(), l.memoryBytes(), l.cpuTime(), AUTO_PROCESS_LIMIT,
                 l.maxFileBytes(), l.diskQuotaBytes(), l.killGrace());
+    }
+
+    /**
+     * The most workers of a pool of {@code maxWorkers} that one owner may hold: its
+     * {@link #poolOwnerShare}, rounded down, at least one.
+     */
+    public int workersPerOwner(int maxWorkers) {
+        return Math.max(1, (int) Math.floor(poolOwnerShare * maxWorkers));
     }
 
     /** Whether {@link #bind} is a loopback address (or {@code localhost}). */

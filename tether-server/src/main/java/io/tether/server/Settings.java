@@ -59,6 +59,7 @@ public final class Settings {
             new Setting("jshell_pool_min_idle", "1", "JShell workers (a JVM each) kept started and idle."),
             new Setting("jshell_pool_max_workers", "16", "Most JShell workers at once."),
             new Setting("pool_acquire_timeout", "10s", "How long a session create waits for a worker when a pool is at its maximum."),
+            new Setting("pool_owner_share", "0.5", "Most of a pool's workers (`python_pool_max_workers`, `jshell_pool_max_workers`) one owner's sessions may hold at once, as a fraction (at least one worker); past it the owner's creates are refused at once with `limit_exceeded`, so one owner cannot keep the others waiting. `1` for no share."),
             new Setting("max_sessions", "100000", "Most active sessions at once."),
             new Setting("max_sessions_per_owner", "none", "Most active sessions of one owner; `none` for no limit."),
             new Setting("idle_timeout", "30m", "Default idle timeout of a session (a request may set its own); `none` for never."),
@@ -67,6 +68,7 @@ public final class Settings {
                     + "It covers waiting behind the session's earlier executions too."),
             new Setting("max_queued_executions", "16", "Executions of one session that may wait behind the running one."),
             new Setting("execution_history", "100", "Newest executions kept per session, fetchable by number."),
+            new Setting("session_retention", "30d", "How long an ended session and its execution history stay in the store after it ended; then a background pass (every minute) deletes them. `none` keeps them for ever (the store grows without bound)."),
             new Setting("max_body_bytes", "2MiB", "Largest request body (except file uploads)."),
             new Setting("max_code_bytes", "1MiB", "Largest code of one execution."),
             new Setting("max_output_bytes", "1MiB", "Output kept per execution; beyond it output is cut and `truncated` set. "
@@ -178,6 +180,17 @@ public final class Settings {
             throw new IllegalArgumentException("setting " + key + " (from " + origin(key) + ") is '" + v + "': "
                     + "expected " + allowed, e);
         }
+    }
+
+    /** A fraction above 0 and at most 1, such as {@code 0.5}. */
+    double fraction(String key) {
+        return parse(key, "a number above 0 and at most 1, such as 0.5", v -> {
+            double d = Double.parseDouble(v);
+            if (!(d > 0 && d <= 1)) {
+                throw new IllegalArgumentException("out of range");
+            }
+            return d;
+        });
     }
 
     int integer(String key, int min, int max) {

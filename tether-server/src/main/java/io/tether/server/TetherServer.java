@@ -73,14 +73,16 @@ public final class TetherServer implements AutoCloseable {
     private final Optional<CreatedToken> newAdminToken;
     private final Sandbox sandbox;
     private final List<String> warnings;
+    private final WorkRoot workRoot;
     private final AtomicLong connections = new AtomicLong();
     private final Object closeLock = new Object();
     private boolean closed;
 
     private TetherServer(ServerConfig config, SessionManager manager, Routes routes, Server jetty,
                          ServerConnector connector, TokenStore tokens, Optional<CreatedToken> newAdminToken,
-                         Sandbox sandbox, List<String> warnings) {
+                         Sandbox sandbox, List<String> warnings, WorkRoot workRoot) {
         this.config = config;
+        this.workRoot = workRoot;
         this.warnings = List.copyOf(warnings);
         this.sandbox = sandbox;
         this.manager = manager;
@@ -96,7 +98,8 @@ public final class TetherServer implements AutoCloseable {
      * cannot listen (the port is taken) fails before it creates or changes anything.
      *
      * @throws IllegalArgumentException for a configuration that must not run (no auth on
-     *     a non-loopback address), or a port it cannot listen on
+     *     a non-loopback address), a port it cannot listen on, or a data directory another
+     *     server uses
      * @throws io.tether.TetherException when the store cannot be opened (e.g. another
      *     server holds the data directory)
      */
@@ -142,6 +145,18 @@ public final class TetherServer implements AutoCloseable {
                 .forEach(suffix -> secrets.add(db.resolveSibling(db.getFileName() + suffix))));
         List<String> warnings = DataDirectory.prepare(config.dataDir(), jailMustPass, secrets);
         warnings.forEach(LOG::warn);
+        WorkRoot workRoot = WorkRoot.claim(config.dataDir());
+        try {
+            return start(config, jetty, connector, warnings, workRoot);
+        } catch (RuntimeException | Error e) {
+            workRoot.close();
+            throw e;
+        }
+    }
+
+    /** Starts on a claimed work root, which the server releases as it closes. */
+    private static TetherServer start(ServerConfig config, Server jetty, ServerConnector connector,
+                                      List<String> warnings, WorkRoot workRoot) {
         TokenStore tokens = config.auth() ? TokenStore.open(config.dataDir()) : null;
         Optional<CreatedToken> created = tokens == null ? Optional.empty() : tokens.ensureAdminToken();
 
@@ -150,7 +165,7 @@ public final class TetherServer implements AutoCloseable {
         new JvmGcMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
-        Path work = config.dataDir().resolve("work");
+        Path work = workRoot.path();
         Sandbox sandbox = config.runtimes().isEmpty() ? Sandbox.off() : Sandbox.builder().mode(config.sandbox())
                 .networkAllowed(config.sandboxNetwork()).hide(List.of(config.dataDir())).workRoot(work)
                 .python(config.python()).build();
@@ -178,20 +193,27 @@ public final class TetherServer implements AutoCloseable {
             if (config.maxLifetime() != null) {
                 b.defaultMaxLifetime(config.maxLifetime());
             }
+            if (config.sessionRetention() == null) {
+                b.noRetention();
+            } else {
+                b.retention(config.sessionRetention());
+            }
             for (String name : config.runtimes()) {
                 SessionRuntime runtime = name.equals("python")
                         ? PythonRuntime.builder().executable(config.python()).forkServer(config.pythonForkServer())
                                 .workRoot(work).sandbox(sandbox).build()
                         : JShellRuntime.builder().workRoot(work).sandbox(sandbox).build();
                 boolean py = name.equals("python");
+                int maxWorkers = py ? config.pythonPoolMaxWorkers() : config.jshellPoolMaxWorkers();
                 WarmPool pool = WarmPool.builder(runtime)
                         .minIdle(py ? config.pythonPoolMinIdle() : config.jshellPoolMinIdle())
-                        .maxWorkers(py ? config.pythonPoolMaxWorkers() : config.jshellPoolMaxWorkers())
+                        .maxWorkers(maxWorkers)
                         .acquireTimeout(config.poolAcquireTimeout())
                         .limits(limits)
                         .build();
                 pools.put(name, pool);
                 b.runtime(pool);
+                b.maxWorkersPerOwner(name, config.workersPerOwner(maxWorkers));
                 poolMetrics(registry, pool);
             }
             manager = b.build().start();
@@ -206,7 +228,7 @@ public final class TetherServer implements AutoCloseable {
                 config.sseKeepalive()), pools, registry, sandbox);
         sandboxMetrics(registry, sandbox);
         TetherServer server = new TetherServer(config, manager, routes, jetty, connector, tokens, created, sandbox,
-                warnings);
+                warnings, workRoot);
         connector.addEventListener(new Connection.Listener() {
             @Override
             public void onOpened(Connection connection) {
@@ -370,16 +392,7 @@ public final class TetherServer implements AutoCloseable {
             closed = true;
         }
         routes.drain();
-        long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
-        while (routes.executingCount() > 0 && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
-        if (routes.executingCount() > 0) {
+        if (!routes.awaitNoExecutions(config.shutdownGrace())) {
             LOG.info("interrupting {} executions still running after the shutdown grace period", routes.executingCount());
             routes.interruptAll();
         }
@@ -396,6 +409,7 @@ public final class TetherServer implements AutoCloseable {
             } catch (IOException e) {
                 LOG.warn("could not delete {}: {}", SERVER_FILE, e.toString());
             }
+            workRoot.close();
         }
     }
 }

@@ -3,11 +3,13 @@ package io.tether.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.tether.testing.Eventually;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -72,6 +74,39 @@ class ServerLifecycleTest {
         }
     }
 
+    /** The working directory of a live session, found by a file its code writes. */
+    private Path workingDirectory(Api api, String session) throws Exception {
+        assertThat(api.send("POST", "/v1/execute", Map.of("code", "open('here', 'w').close()"),
+                Map.of("Tether-Session", session)).json()).containsEntry("status", "ok");
+        try (var dirs = Files.list(dataDir.resolve("work"))) {
+            return dirs.filter(d -> Files.exists(d.resolve("here"))).findFirst().orElseThrow();
+        }
+    }
+
+    @Test
+    void shutdownWaitsForEveryQueuedExecutionOfOneSession() throws Exception {
+        TetherServer server = Api.start(dataDir, Map.of("auth", "none", "shutdown_grace", "60s"));
+        Api api = new Api(server.url(), null);
+        String live = api.post("/v1/execute", Map.of("code", "x = 1")).header("Tether-Session");
+        Path dir = workingDirectory(api, live);
+        CompletableFuture<Api.Reply> first = CompletableFuture.supplyAsync(() -> api.send("POST", "/v1/execute",
+                Map.of("code", "import os, time\nwhile not os.path.exists('go'): time.sleep(0.01)\n'first'"),
+                Map.of("Tether-Session", live)));
+        CompletableFuture<Api.Reply> second = CompletableFuture.supplyAsync(() -> api.send("POST", "/v1/execute",
+                Map.of("code", "import time\ntime.sleep(0.5)\n'second'"), Map.of("Tether-Session", live)));
+        Eventually.eventually(Duration.ofSeconds(20), "both executions of the session counted as executing",
+                () -> ((Number) api.get("/v1/stats").json().get("executing")).intValue() == 2);
+
+        CompletableFuture<Void> closing = CompletableFuture.runAsync(server::close);
+        Files.createFile(dir.resolve("go"));
+
+        assertThat(first.get(30, TimeUnit.SECONDS).json()).containsEntry("status", "ok");
+        assertThat(second.get(30, TimeUnit.SECONDS).json()).as("the queued execution ran to its end")
+                .containsEntry("status", "ok")
+                .containsEntry("result", Map.of("text/plain", "'second'", "application/json", "second"));
+        closing.get(30, TimeUnit.SECONDS);
+    }
+
     @Test
     void runningExecutionsAreInterruptedWhenTheGracePeriodRunsOut() throws Exception {
         TetherServer server = Api.start(dataDir, Map.of("auth", "none", "shutdown_grace", "300ms"));
@@ -103,6 +138,8 @@ class ServerLifecycleTest {
         List<Long> between = new ArrayList<>(); // the session's init, the fork server, the jail
         String live;
         String plain;
+        Path left;
+        List<Path> before;
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
             String url = null;
@@ -118,6 +155,10 @@ class ServerLifecycleTest {
             live = api.post("/v1/execute", Map.of("code", "x = 1")).header("Tether-Session");
             plain = (String) api.post("/v1/sessions", Map.of()).json().get("id");
             worker = pid(api, live);
+            left = workingDirectory(api, live);
+            try (var dirs = Files.list(dataDir.resolve("work"))) {
+                before = dirs.toList();
+            }
             for (var p = ProcessHandle.of(worker).flatMap(ProcessHandle::parent); p.isPresent()
                     && p.get().pid() != child.pid() && p.get().pid() > 1; p = p.get().parent()) {
                 between.add(p.get().pid());
@@ -138,6 +179,41 @@ class ServerLifecycleTest {
             assertThat(api.get("/v1/sessions/" + live).json()).containsEntry("status", "error")
                     .containsEntry("end_reason", "node_lost");
             assertThat(api.get("/v1/sessions/" + plain).json()).containsEntry("status", "active");
+            assertThat(left).as("the lost session's working directory").doesNotExist();
+            assertThat(before).as("what the killed server had under its work root").isNotEmpty()
+                    .allSatisfy(p -> assertThat(p).doesNotExist());
+        }
+    }
+
+    @Test
+    void aStartRemovesWhatADeadServerLeftInTheWorkRootEvenATreeDeeperThanPathMax() throws Exception {
+        Path left = Files.createDirectories(dataDir.resolve("work").resolve("python-left"));
+        // 30 levels of 200 characters: a path of 6,030, past PATH_MAX (4,096)
+        ProcessBuilder deep = new ProcessBuilder("/usr/bin/python3", "-c",
+                "import os\nos.chdir(os.environ['LEFT'])\nfor _ in range(30):\n    os.mkdir('d' * 200)\n"
+                        + "    os.chdir('d' * 200)\nopen('bottom', 'w').write('x')\n").inheritIO();
+        deep.environment().put("LEFT", left.toString());
+        Process p = deep.start();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isZero();
+        try (TetherServer server = Api.start(dataDir, Map.of("auth", "none"))) {
+            assertThat(left).doesNotExist();
+        }
+    }
+
+    @Test
+    void aSecondServerOnTheSameDataDirectoryIsRefusedAndTouchesNothing() throws Exception {
+        try (TetherServer first = Api.start(dataDir, Map.of("auth", "none", "store", "memory"))) {
+            Api api = new Api(first.url(), null);
+            String live = api.post("/v1/execute", Map.of("code", "x = 1")).header("Tether-Session");
+            Path dir = workingDirectory(api, live);
+
+            assertThatThrownBy(() -> Api.start(dataDir, Map.of("auth", "none", "store", "memory")))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("another Tether server");
+            assertThat(dir.resolve("here")).as("the first server's session files").exists();
+            assertThat(api.send("POST", "/v1/execute", Map.of("code", "x"), Map.of("Tether-Session", live)).json())
+                    .containsEntry("status", "ok");
         }
     }
 
@@ -165,6 +241,17 @@ class ServerLifecycleTest {
         assertThat(ServerConfig.from(Settings.resolve(Map.of(), Map.of("TETHER_WORKER_DISK_QUOTA", "5MiB"), file))
                 .workerLimits().diskQuotaBytes()).isEqualTo(5L << 20);
         assertThat(s.origin("bind")).isEqualTo("environment variable TETHER_BIND");
+        assertThat(c.sessionRetention()).hasDays(30);
+        assertThat(c.workersPerOwner(64)).isEqualTo(32);
+        assertThat(ServerConfig.from(Settings.resolve(Map.of("session_retention", "none", "pool_owner_share", "1"),
+                Map.of(), file))).satisfies(none -> {
+                    assertThat(none.sessionRetention()).isNull();
+                    assertThat(none.workersPerOwner(64)).isEqualTo(64);
+                });
+        assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("session_retention", "0s"), Map.of(), file)))
+                .hasMessageContaining("session_retention").hasMessageContaining("at least 1ms");
+        assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("pool_owner_share", "0"), Map.of(), file)))
+                .hasMessageContaining("pool_owner_share").hasMessageContaining("above 0 and at most 1");
 
         assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("python_pool_min_idle", "many"), Map.of(), file)))
                 .hasMessageContaining("python_pool_min_idle").hasMessageContaining("flag --python-pool-min-idle")

@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
@@ -89,7 +90,11 @@ public final class PythonRuntime implements SessionRuntime {
     private final Sandbox sandbox;
     private final Path workRoot;
     private final boolean forkServerEnabled;
-    private final Object forkLock = new Object();
+    /**
+     * Not a monitor: starting the fork server spawns a process and waits for it, on the
+     * thread of a session create, which may be virtual (it must not keep its carrier).
+     */
+    private final ReentrantLock forkLock = new ReentrantLock();
     private ForkServer forkServer;          // guarded by forkLock; null until the first start
     private int forkServerRestarts;         // guarded by forkLock
     private volatile boolean forkServerFailed;
@@ -131,15 +136,21 @@ public final class PythonRuntime implements SessionRuntime {
 
     /** The live fork server's pid, or -1. For tests and diagnostics. */
     long forkServerPid() {
-        synchronized (forkLock) {
+        forkLock.lock();
+        try {
             return forkServer != null && forkServer.isAlive() ? forkServer.pid() : -1;
+        } finally {
+            forkLock.unlock();
         }
     }
 
     /** The live fork server's socket, or null. For tests and diagnostics. */
     Path forkServerSocket() {
-        synchronized (forkLock) {
+        forkLock.lock();
+        try {
             return forkServer != null && forkServer.isAlive() ? forkServer.socketPath() : null;
+        } finally {
+            forkLock.unlock();
         }
     }
 
@@ -219,7 +230,8 @@ public final class PythonRuntime implements SessionRuntime {
         if (!forkServerEnabled || forkServerFailed) {
             return null;
         }
-        synchronized (forkLock) {
+        forkLock.lock();
+        try {
             if (closed || forkServerFailed) {
                 return null;
             }
@@ -239,11 +251,14 @@ public final class PythonRuntime implements SessionRuntime {
                         e.getMessage());
                 return null;
             }
+        } finally {
+            forkLock.unlock();
         }
     }
 
     private void serverFailed(ForkServer server, ForkServer.Unavailable cause) {
-        synchronized (forkLock) {
+        forkLock.lock();
+        try {
             if (forkServer != server) {
                 return;
             }
@@ -257,6 +272,8 @@ public final class PythonRuntime implements SessionRuntime {
                 log.warn("the Python fork server {} failed, starting a new one on the next start: {}",
                         server.pid(), cause != null ? cause.getMessage() : "it exited");
             }
+        } finally {
+            forkLock.unlock();
         }
     }
 
@@ -268,10 +285,13 @@ public final class PythonRuntime implements SessionRuntime {
     @Override
     public void close() {
         ForkServer server;
-        synchronized (forkLock) {
+        forkLock.lock();
+        try {
             closed = true;
             server = forkServer;
             forkServer = null;
+        } finally {
+            forkLock.unlock();
         }
         if (server != null) {
             server.close();

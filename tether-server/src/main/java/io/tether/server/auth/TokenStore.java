@@ -17,6 +17,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The bearer tokens of a data directory: created, listed, revoked and checked.
@@ -70,7 +71,8 @@ public final class TokenStore {
     private final TokenFile file;
     private final InstantSource clock;
     private final SecureRandom random = new SecureRandom();
-    private final Object reloadLock = new Object();
+    /** Not a monitor: the reload reads a file, on request threads that are virtual. */
+    private final ReentrantLock reloadLock = new ReentrantLock();
     private volatile Snapshot cache;
 
     private TokenStore(TokenFile file, InstantSource clock) {
@@ -257,7 +259,8 @@ public final class TokenStore {
         if (s.stamp().equals(file.stamp())) {
             return s;
         }
-        synchronized (reloadLock) {
+        reloadLock.lock();
+        try {
             s = cache;
             TokenFile.Stamp now = file.stamp();
             if (!s.stamp().equals(now)) {
@@ -265,6 +268,8 @@ public final class TokenStore {
                 cache = s;
             }
             return s;
+        } finally {
+            reloadLock.unlock();
         }
     }
 

@@ -19,11 +19,13 @@ import io.tether.store.SessionQuery;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The routes of HTTP API v1 over one session manager. A session is visible to its owner
@@ -49,8 +51,15 @@ public final class Routes {
     private final PrometheusMeterRegistry prometheus;
     private final SessionFiles files;
     private final Sandbox sandbox;
-    /** Sessions executing now, for shutdown. */
-    private final Set<String> executing = ConcurrentHashMap.newKeySet();
+    /**
+     * Executions in flight (running or queued), counted per session: one session may have
+     * several, and shutdown must wait for each. Guarded by {@link #executingLock}.
+     */
+    private final Map<String, Integer> executing = new HashMap<>();
+    private int executingTotal;
+    private final ReentrantLock executingLock = new ReentrantLock();
+    /** Signalled when the last execution in flight ends. */
+    private final Condition noneExecuting = executingLock.newCondition();
     private volatile boolean draining;
 
     /** The request limits the routes enforce. */
@@ -75,7 +84,14 @@ public final class Routes {
 
     /** Interrupts every running execution; for a shutdown past its grace period. */
     public void interruptAll() {
-        for (String id : executing) {
+        List<String> ids;
+        executingLock.lock();
+        try {
+            ids = List.copyOf(executing.keySet());
+        } finally {
+            executingLock.unlock();
+        }
+        for (String id : ids) {
             try {
                 manager.interrupt(id);
             } catch (TetherException e) {
@@ -84,9 +100,60 @@ public final class Routes {
         }
     }
 
-    /** How many executions are running now. */
+    /** How many executions are in flight now (running or queued behind another). */
     public int executingCount() {
-        return executing.size();
+        executingLock.lock();
+        try {
+            return executingTotal;
+        } finally {
+            executingLock.unlock();
+        }
+    }
+
+    /**
+     * Waits until no execution is in flight, or {@code timeout} has passed.
+     *
+     * @return whether none is in flight
+     */
+    public boolean awaitNoExecutions(Duration timeout) {
+        long left = timeout.toNanos();
+        executingLock.lock();
+        try {
+            while (executingTotal > 0) {
+                if (left <= 0) {
+                    return false;
+                }
+                left = noneExecuting.awaitNanos(left);
+            }
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return executingTotal == 0;
+        } finally {
+            executingLock.unlock();
+        }
+    }
+
+    private void executionBegins(String id) {
+        executingLock.lock();
+        try {
+            executing.merge(id, 1, Integer::sum);
+            executingTotal++;
+        } finally {
+            executingLock.unlock();
+        }
+    }
+
+    private void executionEnds(String id) {
+        executingLock.lock();
+        try {
+            executing.computeIfPresent(id, (k, n) -> n == 1 ? null : n - 1);
+            if (--executingTotal == 0) {
+                noneExecuting.signalAll();
+            }
+        } finally {
+            executingLock.unlock();
+        }
     }
 
     boolean isPublic(Exchange x) {
@@ -368,7 +435,7 @@ public final class Routes {
     }
 
     private void execute(Exchange x, String id, String code, Duration timeout) {
-        executing.add(id);
+        executionBegins(id);
         try {
             if (x.accepts("text/event-stream")) {
                 ExecutionStream stream = new ExecutionStream(x, id, limits.sseKeepalive());
@@ -386,7 +453,7 @@ public final class Routes {
                 x.send(200, Wire.result(id, r));
             }
         } finally {
-            executing.remove(id);
+            executionEnds(id);
         }
     }
 
@@ -466,7 +533,7 @@ public final class Routes {
         } else {
             m.put("active", s.activeByOwner().getOrDefault(x.principal.owner(), 0L));
         }
-        m.put("executing", executing.size());
+        m.put("executing", executingCount());
         return m;
     }
 

@@ -35,7 +35,7 @@ final class GroupCommitWriter {
     /** Bounds the wait of the first caller in a batch when the queue is long. */
     private static final int MAX_BATCH = 1024;
 
-    private sealed interface Op permits Write, Flush, Stop, Wake {
+    private sealed interface Op permits Write, Purge, Flush, Stop, Wake {
     }
 
     private sealed interface Write extends Op permits Insert, Update {
@@ -48,6 +48,10 @@ final class GroupCommitWriter {
     }
 
     private record Update(SessionRows.Row row, CompletableFuture<Void> done) implements Write {
+    }
+
+    /** Deletes one batch of sessions ended before the cutoff; in a transaction of its own. */
+    private record Purge(long cutoffMillis, int max, CompletableFuture<Integer> done) implements Op {
     }
 
     private record Flush(CompletableFuture<Void> done) implements Op {
@@ -80,6 +84,8 @@ final class GroupCommitWriter {
     private final PreparedStatement insert;
     private final PreparedStatement update;
     private final PreparedStatement versionOf;
+    private final PreparedStatement purgeExecutions;
+    private final PreparedStatement purgeSessions;
     private final LinkedBlockingQueue<Op> queue = new LinkedBlockingQueue<>();
     private final DeferredWrites deferred;
     private final Thread thread;
@@ -100,6 +106,8 @@ final class GroupCommitWriter {
         this.insert = connection.prepareStatement(SessionRows.INSERT);
         this.update = connection.prepareStatement(SessionRows.UPDATE);
         this.versionOf = connection.prepareStatement(SessionRows.VERSION_OF);
+        this.purgeExecutions = connection.prepareStatement(SessionRows.PURGE_EXECUTIONS);
+        this.purgeSessions = connection.prepareStatement(SessionRows.PURGE_SESSIONS);
         this.deferred = new DeferredWrites(file, connection, activityIntervalNanos, maxPendingExecutions,
                 maxPendingExecutionChars, () -> queue.offer(Wake.INSTANCE));
         this.thread = Thread.ofPlatform()
@@ -119,6 +127,19 @@ final class GroupCommitWriter {
     void update(SessionRows.Row row) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         submitAndWait(new Update(row, done), done);
+    }
+
+    /**
+     * Deletes up to {@code max} sessions that ended before {@code cutoffMillis}, oldest end
+     * first, with their executions; durable on return. A transaction of its own, so a batch
+     * never fails the writes queued beside it.
+     *
+     * @return how many sessions were deleted
+     */
+    int purge(long cutoffMillis, int max) {
+        CompletableFuture<Integer> done = new CompletableFuture<>();
+        submitAndWait(new Purge(cutoffMillis, max, done), done);
+        return done.join();
     }
 
     /** Where activity and executions are recorded to be written later. */
@@ -199,7 +220,7 @@ final class GroupCommitWriter {
      * Waits without giving up on interrupt: once queued, the operation may commit, and a caller
      * that returned early could not tell whether it did.
      */
-    private void submitAndWait(Op op, CompletableFuture<Void> done) {
+    private void submitAndWait(Op op, CompletableFuture<?> done) {
         queue.add(op);
         if (stopped) {
             // The writer may have drained the queue before this op arrived; fail it here.
@@ -259,12 +280,14 @@ final class GroupCommitWriter {
     /** Commits one batch; returns whether it held the stop request. */
     private boolean process(List<Op> batch) {
         List<Write> writes = new ArrayList<>(batch.size());
+        List<Purge> purges = new ArrayList<>(1);
         List<CompletableFuture<Void>> barriers = new ArrayList<>(1);
         boolean stop = false;
         boolean flush = false;
         for (Op op : batch) {
             switch (op) {
                 case Write w -> writes.add(w);
+                case Purge p -> purges.add(p);
                 case Flush f -> {
                     flush = true;
                     barriers.add(f.done());
@@ -293,6 +316,7 @@ final class GroupCommitWriter {
             deferred.failed(taken);
             return stop;
         }
+        purges.forEach(this::purge);
         if (deferredFailure != null) {
             if (stop) {
                 LOG.error("SQLite store {}: closing without the last deferred writes: {}",
@@ -435,6 +459,23 @@ final class GroupCommitWriter {
         };
     }
 
+    private void purge(Purge p) {
+        int[] deleted = new int[1];
+        try {
+            inTransaction(() -> {
+                for (PreparedStatement ps : List.of(purgeExecutions, purgeSessions)) {
+                    ps.setLong(1, p.cutoffMillis());
+                    ps.setInt(2, p.max());
+                }
+                purgeExecutions.executeUpdate();
+                deleted[0] = purgeSessions.executeUpdate();
+            });
+            p.done().complete(deleted[0]);
+        } catch (SQLException | RuntimeException e) {
+            p.done().completeExceptionally(file.failure("purge of sessions ended before " + p.cutoffMillis(), e));
+        }
+    }
+
     private TetherException conflict(SessionRows.Row row) throws SQLException {
         versionOf.setString(1, row.id());
         try (ResultSet rs = versionOf.executeQuery()) {
@@ -462,6 +503,7 @@ final class GroupCommitWriter {
     private static void fail(Op op, TetherException failure) {
         switch (op) {
             case Write w -> w.done().completeExceptionally(failure);
+            case Purge p -> p.done().completeExceptionally(failure);
             case Flush f -> f.done().completeExceptionally(failure);
             case Stop s -> s.done().completeExceptionally(failure);
             case Wake w -> {
@@ -471,7 +513,8 @@ final class GroupCommitWriter {
 
     private void closeConnection() {
         SQLException failure = null;
-        for (AutoCloseable c : List.of(insert, update, deferred, versionOf, control, connection)) {
+        for (AutoCloseable c : List.of(insert, update, deferred, versionOf, purgeExecutions, purgeSessions, control,
+                connection)) {
             try {
                 c.close();
             } catch (Exception e) {

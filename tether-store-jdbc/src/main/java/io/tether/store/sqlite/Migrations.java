@@ -75,7 +75,11 @@ final class Migrations {
                         error_traceback TEXT,
                         truncated       INTEGER NOT NULL CHECK (truncated IN (0, 1)),
                         PRIMARY KEY (session_id, number)
-                    )"""))));
+                    )""")),
+            new Step(3, "index of ended sessions, for the purge", List.of(
+                    // Partial: only ended sessions have ended_at, so active ones cost nothing here,
+                    // and the purge finds the oldest ends without reading the table.
+                    "CREATE INDEX sessions_by_ended ON sessions (ended_at, id) WHERE ended_at IS NOT NULL"))));
 
     private final List<Step> steps;
 

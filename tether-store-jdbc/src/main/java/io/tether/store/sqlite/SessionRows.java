@@ -49,6 +49,11 @@ final class SessionRows {
 
     static final String FIND_ACTIVE = "SELECT " + COLUMNS + " FROM sessions WHERE status = 'active'";
 
+    /** The sessions one purge deletes: parameters cutoff (epoch ms) and batch size. */
+    private static final String PURGE_BATCH = "SELECT id FROM sessions WHERE ended_at < ?1 ORDER BY ended_at, id LIMIT ?2";
+    /** Run first, in the same transaction as {@link #PURGE_SESSIONS}, so both see the same batch. */
+    static final String PURGE_EXECUTIONS = "DELETE FROM executions WHERE session_id IN (" + PURGE_BATCH + ")";
+    static final String PURGE_SESSIONS = "DELETE FROM sessions WHERE id IN (" + PURGE_BATCH + ")";
     static final String COUNTS = "SELECT status, end_reason, count(*) FROM sessions GROUP BY status, end_reason";
 
     /**

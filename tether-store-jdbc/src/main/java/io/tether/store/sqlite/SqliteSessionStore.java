@@ -231,6 +231,22 @@ public final class SqliteSessionStore implements SessionStore {
         return rows.stream().map(this::withPendingActivity).toList();
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One transaction through the writer (an index on the end time finds the batch), so
+     * inserts and updates queued meanwhile wait for one batch at most.
+     */
+    @Override
+    public int purgeEnded(Instant endedBefore, int max) {
+        Objects.requireNonNull(endedBefore, "endedBefore");
+        if (max < 1) {
+            throw new IllegalArgumentException("max must be at least 1, got " + max);
+        }
+        ensureOpen();
+        return writer.purge(endedBefore.toEpochMilli(), max);
+    }
+
     @Override
     public StoreCounts counts() {
         ensureOpen();

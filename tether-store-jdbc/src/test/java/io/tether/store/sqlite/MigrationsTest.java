@@ -31,7 +31,7 @@ class MigrationsTest {
             assertThat(SqliteFile.queryText(s, "PRAGMA journal_mode")).isEqualTo("wal");
             assertThat(SqliteFile.queryLong(s,
                     "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'sessions_by_%'"))
-                    .isEqualTo(5);
+                    .isEqualTo(6);
         }
     }
 
@@ -68,7 +68,7 @@ class MigrationsTest {
         }
 
         try (Connection c = TestSessions.rawConnection(file); Statement sql = c.createStatement()) {
-            assertThat(SqliteFile.queryLong(sql, "PRAGMA user_version")).isEqualTo(2);
+            assertThat(SqliteFile.queryLong(sql, "PRAGMA user_version")).isEqualTo(Migrations.SCHEMA.latest());
             assertThat(SqliteFile.queryText(sql, "PRAGMA integrity_check")).isEqualTo("ok");
             assertThat(SqliteFile.queryLong(sql, "SELECT count(*) FROM executions")).isEqualTo(1);
         }
