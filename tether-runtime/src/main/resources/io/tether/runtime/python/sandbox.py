@@ -195,9 +195,11 @@ def _init(config, pid_r, after_fork):
             os._exit(3)
         after_fork(int.from_bytes(said, 'big'), rules)
         os._exit(2)  # not reached
-    # Init: reap everything; leave with the worker. It holds nothing of the fork server's.
+    # Init: reap everything; leave with the worker. It holds nothing of the fork server's,
+    # not even its stdin, stdout and stderr: the JVM learns that the fork server died from
+    # the end of its stdout, which a live init holding it would put off until the session ends.
     # C-level modules only: `signal` would build its enums here, ~300 pages of copies.
-    os.closerange(3, 1 << 20)
+    os.closerange(0, 1 << 20)
     import _signal
     for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGIO):
         _signal.signal(sig, _signal.SIG_IGN)
