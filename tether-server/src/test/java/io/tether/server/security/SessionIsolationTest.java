@@ -188,7 +188,9 @@ class SessionIsolationTest {
                     .containsEntry("result", Map.of("text/plain", "42", "application/json", 42));
         } else {
             Eventually.eventually(Duration.ofSeconds(5), "alice's worker killed", () -> !HostProcesses.running(victim));
-            assertThat(t.run(t.alice(), alices, "kept").get("status")).isNotEqualTo("ok");
+            // the attack worked: the death of alice's idle worker ends her session
+            Eventually.eventually(Duration.ofSeconds(5), "alice's session ended", () ->
+                    "worker_crashed".equals(t.alice().get("/v1/sessions/" + alices).json().get("end_reason")));
         }
         t.end(t.alice(), alices);
         t.end(t.bob(), bobs);
