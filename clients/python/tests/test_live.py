@@ -116,6 +116,20 @@ class LiveTest(unittest.TestCase):
         # the connection that carried the streams serves the next call
         self.assertEqual(t.execute(sid, "1 + 1").value, 2)
 
+    def test_interrupt_stops_running_code_and_restart_empties_the_namespace(self):
+        t = self.tether
+        sid = self.python_session()
+        t.execute(sid, "kept = 1")
+        with t.stream(sid, "import time\nprint('going', flush=True)\ntime.sleep(60)") as events:
+            self.assertIsInstance(next(events), Start)
+            self.assertEqual(next(events), Stdout("going\n"))
+            t.interrupt(sid)
+            done = events.finish()
+        self.assertEqual(done.status, "interrupted")
+        self.assertEqual(t.execute(sid, "kept").value, 1)  # the namespace stays
+        self.assertEqual(t.restart(sid)["status"], "active")
+        self.assertEqual(t.execute(sid, "'kept' in globals()").value, False)
+
     # -- automatic sessions ---------------------------------------------------------------------
 
     def test_auto_session_is_created_on_first_call_reused_and_ended_on_exit(self):
@@ -140,6 +154,28 @@ class LiveTest(unittest.TestCase):
         self.assertEqual((ended["status"], ended["end_reason"]), ("ended", "manual"))
         with self.assertRaises(RuntimeError):
             py.execute("1")
+
+    def test_auto_session_first_call_may_be_a_stream(self):
+        with self.tether.auto_session("python") as py:
+            stream = py.stream("v = 5\nv")
+            self.assertTrue(stream.new_session)
+            end = stream.finish()
+            self.assertEqual(end.value, 5)
+            self.assertEqual(py.session_id, stream.session_id)
+            self.assertEqual(py.execute("v * 2").value, 10)
+
+    def test_concurrent_first_calls_create_one_session(self):
+        import threading
+        results = []
+        with self.tether.auto_session("python") as py:
+            threads = [threading.Thread(target=lambda: results.append(py.execute("1").session_id))
+                       for _ in range(4)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join(60)
+            self.assertEqual(len(results), 4)
+            self.assertEqual(set(results), {py.session_id})
 
     def test_auto_session_ends_when_the_block_raises(self):
         t = self.tether
