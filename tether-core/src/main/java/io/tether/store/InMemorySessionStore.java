@@ -88,6 +88,18 @@ public final class InMemorySessionStore implements SessionStore {
     }
 
     @Override
+    public List<ExecutionRecord> listExecutions(String sessionId, long before, int limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be ≥ 1, got " + limit);
+        }
+        ConcurrentSkipListMap<Long, ExecutionRecord> kept = executions.get(sessionId);
+        if (kept == null) {
+            return List.of();
+        }
+        return kept.headMap(before, false).descendingMap().values().stream().limit(limit).toList();
+    }
+
+    @Override
     public Optional<Session> find(String id) {
         return Optional.ofNullable(sessions.get(id));
     }

@@ -64,6 +64,16 @@ public interface SessionStore extends AutoCloseable {
     /** The kept execution {@code number} of session {@code sessionId}, or empty. */
     Optional<ExecutionRecord> findExecution(String sessionId, long number);
 
+    /**
+     * Up to {@code limit} of the kept executions of session {@code sessionId} numbered below
+     * {@code before}, newest (highest number) first; empty when there are none. Sees recorded
+     * executions at once, deferred or not, like {@link #findExecution}.
+     *
+     * @param before only executions with a smaller number; {@link Long#MAX_VALUE} for the newest
+     * @param limit  at least 1
+     */
+    List<ExecutionRecord> listExecutions(String sessionId, long before, int limit);
+
     /** The session with this id in any status, or empty. */
     Optional<Session> find(String id);
 

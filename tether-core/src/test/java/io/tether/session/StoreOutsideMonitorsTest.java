@@ -106,6 +106,12 @@ class StoreOutsideMonitorsTest {
         }
 
         @Override
+        public List<ExecutionRecord> listExecutions(String sessionId, long before, int limit) {
+            check("listExecutions");
+            return delegate.listExecutions(sessionId, before, limit);
+        }
+
+        @Override
         public Optional<Session> find(String id) {
             check("find");
             return delegate.find(id);

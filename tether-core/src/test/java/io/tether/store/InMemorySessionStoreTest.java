@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.ExecutionStatus;
 import io.tether.session.EndReason;
+import io.tether.session.ExecutionRecord;
 import io.tether.session.JsonObjects;
 import io.tether.session.Session;
 import io.tether.session.SessionStatus;
@@ -428,5 +431,36 @@ class InMemorySessionStoreTest {
         store.close();
 
         assertThat(store.find("s1")).contains(s);
+    }
+
+    // ------------------------------------------------------------------ execution history
+
+    private static ExecutionRecord execution(String sessionId, long number) {
+        Instant started = T0.plusSeconds(number);
+        ExecutionResult r = new ExecutionResult(number, ExecutionStatus.OK, "out " + number, "", Map.of(), null,
+                Duration.ofMillis(3), false);
+        return new ExecutionRecord(sessionId, "print(" + number + ")", started, started.plusMillis(3), r);
+    }
+
+    private static List<Long> numbers(List<ExecutionRecord> records) {
+        return records.stream().map(ExecutionRecord::number).toList();
+    }
+
+    @Test
+    void listedExecutionsAreTheKeptOnesOfThatSessionNewestFirstBelowTheGivenNumber() {
+        for (long n = 1; n <= 6; n++) {
+            store.recordExecution(execution("s1", n), 4);
+        }
+        store.recordExecution(execution("s2", 1), 4);
+
+        assertThat(numbers(store.listExecutions("s1", Long.MAX_VALUE, 10))).containsExactly(6L, 5L, 4L, 3L);
+        assertThat(numbers(store.listExecutions("s1", Long.MAX_VALUE, 2))).containsExactly(6L, 5L);
+        assertThat(numbers(store.listExecutions("s1", 5, 2))).containsExactly(4L, 3L);
+        assertThat(store.listExecutions("s1", 3, 10)).isEmpty();
+        assertThat(store.listExecutions("s1", Long.MAX_VALUE, 1)).containsExactly(execution("s1", 6));
+        assertThat(numbers(store.listExecutions("s2", Long.MAX_VALUE, 10))).containsExactly(1L);
+        assertThat(store.listExecutions("nobody", Long.MAX_VALUE, 10)).isEmpty();
+        assertThatThrownBy(() -> store.listExecutions("s1", Long.MAX_VALUE, 0))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 }

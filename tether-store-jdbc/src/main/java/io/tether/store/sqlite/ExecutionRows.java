@@ -14,6 +14,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -39,6 +40,10 @@ final class ExecutionRows {
     static final String PRUNE = "DELETE FROM executions WHERE session_id = ? AND number <= ?";
 
     static final String FIND = "SELECT " + COLUMNS + " FROM executions WHERE session_id = ? AND number = ?";
+
+    /** A session's rows below a number and above another, newest first; uses the primary key. */
+    static final String LIST = "SELECT " + COLUMNS + " FROM executions WHERE session_id = ? AND number < ? "
+            + "AND number > ? ORDER BY number DESC LIMIT ?";
 
     private static final ObjectReader TRACEBACK_READER =
             SessionRows.JSON.readerFor(new TypeReference<List<String>>() { });
@@ -109,6 +114,27 @@ final class ExecutionRows {
             ps.setLong(2, number);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+            }
+        }
+    }
+
+    /**
+     * Reads up to {@code limit} executions of {@code sessionId} numbered below {@code before}
+     * and above {@code after}, newest first.
+     */
+    static List<ExecutionRecord> list(Connection c, String sessionId, long before, long after, int limit)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(LIST)) {
+            ps.setString(1, sessionId);
+            ps.setLong(2, before);
+            ps.setLong(3, after);
+            ps.setInt(4, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                List<ExecutionRecord> out = new ArrayList<>();
+                while (rs.next()) {
+                    out.add(read(rs));
+                }
+                return out;
             }
         }
     }

@@ -164,6 +164,31 @@ final class PendingExecutions {
         }
     }
 
+    /**
+     * One session's pending records numbered below {@code before}, newest first, and up to
+     * which number the file's rows are forgotten ({@link #NOTHING} for none).
+     */
+    record Listing(List<ExecutionRecord> records, long forgetUpTo) {
+    }
+
+    /** What is pending for {@code sessionId} below {@code before}; read this before the file. */
+    Listing list(String sessionId, long before) {
+        lock.lock();
+        try {
+            SessionQueue q = sessions.get(sessionId);
+            if (q == null) {
+                return new Listing(List.of(), NOTHING);
+            }
+            List<ExecutionRecord> records = new ArrayList<>();
+            for (Entry e : q.entries.headMap(before, false).descendingMap().values()) {
+                records.add(e.record());
+            }
+            return new Listing(records, q.forgetUpTo);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Whether callers wait for room: the writer should write executions now. */
     boolean urgent() {
         lock.lock();

@@ -22,12 +22,14 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -195,6 +197,34 @@ public final class SqliteSessionStore implements SessionStore {
             case PendingExecutions.NotPending n -> readers.read("find of execution " + number + " of session "
                     + sessionId, c -> ExecutionRows.find(c, sessionId, number));
         };
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Merges the records waiting to be written (read first, as {@link #findExecution}
+     * does: the writer removes one from there only after committing it) with the file's rows,
+     * leaving out rows a pending record replaces or a pending prune forgets.
+     */
+    @Override
+    public List<ExecutionRecord> listExecutions(String sessionId, long before, int limit) {
+        Objects.requireNonNull(sessionId, "sessionId");
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be ≥ 1, got " + limit);
+        }
+        ensureOpen();
+        PendingExecutions.Listing pending = writer.deferred().executions().list(sessionId, before);
+        long after = pending.forgetUpTo() == PendingExecutions.NOTHING ? Long.MIN_VALUE : pending.forgetUpTo();
+        List<ExecutionRecord> stored = readers.read("list of executions of session " + sessionId,
+                c -> ExecutionRows.list(c, sessionId, before, after, limit));
+        TreeMap<Long, ExecutionRecord> merged = new TreeMap<>(Comparator.reverseOrder());
+        for (ExecutionRecord e : stored) {
+            merged.put(e.number(), e);
+        }
+        for (ExecutionRecord e : pending.records()) {
+            merged.put(e.number(), e);
+        }
+        return merged.values().stream().limit(limit).toList();
     }
 
     @Override

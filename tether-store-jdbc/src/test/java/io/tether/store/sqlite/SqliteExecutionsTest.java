@@ -194,7 +194,40 @@ class SqliteExecutionsTest {
                 assertThat(store.findExecution("s" + session, n)).as("s%d #%d", session, n)
                         .isEqualTo(expected.findExecution("s" + session, n));
             }
+            for (int limit : new int[] {1, 3, 100}) {
+                for (long before = 1; before <= next[session] + 1; before++) {
+                    assertThat(store.listExecutions("s" + session, before, limit))
+                            .as("s%d below %d, limit %d", session, before, limit)
+                            .isEqualTo(expected.listExecutions("s" + session, before, limit));
+                }
+            }
         }
+    }
+
+    @Test
+    void aListingMergesPendingRecordsWithTheFileAndLeavesOutWhatAPendingPruneForgets() throws Exception {
+        for (long n = 1; n <= 4; n++) {
+            store.recordExecution(ok("s", n), 3);
+        }
+        store.flush();
+        assertThat(rowsIn("s")).containsExactly(2L, 3L, 4L);
+        assertThat(store.listExecutions("s", Long.MAX_VALUE, 10)).containsExactly(ok("s", 4), ok("s", 3), ok("s", 2));
+
+        store.recordExecution(ok("s", 5), 3);
+        store.recordExecution(full("s", 4), 3); // replaces the written 4 while pending
+
+        assertThat(rowsIn("s")).as("nothing written yet").containsExactly(2L, 3L, 4L);
+        assertThat(store.listExecutions("s", Long.MAX_VALUE, 10))
+                .as("2 is forgotten by the pending prune; 4 is the pending version")
+                .containsExactly(ok("s", 5), full("s", 4), ok("s", 3));
+        assertThat(store.listExecutions("s", Long.MAX_VALUE, 2)).containsExactly(ok("s", 5), full("s", 4));
+        assertThat(store.listExecutions("s", 4, 2)).containsExactly(ok("s", 3));
+        assertThat(store.listExecutions("other", Long.MAX_VALUE, 2)).isEmpty();
+
+        store.flush();
+        assertThat(store.listExecutions("s", Long.MAX_VALUE, 10)).containsExactly(ok("s", 5), full("s", 4), ok("s", 3));
+        reopen(storeBuilder());
+        assertThat(store.listExecutions("s", Long.MAX_VALUE, 10)).containsExactly(ok("s", 5), full("s", 4), ok("s", 3));
     }
 
     @Test
