@@ -286,6 +286,12 @@ final class LiveWorker {
         return r == null || r.number != number ? null : r.record(sessionId);
     }
 
+    /** The record of the execution running now, or {@code null}. */
+    ExecutionRecord runningRecord(String sessionId) {
+        Running r = running;
+        return r == null ? null : r.record(sessionId);
+    }
+
     void exit() {
         busy = false;
         gate.unlock();

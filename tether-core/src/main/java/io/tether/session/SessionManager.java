@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -502,6 +503,47 @@ public final class SessionManager implements AutoCloseable {
                 }
             }
             return store.findExecution(id, number);
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * Up to {@code limit} of a session's executions numbered below {@code before}, newest
+     * first: the running one (status {@code running}, its output so far) and those the store
+     * keeps (see {@link #execution}), also after the session ended.
+     *
+     * @param before only executions with a smaller number; {@link Long#MAX_VALUE} for the newest
+     * @param limit  at least 1
+     * @throws TetherException {@code session_not_found}
+     */
+    public List<ExecutionRecord> executions(String id, long before, int limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be ≥ 1, got " + limit);
+        }
+        gate.enter();
+        try {
+            if (id == null) {
+                throw LiveSessions.notFound(null);
+            }
+            LiveSession ls = sessions.live.get(id);
+            if (ls == null && store.find(id).isEmpty()) {
+                throw LiveSessions.notFound(id);
+            }
+            ExecutionRecord running = ls != null && ls.worker != null ? ls.worker.runningRecord(id) : null;
+            if (running == null || running.number() >= before) {
+                return store.listExecutions(id, before, limit);
+            }
+            List<ExecutionRecord> out = new ArrayList<>(store.listExecutions(id, before, limit));
+            // It may have ended and been recorded meanwhile: then the stored one is that execution.
+            if (out.stream().noneMatch(e -> e.number() == running.number())) {
+                out.add(running);
+                out.sort(Comparator.comparingLong(ExecutionRecord::number).reversed());
+                if (out.size() > limit) {
+                    out.remove(limit);
+                }
+            }
+            return out;
         } finally {
             gate.exit();
         }

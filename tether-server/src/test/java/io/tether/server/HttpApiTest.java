@@ -271,6 +271,63 @@ class HttpApiTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void theExecutionListPagesTheKeptExecutionsNewestFirstWithOutputOnlyWhenAsked() {
+        String id = newSession(alice, Map.of("runtime", "python"));
+        String path = "/v1/sessions/" + id + "/executions";
+        String longCode = "x = 1  # " + "y".repeat(300);
+        assertThat(alice.get(path).json()).containsEntry("items", List.of()).containsEntry("next_cursor", null);
+        alice.post(path, Map.of("code", "print('one')"));
+        alice.post(path, Map.of("code", "print('two')"));
+        alice.post(path, Map.of("code", "print('three')"));
+        alice.post(path, Map.of("code", "1 / 0"));
+        alice.post(path, Map.of("code", longCode));
+
+        // execution_history is 3 here: 3, 4 and 5 are kept.
+        Api.Reply all = alice.get(path);
+        assertThat(all.status()).as(all.body()).isEqualTo(200);
+        List<Map<String, Object>> items = (List<Map<String, Object>>) all.json().get("items");
+        assertThat(items).extracting(m -> ((Number) m.get("number")).longValue()).containsExactly(5L, 4L, 3L);
+        assertThat(all.json()).containsEntry("next_cursor", null);
+        assertThat(items).allSatisfy(m -> assertThat(m).containsKeys("started_at", "ended_at", "duration",
+                "truncated").doesNotContainKeys("stdout", "stderr", "result", "error"));
+        assertThat(items.get(0)).containsEntry("status", "ok").containsEntry("session_id", id)
+                .containsEntry("code_preview", longCode.substring(0, 200))
+                .containsEntry("code_preview_truncated", true).containsEntry("error_name", null);
+        assertThat(items.get(1)).containsEntry("status", "error").containsEntry("error_name", "ZeroDivisionError")
+                .containsEntry("code_preview", "1 / 0").containsEntry("code_preview_truncated", false);
+
+        Map<String, Object> page1 = alice.get(path + "?limit=2&output=true").json();
+        List<Map<String, Object>> first = (List<Map<String, Object>>) page1.get("items");
+        assertThat(first).extracting(m -> ((Number) m.get("number")).longValue()).containsExactly(5L, 4L);
+        assertThat(first.get(0)).containsEntry("code", longCode).containsEntry("stdout", "");
+        assertThat(first.get(1)).containsKey("error");
+        assertThat(page1.get("next_cursor")).isNotNull();
+        Map<String, Object> page2 = alice.get(path + "?limit=2&output=true&cursor=" + page1.get("next_cursor")).json();
+        List<Map<String, Object>> second = (List<Map<String, Object>>) page2.get("items");
+        assertThat(second).hasSize(1);
+        assertThat(second.get(0)).isEqualTo(alice.get(path + "/3").json()).containsEntry("stdout", "three\n");
+        assertThat(page2).containsEntry("next_cursor", null);
+
+        for (String bad : List.of("?limit=0", "?limit=1001", "?limit=x", "?cursor=bm90LWEtY3Vyc29y", "?cursor=!!!",
+                "?output=yes")) {
+            Api.Reply r = alice.get(path + bad);
+            assertThat(r.status()).as(bad).isEqualTo(400);
+            assertThat(r.code()).as(bad).isEqualTo("invalid_request");
+        }
+        Api.Reply others = bob.get(path);
+        assertThat(others.status()).isEqualTo(404);
+        assertThat(others.code()).isEqualTo("session_not_found");
+        assertThat((List<?>) admin.get(path).json().get("items")).hasSize(3);
+        Api.Reply put = alice.send("PUT", path, Map.of(), Map.of());
+        assertThat(put.status()).isEqualTo(405);
+        assertThat(put.header("Allow")).isEqualTo("GET, POST");
+
+        alice.send("DELETE", "/v1/sessions/" + id, null, Map.of());
+        assertThat((List<?>) alice.get(path).json().get("items")).as("kept after the session ended").hasSize(3);
+    }
+
+    @Test
     void automaticSessionsAreCreatedReusedAndReportedGone() {
         Api.Reply first = alice.post("/v1/execute", Map.of("code", "n = 1"));
         assertThat(first.status()).as(first.body()).isEqualTo(200);

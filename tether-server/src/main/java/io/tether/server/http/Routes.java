@@ -19,6 +19,7 @@ import io.tether.store.SessionQuery;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -251,7 +252,10 @@ public final class Routes {
                 }
                 case "executions" -> {
                     x.route = "/v1/sessions/{id}/executions";
-                    allow(x, "POST");
+                    if (allow(x, "GET", "POST").equals("GET")) {
+                        executions(x, id);
+                        return;
+                    }
                     JsonBody body = x.json(limits.maxBodyBytes()).only(EXECUTE_FIELDS);
                     String code = code(body);
                     Duration timeout = timeout(body);
@@ -455,6 +459,61 @@ public final class Routes {
         } finally {
             executionEnds(id);
         }
+    }
+
+    /**
+     * {@code GET /v1/sessions/{id}/executions}: the session's running and kept executions,
+     * newest first, a page at a time; summaries unless {@code output=true}.
+     */
+    private void executions(Exchange x, String id) {
+        String limitText = x.query("limit");
+        int limit = limitText == null ? SessionQuery.DEFAULT_LIMIT
+                : integer("limit", limitText, 1, SessionQuery.MAX_LIMIT);
+        String cursor = x.query("cursor");
+        long before = cursor == null ? Long.MAX_VALUE : executionCursor(cursor);
+        boolean output = bool("output", x.query("output"));
+        visible(x, id);
+        // One more than asked tells whether a next page exists, so the last page has no cursor.
+        List<ExecutionRecord> found = manager.executions(id, before, limit + 1);
+        List<ExecutionRecord> page = found.size() > limit ? found.subList(0, limit) : found;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("items", page.stream().map(e -> output ? Wire.record(e) : Wire.recordSummary(e)).toList());
+        m.put("next_cursor", found.size() > limit
+                ? encodeExecutionCursor(page.get(page.size() - 1).number()) : null);
+        x.send(200, m);
+    }
+
+    private static final String EXECUTION_CURSOR_PREFIX = "execution:";
+
+    private static String encodeExecutionCursor(long lastNumber) {
+        return Base64.getUrlEncoder().withoutPadding()
+                .encodeToString((EXECUTION_CURSOR_PREFIX + lastNumber).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The number below which the next page starts. */
+    private static long executionCursor(String text) {
+        try {
+            String raw = new String(Base64.getUrlDecoder().decode(text), StandardCharsets.UTF_8);
+            if (raw.startsWith(EXECUTION_CURSOR_PREFIX)) {
+                long n = Long.parseLong(raw.substring(EXECUTION_CURSOR_PREFIX.length()));
+                if (n >= 1) {
+                    return n;
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            // answered below
+        }
+        throw TetherException.invalid("malformed page cursor '" + text + "'");
+    }
+
+    private static boolean bool(String name, String text) {
+        if (text == null || text.equals("false")) {
+            return false;
+        }
+        if (text.equals("true")) {
+            return true;
+        }
+        throw TetherException.invalid("parameter " + name + " must be true or false, got '" + text + "'");
     }
 
     private String code(JsonBody body) {

@@ -78,6 +78,35 @@ public final class Wire {
         return m;
     }
 
+    /** How many characters of its code an execution summary shows. */
+    static final int CODE_PREVIEW_CHARS = 200;
+
+    /**
+     * A kept (or running) execution without its output, as the execution list shows it by
+     * default: the first {@value #CODE_PREVIEW_CHARS} characters of its code, and the error's name.
+     */
+    static Map<String, Object> recordSummary(ExecutionRecord e) {
+        ExecutionResult r = e.result();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("session_id", e.sessionId());
+        m.put("number", r.number());
+        m.put("status", r.status().wireName());
+        m.put("started_at", text(e.startedAt()));
+        m.put("ended_at", text(e.endedAt()));
+        m.put("duration", r.duration().toNanos() / 1e9);
+        m.put("truncated", r.truncated());
+        m.put("error_name", r.error() == null ? null : r.error().name());
+        String code = e.code();
+        boolean cut = code.length() > CODE_PREVIEW_CHARS;
+        int end = CODE_PREVIEW_CHARS;
+        if (cut && Character.isHighSurrogate(code.charAt(end - 1))) {
+            end--; // never split a surrogate pair
+        }
+        m.put("code_preview", cut ? code.substring(0, end) : code);
+        m.put("code_preview_truncated", cut);
+        return m;
+    }
+
     static Map<String, Object> error(ExecutionError e) {
         if (e == null) {
             return null;
