@@ -140,6 +140,14 @@ final class HttpApi {
         return Wire.execution(get(sessionPath(sessionId) + "/executions/" + number, sessionId, p));
     }
 
+    ExecutionPage executions(String sessionId, int limit, String cursor, CallPolicy p) {
+        if (limit < 1 || limit > 1000) {
+            throw new IllegalArgumentException("limit must be from 1 to 1000, got " + limit);
+        }
+        String q = "?output=true&limit=" + limit + (cursor == null ? "" : "&cursor=" + encode(cursor));
+        return Wire.executionPage(get(sessionPath(sessionId) + "/executions" + q, sessionId, p));
+    }
+
     void interrupt(String sessionId, CallPolicy p) {
         send(Transport.Call.json("POST", sessionPath(sessionId) + "/interrupt", null, sessionId, requestTimeout,
                 false), p);

@@ -156,6 +156,17 @@ public final class TetherClient implements AutoCloseable {
         return api.execution(sessionId, number, defaults);
     }
 
+    /**
+     * One page of a session's execution history, newest first: the running execution and the
+     * kept ones ({@code GET /v1/sessions/{id}/executions?output=true}), also of an ended session.
+     *
+     * @param limit 1 to 1000
+     * @param cursor {@code null} for the first page, else the previous page's {@link ExecutionPage#nextCursor()}
+     */
+    public ExecutionPage executions(String sessionId, int limit, String cursor) {
+        return api.executions(sessionId, limit, cursor, defaults);
+    }
+
     /** Interrupts the code running in a session; its namespace stays. Never retried once sent. */
     public void interrupt(String sessionId) {
         api.interrupt(sessionId, defaults);

@@ -81,6 +81,14 @@ final class Wire {
         return new SessionPage(items, text(n, "next_cursor"));
     }
 
+    static ExecutionPage executionPage(JsonNode n) {
+        List<Execution> items = new ArrayList<>();
+        for (JsonNode e : n.path("items")) {
+            items.add(execution(e));
+        }
+        return new ExecutionPage(items, text(n, "next_cursor"));
+    }
+
     static Execution execution(JsonNode n) {
         Duration took = n.hasNonNull("duration") ? Duration.ofNanos(Math.round(n.get("duration").asDouble() * 1e9))
                 : Duration.ZERO;

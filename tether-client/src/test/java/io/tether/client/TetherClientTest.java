@@ -138,6 +138,14 @@ class TetherClientTest {
         assertThat(past.stdout()).isEqualTo("hi\n");
         assertThat(past.endedAt()).isNotNull();
 
+        ExecutionPage newest = alice.executions(s.id(), 2, null);
+        assertThat(newest.items()).extracting(Execution::number).containsExactly(3L, 2L);
+        assertThat(newest.items().get(0).error().name()).isEqualTo("ZeroDivisionError");
+        assertThat(newest.hasMore()).isTrue();
+        ExecutionPage rest = alice.executions(s.id(), 2, newest.nextCursor());
+        assertThat(rest.items()).containsExactly(past);
+        assertThat(rest.hasMore()).isFalse();
+
         Session updated = alice.updateSession(s.id(), Map.of("step", 2), null);
         assertThat(updated.data()).containsEntry("step", 2);
         assertThat(updated.metadata()).containsEntry("purpose", "test");

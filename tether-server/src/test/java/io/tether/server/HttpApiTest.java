@@ -272,7 +272,7 @@ class HttpApiTest {
 
     @Test
     @SuppressWarnings("unchecked")
-    void theExecutionListPagesTheKeptExecutionsNewestFirstWithOutputOnlyWhenAsked() {
+    void theExecutionListPagesTheKeptExecutionsNewestFirstWithOutputOnlyWhenAsked() throws Exception {
         String id = newSession(alice, Map.of("runtime", "python"));
         String path = "/v1/sessions/" + id + "/executions";
         String longCode = "x = 1  # " + "y".repeat(300);
@@ -323,8 +323,23 @@ class HttpApiTest {
         assertThat(put.status()).isEqualTo(405);
         assertThat(put.header("Allow")).isEqualTo("GET, POST");
 
+        CompletableFuture<Api.Reply> spinning = CompletableFuture.supplyAsync(
+                () -> alice.post(path, Map.of("code", "while True: pass")));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        Map<String, Object> top;
+        do {
+            assertThat(System.nanoTime()).isLessThan(deadline);
+            Thread.sleep(20); // waiting for a real interpreter
+            top = ((List<Map<String, Object>>) alice.get(path + "?limit=1").json().get("items")).get(0);
+        } while (!"running".equals(top.get("status"))); // until the loop runs
+        assertThat(top).containsEntry("number", 6).containsEntry("ended_at", null);
+        assertThat(alice.post("/v1/sessions/" + id + "/interrupt", null).status()).isEqualTo(204);
+        assertThat(spinning.join().json()).containsEntry("status", "interrupted");
+
         alice.send("DELETE", "/v1/sessions/" + id, null, Map.of());
-        assertThat((List<?>) alice.get(path).json().get("items")).as("kept after the session ended").hasSize(3);
+        List<Map<String, Object>> kept = (List<Map<String, Object>>) alice.get(path).json().get("items");
+        assertThat(kept).as("kept after the session ended").extracting(m -> m.get("status"))
+                .containsExactly("interrupted", "ok", "error");
     }
 
     @Test
