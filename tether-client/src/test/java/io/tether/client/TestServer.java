@@ -20,7 +20,8 @@ final class TestServer implements AutoCloseable {
 
     static TestServer start(Path dataDir, Map<String, String> settings) {
         Map<String, String> flags = new HashMap<>(Map.of("port", "0", "data_dir", dataDir.toString(),
-                "store", "memory", "runtimes", "python", "python_pool_min_idle", "1", "shutdown_grace", "2s"));
+                "store", "memory", "runtimes", "python", "python_pool_min_idle", "1", "shutdown_grace", "2s",
+                "access_log", "false"));
         flags.putAll(settings);
         return new TestServer(TetherServer.start(ServerConfig.from(Settings.resolve(flags, Map.of(), null))), dataDir);
     }

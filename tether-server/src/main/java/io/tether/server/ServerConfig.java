@@ -24,7 +24,8 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                            Duration sessionRetention,
                            long maxBodyBytes, WorkerLimits workerLimits, long maxFileBytes,
                            WorkerLossPolicy workerLossPolicy, Duration shutdownGrace, Duration sseKeepalive,
-                           Sandbox.Mode sandbox, boolean sandboxNetwork, boolean autoProcessLimit) {
+                           Sandbox.Mode sandbox, boolean sandboxNetwork, boolean autoProcessLimit,
+                           boolean accessLog) {
     /** The process limit {@code worker_max_processes = auto} gives a session in its own namespaces. */
     public static final int AUTO_PROCESS_LIMIT = 256;
 
@@ -98,7 +99,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                         v -> WorkerLossPolicy.valueOf(v.toUpperCase(Locale.ROOT))),
                 s.duration("shutdown_grace", false), s.duration("sse_keepalive", false),
                 s.parse("sandbox", "auto, required or off", Sandbox.Mode::of), s.bool("sandbox_network"),
-                autoProcesses);
+                autoProcesses, s.bool("access_log"));
     }
 
     private static long positive(Settings s, String key) {

@@ -81,7 +81,8 @@ public final class Settings {
             new Setting("worker_disk_quota", "1GiB", "Most bytes a session's working directory may hold (all files, any depth), checked after every execution and every 500 ms, idle or not; past it the worker is killed, the execution ends `crashed` and the session `error` / `disk_quota_exceeded`. 0 for none."),
             new Setting("worker_loss_policy", "end_session", "When a worker dies: `end_session` (status `error`, reason `worker_crashed`) or `restart` (fresh interpreter, same session)."),
             new Setting("shutdown_grace", "10s", "At shutdown, how long running executions may finish before they are interrupted."),
-            new Setting("sse_keepalive", "15s", "Interval of keep-alive comments on an idle event stream."));
+            new Setting("sse_keepalive", "15s", "Interval of keep-alive comments on an idle event stream."),
+            new Setting("access_log", "true", "One line per request at info on logger `io.tether.server.access`: method, route template, status, duration, owner and session id (never a token, a query or a body). `false` turns it off."));
 
     private final Map<String, String> values;
     private final Map<String, String> origins;

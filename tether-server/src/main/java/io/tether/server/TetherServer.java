@@ -240,7 +240,7 @@ public final class TetherServer implements AutoCloseable {
         jetty.setStopTimeout(config.shutdownGrace().toMillis() + 5_000);
         try {
             HostCheck hosts = HostCheck.forBind(config.bind(), connector.getLocalPort(), config.allowedHosts());
-            jetty.setHandler(new ApiHandler(routes, hosts, tokens, registry));
+            jetty.setHandler(new ApiHandler(routes, hosts, tokens, registry, config.accessLog()));
             jetty.start();
         } catch (Exception e) {
             manager.close();

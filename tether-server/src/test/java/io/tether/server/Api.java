@@ -117,7 +117,8 @@ public final class Api {
         openToTheJail(dataDir);
         java.util.Map<String, String> flags = new java.util.HashMap<>(Map.of(
                 "port", "0", "data_dir", dataDir.toString(), "runtimes", "python",
-                "python_pool_min_idle", "1", "jshell_pool_min_idle", "0"));
+                "python_pool_min_idle", "1", "jshell_pool_min_idle", "0",
+                "access_log", "false")); // quiet test output; AccessLogTest turns it on
         flags.putAll(settings);
         return TetherServer.start(ServerConfig.from(Settings.resolve(flags, Map.of(), null)));
     }

@@ -30,6 +30,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class ApiHandler extends Handler.Abstract {
     private static final Logger LOG = LoggerFactory.getLogger(ApiHandler.class);
+    /** One line per request (setting {@code access_log}). */
+    private static final Logger ACCESS = LoggerFactory.getLogger("io.tether.server.access");
+    /** What a session id looks like; anything else from a path is not logged as one. */
+    private static final java.util.regex.Pattern SESSION_ID = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{1,64}");
     /** Who every request acts for when auth is off. */
     public static final Principal NO_AUTH = new Principal("local", true);
 
@@ -43,12 +47,14 @@ public final class ApiHandler extends Handler.Abstract {
     private final HostCheck hosts;
     private final TokenStore tokens;
     private final MeterRegistry registry;
+    private final boolean accessLog;
 
     /**
      * @param tokens the tokens to accept, or {@code null} when auth is off (every request
      *     then acts as {@link #NO_AUTH})
      */
-    public ApiHandler(Routes routes, HostCheck hosts, TokenStore tokens, MeterRegistry registry) {
+    public ApiHandler(Routes routes, HostCheck hosts, TokenStore tokens, MeterRegistry registry, boolean accessLog) {
+        this.accessLog = accessLog;
         this.routes = routes;
         this.hosts = hosts;
         this.tokens = tokens;
@@ -103,7 +109,29 @@ public final class ApiHandler extends Handler.Abstract {
                 .serviceLevelObjectives(BUCKETS)
                 .register(registry)
                 .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+        if (accessLog && ACCESS.isInfoEnabled()) {
+            ACCESS.info(accessLine(x, System.nanoTime() - started));
+        }
         callback.succeeded();
+    }
+
+    /**
+     * The access log's line of a request: {@code method route status duration owner session}.
+     * Only the matched route's template, never the raw path, query, headers or body, so no
+     * token and no client text reaches the log (a session id is logged only if it looks like one).
+     */
+    static String accessLine(Exchange x, long nanos) {
+        String method = METHODS.contains(x.method) ? x.method : "other";
+        String owner = x.principal == null ? "-" : x.principal.owner();
+        String session = x.response.getHeaders().get(Routes.SESSION_HEADER);
+        if (session == null && x.route.startsWith("/v1/sessions/{id}") && x.path.size() > 2) {
+            session = x.path.get(2);
+        }
+        if (session == null || !SESSION_ID.matcher(session).matches()) {
+            session = "-";
+        }
+        return String.format(java.util.Locale.ROOT, "%s %s %d %.1fms owner=%s session=%s", method, x.route,
+                x.response.getStatus(), nanos / 1e6, owner, session);
     }
 
     private Principal authenticate(Exchange x) {
