@@ -12,12 +12,14 @@ import io.tether.runtime.sandbox.Sandbox;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,8 +59,10 @@ import org.slf4j.LoggerFactory;
  * forked worker behaves exactly like a cold one (own process group, limits, working
  * directory, output capture); its parent is the fork server, not the JVM, and it lives on
  * if the server dies. When the server dies it is started again on the next {@link #start}
- * (that start is cold); when it cannot be started, or died {@value #MAX_FORK_SERVER_RESTARTS}
- * times, the runtime falls back to cold starts for good and logs a warning once
+ * (that start is cold); when it cannot be started, or died more than
+ * {@value #MAX_FORK_SERVER_RESTARTS} times within {@link #FORK_SERVER_FAILURE_WINDOW} (a
+ * server that dies now and then, say killed for memory once a week, is always started
+ * again), the runtime falls back to cold starts for good and logs a warning once
  * ({@link #mode()} then says {@link Mode#COLD}). Forked workers share the server's hash
  * seed and any state it had at fork time.
  *
@@ -74,8 +78,10 @@ public final class PythonRuntime implements SessionRuntime {
     /** How long a worker may take to start when nothing else is set. */
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(10);
 
-    /** How often a fork server that died is started again before the runtime stays cold. */
+    /** How often a fork server that died is started again within the window before the runtime stays cold. */
     static final int MAX_FORK_SERVER_RESTARTS = 3;
+    /** The time within which more than {@link #MAX_FORK_SERVER_RESTARTS} deaths make the runtime give up its fork server. */
+    static final Duration FORK_SERVER_FAILURE_WINDOW = Duration.ofMinutes(10);
     private static final Logger log = LoggerFactory.getLogger(PythonRuntime.class);
 
     /** How a runtime starts its workers. */
@@ -96,7 +102,8 @@ public final class PythonRuntime implements SessionRuntime {
      */
     private final ReentrantLock forkLock = new ReentrantLock();
     private ForkServer forkServer;          // guarded by forkLock; null until the first start
-    private int forkServerRestarts;         // guarded by forkLock
+    private final ArrayDeque<Long> forkServerDeaths = new ArrayDeque<>(); // nanoTime of each within the window; guarded by forkLock
+    private volatile LongSupplier nanoClock = System::nanoTime;
     private volatile boolean forkServerFailed;
     private volatile boolean closed;
 
@@ -135,6 +142,11 @@ public final class PythonRuntime implements SessionRuntime {
     }
 
     /** The live fork server's pid, or -1. For tests and diagnostics. */
+    /** For tests: the clock the window of fork-server deaths is measured on (nanoseconds). */
+    void nanoClock(LongSupplier clock) {
+        this.nanoClock = clock;
+    }
+
     long forkServerPid() {
         forkLock.lock();
         try {
@@ -264,10 +276,16 @@ public final class PythonRuntime implements SessionRuntime {
             }
             forkServer = null;
             server.close();
-            if (++forkServerRestarts > MAX_FORK_SERVER_RESTARTS) {
+            long now = nanoClock.getAsLong();
+            forkServerDeaths.addLast(now);
+            while (now - forkServerDeaths.peekFirst() > FORK_SERVER_FAILURE_WINDOW.toNanos()) {
+                forkServerDeaths.removeFirst();
+            }
+            if (forkServerDeaths.size() > MAX_FORK_SERVER_RESTARTS) {
                 forkServerFailed = true;
-                log.warn("the Python fork server {} failed {} times, workers start cold from now on: {}",
-                        server.pid(), forkServerRestarts, cause != null ? cause.getMessage() : "it exited");
+                log.warn("the Python fork server {} failed {} times within {}, workers start cold from now on: {}",
+                        server.pid(), forkServerDeaths.size(), FORK_SERVER_FAILURE_WINDOW,
+                        cause != null ? cause.getMessage() : "it exited");
             } else {
                 log.warn("the Python fork server {} failed, starting a new one on the next start: {}",
                         server.pid(), cause != null ? cause.getMessage() : "it exited");

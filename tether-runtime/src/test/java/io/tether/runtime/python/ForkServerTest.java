@@ -120,6 +120,39 @@ class ForkServerTest {
         PythonWorkerLifecycleTest.assertGone(orphan);
     }
 
+    /** Kills the runtime's fork server and makes the next start notice it (that start is cold). */
+    private void killTheForkServer() {
+        Worker forked = start();
+        long server = runtime.forkServerPid();
+        assertThat(server).isPositive();
+        ProcessHandle.of(server).ifPresent(ProcessHandle::destroyForcibly);
+        io.tether.testing.Eventually.eventually(Duration.ofSeconds(10), "the fork server seen dead",
+                () -> runtime.forkServerPid() == -1);
+        start().close(); // finds the server dead: counts the death, starts cold
+        forked.close();
+    }
+
+    @Test
+    void aForkServerThatDiesNowAndThenIsStartedAgainOneThatKeepsDyingIsGivenUp() {
+        long[] now = {0};
+        runtime.nanoClock(() -> now[0]);
+        for (int i = 0; i <= PythonRuntime.MAX_FORK_SERVER_RESTARTS + 1; i++) {
+            killTheForkServer();
+            now[0] += PythonRuntime.FORK_SERVER_FAILURE_WINDOW.plusSeconds(1).toNanos();
+        }
+        assertThat(runtime.mode()).as("deaths spread over time").isEqualTo(PythonRuntime.Mode.FORK_SERVER);
+
+        for (int i = 0; i <= PythonRuntime.MAX_FORK_SERVER_RESTARTS; i++) {
+            killTheForkServer();
+        }
+        assertThat(runtime.mode()).as("%d deaths within the window", PythonRuntime.MAX_FORK_SERVER_RESTARTS + 1)
+                .isEqualTo(PythonRuntime.Mode.COLD);
+        try (Worker cold = start()) {
+            assertThat(run(cold, "6 * 7").result()).containsEntry("application/json", 42L);
+            assertThat(runtime.forkServerPid()).isEqualTo(-1);
+        }
+    }
+
     @Test
     void closingTheRuntimeStopsTheForkServerButNotItsWorkers() throws Exception {
         Worker w = start();
