@@ -489,13 +489,7 @@ public final class SessionManager implements AutoCloseable {
     public Optional<ExecutionRecord> execution(String id, long number) {
         gate.enter();
         try {
-            if (id == null) {
-                throw LiveSessions.notFound(null);
-            }
-            LiveSession ls = sessions.live.get(id);
-            if (ls == null && store.find(id).isEmpty()) {
-                throw LiveSessions.notFound(id);
-            }
+            LiveSession ls = liveOrStored(id);
             if (ls != null && ls.worker != null) {
                 ExecutionRecord running = ls.worker.runningRecord(id, number);
                 if (running != null) {
@@ -506,6 +500,23 @@ public final class SessionManager implements AutoCloseable {
         } finally {
             gate.exit();
         }
+    }
+
+    /**
+     * The live state of session {@code id}, or {@code null} when it is not live but the store
+     * has it (ended, or live on another node).
+     *
+     * @throws TetherException {@code session_not_found} when nobody has it
+     */
+    private LiveSession liveOrStored(String id) {
+        if (id == null) {
+            throw LiveSessions.notFound(null);
+        }
+        LiveSession ls = sessions.live.get(id);
+        if (ls == null && store.find(id).isEmpty()) {
+            throw LiveSessions.notFound(id);
+        }
+        return ls;
     }
 
     /**
@@ -523,13 +534,7 @@ public final class SessionManager implements AutoCloseable {
         }
         gate.enter();
         try {
-            if (id == null) {
-                throw LiveSessions.notFound(null);
-            }
-            LiveSession ls = sessions.live.get(id);
-            if (ls == null && store.find(id).isEmpty()) {
-                throw LiveSessions.notFound(id);
-            }
+            LiveSession ls = liveOrStored(id);
             ExecutionRecord running = ls != null && ls.worker != null ? ls.worker.runningRecord(id) : null;
             if (running == null || running.number() >= before) {
                 return store.listExecutions(id, before, limit);

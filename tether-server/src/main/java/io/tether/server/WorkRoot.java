@@ -1,14 +1,11 @@
 package io.tether.server;
 
+import io.tether.LockFile;
 import io.tether.runtime.WorkDirectories;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -33,12 +30,10 @@ final class WorkRoot implements AutoCloseable {
     static final String LOCK_FILE = "work.lock";
 
     private final Path path;
-    private final FileChannel channel;
-    private final FileLock lock;
+    private final LockFile lock;
 
-    private WorkRoot(Path path, FileChannel channel, FileLock lock) {
+    private WorkRoot(Path path, LockFile lock) {
         this.path = path;
-        this.channel = channel;
         this.lock = lock;
     }
 
@@ -50,27 +45,16 @@ final class WorkRoot implements AutoCloseable {
      */
     static WorkRoot claim(Path dataDir) {
         Path lockFile = dataDir.resolve(LOCK_FILE);
-        FileChannel channel;
+        LockFile lock;
         try {
-            channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            lock = LockFile.lock(lockFile);
+        } catch (LockFile.HeldException e) {
+            throw new IllegalArgumentException("the data directory " + dataDir + " is in use by another Tether "
+                    + "server (" + lockFile + " is locked); stop it first, or give this one another data_dir", e);
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot open " + lockFile + ": " + e.getMessage(), e);
-        }
-        FileLock lock = null;
-        try {
-            lock = channel.tryLock();
-        } catch (OverlappingFileLockException e) {
-            // held in this process: refused below like a lock held by another one
-        } catch (IOException e) {
-            closeQuietly(channel);
             throw new IllegalArgumentException("cannot lock " + lockFile + ": " + e.getMessage(), e);
         }
-        if (lock == null) {
-            closeQuietly(channel);
-            throw new IllegalArgumentException("the data directory " + dataDir + " is in use by another Tether "
-                    + "server (" + lockFile + " is locked); stop it first, or give this one another data_dir");
-        }
-        WorkRoot root = new WorkRoot(dataDir.resolve(DIRECTORY), channel, lock);
+        WorkRoot root = new WorkRoot(dataDir.resolve(DIRECTORY), lock);
         root.sweep();
         return root;
     }
@@ -109,21 +93,9 @@ final class WorkRoot implements AutoCloseable {
     @Override
     public void close() {
         try {
-            if (lock.isValid()) {
-                lock.release();
-            }
+            lock.close();
         } catch (IOException e) {
             LOG.warn("cannot release {}: {}", LOCK_FILE, e.toString());
-        } finally {
-            closeQuietly(channel);
-        }
-    }
-
-    private static void closeQuietly(FileChannel channel) {
-        try {
-            channel.close();
-        } catch (IOException e) {
-            LOG.warn("cannot close {}: {}", LOCK_FILE, e.toString());
         }
     }
 }

@@ -143,7 +143,8 @@ final class ForkServer implements AutoCloseable {
     }
 
     /**
-     * Forks a worker in {@code directory} and waits for its hello. {@code prepare} gets the
+     * Forks a worker in {@code directory} and waits for its hello. {@code prepare} (null for
+     * nothing) gets the
      * worker's pid as soon as the server reports it and runs on a thread of its own while the
      * worker gets ready (moving it into its cgroup costs about as much as the rest of the
      * start); the worker is returned once both are done, before it runs any code.
@@ -188,7 +189,8 @@ final class ForkServer implements AutoCloseable {
         CompletableFuture<Integer> exit = exits.computeIfAbsent(pid, k -> new CompletableFuture<>());
         OsProcess.Forked forked = OsProcess.Forked.of(pid, exit, gone);
         long workerPid = pid;
-        CompletableFuture<Void> prepared = CompletableFuture.runAsync(() -> prepare.accept(workerPid), PREPARING);
+        CompletableFuture<Void> prepared = prepare == null ? CompletableFuture.completedFuture(null)
+                : CompletableFuture.runAsync(() -> prepare.accept(workerPid), PREPARING);
         PythonProcess p;
         try {
             p = PythonProcess.attach(forked, channel, deadline, options, dead -> {

@@ -198,7 +198,7 @@ public final class PythonRuntime implements SessionRuntime {
         PythonProcess p = null;
         try {
             // Into the cgroup before any user code runs (nothing forks meanwhile).
-            p = start(options, directory, died, pid -> Sandbox.join(slot, pid));
+            p = start(options, directory, died, slot == null ? null : pid -> Sandbox.join(slot, pid));
             return p;
         } catch (RuntimeException e) {
             if (p != null) {
@@ -212,8 +212,8 @@ public final class PythonRuntime implements SessionRuntime {
     }
 
     /**
-     * Starts a worker process; {@code prepare} gets its pid before it answers its first
-     * request (for a forked one, while it gets ready).
+     * Starts a worker process; {@code prepare} (null for nothing) gets its pid before it
+     * answers its first request (for a forked one, while it gets ready).
      */
     private PythonProcess start(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath,
                                 LongConsumer prepare) {
@@ -229,7 +229,9 @@ public final class PythonRuntime implements SessionRuntime {
         }
         PythonProcess p = ColdStart.start(interpreter, sandbox, options, directory, onDeath);
         try {
-            prepare.accept(p.pid());
+            if (prepare != null) {
+                prepare.accept(p.pid());
+            }
         } catch (RuntimeException e) {
             p.kill("it could not be prepared");
             throw e;

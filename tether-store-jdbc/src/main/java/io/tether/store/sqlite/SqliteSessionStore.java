@@ -2,6 +2,7 @@ package io.tether.store.sqlite;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.tether.ErrorCode;
+import io.tether.LockFile;
 import io.tether.SetOnce;
 import io.tether.TetherException;
 import io.tether.session.ExecutionRecord;
@@ -110,12 +111,12 @@ public final class SqliteSessionStore implements SessionStore {
     private static final int READERS = Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors()));
 
     private final SqliteFile file;
-    private final StoreFileLock lock;
+    private final LockFile lock;
     private final GroupCommitWriter writer;
     private final ReaderPool readers;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private SqliteSessionStore(SqliteFile file, StoreFileLock lock, GroupCommitWriter writer, ReaderPool readers) {
+    private SqliteSessionStore(SqliteFile file, LockFile lock, GroupCommitWriter writer, ReaderPool readers) {
         this.file = file;
         this.lock = lock;
         this.writer = writer;
@@ -429,7 +430,7 @@ public final class SqliteSessionStore implements SessionStore {
     private static SqliteSessionStore open(Path path, Duration activityFlushInterval, Synchronous synchronous,
             int maxPendingExecutions, long maxPendingExecutionChars) {
         SqliteFile file = new SqliteFile(path);
-        StoreFileLock lock = StoreFileLock.acquire(path);
+        LockFile lock = StoreFileLock.acquire(path);
         Connection connection = null;
         try {
             file.createOwnerOnly();
