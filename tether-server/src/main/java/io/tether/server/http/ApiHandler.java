@@ -125,7 +125,7 @@ public final class ApiHandler extends Handler.Abstract {
         String method = METHODS.contains(x.method) ? x.method : "other";
         String owner = x.principal == null ? "-" : x.principal.owner();
         String session = x.response.getHeaders().get(Routes.SESSION_HEADER);
-        if (session == null && x.vars.containsKey("id")) {
+        if (session == null && x.principal != null && x.vars.containsKey("id")) { // not from a refused request
             session = x.var("id");
         }
         if (session == null || !SESSION_ID.matcher(session).matches()) {
