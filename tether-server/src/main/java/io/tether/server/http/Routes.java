@@ -232,7 +232,7 @@ public final class Routes {
         if (draining && !m.open()) {
             throw new TetherException(ErrorCode.SHUTTING_DOWN, "the server is shutting down");
         }
-        if (m.route() == null && m.template().equals(Match.NONE.template())) {
+        if (m == Match.NONE) {
             throw notFound(x);
         }
         if (m.route() == null) {
