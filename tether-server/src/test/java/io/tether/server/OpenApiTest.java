@@ -93,16 +93,17 @@ class OpenApiTest {
     void anAnswerWithAFieldTheDocumentLacksIsAViolation() {
         String id = (String) alice.post("/v1/sessions", Map.of()).json().get("id");
         Api.Reply real = alice.get("/v1/sessions/" + id);
-        assertThat(OpenApiContract.violations("GET", "/v1/sessions/" + id, 200, "application/json", real.body()))
-                .isEmpty();
+        Map<String, String> json = Map.of("content-type", "application/json");
+        assertThat(OpenApiContract.violations("GET", "/v1/sessions/" + id, 200, json, real.body())).isEmpty();
         String drifted = real.body().replaceFirst("\\{", "{\"surprise\":1,");
-        assertThat(OpenApiContract.violations("GET", "/v1/sessions/" + id, 200, "application/json", drifted))
+        assertThat(OpenApiContract.violations("GET", "/v1/sessions/" + id, 200, json, drifted))
                 .singleElement().asString().contains("surprise");
-        assertThat(OpenApiContract.violations("GET", "/v1/sessions/" + id, 418, "application/json", real.body()))
+        assertThat(OpenApiContract.violations("GET", "/v1/sessions/" + id, 418, json, real.body()))
                 .singleElement().asString().contains("status 418 is not documented");
         String wrongCode = "{\"type\":\"https://tether.dev/problems/internal\",\"title\":\"Internal error\",\"status\":404,"
                 + "\"code\":\"internal\",\"detail\":\"x\"}";
-        assertThat(OpenApiContract.violations("GET", "/v1/sessions/" + id, 404, "application/problem+json", wrongCode))
+        assertThat(OpenApiContract.violations("GET", "/v1/sessions/" + id, 404,
+                Map.of("content-type", "application/problem+json"), wrongCode))
                 .isNotEmpty();
     }
 
@@ -117,7 +118,8 @@ class OpenApiTest {
                     Map.of("Accept", "text/event-stream"));
             assertThat(r.header("content-type")).startsWith("text/event-stream");
             assertThat(OpenApiContract.violations("POST", "/v1/sessions/" + id + "/executions", 200,
-                    r.header("content-type"), r.body())).isEmpty();
+                    Map.of("content-type", r.header("content-type"), "tether-execution", r.header("tether-execution")),
+                    r.body())).isEmpty();
             OpenApiContract.events(r.body()).forEach(e -> names.add(e[0]));
         }
         assertThat(names).containsExactly("start", "stdout", "stderr", "result", "end",
@@ -125,6 +127,10 @@ class OpenApiTest {
         String drifted = "event: start\ndata: {\"session_id\":\"" + id + "\",\"number\":1,\"extra\":true}\n\n"
                 + "event: progress\ndata: {}\n\n";
         assertThat(OpenApiContract.violations("POST", "/v1/sessions/" + id + "/executions", 200,
-                "text/event-stream; charset=utf-8", drifted)).hasSize(2);
+                Map.of("content-type", "text/event-stream; charset=utf-8", "tether-execution", "1"), drifted))
+                .hasSize(2);
+        assertThat(OpenApiContract.violations("POST", "/v1/sessions/" + id + "/executions", 200,
+                Map.of("content-type", "text/event-stream; charset=utf-8"), ""))
+                .containsExactly("header Tether-Execution is missing");
     }
 }

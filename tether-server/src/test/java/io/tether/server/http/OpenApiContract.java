@@ -2,6 +2,7 @@ package io.tether.server.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.TextNode;
 import com.networknt.schema.Error;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaLocation;
@@ -90,18 +91,30 @@ public final class OpenApiContract {
         return out;
     }
 
-    /** Throws an {@link AssertionError} naming each way the answer differs from the document. */
-    public static void check(String method, String pathAndQuery, int status, String contentType, String body) {
-        List<String> v = violations(method, pathAndQuery, status, contentType, body);
+    /**
+     * Throws an {@link AssertionError} naming each way the answer differs from the document.
+     *
+     * @param headers the answer's headers, names in lower case
+     */
+    public static void check(String method, String pathAndQuery, int status, Map<String, String> headers,
+                             String body) {
+        List<String> v = violations(method, pathAndQuery, status, headers, body);
         if (!v.isEmpty()) {
-            throw new AssertionError("the answer to " + method + " " + pathAndQuery + " (" + status + ", " + contentType
-                    + ") does not fit docs/openapi.json:\n  " + String.join("\n  ", v) + "\nbody: " + body);
+            throw new AssertionError("the answer to " + method + " " + pathAndQuery + " (" + status + ", "
+                    + headers.get("content-type") + ") does not fit docs/openapi.json:\n  " + String.join("\n  ", v)
+                    + "\nbody: " + body);
         }
     }
 
-    /** How the answer differs from the document's response for its route and status; empty when it fits. */
-    public static List<String> violations(String method, String pathAndQuery, int status, String contentType,
+    /**
+     * How the answer differs from the document's response for its route and status (body,
+     * media type, required headers); empty when it fits.
+     *
+     * @param headers the answer's headers, names in lower case
+     */
+    public static List<String> violations(String method, String pathAndQuery, int status, Map<String, String> headers,
                                           String body) {
+        String contentType = headers.get("content-type");
         int q = pathAndQuery.indexOf('?');
         String path = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
         String template = null;
@@ -142,23 +155,49 @@ public final class OpenApiContract {
             responsePointer = response.get("$ref").asText().substring(1);
             response = DOCUMENT.at(responsePointer);
         }
+        List<String> v = headerViolations(response, headers);
         JsonNode content = response.path("content");
         if (content.isMissingNode() || content.isEmpty()) {
-            return body.isEmpty() ? List.of() : List.of("status " + status + " has no body in the document, got one");
+            if (!body.isEmpty()) {
+                v.add("status " + status + " has no body in the document, got one");
+            }
+            return v;
         }
         String type = mediaType(contentType);
         if (type == null || !content.has(type)) {
-            return List.of("media type " + contentType + " is not documented for status " + status + " of " + method
+            v.add("media type " + contentType + " is not documented for status " + status + " of " + method
                     + " " + route.path() + " (documented: " + iterable(content.fieldNames()) + ")");
+            return v;
         }
         String schemaPointer = responsePointer + "/content/" + escape(type) + "/schema";
         if (type.equals("text/event-stream")) {
-            return eventViolations(responsePointer + "/content/" + escape(type), body);
+            v.addAll(eventViolations(responsePointer + "/content/" + escape(type), body));
+        } else if (type.endsWith("json")) {
+            v.addAll(validate(type, type, body, schemaPointer));
         }
-        if (type.endsWith("json")) {
-            return validate(type, type, body, schemaPointer);
-        }
-        return List.of();
+        return v;
+    }
+
+    /** A required header that is missing, or a header whose value does not fit its schema. */
+    private static List<String> headerViolations(JsonNode response, Map<String, String> headers) {
+        List<String> v = new ArrayList<>();
+        response.path("headers").fields().forEachRemaining(h -> {
+            JsonNode header = h.getValue();
+            if (header.has("$ref")) {
+                header = DOCUMENT.at(header.get("$ref").asText().substring(1));
+            }
+            String value = headers.get(h.getKey().toLowerCase(Locale.ROOT));
+            if (value == null) {
+                if (header.path("required").asBoolean()) {
+                    v.add("header " + h.getKey() + " is missing");
+                }
+                return;
+            }
+            for (Error e : schema(header.path("schema")).validate(TextNode.valueOf(value))) {
+                v.add("header " + h.getKey() + ": " + e);
+            }
+        });
+        return v;
     }
 
     /**
@@ -218,6 +257,11 @@ public final class OpenApiContract {
             out.add(e.toString());
         }
         return out;
+    }
+
+    /** A schema of the document's that has no {@code $ref} into the rest of it (a header's). */
+    private static Schema schema(JsonNode node) {
+        return SCHEMAS.getSchema(node);
     }
 
     private static String mediaType(String contentType) {
