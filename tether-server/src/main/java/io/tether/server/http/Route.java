@@ -14,6 +14,11 @@ import java.util.function.BiConsumer;
  * {@link ApiHandler} made, after it refused empty, dot and malformed ones; so a variable
  * never spans an encoded slash. The template written as OpenAPI writes it ({@link #path()})
  * is the route's name everywhere: metrics, the access log, docs/openapi.json.
+ *
+ * <p>Not Jetty's {@code PathMappingsHandler} with {@code UriTemplatePathSpec}: it picks a
+ * handler by path alone (405 with {@code Allow} needs the methods of a template), its
+ * variables cannot take several segments (a file path), and it matches the raw path, not
+ * the segments already checked here.
  */
 record Route(String method, String template, boolean open, BiConsumer<Routes, Exchange> handler) {
     private static final String REST = "...}";
