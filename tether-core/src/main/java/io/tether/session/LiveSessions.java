@@ -13,14 +13,10 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 import java.util.function.BooleanSupplier;
@@ -35,8 +31,10 @@ import org.slf4j.LoggerFactory;
  * live session — creation, activity, expiry, the move to a terminal status, limit release,
  * resource cleanup and events. It also decides who sees a session: a session outside the
  * caller's {@link Access} is {@code session_not_found} here, before anything changes.
- * {@link SessionManager} is the public face; it guards each call with its
- * {@link ManagerGate}, runs code in workers and applies policies through this class.
+ * Keys are kept by its {@link SessionKeys}, listeners by its {@link SessionEvents}; an
+ * {@link ExecutionHistory} reads what it stored of executions. {@link SessionManager} is the
+ * public face; it guards each call with its {@link ManagerGate}, runs code in workers and
+ * applies policies through this class.
  *
  * <p>Thread-safe. Transitions of one session hold its {@link LiveSession#lock}, never a
  * monitor, since they write to the store.
@@ -49,12 +47,12 @@ final class LiveSessions {
     private final WorkerShares workerShares;
     private final SessionMetrics metrics;
     private final SessionCounters counters = new SessionCounters();
-    private final List<SessionListener> listeners;
+    private final SessionEvents events;
     private final InstantSource clock;
     private final Duration cleanupTimeout;
     private final int executionHistory;
     private final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<OwnerKey, CompletableFuture<LiveSession>> byKey = new ConcurrentHashMap<>();
+    private final SessionKeys keys = new SessionKeys();
 
     LiveSessions(SessionStore store, InstantSource clock, SessionLimits limits, WorkerShares workerShares,
                  SessionMetrics metrics, List<SessionListener> listeners, Duration cleanupTimeout,
@@ -64,7 +62,7 @@ final class LiveSessions {
         this.limits = limits;
         this.workerShares = workerShares;
         this.metrics = metrics;
-        this.listeners = new CopyOnWriteArrayList<>(listeners);
+        this.events = new SessionEvents(listeners, metrics);
         this.cleanupTimeout = cleanupTimeout;
         this.executionHistory = executionHistory;
     }
@@ -83,7 +81,7 @@ final class LiveSessions {
                 LiveSession ls = new LiveSession(s);
                 live.put(s.id(), ls);
                 if (s.key() != null) {
-                    byKey.put(new OwnerKey(s.owner(), s.key()), CompletableFuture.completedFuture(ls));
+                    keys.recovered(ls);
                 }
                 limits.force(s.owner());
                 kept++;
@@ -129,7 +127,7 @@ final class LiveSessions {
             live.put(s.id(), ls);
             counters.created(limits.total());
             metrics.created(s.runtime());
-            emit(new SessionEvent.Created(s));
+            events.emit(new SessionEvent.Created(s));
             return ls;
         } catch (RuntimeException e) {
             if (worker != null) {
@@ -184,33 +182,7 @@ final class LiveSessions {
      * racing callers with the same owner and key all get the same session.
      */
     Session getOrCreateKeyed(SessionSpec spec, Function<SessionSpec, LiveSession> create) {
-        OwnerKey k = new OwnerKey(spec.owner(), spec.key());
-        while (true) {
-            CompletableFuture<LiveSession> mine = new CompletableFuture<>();
-            CompletableFuture<LiveSession> existing = byKey.putIfAbsent(k, mine);
-            if (existing == null) {
-                try {
-                    LiveSession ls = create.apply(spec);
-                    mine.complete(ls);
-                    return ls.snapshot;
-                } catch (RuntimeException e) {
-                    byKey.remove(k, mine);
-                    mine.completeExceptionally(e);
-                    throw e;
-                }
-            }
-            LiveSession ls;
-            try {
-                ls = existing.join();
-            } catch (CompletionException e) {
-                throw e.getCause() instanceof RuntimeException re ? re : e;
-            }
-            Session s = expireIfDue(ls);
-            if (s.isActive()) {
-                return s;
-            }
-            byKey.remove(k, existing);
-        }
+        return keys.getOrCreate(spec, create, this::expireIfDue);
     }
 
     /**
@@ -255,8 +227,8 @@ final class LiveSessions {
     /** {@link #interact} with the session's {@code touched} event: what a caller's touch does. */
     Session touch(Access access, String id) {
         Session touched = interact(live(access, id));
-        if (!listeners.isEmpty()) {
-            emit(new SessionEvent.Touched(touched));
+        if (events.heard()) {
+            events.emit(new SessionEvent.Touched(touched));
         }
         return touched;
     }
@@ -269,7 +241,7 @@ final class LiveSessions {
             store.update(next);
             return next;
         });
-        emit(new SessionEvent.Touched(updated));
+        events.emit(new SessionEvent.Touched(updated));
         return updated;
     }
 
@@ -407,8 +379,7 @@ final class LiveSessions {
         }
         live.remove(ended.id(), ls);
         if (ended.key() != null) {
-            byKey.computeIfPresent(new OwnerKey(ended.owner(), ended.key()),
-                    (k, f) -> f.isDone() && !f.isCompletedExceptionally() && f.join() == ls ? null : f);
+            keys.ended(ended, ls);
         }
         limits.release(ended.owner());
         if (ls.worker != null) {
@@ -416,7 +387,7 @@ final class LiveSessions {
         }
         countEnded(ended);
         RuntimeException cleanupFailure = closeResources(ls);
-        emit(switch (status) {
+        events.emit(switch (status) {
             case TIMEOUT -> new SessionEvent.TimedOut(ended, cleanupFailure);
             case ERROR -> new SessionEvent.Failed(ended, cause, cleanupFailure);
             default -> new SessionEvent.Ended(ended, cleanupFailure);
@@ -445,17 +416,6 @@ final class LiveSessions {
             log.warn("releasing the resources of session {} failed", ls.snapshot.id(), e);
             metrics.cleanupFailed(1);
             return e;
-        }
-    }
-
-    private void emit(SessionEvent event) {
-        for (SessionListener l : listeners) {
-            try {
-                l.onEvent(event);
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                metrics.listenerFailed();
-                log.warn("session listener {} threw on {}", l, event.getClass().getSimpleName(), e);
-            }
         }
     }
 
@@ -546,44 +506,13 @@ final class LiveSessions {
         return counters.stats(limits.total(), limits.perOwner());
     }
 
-    /** Execution {@code number} of a session the caller may see; see {@link SessionManager#execution}. */
-    Optional<ExecutionRecord> execution(Access access, String id, long number) {
-        LiveSession ls = liveOrStored(access, id);
-        if (ls != null && ls.worker != null) {
-            ExecutionRecord running = ls.worker.runningRecord(id, number);
-            if (running != null) {
-                return Optional.of(running);
-            }
-        }
-        return store.findExecution(id, number);
-    }
-
-    /** A page of a session's executions, newest first; see {@link SessionManager#executions}. */
-    List<ExecutionRecord> executions(Access access, String id, long before, int limit) {
-        LiveSession ls = liveOrStored(access, id);
-        ExecutionRecord running = ls != null && ls.worker != null ? ls.worker.runningRecord(id) : null;
-        if (running == null || running.number() >= before) {
-            return store.listExecutions(id, before, limit);
-        }
-        List<ExecutionRecord> out = new ArrayList<>(store.listExecutions(id, before, limit));
-        // It may have ended and been recorded meanwhile: then the stored one is that execution.
-        if (out.stream().noneMatch(e -> e.number() == running.number())) {
-            out.add(running);
-            out.sort(Comparator.comparingLong(ExecutionRecord::number).reversed());
-            if (out.size() > limit) {
-                out.remove(limit);
-            }
-        }
-        return out;
-    }
-
     /**
      * The live state of a session the caller may see, or {@code null} when it is not live
      * but the store has it (ended, or live on another node).
      *
      * @throws TetherException {@code session_not_found} when the caller sees no such session
      */
-    private LiveSession liveOrStored(Access access, String id) {
+    LiveSession liveOrStored(Access access, String id) {
         LiveSession ls = id == null ? null : live.get(id);
         if (ls != null && access.sees(ls.snapshot.owner())) {
             return ls;
@@ -615,11 +544,11 @@ final class LiveSessions {
     }
 
     void addListener(SessionListener listener) {
-        listeners.add(listener);
+        events.add(listener);
     }
 
     void removeListener(SessionListener listener) {
-        listeners.remove(listener);
+        events.remove(listener);
     }
 
     /** Closes the store, after {@link #releaseAll}. */
@@ -639,8 +568,5 @@ final class LiveSessions {
 
     static TetherException ended(String id) {
         return new TetherException(ErrorCode.SESSION_ENDED, "session '" + id + "' has ended");
-    }
-
-    record OwnerKey(String owner, String key) {
     }
 }

@@ -53,6 +53,7 @@ public final class SessionManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
 
     private final LiveSessions sessions;
+    private final ExecutionHistory history;
     private final Duration defaultIdleTimeout;
     private final Duration defaultMaxLifetime;
     private final Duration shutdownTimeout;
@@ -85,8 +86,10 @@ public final class SessionManager implements AutoCloseable {
         this.purgeInterval = b.purgeInterval;
         this.node = b.node;
         SessionLimits limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
-        this.sessions = new LiveSessions(b.store != null ? b.store : new InMemorySessionStore(), b.clock, limits,
-                new WorkerShares(b.maxWorkersPerOwner), new SessionMetrics(b.registry, limits::total), b.listeners, b.cleanupTimeout, b.executionHistory);
+        SessionStore store = b.store != null ? b.store : new InMemorySessionStore();
+        this.sessions = new LiveSessions(store, b.clock, limits, new WorkerShares(b.maxWorkersPerOwner),
+                new SessionMetrics(b.registry, limits::total), b.listeners, b.cleanupTimeout, b.executionHistory);
+        this.history = new ExecutionHistory(sessions, store);
         Map<String, SessionRuntime> byName = new java.util.LinkedHashMap<>();
         b.runtimes.forEach(r -> byName.put(r.name(), r));
         this.runtimes = Map.copyOf(byName);
@@ -241,8 +244,8 @@ public final class SessionManager implements AutoCloseable {
 
     private LiveWorker startWorker(SessionRuntime runtime, SessionSpec spec) {
         Worker worker = runtime.start(workerOptions.withNetwork(spec.network()));
-        return new LiveWorker(worker, maxQueuedExecutions, workerOptions.limits().maxOutputBytes(), diskQuota,
-                workerOptions.limits().cpuTime(), limitCheckInterval);
+        return new LiveWorker(worker, maxQueuedExecutions, diskQuota, workerOptions.limits().cpuTime(),
+                limitCheckInterval);
     }
 
     /** The runtime behind {@code name}, {@code null} for {@code none}. */
@@ -459,10 +462,12 @@ public final class SessionManager implements AutoCloseable {
                 out.started(number);
                 try {
                     result = lw.execute(running, new ExecutionRequest(number, code, left), out);
+                    // Stored before it stops being the running one: a reader finds it in one or the other.
+                    sessions.afterExecution(ls, new ExecutionRecord(id, code, running.startedAt, sessions.now(),
+                            result));
                 } finally {
                     lw.end(running);
                 }
-                sessions.afterExecution(ls, new ExecutionRecord(id, code, running.startedAt, sessions.now(), result));
                 death = lw.death();
                 restart = death != null && death.policyDecides() && workerLossPolicy == WorkerLossPolicy.RESTART;
                 if (restart && sessions.isLive(ls)) {
@@ -498,7 +503,7 @@ public final class SessionManager implements AutoCloseable {
         Objects.requireNonNull(access, "access");
         gate.enter();
         try {
-            return sessions.execution(access, id, number);
+            return history.execution(access, id, number);
         } finally {
             gate.exit();
         }
@@ -525,7 +530,7 @@ public final class SessionManager implements AutoCloseable {
         }
         gate.enter();
         try {
-            return sessions.executions(access, id, before, limit);
+            return history.executions(access, id, before, limit);
         } finally {
             gate.exit();
         }
