@@ -23,9 +23,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Latency of a trivial execute ({@code x = x + 1}) and of one that prints 100 lines, on one
- * live Python session through the session manager. The floor to compare it with (a bare exec worker over pipes) is measured
- * by {@link RuntimeHarness} in the same run as its own figure; this is the JMH view of the
- * Tether side only.
+ * live Python session through the session manager. The floor to compare it with (a bare exec
+ * worker over pipes) is measured by {@link RuntimeHarness} in the same run as its own figure;
+ * this is the JMH view of the Tether side only.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)

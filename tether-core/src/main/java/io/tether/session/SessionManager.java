@@ -46,6 +46,12 @@ import org.slf4j.LoggerFactory;
  * {@code node_lost}. On close, plain sessions are released (their resources closed, their
  * record kept active for the next start); the others end with {@code server_shutdown}.
  *
+ * <p><b>Callers.</b> Every operation on sessions has a form that takes the caller's
+ * {@link Access}: a session of another owner does not exist for a caller that is not an
+ * admin ({@code session_not_found}, and nothing about it changes). The forms without one act
+ * as {@link Access#SYSTEM}, which sees every session: for an application that is the only
+ * caller, and for the manager's own work.
+ *
  * <p>Thread-safe: every method may be called from any number of threads. The manager owns
  * its store and closes it.
  */

@@ -285,8 +285,9 @@ public final class Routes {
             x.route = "/v1/sessions/{id}/executions/{n}";
             allow(x, "GET");
             long n = number(p.get(4));
-            ExecutionRecord e = manager.execution(x.principal.access(), id, n).orElseThrow(() -> new TetherException(ErrorCode.NOT_FOUND,
-                    "session '" + id + "' has no execution " + n + " (it keeps its newest executions only)"));
+            ExecutionRecord e = manager.execution(x.principal.access(), id, n).orElseThrow(() -> new TetherException(
+                    ErrorCode.NOT_FOUND, "session '" + id + "' has no execution " + n
+                    + " (it keeps its newest executions only)"));
             x.send(200, Wire.record(e));
             return;
         }
