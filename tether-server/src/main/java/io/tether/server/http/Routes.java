@@ -29,8 +29,9 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The routes of HTTP API v1 over one session manager. A session is visible to its owner
- * and to admins only; to anyone else it does not exist ({@code session_not_found}, so ids
+ * The routes of HTTP API v1 over one session manager. Every session call passes the
+ * caller's {@link io.tether.session.Access}: a session is visible to its owner and to admins
+ * only; to anyone else the manager says it does not exist ({@code session_not_found}, so ids
  * cannot be probed).
  */
 public final class Routes {
@@ -283,49 +284,43 @@ public final class Routes {
     }
 
     private void get(Exchange x, String id) {
-        x.send(200, Wire.session(visible(x, id)));
+        x.send(200, Wire.session(manager.get(x.principal.access(), id)));
     }
 
     private void touch(Exchange x, String id) {
-        visible(x, id);
-        x.send(200, Wire.session(manager.touch(id)));
+        x.send(200, Wire.session(manager.touch(x.principal.access(), id)));
     }
 
     private void executeIn(Exchange x, String id) {
         JsonBody body = x.json(limits.maxBodyBytes()).only(EXECUTE_FIELDS);
         String code = code(body);
         Duration timeout = timeout(body);
-        visible(x, id);
         execute(x, id, code, timeout);
     }
 
     private void interrupt(Exchange x, String id) {
-        visible(x, id);
-        manager.interrupt(id);
+        manager.interrupt(x.principal.access(), id);
         x.sendEmpty(204);
     }
 
     private void restart(Exchange x, String id) {
-        visible(x, id);
-        x.send(200, Wire.session(manager.restart(id)));
+        x.send(200, Wire.session(manager.restart(x.principal.access(), id)));
     }
 
     private void listFiles(Exchange x, String id) {
-        visible(x, id);
-        files.list(x, manager.workingDirectory(id).orElseThrow(() -> plain(id)));
+        files.list(x, manager.workingDirectory(x.principal.access(), id).orElseThrow(() -> plain(id)));
     }
 
     private void execution(Exchange x, String id, String number) {
         long n = number(number);
-        visible(x, id);
-        ExecutionRecord e = manager.execution(id, n).orElseThrow(() -> new TetherException(ErrorCode.NOT_FOUND,
-                "session '" + id + "' has no execution " + n + " (it keeps its newest executions only)"));
+        ExecutionRecord e = manager.execution(x.principal.access(), id, n).orElseThrow(() -> new TetherException(
+                ErrorCode.NOT_FOUND, "session '" + id + "' has no execution " + n
+                + " (it keeps its newest executions only)"));
         x.send(200, Wire.record(e));
     }
 
     private void file(Exchange x, String id, List<String> rel) {
-        visible(x, id);
-        var dir = manager.workingDirectory(id).orElseThrow(() -> plain(id));
+        var dir = manager.workingDirectory(x.principal.access(), id).orElseThrow(() -> plain(id));
         switch (x.method) {
             case "GET" -> files.download(x, dir, rel);
             case "PUT" -> files.upload(x, dir, rel);
@@ -338,9 +333,6 @@ public final class Routes {
     private void create(Exchange x) {
         JsonBody body = x.json(limits.maxBodyBytes()).only(CREATE_FIELDS);
         String owner = body.string("owner");
-        if (owner != null && !x.principal.admin() && !owner.equals(x.principal.owner())) {
-            throw TetherException.invalid("field owner: only an admin token may create sessions for another owner");
-        }
         SessionSpec.Builder spec = SessionSpec.builder(owner != null ? owner : x.principal.owner());
         String runtime = body.string("runtime");
         spec.runtime(runtime != null ? runtime : Session.NO_RUNTIME);
@@ -369,7 +361,7 @@ public final class Routes {
         } else if (life != null) {
             spec.maxLifetime(life);
         }
-        Session s = manager.create(spec.build());
+        Session s = manager.create(x.principal.access(), spec.build());
         x.response.getHeaders().put(SESSION_HEADER, s.id());
         x.send(201, Wire.session(s));
     }
@@ -377,12 +369,7 @@ public final class Routes {
     private void list(Exchange x) {
         SessionQuery q = SessionQuery.all();
         String owner = x.query("owner");
-        if (!x.principal.admin()) {
-            if (owner != null && !owner.equals(x.principal.owner())) {
-                throw TetherException.invalid("parameter owner: only an admin token may list other owners' sessions");
-            }
-            q = q.withOwner(x.principal.owner());
-        } else if (owner != null) {
+        if (owner != null) {
             q = q.withOwner(owner);
         }
         String status = x.query("status");
@@ -401,7 +388,7 @@ public final class Routes {
         if (cursor != null) {
             q = q.after(cursor);
         }
-        Page<Session> page = manager.list(q);
+        Page<Session> page = manager.list(x.principal.access(), q);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("items", page.items().stream().map(Wire::session).toList());
         m.put("next_cursor", page.nextCursor());
@@ -412,8 +399,7 @@ public final class Routes {
         JsonBody body = x.json(limits.maxBodyBytes()).only(PATCH_FIELDS);
         Map<String, Object> data = body.object("data");
         Map<String, Object> metadata = body.object("metadata");
-        visible(x, id);
-        x.send(200, Wire.session(manager.update(id, data, metadata)));
+        x.send(200, Wire.session(manager.update(x.principal.access(), id, data, metadata)));
     }
 
     private void end(Exchange x, String id) {
@@ -427,8 +413,7 @@ public final class Routes {
         } catch (IllegalArgumentException e) {
             throw TetherException.invalid("reason: " + e.getMessage());
         }
-        visible(x, id);
-        x.send(200, Wire.session(manager.end(id, why)));
+        x.send(200, Wire.session(manager.end(x.principal.access(), id, why)));
     }
 
     // ---------------------------------------------------------------- executions
@@ -441,7 +426,7 @@ public final class Routes {
         String id = x.header(SESSION_HEADER);
         if (id == null || id.isBlank()) {
             String r = runtime != null ? runtime : "python";
-            Session s = manager.create(SessionSpec.builder(x.principal.owner()).runtime(r)
+            Session s = manager.create(x.principal.access(), SessionSpec.builder(x.principal.owner()).runtime(r)
                     .network(network(body, r)).build());
             id = s.id();
         } else {
@@ -449,9 +434,10 @@ public final class Routes {
                 throw TetherException.invalid("field network: only a request that creates its session may ask for "
                         + "the network");
             }
-            Session s = visible(x, id.trim());
-            id = s.id();
-            if (runtime != null && !runtime.equals(s.runtime())) {
+            id = id.trim();
+            // Clients name the runtime only to create; checking a named one costs a lookup of its own.
+            Session s = runtime == null ? null : manager.get(x.principal.access(), id);
+            if (s != null && !runtime.equals(s.runtime())) {
                 throw TetherException.invalid("field runtime: session '" + id + "' is a " + s.runtime()
                         + " session, the request asks for " + runtime);
             }
@@ -467,14 +453,14 @@ public final class Routes {
                 ExecutionStream stream = new ExecutionStream(x, id, limits.sseKeepalive());
                 ExecutionResult r;
                 try {
-                    r = manager.execute(id, code, timeout, stream);
+                    r = manager.execute(x.principal.access(), id, code, timeout, stream);
                 } catch (RuntimeException e) {
                     stream.abandon();
                     throw e;
                 }
                 stream.finish(r);
             } else {
-                ExecutionResult r = manager.execute(id, code, timeout, null);
+                ExecutionResult r = manager.execute(x.principal.access(), id, code, timeout, null);
                 x.response.getHeaders().put(EXECUTION_HEADER, Long.toString(r.number()));
                 x.send(200, Wire.result(id, r));
             }
@@ -494,9 +480,8 @@ public final class Routes {
         String cursor = x.query("cursor");
         long before = cursor == null ? Long.MAX_VALUE : executionCursor(cursor);
         boolean output = bool("output", x.query("output"));
-        visible(x, id);
         // One more than asked tells whether a next page exists, so the last page has no cursor.
-        List<ExecutionRecord> found = manager.executions(id, before, limit + 1);
+        List<ExecutionRecord> found = manager.executions(x.principal.access(), id, before, limit + 1);
         List<ExecutionRecord> page = found.size() > limit ? found.subList(0, limit) : found;
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("items", page.stream().map(e -> output ? Wire.record(e) : Wire.recordSummary(e)).toList());
@@ -619,15 +604,6 @@ public final class Routes {
     }
 
     // ---------------------------------------------------------------- helpers
-
-    /** The session if the caller may see it; otherwise it does not exist. */
-    private Session visible(Exchange x, String id) {
-        Session s = manager.find(id).orElse(null);
-        if (s == null || !(x.principal.admin() || s.owner().equals(x.principal.owner()))) {
-            throw new TetherException(ErrorCode.SESSION_NOT_FOUND, "no session with id '" + id + "'");
-        }
-        return s;
-    }
 
     /** A known route asked with the wrong method: 405 with {@code Allow}, code {@code invalid_request}. */
     static final class MethodNotAllowed extends TetherException {
