@@ -7,10 +7,14 @@ import io.tether.server.ServerConfig;
 import io.tether.server.Settings;
 import io.tether.server.TetherServer;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -33,10 +37,19 @@ class ServerCliTest {
 
     @BeforeAll
     static void startServer() {
-        io.tether.server.Api.openToTheJail(dataDir);
+        openToTheJail(dataDir);
         server = TetherServer.start(ServerConfig.from(Settings.resolve(Map.of("port", "0",
                 "data_dir", dataDir.toString(), "auth", "none", "runtimes", "python",
                 "python_pool_min_idle", "1", "jshell_pool_min_idle", "0"), Map.of(), null)));
+    }
+
+    /** A JUnit temporary directory is 0700; the sandbox's jail user must pass it to reach the data directory. */
+    static void openToTheJail(Path dir) {
+        try {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @AfterAll
@@ -160,7 +173,7 @@ class ServerCliTest {
 
         assertThat(tether("", "sessions", "ls", "--owner", "carol").out()).contains(id).contains("carol");
         Map<String, Object> listed = tether("", "sessions", "ls", "--owner", "carol", "--json").json();
-        assertThat(listed).containsEntry("next_cursor", "");
+        assertThat(listed).containsEntry("next_cursor", null).containsKey("items").doesNotContainKey("sessions");
         assertThat(tether("", "sessions", "show", id).out()).contains("owner             carol");
         Map<String, Object> ended = tether("", "sessions", "end", id, "--reason", "done", "--json").json();
         assertThat(ended).containsEntry("status", "ended").containsEntry("end_reason", "done");

@@ -28,14 +28,17 @@ final class TokenCommand {
     /** A command that opens the data directory's tokens and does one thing with them. */
     abstract static class TokensCommand implements Callable<Integer> {
         @Mixin
-        TetherCli.StoreOptions options = new TetherCli.StoreOptions();
+        TetherCli.PlaceOptions place = new TetherCli.PlaceOptions();
+
+        @Mixin
+        TetherCli.JsonOption json = new TetherCli.JsonOption();
 
         @Spec
         picocli.CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() {
-            return run(TokenStore.open(options.dataDir), new Output(spec.commandLine().getOut(), options.json));
+            return run(TokenStore.open(place.resolveDataDir(spec)), new Output(spec.commandLine().getOut(), json.json));
         }
 
         abstract int run(TokenStore tokens, Output out);
