@@ -6,8 +6,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tether.server.ServerConfig;
 import io.tether.server.Settings;
 import io.tether.server.TetherServer;
+import io.tether.client.ExecutionStatus;
+import io.tether.client.TetherClient;
+import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -16,7 +20,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.assertj.core.api.InstanceOfAssertFactories;
@@ -133,6 +139,32 @@ class ServerCliTest {
         assertThat(r.err()).contains("warn\n");
         assertThat(out.seenAt).as("'tick' was written").isNotZero();
         assertThat((returned - out.seenAt) / 1_000_000).as("ms between tick and the end").isGreaterThan(400);
+    }
+
+    @Test
+    void ctrlCOnExecInterruptsTheCodeOnTheServerAndExits130() throws Exception {
+        List<String> command = List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+                "io.tether.cli.TetherCli", "exec", "--url", server.url(),
+                "import time\nprint('sleeping', flush=True)\ntime.sleep(60)");
+        Process cli = new ProcessBuilder(command).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(cli.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(out.readLine()).isEqualTo("sleeping"); // the code runs
+            BufferedReader err = new BufferedReader(new InputStreamReader(cli.getErrorStream(), StandardCharsets.UTF_8));
+            Matcher session = SESSION_LINE.matcher(err.readLine());
+            assertThat(session.find()).isTrue();
+            assertThat(new ProcessBuilder("kill", "-INT", Long.toString(cli.pid())).start().waitFor()).isZero();
+            assertThat(cli.waitFor(30, TimeUnit.SECONDS)).as("exec exits after Ctrl-C").isTrue();
+            assertThat(cli.exitValue()).isEqualTo(130);
+            assertThat(err.lines().toList()).contains("tether: interrupted the execution in session " + session.group(1));
+            try (TetherClient client = TetherClient.builder().baseUrl(server.url()).build()) {
+                assertThat(client.execution(session.group(1), 1).status()).isEqualTo(ExecutionStatus.INTERRUPTED);
+                client.endSession(session.group(1));
+            }
+        } finally {
+            cli.destroyForcibly();
+        }
     }
 
     @Test
