@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
  * {@code tether demo}: a short tour of the session engine on the embedded store. Sessions
  * it leaves active are still there on the next run, which is the point.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true, description = "A short tour: create, reuse, touch, update, end and list sessions.")
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "A short tour: create, reuse, touch, update, end and list sessions.")
 final class DemoCommand extends SessionsCommand.StoreCommand {
     @Override
     void run(SessionManager manager, Output out, Path dataDir) {

@@ -41,7 +41,8 @@ import picocli.CommandLine.Spec;
  * <p>A session the REPL created is ended when it exits (also on SIGTERM), unless
  * {@code --keep}; a session given with {@code --session} is never ended by it.
  */
-@Command(name = "repl", mixinStandardHelpOptions = true, description = {"An interactive interpreter on a Tether server; its state lives in one "
+@Command(name = "repl", mixinStandardHelpOptions = true,
+        description = {"An interactive interpreter on a Tether server; its state lives in one "
         + "session until you exit (Ctrl-D).",
         "Ctrl-C interrupts the running code. Input from a pipe works line by line."})
 final class ReplCommand implements Callable<Integer> {

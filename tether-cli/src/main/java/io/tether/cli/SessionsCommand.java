@@ -16,13 +16,11 @@ import io.tether.store.SessionQuery;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code tether sessions create|ls|show|touch|update|end}: on a server when one is named
@@ -40,16 +38,7 @@ final class SessionsCommand {
     }
 
     /** A command that opens the store, does one thing with the manager and closes it. */
-    abstract static class StoreCommand implements Callable<Integer> {
-        @Mixin
-        TetherCli.PlaceOptions place = new TetherCli.PlaceOptions();
-
-        @Mixin
-        TetherCli.JsonOption json = new TetherCli.JsonOption();
-
-        @Spec
-        picocli.CommandLine.Model.CommandSpec spec;
-
+    abstract static class StoreCommand extends TetherCli.DataDirCommand {
         @Override
         public Integer call() {
             return onStore(place.resolveDataDir(spec));
@@ -60,10 +49,6 @@ final class SessionsCommand {
                 run(manager, output(), dataDir);
             }
             return 0;
-        }
-
-        Output output() {
-            return new Output(spec.commandLine().getOut(), json.json);
         }
 
         abstract void run(SessionManager manager, Output out, java.nio.file.Path dataDir);

@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -152,6 +153,22 @@ public final class TetherCli {
             case "connection_failed", "connection_lost", "timeout", "stream_timeout" -> UNREACHABLE;
             default -> 1; // unexpected_response, interrupted
         };
+    }
+
+    /** A command on a data directory, printing text or {@code --json}. */
+    abstract static class DataDirCommand implements Callable<Integer> {
+        @CommandLine.Mixin
+        PlaceOptions place = new PlaceOptions();
+
+        @CommandLine.Mixin
+        JsonOption json = new JsonOption();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        Output output() {
+            return new Output(spec.commandLine().getOut(), json.json);
+        }
     }
 
     /** Options of every command that works on a data directory. */

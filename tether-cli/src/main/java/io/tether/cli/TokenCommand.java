@@ -6,12 +6,9 @@ import io.tether.server.auth.TokenStore;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code tether token create|ls|revoke}: the server's bearer tokens. These commands touch
@@ -26,19 +23,10 @@ final class TokenCommand {
     }
 
     /** A command that opens the data directory's tokens and does one thing with them. */
-    abstract static class TokensCommand implements Callable<Integer> {
-        @Mixin
-        TetherCli.PlaceOptions place = new TetherCli.PlaceOptions();
-
-        @Mixin
-        TetherCli.JsonOption json = new TetherCli.JsonOption();
-
-        @Spec
-        picocli.CommandLine.Model.CommandSpec spec;
-
+    abstract static class TokensCommand extends TetherCli.DataDirCommand {
         @Override
         public Integer call() {
-            return run(TokenStore.open(place.resolveDataDir(spec)), new Output(spec.commandLine().getOut(), json.json));
+            return run(TokenStore.open(place.resolveDataDir(spec)), output());
         }
 
         abstract int run(TokenStore tokens, Output out);
