@@ -79,11 +79,11 @@ final class ApiJson {
         m.put("active", s.active());
         if (s.totalCreated() >= 0) {
             m.put("total_created", s.totalCreated());
+            if (s.peakActive() >= 0) {
+                m.put("peak_active", s.peakActive());
+            }
             m.put("ended_by_reason", new TreeMap<>(s.endedByReason()));
             m.put("active_by_owner", new TreeMap<>(s.activeByOwner()));
-        }
-        if (s.peakActive() >= 0) {
-            m.put("peak_active", s.peakActive());
         }
         if (s.executing() >= 0) {
             m.put("executing", s.executing());
