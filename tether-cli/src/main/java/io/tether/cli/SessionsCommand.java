@@ -68,6 +68,14 @@ final class SessionsCommand {
         @Mixin
         TetherCli.ServerOptions server = new TetherCli.ServerOptions();
 
+        @Mixin
+        TetherCli.JsonOption json = new TetherCli.JsonOption();
+
+        @Override
+        boolean json() {
+            return json.json;
+        }
+
         @Override
         public Integer call() {
             Target target = server.resolve(place, spec);

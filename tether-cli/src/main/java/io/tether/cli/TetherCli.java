@@ -155,19 +155,21 @@ public final class TetherCli {
         };
     }
 
-    /** A command on a data directory, printing text or {@code --json}. */
+    /** A command on a data directory. */
     abstract static class DataDirCommand implements Callable<Integer> {
         @CommandLine.Mixin
         PlaceOptions place = new PlaceOptions();
 
-        @CommandLine.Mixin
-        JsonOption json = new JsonOption();
-
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
+        /** Whether to print JSON for scripts; commands with {@code --json} say so. */
+        boolean json() {
+            return false;
+        }
+
         Output output() {
-            return new Output(spec.commandLine().getOut(), json.json);
+            return new Output(spec.commandLine().getOut(), json());
         }
     }
 

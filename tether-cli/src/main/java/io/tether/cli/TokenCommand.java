@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -24,6 +25,14 @@ final class TokenCommand {
 
     /** A command that opens the data directory's tokens and does one thing with them. */
     abstract static class TokensCommand extends TetherCli.DataDirCommand {
+        @Mixin
+        TetherCli.JsonOption json = new TetherCli.JsonOption();
+
+        @Override
+        boolean json() {
+            return json.json;
+        }
+
         @Override
         public Integer call() {
             return run(TokenStore.open(place.resolveDataDir(spec)), output());
@@ -47,7 +56,7 @@ final class TokenCommand {
             CreatedToken created = tokens.create(owner, admin);
             TokenInfo info = created.info();
             if (out.json()) {
-                Map<String, Object> m = json(info);
+                Map<String, Object> m = describe(info);
                 m.put("token", created.token());
                 out.json(m);
             } else {
@@ -65,7 +74,7 @@ final class TokenCommand {
         int run(TokenStore tokens, Output out) {
             List<TokenInfo> all = tokens.list();
             if (out.json()) {
-                out.json(Map.of("tokens", all.stream().map(TokenCommand::json).toList()));
+                out.json(Map.of("tokens", all.stream().map(TokenCommand::describe).toList()));
                 return 0;
             }
             out.line(String.format("%-10s  %-5s  %-24s  %s", "ID", "ADMIN", "CREATED", "OWNER"));
@@ -98,7 +107,7 @@ final class TokenCommand {
         }
     }
 
-    private static Map<String, Object> json(TokenInfo t) {
+    private static Map<String, Object> describe(TokenInfo t) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", t.id());
         m.put("owner", t.owner());
