@@ -36,9 +36,9 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class Routes {
     /** The header that carries a session id, both ways. */
-    public static final String SESSION_HEADER = "Tether-Session";
+    static final String SESSION_HEADER = "Tether-Session";
     /** The header that carries the number of the execution an answer is about. */
-    public static final String EXECUTION_HEADER = "Tether-Execution";
+    static final String EXECUTION_HEADER = "Tether-Execution";
 
     private static final Set<String> CREATE_FIELDS =
             Set.of("runtime", "key", "data", "metadata", "idle_timeout", "max_lifetime", "owner", "network");
