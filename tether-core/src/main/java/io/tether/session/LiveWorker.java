@@ -5,6 +5,7 @@ import io.tether.TetherException;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.Output;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkerState;
@@ -321,9 +322,17 @@ final class LiveWorker {
 
         /** {@code listener}, with the output also kept here. */
         OutputListener tee(OutputListener listener) {
-            return (stream, text) -> {
-                keep(stream, text);
-                listener.output(stream, text);
+            return new OutputListener() {
+                @Override
+                public void output(Stream stream, String text) {
+                    keep(stream, text);
+                    listener.output(stream, text);
+                }
+
+                @Override
+                public void display(Output.DisplayData output) {
+                    listener.display(output);
+                }
             };
         }
 

@@ -2,6 +2,7 @@ package io.tether.runtime.python;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.Output;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.WorkerOptions;
 import java.io.EOFException;
@@ -46,6 +47,7 @@ final class PythonProcess {
     private boolean helloSeen;
     private String startFailure;
     private long lastPong;
+    private long frameChars; // the length of the frame being dispatched
 
     private final AtomicLong executionIds = new AtomicLong();
     private final AtomicLong pingIds = new AtomicLong();
@@ -65,7 +67,7 @@ final class PythonProcess {
         // error: at most two texts of maxOutputBytes code points each (a result's repr and its
         // JSON, an error's value and its traceback; worker.py caps them), escaped to at most 12
         // ASCII bytes per code point (a surrogate pair), plus a short error name.
-        this.maxFrameBytes = (int) Math.min(Integer.MAX_VALUE - 16, 24 * maxOutputBytes + (1 << 20));
+        this.maxFrameBytes = maxFrameBytes(maxOutputBytes);
         this.onDeath = onDeath;
     }
 
@@ -236,6 +238,7 @@ final class PythonProcess {
                 if (text == null) {
                     reason = "protocol error: a frame of " + length + " bytes did not arrive";
                 } else {
+                    frameChars = length;
                     dispatch(Json.parse(text));
                     return true;
                 }
@@ -261,6 +264,13 @@ final class PythonProcess {
                     ex.output((int) number(frame, "s"), (String) frame.get("d"));
                 }
             }
+            case "display" -> {
+                Execution ex = inFlight;
+                if (ex != null && ex.id == number(frame, "id")) {
+                    ex.display(new Output.DisplayData(object(frame, "data"), object(frame, "metadata"),
+                            Boolean.TRUE.equals(frame.get("truncated"))), frameChars);
+                }
+            }
             case "done" -> {
                 Execution ex = inFlight;
                 if (ex != null && ex.id == number(frame, "id")) {
@@ -275,6 +285,20 @@ final class PythonProcess {
             case "fatal" -> startFailure = String.valueOf(frame.get("message"));
             default -> throw new IllegalArgumentException("unknown frame " + frame.get("t"));
         }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> object(Map<?, ?> frame, String key) {
+        return frame.get(key) instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+    }
+
+    /**
+     * The largest frame read from a worker whose output cap is {@code maxOutputBytes}: a
+     * frame carries at most that many characters of output (more for a display or result
+     * with JSON escapes, a \\uXXXX is six), plus room for the error's traceback.
+     */
+    static int maxFrameBytes(long maxOutputBytes) {
+        return (int) Math.min(Integer.MAX_VALUE - 16, 24 * maxOutputBytes + (1 << 20));
     }
 
     private static long number(Map<?, ?> frame, String key) {
