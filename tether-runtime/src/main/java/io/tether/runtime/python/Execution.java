@@ -25,7 +25,7 @@ final class Execution {
     private final StringBuilder stdout = new StringBuilder(0);
     private final StringBuilder stderr = new StringBuilder(0);
     private final long maxDisplayChars;
-    /** In order: a {@link StringBuilder} per run of one stream's text, or an {@link Output.DisplayData}. */
+    /** In order: a {@link StreamRun} per run of one stream's text, or an {@link Output.DisplayData}. */
     private final List<Object> outputs = new ArrayList<>(2);
     private OutputListener.Stream lastStream;
     private long displayChars;

@@ -63,10 +63,6 @@ final class PythonProcess {
         this.startedAt = process.startedAt();
         this.channel = channel;
         this.maxOutputBytes = maxOutputBytes;
-        // An output frame carries at most 64 KiB read at once; a done frame a result or an
-        // error: at most two texts of maxOutputBytes code points each (a result's repr and its
-        // JSON, an error's value and its traceback; worker.py caps them), escaped to at most 12
-        // ASCII bytes per code point (a surrogate pair), plus a short error name.
         this.maxFrameBytes = maxFrameBytes(maxOutputBytes);
         this.onDeath = onDeath;
     }
@@ -293,9 +289,12 @@ final class PythonProcess {
     }
 
     /**
-     * The largest frame read from a worker whose output cap is {@code maxOutputBytes}: a
-     * frame carries at most that many characters of output (more for a display or result
-     * with JSON escapes, a \\uXXXX is six), plus room for the error's traceback.
+     * The largest frame read from a worker whose output cap is {@code maxOutputBytes}. An
+     * output frame carries at most 64 KiB read at once; a done frame a result or an error, a
+     * display frame a bundle: at most two texts of maxOutputBytes code points each (an
+     * error's value and its traceback; a bundle's text/plain, and its other values together;
+     * worker.py caps them), escaped to at most 12 ASCII bytes per code point (a surrogate
+     * pair), plus a short error name or the bundle's keys.
      */
     static int maxFrameBytes(long maxOutputBytes) {
         return (int) Math.min(Integer.MAX_VALUE - 16, 24 * maxOutputBytes + (1 << 20));

@@ -624,17 +624,21 @@ def encode_bundle(data, metadata, room):
             encoded = _str(v)
         else:
             continue
-        if len(encoded) > room + 2:  # escapes can make the JSON text longer than the value
+        item = _str(mime) + ':' + encoded
+        if len(item) > room + len(mime) + 5:  # keys, quotes and escapes count too, a little slack
             truncated = True
             continue
-        room -= len(encoded)
-        parts.append(_str(mime) + ':' + encoded)
+        room -= len(item)
+        parts.append(item)
     md = None
     if metadata:
         try:
             md = to_json(metadata)
         except (TypeError, ValueError, RecursionError):
             md = None
+        if md is not None and len(md) > max(room, 0) + 4096:  # a little of its own: it is usually small
+            md = None
+            truncated = True
     return '{' + ','.join(parts) + '}', md, truncated
 
 

@@ -221,6 +221,15 @@ class RichOutputTest extends PythonRuntimeFixture {
         assertThat(((Output.ExecuteResult) r.outputs().get(r.outputs().size() - 1)).truncated()).isTrue();
         assertThat(r.truncated()).isTrue();
         assertThat(r.stdout()).isEqualTo("still here\n");
+
+        // keys and metadata count too: a bundle of 200,000 types fits neither in the cap nor in a frame
+        ExecutionResult many = ok("class Many:\n    def _repr_mimebundle_(self, include=None, exclude=None):\n"
+                + "        return {'text/x-%d' % i: 'v' for i in range(200_000)}, {'m%d' % i: i for i in range(200_000)}\n"
+                + "display(Many())\n1");
+        assertThat(displays(many).get(0).truncated()).isTrue();
+        assertThat(displays(many).get(0).data().size()).isBetween(2, 200_000);
+        assertThat(displays(many).get(0).metadata()).isEmpty();
+        assertThat(many.result()).containsEntry("application/json", 1L);
     }
 
     @Test
