@@ -19,9 +19,10 @@ import java.util.Map;
  * <p>Flags: {@code -E -B}. The interpreter imports {@code site}, so the installed packages
  * are importable as they are for {@code python3} at a shell (Debian's
  * {@code /usr/lib/python3/dist-packages}, or a virtualenv's {@code site-packages} when
- * {@code executable} is its {@code bin/python}). {@code site} costs a cold start about 5 ms
- * more (its directory scan and {@code .pth} files); the fork server pays it once and its
- * workers inherit it. {@code -E}: no {@code PYTHON*} variables, so a worker does not
+ * {@code executable} is its {@code bin/python}). {@code site} costs a cold start its
+ * directory scan and the {@code .pth} files of the site-packages (14 ms under heavy load on
+ * the build machine; see docs/benchmarks.md); the fork server pays it once and its workers
+ * inherit it. {@code -E}: no {@code PYTHON*} variables, so a worker does not
  * depend on how the JVM happened to be started (extra directories come from
  * {@link #pythonPath}). {@code -B}: no {@code __pycache__} directories written into the
  * session's working directory when user code imports its own modules.
