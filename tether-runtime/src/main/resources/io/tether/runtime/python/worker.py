@@ -246,22 +246,32 @@ def ready_streams():
     return {fd for fd, _ in _drain_poller.poll(0)}
 
 
+_ALL_SIGNALS = _signal.valid_signals()
+
+
 def send_in_order(frame):
     # A frame that must come after everything the cell wrote before it (a display): flush
     # the Python-level buffers, forward what is in the pipes, then send it under both
-    # streams' locks, so the pump cannot forward later output before it.
+    # streams' locks, so the pump cannot forward later output before it. Signals wait
+    # meanwhile: an interrupt (SIGIO) raises in the code that runs, and this is the one
+    # frame the main thread sends while code runs; raised inside send(), it would leave half
+    # a frame on the channel (and a handler that displays would find the locks taken).
     for f in (sys.stdout, sys.stderr):
         try:
             f.flush()
         except BaseException:
             pass
     out, err = STREAMS
-    with out.lock, err.lock:
-        ready = ready_streams()
-        if ready:
-            out.drain(out.fd in ready, False)
-            err.drain(err.fd in ready, False)
-        send(frame)
+    mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, _ALL_SIGNALS)
+    try:
+        with out.lock, err.lock:
+            ready = ready_streams()
+            if ready:
+                out.drain(out.fd in ready, False)
+                err.drain(err.fd in ready, False)
+            send(frame)
+    finally:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, mask)
 
 
 def drain_streams():

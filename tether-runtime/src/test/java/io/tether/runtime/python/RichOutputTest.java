@@ -17,6 +17,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -230,6 +233,51 @@ class RichOutputTest extends PythonRuntimeFixture {
         assertThat(displays(many).get(0).data().size()).isBetween(2, 200_000);
         assertThat(displays(many).get(0).metadata()).isEmpty();
         assertThat(many.result()).containsEntry("application/json", 1L);
+    }
+
+    @Test
+    void anInterruptDuringDisplaysLeavesTheChannelWhole() throws Exception {
+        // Display frames larger than the socket's buffer, and a reader that stalls on the
+        // first: the worker is blocked halfway through writing the next one when the interrupt
+        // arrives (unless signals wait meanwhile, half a frame is left on the channel and the
+        // worker is lost).
+        try (Worker big = runtime.start(new WorkerOptions(new WorkerLimits(256L << 20, 1 << 20, 0, null, 0, 0, 0,
+                WorkerLimits.DEFAULTS.killGrace())))) {
+            CountDownLatch first = new CountDownLatch(1);
+            CountDownLatch interrupted = new CountDownLatch(1);
+            CompletableFuture<ExecutionResult> running = CompletableFuture.supplyAsync(() -> big.execute(
+                    new ExecutionRequest(1, "while True:\n    display({'text/plain': 'x' * 3_000_000}, raw=True)",
+                            Duration.ofSeconds(30)),
+                    new OutputListener() {
+                        @Override
+                        public void output(Stream stream, String text) {
+                        }
+
+                        @Override
+                        public void display(Output.DisplayData output) {
+                            if (first.getCount() > 0) {
+                                first.countDown();
+                                try { // the worker keeps writing meanwhile, and blocks
+                                    interrupted.await(20, TimeUnit.SECONDS);
+                                    Thread.sleep(300);
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                            }
+                        }
+                    }));
+            assertThat(first.await(20, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(200); // not a wait for time to pass: the worker builds the next frame and blocks writing it
+            big.interrupt();
+            interrupted.countDown();
+            ExecutionResult r = running.get(30, TimeUnit.SECONDS);
+            assertThat(r.status()).as("%s", r.error()).isEqualTo(ExecutionStatus.INTERRUPTED);
+            assertThat(displays(r)).isNotEmpty().allSatisfy(d -> assertThat(d.data().get("text/plain"))
+                    .isEqualTo("x".repeat(3_000_000)));
+            ExecutionResult next = big.execute(new ExecutionRequest(2, "1 + 1", Duration.ofSeconds(10)),
+                    OutputListener.NONE);
+            assertThat(next.result()).containsEntry("application/json", 2L);
+        }
     }
 
     @Test
