@@ -31,7 +31,7 @@ final class ExecFloor implements AutoCloseable {
     private final InputStream out;
 
     ExecFloor(String python) throws IOException {
-        process = new ProcessBuilder(List.of(python, "-S", "-E", "-B", "-c", SCRIPT))
+        process = new ProcessBuilder(List.of(python, "-E", "-B", "-c", SCRIPT))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         in = new DataOutputStream(new BufferedOutputStream(process.getOutputStream()));
         out = process.getInputStream();

@@ -1,7 +1,8 @@
 package io.tether.runtime;
 
 /**
- * Receives an execution's output while it runs, in order, one call at a time, on a thread
+ * Receives an execution's output while it runs (stream text, then also displays), in
+ * order, one call at a time, on a thread
  * the worker chooses (the Python runtime calls it on the thread that called
  * {@code execute}, which reads the worker's output itself). Keep it quick: the worker's
  * output waits meanwhile. A listener that throws is ignored for the rest of that
@@ -13,6 +14,14 @@ public interface OutputListener {
     enum Stream { STDOUT, STDERR }
 
     void output(Stream stream, String text);
+
+    /**
+     * Something the code displayed ({@code display(obj)}, a matplotlib figure), in order
+     * with the {@link #output} calls around it. Runtimes without displays never call it;
+     * by default it is ignored.
+     */
+    default void display(Output.DisplayData output) {
+    }
 
     /**
      * Called by the session manager once the execution has its number, before it runs

@@ -6,6 +6,7 @@ import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.Output;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkerState;

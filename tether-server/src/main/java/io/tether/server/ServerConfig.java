@@ -7,15 +7,18 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * The server's settings, typed and checked: built from {@link Settings} (flags, environment,
  * config file, defaults). See {@code docs/configuration.md}.
  */
 public record ServerConfig(int port, String bind, Path dataDir, String store, boolean auth,
-                           List<String> allowedHosts, List<String> runtimes, Path python, boolean pythonForkServer,
+                           List<String> allowedHosts, List<String> runtimes, Path python, List<Path> pythonPath,
+                           List<String> workerEnv, boolean pythonForkServer,
                            int pythonPoolMinIdle, int pythonPoolMaxWorkers, int jshellPoolMinIdle,
                            int jshellPoolMaxWorkers, Duration poolAcquireTimeout, double poolOwnerShare,
                            long maxSessions,
@@ -28,6 +31,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                            boolean accessLog) {
     /** The process limit {@code worker_max_processes = auto} gives a session in its own namespaces. */
     public static final int AUTO_PROCESS_LIMIT = 256;
+    private static final Pattern VARIABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
 
     /**
@@ -71,6 +75,24 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
             }
             return p;
         });
+        List<Path> pythonPath = new ArrayList<>();
+        for (String entry : s.list("python_path")) {
+            Path p = Path.of(entry);
+            if (!p.isAbsolute()) {
+                throw new IllegalArgumentException("setting python_path (from " + s.origin("python_path") + ") has '"
+                        + entry + "': entries must be absolute paths");
+            }
+            pythonPath.add(p);
+        }
+        List<String> workerEnv = s.list("worker_env");
+        for (String entry : workerEnv) {
+            int eq = entry.indexOf('=');
+            if (!VARIABLE_NAME.matcher(eq < 0 ? entry : entry.substring(0, eq)).matches()) {
+                throw new IllegalArgumentException("setting worker_env (from " + s.origin("worker_env") + ") has '"
+                        + entry + "': entries are NAME or NAME=value, a name of letters, digits and _ not"
+                        + " starting with a digit");
+            }
+        }
         long maxCode = s.bytes("max_code_bytes");
         if (maxCode > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("setting max_code_bytes must be under 2 GiB");
@@ -83,7 +105,8 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
         return new ServerConfig(
                 s.integer("port", 0, 65_535), bind,
                 s.parse("data_dir", "a directory path", v -> Path.of(v).toAbsolutePath().normalize()),
-                store, auth, s.list("allowed_hosts"), runtimes, python, s.bool("python_fork_server"),
+                store, auth, s.list("allowed_hosts"), runtimes, python, List.copyOf(pythonPath), workerEnv,
+                s.bool("python_fork_server"),
                 s.integer("python_pool_min_idle", 0, 1000), s.integer("python_pool_max_workers", 1, 100_000),
                 s.integer("jshell_pool_min_idle", 0, 1000), s.integer("jshell_pool_max_workers", 1, 100_000),
                 s.duration("pool_acquire_timeout", false), s.fraction("pool_owner_share"),

@@ -206,7 +206,8 @@ public final class TetherServer implements AutoCloseable {
             }
             for (String name : config.runtimes()) {
                 SessionRuntime runtime = name.equals("python")
-                        ? PythonRuntime.builder().executable(config.python()).forkServer(config.pythonForkServer())
+                        ? PythonRuntime.builder().executable(config.python()).pythonPath(config.pythonPath())
+                                .workerEnvironment(config.workerEnv()).forkServer(config.pythonForkServer())
                                 .workRoot(work).sandbox(sandbox).build()
                         : JShellRuntime.builder().workRoot(work).sandbox(sandbox).build();
                 boolean py = name.equals("python");

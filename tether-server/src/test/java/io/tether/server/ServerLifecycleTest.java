@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tether.testing.Eventually;
+import io.tether.testing.OpenDirectories;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -223,6 +224,40 @@ class ServerLifecycleTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("without auth");
         assertThat(dataDir.resolve("tether.db")).doesNotExist();
+    }
+
+    @Test
+    void pythonSettingsReachTheWorkersInTheSandbox() throws Exception {
+        Path extra = OpenDirectories.create("python-path-");
+        try {
+            Files.writeString(extra.resolve("answer_module.py"), "ANSWER = 42\n");
+            extra.resolve("answer_module.py").toFile().setReadable(true, false);
+            try (TetherServer server = Api.start(dataDir, Map.of("auth", "none", "python_path", extra.toString(),
+                    "worker_env", "GREETING=hi,HOME"))) {
+                Api api = new Api(server.url(), null);
+                assertThat(api.post("/v1/execute", Map.of("code", "import os, answer_module\n"
+                        + "[answer_module.ANSWER, os.environ['GREETING'], os.environ.get('HOME'), 'TETHER_TOKEN' in os.environ,"
+                        + " sorted(os.environ)]")).json())
+                        .containsEntry("status", "ok")
+                        .extractingByKey("result").asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.MAP)
+                        .containsEntry("application/json", List.of(42, "hi", System.getenv("HOME"), false,
+                                List.of("GREETING", "HOME", "LANG", "PATH")));
+            }
+        } finally {
+            new ProcessBuilder("rm", "-rf", extra.toString()).start().waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void anInterpreterThatIsNotPythonFailsTheStartWithWhatItSaid() {
+        assertThatThrownBy(() -> Api.start(dataDir, Map.of("auth", "none", "python", "/bin/false")))
+                .hasMessageContaining("/bin/false is not a Python 3.8 or later interpreter");
+        assertThatThrownBy(() -> Api.start(dataDir, Map.of("auth", "none", "python", "/no/such/python3")))
+                .hasMessageContaining("no executable Python interpreter at /no/such/python3");
+        assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("python_path", "relative/dir"), Map.of(), null)))
+                .hasMessageContaining("python_path").hasMessageContaining("absolute");
+        assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("worker_env", "A-B=1"), Map.of(), null)))
+                .hasMessageContaining("worker_env").hasMessageContaining("'A-B=1'");
     }
 
     @Test

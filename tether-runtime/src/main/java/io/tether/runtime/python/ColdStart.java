@@ -77,7 +77,7 @@ final class ColdStart {
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     // What the interpreter says before worker.py connects (a start-up error).
                     .redirectErrorStream(true);
-            sandbox.confineEnvironment(builder.environment());
+            interpreter.applyEnvironment(builder);
             process = builder.start();
             while ((accepted = server.accept()) == null) {
                 long left = deadline - System.nanoTime();

@@ -1,14 +1,18 @@
 package io.tether.runtime.python;
 
 import io.tether.runtime.ExecutionOutput;
+import io.tether.runtime.Output;
 import io.tether.runtime.OutputListener;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One execution in flight in a {@link PythonProcess}: gathers its output, passes it to the
- * listener, and lets the executing thread wait for its end.
+ * One execution in flight in a {@link PythonProcess}: gathers its output (the streams, and
+ * every output in order with the displays), passes it to the listener, and lets the
+ * executing thread wait for its end.
  *
  * <p>Output and the end arrive on the thread that reads the process's channel (normally
  * the executing thread itself; the end also on a thread that kills the process);
@@ -23,6 +27,11 @@ final class Execution {
     private final long maxChars;
     private final StringBuilder stdout = new StringBuilder(0);
     private final StringBuilder stderr = new StringBuilder(0);
+    private final long maxDisplayChars;
+    /** In order: a {@link StreamRun} per run of one stream's text, or an {@link Output.DisplayData}. */
+    private final List<Object> outputs = new ArrayList<>(2);
+    private OutputListener.Stream lastStream;
+    private long displayChars;
     private boolean truncated;
     private boolean listenerFailed;
 
@@ -39,6 +48,9 @@ final class Execution {
         // The worker caps bytes; a decoded char is at least one byte, so this cap only
         // bites when a misbehaving worker ignores its own.
         this.maxChars = maxOutputBytes;
+        // The worker caps display data at maxOutputBytes characters of values; its frames
+        // may be longer (JSON escapes, keys): the same bound as a frame's.
+        this.maxDisplayChars = PythonProcess.maxFrameBytes(maxOutputBytes);
     }
 
     /** On the reading thread: a chunk of output (stream 1 = stdout, 2 = stderr). */
@@ -59,6 +71,12 @@ final class Execution {
                 truncated = true;
             }
             sb.append(text);
+            OutputListener.Stream kind = stream == 2 ? OutputListener.Stream.STDERR : OutputListener.Stream.STDOUT;
+            if (kind != lastStream) {
+                outputs.add(new StreamRun(kind, new StringBuilder(text.length())));
+                lastStream = kind;
+            }
+            ((StreamRun) outputs.get(outputs.size() - 1)).text.append(text);
         } finally {
             lock.unlock();
         }
@@ -69,6 +87,56 @@ final class Execution {
                 listenerFailed = true; // documented: a throwing listener is dropped for the rest
             }
         }
+    }
+
+    /**
+     * On the reading thread: a display output ({@code frameChars}: the length of its frame,
+     * what it costs to keep). One beyond the cap is left out and the execution marked
+     * truncated (the worker caps them itself; this bites only when it does not).
+     */
+    void display(Output.DisplayData output, long frameChars) {
+        lock.lock();
+        try {
+            if (finished) {
+                return;
+            }
+            if (displayChars + frameChars > maxDisplayChars) {
+                truncated = true;
+                return;
+            }
+            displayChars += frameChars;
+            if (output.truncated()) {
+                truncated = true;
+            }
+            outputs.add(output);
+            lastStream = null;
+        } finally {
+            lock.unlock();
+        }
+        if (!listenerFailed) {
+            try {
+                listener.display(output);
+            } catch (RuntimeException e) {
+                listenerFailed = true;
+            }
+        }
+    }
+
+    /** The outputs so far, in order: stream text and displays (not the result). */
+    List<Output> outputs() {
+        lock.lock();
+        try {
+            List<Output> list = new ArrayList<>(outputs.size() + 1);
+            for (Object o : outputs) {
+                list.add(o instanceof StreamRun run ? new Output.StreamText(run.stream, run.text.toString()) : (Output) o);
+            }
+            return list;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private record StreamRun(OutputListener.Stream stream, StringBuilder text) {
     }
 
     /** The worker reported the end ({@code frame} is its done frame). */

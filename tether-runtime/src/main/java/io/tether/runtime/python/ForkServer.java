@@ -108,7 +108,7 @@ final class ForkServer implements AutoCloseable {
             ProcessBuilder builder = new ProcessBuilder(command)
                     .directory(directory.toFile())
                     .redirectErrorStream(true);
-            sandbox.confineEnvironment(builder.environment()); // its workers inherit it
+            interpreter.applyEnvironment(builder); // its workers inherit it
             process = builder.start();
         } catch (IOException | TetherException e) {
             deleteQuietly(directory, socket);

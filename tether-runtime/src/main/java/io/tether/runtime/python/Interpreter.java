@@ -3,35 +3,67 @@ package io.tether.runtime.python;
 import io.tether.runtime.WorkerOptions.WorkerLimits;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * How to launch the worker: the interpreter, its flags and the worker's arguments.
+ * How to launch the worker: the interpreter, its flags, its environment and the worker's
+ * arguments.
  *
- * <p>Flags, chosen for a fast and predictable cold start. Medians of 40 starts on the
- * build machine (Python 3.11, 2 CPUs, shared with other builds, so ±2 ms): bare
- * {@code python3 -c pass} 13.6 ms, with {@code -S} 9.6 ms; this worker from spawn to hello
- * 24.8 ms with no flags, 19.8 ms with {@code -S}, 18.4 ms with {@code -S -E -B}, 23.7 ms
- * with {@code -X frozen_modules=off} (so the default {@code on} stays), {@code -u} no
- * measurable change (the worker makes its own line-buffered streams) and {@code -I}
- * 26.9 ms. The worker's own imports are kept to C modules (see worker.py), which saved
- * about 18 ms more. So:
- * <ul>
- *   <li>{@code -S}: no {@code site}: no site-packages scan and no {@code .pth} files,
- *       which can run arbitrary code at start (a {@code .pth} that imports a module costs
- *       tens of milliseconds). Users add their packages with
- *       {@link PythonRuntime.Builder#pythonPath}.</li>
- *   <li>{@code -E}: ignore {@code PYTHON*} variables of the server's environment
- *       ({@code PYTHONSTARTUP}, {@code PYTHONPATH}, {@code PYTHONHOME}…), so a worker does
- *       not depend on how the JVM happened to be started.</li>
- *   <li>{@code -B}: no {@code __pycache__} directories written into the session's working
- *       directory when user code imports its own modules.</li>
- * </ul>
+ * <p>Flags: {@code -E -B}. The interpreter imports {@code site}, so the installed packages
+ * are importable as they are for {@code python3} at a shell (Debian's
+ * {@code /usr/lib/python3/dist-packages}, or a virtualenv's {@code site-packages} when
+ * {@code executable} is its {@code bin/python}). {@code site} costs a cold start its
+ * directory scan and the {@code .pth} files of the site-packages (14 ms under heavy load on
+ * the build machine; see docs/benchmarks.md); the fork server pays it once and its workers
+ * inherit it. {@code -E}: no {@code PYTHON*} variables, so a worker does not
+ * depend on how the JVM happened to be started (extra directories come from
+ * {@link #pythonPath}). {@code -B}: no {@code __pycache__} directories written into the
+ * session's working directory when user code imports its own modules.
+ *
+ * <p>Environment: nothing of the JVM's environment unless named in {@code environment}
+ * (see {@link #workerEnvironment()}).
+ *
+ * @param environment the workers' variables beyond the defaults, by name (see
+ *                    {@link PythonRuntime.Builder#workerEnvironment})
  */
-record Interpreter(Path executable, List<Path> pythonPath, Duration startTimeout) {
+record Interpreter(Path executable, List<Path> pythonPath, Duration startTimeout, Map<String, String> environment) {
+    /** Where programs are looked up when the environment names no {@code PATH}. */
+    static final String DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
+
+    Interpreter {
+        pythonPath = List.copyOf(pythonPath);
+        environment = Map.copyOf(environment);
+    }
+
+    /**
+     * The variables a worker (and the fork server) gets: {@code PATH} (the interpreter's
+     * directory first when it is not a system one, as an activated virtualenv has it, then
+     * {@value #DEFAULT_PATH}), {@code LANG=C.UTF-8}, then {@code environment}, which
+     * overrides both.
+     */
+    Map<String, String> workerEnvironment() {
+        Map<String, String> env = new HashMap<>();
+        String dir = executable.getParent().toString();
+        env.put("PATH", Arrays.asList(DEFAULT_PATH.split(":")).contains(dir) ? DEFAULT_PATH : dir + ":" + DEFAULT_PATH);
+        env.put("LANG", "C.UTF-8");
+        env.putAll(environment);
+        return env;
+    }
+
+    /** Replaces {@code builder}'s environment (a copy of the JVM's) with {@link #workerEnvironment()}. */
+    void applyEnvironment(ProcessBuilder builder) {
+        Map<String, String> env = builder.environment();
+        env.clear();
+        env.putAll(workerEnvironment());
+    }
+
 
     /**
      * A cold worker that connects to {@code socket}: {@code python3 -S -E -B worker.py
@@ -67,7 +99,6 @@ record Interpreter(Path executable, List<Path> pythonPath, Duration startTimeout
     private List<String> flags(Path script, String sandbox) {
         List<String> cmd = new ArrayList<>(14 + pythonPath.size());
         cmd.add(executable.toString());
-        cmd.add("-S");
         cmd.add("-E");
         cmd.add("-B");
         cmd.add(script.toString());
@@ -80,12 +111,18 @@ record Interpreter(Path executable, List<Path> pythonPath, Duration startTimeout
 
     /**
      * What a jailed interpreter must be able to read besides the system's files: its own
-     * installation (when not under {@code /usr}), the extra {@code sys.path} entries and
-     * the directory of Tether's programs.
+     * installation (when not under {@code /usr}), the virtualenv its executable is in (the
+     * directory above {@code bin/python}; a link to the system's interpreter, whose real
+     * path is elsewhere), the extra {@code sys.path} entries and the directory of Tether's
+     * programs. Nothing else new: site-packages are under one of those.
      */
     List<Path> readOnlyPaths(Path scripts) {
         List<Path> paths = new ArrayList<>();
         paths.add(scripts);
+        Path venv = executable.getParent().getParent();
+        if (venv != null && Files.isRegularFile(venv.resolve("pyvenv.cfg"))) {
+            paths.add(venv);
+        }
         try {
             Path prefix = executable.toRealPath().getParent().getParent();
             if (prefix != null) {

@@ -3,6 +3,7 @@ package io.tether.runtime.python;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.runtime.ExecutionOutput;
+import io.tether.runtime.Output;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.WorkerOptions;
 import java.io.EOFException;
@@ -47,6 +48,7 @@ final class PythonProcess {
     private boolean helloSeen;
     private String startFailure;
     private long lastPong;
+    private long frameChars; // the length of the frame being dispatched
 
     private final AtomicLong executionIds = new AtomicLong();
     private final AtomicLong pingIds = new AtomicLong();
@@ -62,11 +64,7 @@ final class PythonProcess {
         this.startedAt = process.startedAt();
         this.channel = channel;
         this.maxOutputBytes = maxOutputBytes;
-        // An output frame carries at most 64 KiB read at once; a done frame a result or an
-        // error: at most two texts of maxOutputBytes code points each (a result's repr and its
-        // JSON, an error's value and its traceback; worker.py caps them), escaped to at most 12
-        // ASCII bytes per code point (a surrogate pair), plus a short error name.
-        this.maxFrameBytes = (int) Math.min(Integer.MAX_VALUE - 16, 24 * maxOutputBytes + (1 << 20));
+        this.maxFrameBytes = maxFrameBytes(maxOutputBytes);
         this.onDeath = onDeath;
     }
 
@@ -243,6 +241,7 @@ final class PythonProcess {
                 if (text == null) {
                     reason = "protocol error: a frame of " + length + " bytes did not arrive";
                 } else {
+                    frameChars = length;
                     dispatch(Json.parse(text));
                     return true;
                 }
@@ -268,6 +267,13 @@ final class PythonProcess {
                     ex.output((int) number(frame, "s"), (String) frame.get("d"));
                 }
             }
+            case "display" -> {
+                Execution ex = inFlight;
+                if (ex != null && ex.id == number(frame, "id")) {
+                    ex.display(new Output.DisplayData(object(frame, "data"), object(frame, "metadata"),
+                            Boolean.TRUE.equals(frame.get("truncated"))), frameChars);
+                }
+            }
             case "done" -> {
                 Execution ex = inFlight;
                 if (ex != null && ex.id == number(frame, "id")) {
@@ -282,6 +288,23 @@ final class PythonProcess {
             case "fatal" -> startFailure = String.valueOf(frame.get("message"));
             default -> throw new IllegalArgumentException("unknown frame " + frame.get("t"));
         }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> object(Map<?, ?> frame, String key) {
+        return frame.get(key) instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+    }
+
+    /**
+     * The largest frame read from a worker whose output cap is {@code maxOutputBytes}. An
+     * output frame carries at most 64 KiB read at once; a done frame a result or an error, a
+     * display frame a bundle: at most two texts of maxOutputBytes code points each (an
+     * error's value and its traceback; a bundle's text/plain, and its other values together;
+     * worker.py caps them), escaped to at most 12 ASCII bytes per code point (a surrogate
+     * pair), plus a short error name or the bundle's keys.
+     */
+    static int maxFrameBytes(long maxOutputBytes) {
+        return (int) Math.min(Integer.MAX_VALUE - 16, 24 * maxOutputBytes + (1 << 20));
     }
 
     private static long number(Map<?, ?> frame, String key) {

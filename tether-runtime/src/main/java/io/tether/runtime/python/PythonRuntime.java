@@ -9,14 +9,20 @@ import io.tether.runtime.WorkDirectories;
 import io.tether.runtime.WorkerOptions;
 import io.tether.runtime.sandbox.CgroupSlot;
 import io.tether.runtime.sandbox.Sandbox;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Pattern;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
@@ -42,13 +48,16 @@ import org.slf4j.LoggerFactory;
  * in its own private directory ({@link Worker#workingDirectory()}, under the
  * {@linkplain Builder#workRoot work root}), which is first on {@code sys.path}.
  *
- * <p>The interpreter runs with {@code -S -E -B}: no {@code site} module (faster start, and no
- * {@code .pth} code), no {@code PYTHON*} environment variables, no bytecode files in the
- * working directory. Third-party packages are therefore not importable by default: list
- * their directories (e.g. a virtual environment's {@code site-packages}) with
- * {@link Builder#pythonPath}. The rest of the JVM's environment is inherited, except in a
- * sandbox, where workers keep only the path, the locale and the time zone (see
- * {@link Sandbox#confineEnvironment}).
+ * <p><b>Packages.</b> A worker sees the interpreter's installed packages, as {@code python3}
+ * at a shell does: the system's site-packages (Debian's {@code /usr/lib/python3/dist-packages})
+ * or, when {@link Builder#executable} is a virtualenv's {@code bin/python}, that
+ * virtualenv's. {@link Builder#pythonPath} adds directories. The interpreter runs with
+ * {@code -E -B}: no {@code PYTHON*} environment variables, no bytecode files in the working
+ * directory. The fork server imports {@code site} once; its workers inherit it.
+ *
+ * <p><b>Environment.</b> Workers get none of the JVM's environment: {@code PATH} (the
+ * interpreter's directory, then {@code /usr/local/bin:/usr/bin:/bin}), {@code LANG=C.UTF-8},
+ * and what {@link Builder#workerEnvironment} names.
  *
  * <p><b>Fork server</b> ({@link Builder#forkServer}, on by default on Linux): the first
  * {@link #start} launches one pre-warmed Python parent that has loaded the worker program
@@ -83,6 +92,7 @@ public final class PythonRuntime implements SessionRuntime {
     /** The time within which more than {@link #MAX_FORK_SERVER_RESTARTS} deaths make the runtime give up its fork server. */
     static final Duration FORK_SERVER_FAILURE_WINDOW = Duration.ofMinutes(10);
     private static final Logger log = LoggerFactory.getLogger(PythonRuntime.class);
+    private static final Pattern VARIABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
     /** How a runtime starts its workers. */
     public enum Mode {
@@ -329,6 +339,7 @@ public final class PythonRuntime implements SessionRuntime {
     public static final class Builder {
         private Path executable;
         private List<Path> pythonPath;
+        private Map<String, String> workerEnvironment;
         private Duration startTimeout;
         private Path workRoot;
         private Boolean forkServer;
@@ -381,8 +392,7 @@ public final class PythonRuntime implements SessionRuntime {
 
         /**
          * Directories put on every worker's {@code sys.path}, after the working directory and
-         * before the standard library — the way to reach installed packages, since workers run
-         * without {@code site}. Default none.
+         * before the standard library and the interpreter's site-packages. Default none.
          *
          * @throws IllegalArgumentException when an entry is not absolute
          * @throws IllegalStateException when set twice
@@ -399,6 +409,39 @@ public final class PythonRuntime implements SessionRuntime {
                 copy.add(p);
             }
             this.pythonPath = List.copyOf(copy);
+            return this;
+        }
+
+        /**
+         * Environment variables workers get besides {@code PATH} and {@code LANG} (see
+         * {@link PythonRuntime}): each entry is either {@code NAME}, which passes the JVM's
+         * value of that variable (when it has one), or {@code NAME=value}, which sets it (and
+         * may override {@code PATH} or {@code LANG}). {@code PYTHON*} variables have no
+         * effect (workers run with {@code -E}). Default none: nothing of the JVM's
+         * environment, which is the operator's (tokens, credentials, host layout).
+         *
+         * @throws IllegalArgumentException when a name is not a valid variable name
+         *     ({@code [A-Za-z_][A-Za-z0-9_]*})
+         * @throws IllegalStateException when set twice
+         */
+        public Builder workerEnvironment(List<String> entries) {
+            Objects.requireNonNull(entries, "entries");
+            SetOnce.check(this.workerEnvironment, "workerEnvironment");
+            Map<String, String> env = new LinkedHashMap<>();
+            for (String entry : entries) {
+                Objects.requireNonNull(entry, "workerEnvironment entry");
+                int eq = entry.indexOf('=');
+                String name = eq < 0 ? entry : entry.substring(0, eq);
+                if (!VARIABLE_NAME.matcher(name).matches()) {
+                    throw new IllegalArgumentException("workerEnvironment entries are NAME or NAME=value with a name of"
+                            + " letters, digits and _ not starting with a digit, not '" + entry + "'");
+                }
+                String value = eq < 0 ? System.getenv(name) : entry.substring(eq + 1);
+                if (value != null) {
+                    env.put(name, value);
+                }
+            }
+            this.workerEnvironment = env;
             return this;
         }
 
@@ -432,22 +475,62 @@ public final class PythonRuntime implements SessionRuntime {
         }
 
         /**
-         * The runtime.
+         * The runtime. Runs the interpreter once to check it (about 20 ms).
          *
          * @throws TetherException {@code runtime_unavailable} when the executable does not
-         *     exist or is not an executable regular file
+         *     exist, is not an executable regular file, or is not a Python 3.8 or later that
+         *     starts with the configured environment
          */
         public PythonRuntime build() {
             Path exe = executable != null ? executable : DEFAULT_EXECUTABLE;
+            Interpreter interpreter = new Interpreter(exe, pythonPath != null ? pythonPath : List.of(),
+                    startTimeout != null ? startTimeout : DEFAULT_START_TIMEOUT,
+                    workerEnvironment != null ? workerEnvironment : Map.of());
+            checkInterpreter(interpreter);
+            return new PythonRuntime(interpreter,
+                    sandbox != null ? sandbox : Sandbox.off(),
+                    workRoot != null ? workRoot : WorkDirectories.defaultRoot(),
+                    forkServer != null ? forkServer : isLinux());
+        }
+
+        /**
+         * Runs the interpreter once, as workers will (flags and environment), so that a bad
+         * {@code python} setting fails here, at start-up, with what it said, rather than at
+         * every session's start. About 20 ms.
+         */
+        private static void checkInterpreter(Interpreter interpreter) {
+            Path exe = interpreter.executable();
             if (!Files.isRegularFile(exe) || !Files.isExecutable(exe)) {
                 throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE,
                         "no executable Python interpreter at " + exe);
             }
-            return new PythonRuntime(new Interpreter(exe, pythonPath != null ? pythonPath : List.of(),
-                    startTimeout != null ? startTimeout : DEFAULT_START_TIMEOUT),
-                    sandbox != null ? sandbox : Sandbox.off(),
-                    workRoot != null ? workRoot : WorkDirectories.defaultRoot(),
-                    forkServer != null ? forkServer : isLinux());
+            ProcessBuilder pb = new ProcessBuilder(exe.toString(), "-E", "-c",
+                    "import sys; sys.stdout.write('%d.%d' % sys.version_info[:2])")
+                    .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            interpreter.applyEnvironment(pb);
+            String said;
+            int status;
+            try {
+                Process p = pb.start();
+                byte[] out = p.getInputStream().readNBytes(4096);
+                if (!p.waitFor(interpreter.startTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+                    p.destroyForcibly();
+                    throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, exe + " did not answer within "
+                            + interpreter.startTimeout() + " when asked for its version");
+                }
+                said = new String(out, StandardCharsets.UTF_8).strip();
+                status = p.exitValue();
+            } catch (IOException e) {
+                throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "cannot run " + exe + ": " + e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, "interrupted while checking " + exe, e);
+            }
+            if (status != 0 || !said.matches("3\\.\\d+") || Integer.parseInt(said.substring(2)) < 8) {
+                throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, exe + " is not a Python 3.8 or later"
+                        + " interpreter (asked for its version it exited with " + status + " and wrote: "
+                        + (said.isEmpty() ? "nothing" : said.length() > 300 ? said.substring(0, 300) + "…" : said) + ")");
+            }
         }
 
         private static boolean isLinux() {

@@ -8,6 +8,7 @@ import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
 import io.tether.runtime.LinuxProcesses;
+import io.tether.runtime.Output;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkDirectories;
@@ -180,7 +181,7 @@ final class PythonWorker implements Worker {
                     ? new ExecutionError("TimeoutError", ex.crashReason() + "; the process was killed", List.of())
                     : new ExecutionError("WorkerCrashed", ex.crashReason(), List.of());
             return new ExecutionResult(number, timedOut ? ExecutionStatus.TIMEOUT : ExecutionStatus.CRASHED,
-                    ex.stdout(), ex.stderr(), null, error, duration, ex.truncated());
+                    ex.stdout(), ex.stderr(), null, error, duration, ex.truncated(), ex.outputs());
         }
         ExecutionStatus status = switch (String.valueOf(done.get("status"))) {
             case "ok" -> ExecutionStatus.OK;
@@ -197,7 +198,13 @@ final class PythonWorker implements Worker {
         }
         Map<String, Object> value = (Map<String, Object>) done.get("result");
         boolean truncated = Boolean.TRUE.equals(done.get("truncated")) || ex.truncated();
-        return new ExecutionResult(number, status, ex.stdout(), ex.stderr(), value, error, duration, truncated);
+        List<Output> outputs = ex.outputs();
+        if (value != null && !value.isEmpty()) {
+            outputs.add(new Output.ExecuteResult(value, done.get("result_metadata") instanceof Map<?, ?> m
+                    ? (Map<String, Object>) m : Map.of(), Boolean.TRUE.equals(done.get("result_truncated"))));
+        }
+        return new ExecutionResult(number, status, ex.stdout(), ex.stderr(), value, error, duration, truncated,
+                outputs);
     }
 
     @Override

@@ -14,7 +14,6 @@ import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -216,22 +215,6 @@ public final class Sandbox {
                     + " to the sandbox's user " + uid + ": " + e.getMessage(), e);
         }
     }
-
-    /**
-     * Removes from {@code environment} (a {@link ProcessBuilder}'s copy of the JVM's) what
-     * session code may not see when any layer is in force: everything but {@code PATH}, the
-     * locale ({@code LANG}, {@code LANGUAGE}, {@code LC_*}) and {@code TZ}. The server's
-     * environment is the operator's: its settings ({@code TETHER_*}), often a token
-     * ({@code TETHER_TOKEN}) or a cloud provider's credentials, and the host's layout
-     * ({@code HOME}, {@code PWD}). Does nothing when the sandbox is off.
-     */
-    public void confineEnvironment(Map<String, String> environment) {
-        if (enabled()) {
-            environment.keySet().removeIf(k -> !KEPT_ENVIRONMENT.contains(k) && !k.startsWith("LC_"));
-        }
-    }
-
-    private static final Set<String> KEPT_ENVIRONMENT = Set.of("PATH", "LANG", "LANGUAGE", "TZ");
 
     /**
      * The command that runs {@code program} in the jail, or {@code program} itself when the

@@ -3,7 +3,7 @@
 # server accepted for it (see the end of this file).
 #
 # Started cold by io.tether.runtime.python.PythonProcess as
-#   python3 -S -E -B worker.py --connect <socket path> <max_output_bytes> <rlimit_as> <rlimit_cpu> <rlimit_nproc> <rlimit_fsize> [sys.path entries...]
+#   python3 -E -B worker.py --connect <socket path> <max_output_bytes> <rlimit_as> <rlimit_cpu> <rlimit_nproc> <rlimit_fsize> [sys.path entries...]
 # (limits in bytes / seconds, 0 = leave unlimited).
 #
 # Protocol (both directions length-prefixed; lengths are 4-byte big-endian and count
@@ -16,7 +16,10 @@
 #       {"t":"hello","pid":..,"version":".."} once, when ready
 #       {"t":"fatal","message":".."} instead of hello when setup failed (then exit)
 #       {"t":"out","id":..,"s":1|2,"d":".."} output of exec id on stdout (1) / stderr (2)
+#       {"t":"display","id":..,"data":{..},"metadata":{..},"truncated":b}  a display_data
+#           output of exec id (a MIME bundle; after all stdout/stderr written before it)
 #       {"t":"done","id":..,"status":"ok|error|interrupted","result":{..},"error":{..},"truncated":b}
+#           (and "result_metadata":{..} when the result's bundle has metadata)
 #       {"t":"pong","id":..}
 #
 # Start-up speed matters (a cold start is paid per session), so this file imports only
@@ -36,6 +39,8 @@ import codecs
 import fcntl
 import io
 import select
+import builtins
+import _frozen_importlib
 
 # --- file descriptors --------------------------------------------------------------
 # The control channel is a private, non-inheritable descriptor (the socket, both
@@ -181,8 +186,9 @@ class Stream:
         if text:
             send('{"t":"out","id":%d,"s":%d,"d":%s}' % (eid, self.number, _str(text)))
 
-    def drain(self, readable):
-        # Caller holds self.lock; readable: whether poll saw anything left in the pipe.
+    def drain(self, readable, final=True):
+        # Caller holds self.lock; readable: whether poll saw anything left in the pipe;
+        # final: the end of the execution (an incomplete character is flushed, replaced).
         while readable:
             try:
                 data = os.read(self.fd, 65536)
@@ -191,7 +197,8 @@ class Stream:
             if not data:
                 break  # end of file: user code closed the worker's own write end as well
             self.forward(data)
-        self.forward(b'', True)
+        if final:
+            self.forward(b'', True)
 
 
 def pump(confine=None):
@@ -229,21 +236,53 @@ def pump(confine=None):
 _drain_poller = None
 
 
+def ready_streams():
+    # Caller holds both streams' locks: the fds of the pipes that hold something.
+    global _drain_poller
+    if _drain_poller is None:
+        _drain_poller = select.poll()
+        for stream in STREAMS:
+            _drain_poller.register(stream.fd, select.POLLIN)
+    return {fd for fd, _ in _drain_poller.poll(0)}
+
+
+_ALL_SIGNALS = _signal.valid_signals()
+
+
+def send_in_order(frame):
+    # A frame that must come after everything the cell wrote before it (a display): flush
+    # the Python-level buffers, forward what is in the pipes, then send it under both
+    # streams' locks, so the pump cannot forward later output before it. Signals wait
+    # meanwhile: an interrupt (SIGIO) raises in the code that runs, and this is the one
+    # frame the main thread sends while code runs; raised inside send(), it would leave half
+    # a frame on the channel (and a handler that displays would find the locks taken).
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except BaseException:
+            pass
+    out, err = STREAMS
+    mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, _ALL_SIGNALS)
+    try:
+        with out.lock, err.lock:
+            ready = ready_streams()
+            if ready:
+                out.drain(out.fd in ready, False)
+                err.drain(err.fd in ready, False)
+            send(frame)
+    finally:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, mask)
+
+
 def drain_streams():
     # Everything user code wrote before the end is in the pipes now or already read by the
     # pump. Under both streams' locks (the pump reads and forwards a pipe under its lock),
     # one poll tells which pipe still holds something; only those are read: one system
     # call per execution instead of a failing read per pipe.
-    global _drain_poller
     out, err = STREAMS
-    if _drain_poller is None:
-        _drain_poller = select.poll()
-        for stream in STREAMS:
-            _drain_poller.register(stream.fd, select.POLLIN)
     with out.lock, err.lock:
-        ready = _drain_poller.poll(0)
+        ready = ready_streams()
         if ready:
-            ready = {fd for fd, _ in ready}
             out.drain(out.fd in ready)
             err.drain(err.fd in ready)
         else:  # the common case; a stream that decoded nothing has nothing to flush
@@ -444,19 +483,290 @@ def describe(error):
     return '{"name":%s,"value":%s,"traceback":%s}' % (_str(name), _str(value), to_json(text.split('\n'))), truncated
 
 
+# --- rich outputs ------------------------------------------------------------------------
+# Jupyter's display model: an object is shown as a MIME bundle, {mime type: value}, made
+# from its _repr_*_ methods (as IPython's formatters do), text/plain always (its repr);
+# binary types are base64 text. display(obj) sends a display_data output at once, in order
+# with the cell's stdout and stderr; the trailing expression's bundle is the execute_result
+# (in the done frame). Caps: a result's values at most MAX_OUTPUT characters; all display
+# outputs of one execution share MAX_OUTPUT characters more. A value that does not fit is
+# left out (text/plain is cut instead) and the output and the execution say "truncated".
+# Plain values (int, str, list...) skip the _repr_*_ lookups: the common REPL result stays
+# as cheap as it was.
+
+_PLAIN = frozenset((int, float, bool, str, bytes, list, tuple, dict, set, frozenset, complex, type(None)))
+_REPR_METHODS = (('text/html', '_repr_html_'), ('text/markdown', '_repr_markdown_'),
+                 ('text/latex', '_repr_latex_'), ('image/svg+xml', '_repr_svg_'),
+                 ('image/png', '_repr_png_'), ('image/jpeg', '_repr_jpeg_'),
+                 ('application/json', '_repr_json_'))
+_BINARY = frozenset(('image/png', 'image/jpeg', 'image/gif', 'application/pdf'))
+_display_used = 0    # characters of display data sent by the running execution
+_display_truncated = False
+_shown_figures = set()  # ids of matplotlib figures already shown by the running execution
+_b2a_base64 = None
+
+
 def bundle(value):
-    text = repr(value)
-    truncated = len(text) > MAX_OUTPUT
-    if truncated:
-        text = text[:MAX_OUTPUT]
-    parts = '"text/plain":' + _str(text)
+    # The execute_result of a trailing expression: (data JSON, metadata JSON or None, truncated).
+    if type(value) in _PLAIN:
+        text = repr(value)
+        truncated = len(text) > MAX_OUTPUT
+        if truncated:
+            text = text[:MAX_OUTPUT]
+        parts = '"text/plain":' + _str(text)
+        try:
+            data = to_json(value)
+            if len(data) <= MAX_OUTPUT:
+                parts += ',"application/json":' + data
+        except (TypeError, ValueError, RecursionError):
+            pass
+        return '{' + parts + '}', None, truncated
+    data, metadata = mime_bundle(value)
+    if 'application/json' not in data:
+        try:
+            to_json(value)
+            data['application/json'] = value
+        except (TypeError, ValueError, RecursionError):
+            pass
+    return encode_bundle(data, metadata, MAX_OUTPUT)
+
+
+def mime_bundle(value):
+    """The MIME bundle of value, unencoded: ({mime: value}, {mime: metadata})."""
+    data = {}
+    metadata = {}
+    if isinstance(value, type) or repr_method(value, '_ipython_canary_method_should_not_exist_') is not None:
+        # A class (its _repr_*_ are unbound), or an object that claims every attribute
+        # (IPython's test for one): its repr only.
+        return {'text/plain': repr(value)}, metadata
+    figure = sys.modules.get('matplotlib.figure')
+    if figure is not None and isinstance(value, figure.Figure):
+        png = figure_png(value)
+        if png is not None:
+            data['image/png'] = png
+    method = repr_method(value, '_repr_mimebundle_')
+    if method is not None:
+        got = call_repr(value, '_repr_mimebundle_', method, include=None, exclude=None)
+        if isinstance(got, tuple) and len(got) == 2:
+            got, md = got
+            if isinstance(md, dict):
+                metadata.update(md)
+        if isinstance(got, dict):
+            for mime, v in got.items():
+                if isinstance(mime, str) and v is not None:
+                    data.setdefault(mime, v)
+    for mime, name in _REPR_METHODS:
+        if mime in data:
+            continue
+        method = repr_method(value, name)
+        if method is None:
+            continue
+        got = call_repr(value, name, method)
+        if isinstance(got, tuple) and len(got) == 2:
+            got, md = got
+            if isinstance(md, dict):
+                metadata[mime] = md
+        if got is not None:
+            data[mime] = got
+    if not isinstance(data.get('text/plain'), str):
+        try:
+            data['text/plain'] = repr(value)
+        except BaseException as e:
+            data['text/plain'] = '<unrepresentable %s: %s>' % (type(value).__name__, type(e).__name__)
+    return data, metadata
+
+
+def repr_method(value, name):
     try:
-        data = to_json(value)
-        if len(data) <= MAX_OUTPUT:
-            parts += ',"application/json":' + data
-    except (TypeError, ValueError, RecursionError):
-        pass
-    return '{' + parts + '}', truncated
+        method = getattr(value, name, None)
+    except BaseException:
+        return None  # a __getattr__ that raises something odd: no such method
+    return method if callable(method) else None
+
+
+def call_repr(value, name, method, **kwargs):
+    # A failing _repr_*_ leaves its type out, as IPython's formatters do, and says why on
+    # the cell's stderr (not silently: its author wants to know).
+    try:
+        return method(**kwargs)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:
+        try:
+            sys.stderr.write('%s.%s failed: %s: %s\n' % (type(value).__name__, name, type(e).__name__, e))
+        except BaseException:
+            pass
+        return None
+
+
+def encode_bundle(data, metadata, room):
+    # (data JSON, metadata JSON or None, truncated): at most room characters of values;
+    # text/plain first and cut to fit, then the rest in order, each whole or left out.
+    global _b2a_base64
+    truncated = False
+    text = data.get('text/plain', '')
+    if len(text) > room:
+        text = text[:max(room, 0)]
+        truncated = True
+    parts = ['"text/plain":' + _str(text)]
+    room -= len(text)
+    for mime, v in data.items():
+        if mime == 'text/plain' or not isinstance(mime, str):
+            continue
+        if mime in _BINARY and isinstance(v, (bytes, bytearray, memoryview)):
+            size = (len(v) + 2) // 3 * 4   # its base64 length, known before encoding it
+            if size > room:
+                truncated = True
+                continue
+            if _b2a_base64 is None:
+                import binascii
+                _b2a_base64 = binascii.b2a_base64
+            encoded = _str(_b2a_base64(v, newline=False).decode('ascii'))
+        elif mime == 'application/json' or mime.endswith('+json'):
+            try:
+                encoded = to_json(v)
+            except (TypeError, ValueError, RecursionError):
+                continue
+        elif isinstance(v, str):
+            if len(v) > room:
+                truncated = True
+                continue
+            encoded = _str(v)
+        else:
+            continue
+        item = _str(mime) + ':' + encoded
+        if len(item) > room + len(mime) + 5:  # keys, quotes and escapes count too, a little slack
+            truncated = True
+            continue
+        room -= len(item)
+        parts.append(item)
+    md = None
+    if metadata:
+        try:
+            md = to_json(metadata)
+        except (TypeError, ValueError, RecursionError):
+            md = None
+        if md is not None and len(md) > max(room, 0) + 4096:  # a little of its own: it is usually small
+            md = None
+            truncated = True
+    return '{' + ','.join(parts) + '}', md, truncated
+
+
+def display(*objs, raw=False, metadata=None):
+    """Shows each object as a display_data output of the running cell, in order with its
+    printed output: its richest representations (_repr_html_, _repr_png_... or a
+    matplotlib figure as PNG) and its repr as text/plain. raw=True: each object is a MIME
+    bundle already ({mime type: value}). metadata: {mime type: {...}} for every output."""
+    global _display_used, _display_truncated
+    eid = current_id
+    if eid == 0:
+        return  # no execution runs: output between executions belongs to no one
+    for obj in objs:
+        if raw:
+            if not isinstance(obj, dict):
+                raise TypeError('display(raw=True) takes MIME bundles (dicts), not %s' % type(obj).__name__)
+            data, md = dict(obj), {}
+        else:
+            data, md = mime_bundle(obj)
+        if metadata:
+            md.update(metadata)
+        data_json, md_json, truncated = encode_bundle(data, md, MAX_OUTPUT - _display_used)
+        _display_used += len(data_json)
+        if truncated:
+            _display_truncated = True
+        send_in_order('{"t":"display","id":%d,"data":%s,"metadata":%s,"truncated":%s}' % (
+            eid, data_json, md_json or '{}', 'true' if truncated else 'false'))
+
+
+# --- matplotlib ------------------------------------------------------------------------
+# Works without configuration, without importing matplotlib at start: a finder first on
+# sys.meta_path notices the first `import matplotlib` and sets MPLBACKEND (unless the
+# environment sets one) to Tether's inline backend, the module tether_inline, which this
+# finder also provides: Agg's canvas, and a show() that displays every open figure as
+# image/png and closes it. At the end of each cell the figures still open are shown and
+# closed the same way. MPLCONFIGDIR and XDG_CACHE_HOME go to a private temporary directory
+# when the home directory cannot be written (in the sandbox, where /tmp is the session's
+# own), so that matplotlib and fontconfig do not warn.
+BACKEND_MODULE = 'tether_inline'
+_BACKEND = 'module://' + BACKEND_MODULE
+_BACKEND_SOURCE = (
+    'from matplotlib.backend_bases import FigureManagerBase as FigureManager\n'
+    'from matplotlib.backends.backend_agg import FigureCanvasAgg as FigureCanvas\n'
+    'backend_version = "tether"\n'
+    'def show(*args, **kwargs):\n'
+    '    _show_figures()\n')
+
+
+class _Finder:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == 'matplotlib':
+            configure_matplotlib()
+        elif name == BACKEND_MODULE:
+            return _frozen_importlib.ModuleSpec(name, _Finder)
+        return None
+
+    @staticmethod
+    def create_module(spec):
+        return None
+
+    @staticmethod
+    def exec_module(module):
+        module._show_figures = show_figures
+        exec(_BACKEND_SOURCE, module.__dict__)
+
+
+_matplotlib_configured = False
+
+
+def configure_matplotlib():
+    global _matplotlib_configured
+    if _matplotlib_configured:
+        return
+    _matplotlib_configured = True
+    os.environ.setdefault('MPLBACKEND', _BACKEND)
+    home = os.path.expanduser('~')
+    if os.access(home, os.W_OK) or 'MPLCONFIGDIR' in os.environ:
+        return
+    # A home that cannot be written (the sandbox's): matplotlib's cache and fontconfig's
+    # (fc-list, which matplotlib runs) go to a private directory, so neither complains.
+    import tempfile
+    cache = tempfile.mkdtemp(prefix='matplotlib-')
+    os.environ['MPLCONFIGDIR'] = cache
+    os.environ.setdefault('XDG_CACHE_HOME', cache)
+
+
+def figure_png(figure):
+    # The figure at its own size and dpi (640x480 for matplotlib's default), marked shown.
+    _shown_figures.add(id(figure))
+    try:
+        buf = io.BytesIO()
+        figure.savefig(buf, format='png')
+        return buf.getvalue()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:
+        sys.stderr.write('the figure could not be drawn: %s: %s\n' % (type(e).__name__, e))
+        return None
+
+
+def show_figures():
+    # plt.show(), and the end of every cell while the inline backend is in use: each open
+    # figure not yet shown by this cell is displayed, then every one is closed.
+    pyplot = sys.modules.get('matplotlib.pyplot')
+    if pyplot is None or BACKEND_MODULE not in sys.modules:
+        return
+    try:
+        if pyplot.get_backend() != _BACKEND:
+            return
+        managers = sys.modules['matplotlib._pylab_helpers'].Gcf.get_all_fig_managers()
+    except BaseException:
+        return
+    for manager in managers:
+        figure = manager.canvas.figure
+        if id(figure) not in _shown_figures:
+            display(figure)
+    pyplot.close('all')
 
 
 # --- compiling cells ------------------------------------------------------------------
@@ -529,13 +839,17 @@ def refile(code, filename):
 
 
 def execute(eid, number, source_bytes):
-    global running, running_id, current_id
+    global running, running_id, current_id, _display_used, _display_truncated
     for stream in STREAMS:
         if stream.count or stream.truncated:
             stream.reset()
+    if _display_used or _display_truncated or _shown_figures:
+        _display_used = 0
+        _display_truncated = False
+        _shown_figures.clear()
     current_id = eid
     status = 'ok'
-    result = error = None
+    result = error = result_metadata = None
     result_truncated = error_truncated = False
     try:
         try:
@@ -552,7 +866,7 @@ def execute(eid, number, source_bytes):
             if last_code is not None:
                 value = eval(last_code, namespace)
                 if value is not None:
-                    result, result_truncated = bundle(value)
+                    result, result_metadata, result_truncated = bundle(value)
         finally:
             running = False
             _signal.signal(_signal.SIGIO, _signal.SIG_IGN)
@@ -562,6 +876,11 @@ def execute(eid, number, source_bytes):
     except BaseException as e:
         status = 'error'
         error, error_truncated = describe(e)
+    if BACKEND_MODULE in sys.modules:
+        try:
+            show_figures()  # what the cell drew and did not show, as Jupyter's inline backend
+        except BaseException as e:
+            sys.stderr.write('the figures could not be shown: %s: %s\n' % (type(e).__name__, e))
     files = (sys.stdout, sys.stderr)
     if files[0] is not _STD_FILES[0] or files[1] is not _STD_FILES[1]:
         # User code replaced them: flush theirs and ours, each once.
@@ -573,12 +892,18 @@ def execute(eid, number, source_bytes):
             pass
     drain_streams()
     current_id = 0
-    truncated = result_truncated or error_truncated or STREAMS[0].truncated or STREAMS[1].truncated
+    truncated = (result_truncated or error_truncated or _display_truncated or STREAMS[0].truncated
+                 or STREAMS[1].truncated)
     if result is None and error is None and not truncated:
         send(_DONE_PLAIN % eid)
     else:
-        send('{"t":"done","id":%d,"status":"%s","result":%s,"error":%s,"truncated":%s}' % (
-            eid, status, result or 'null', error or 'null', 'true' if truncated else 'false'))
+        extra = ''
+        if result_metadata:
+            extra = '"result_metadata":%s,' % result_metadata
+        if result_truncated:
+            extra += '"result_truncated":true,'
+        send('{"t":"done","id":%d,"status":"%s","result":%s,%s"error":%s,"truncated":%s}' % (
+            eid, status, result or 'null', extra, error or 'null', 'true' if truncated else 'false'))
 
 
 _DONE_PLAIN = '{"t":"done","id":%d,"status":"ok","result":null,"error":null,"truncated":false}'
@@ -673,7 +998,7 @@ def fatal(error):
 
 # --- fork server ------------------------------------------------------------------------
 # Started by io.tether.runtime.python.ForkServer as
-#   python3 -S -E -B worker.py --fork-server <socket path>
+#   python3 -E -B worker.py --fork-server <socket path>
 # It loads everything a worker needs, freezes the heap out of the garbage collector's
 # reach (gc.freeze(): a collection in a child would otherwise write to every object and
 # un-share its page), says "ready <pid>" on stdout and keeps one spare child forked in
@@ -936,6 +1261,19 @@ def cold(path, args):
         fatal(e)
     main(fd, args)
 
+
+# What sessions see of Tether: display() as a builtin and in the module `tether`
+# (`from tether import display`), and the finder of the matplotlib backend.
+builtins.display = display
+_tether_module = type(sys)('tether')
+_tether_module.__doc__ = 'Tether session helpers: display(*objs, raw=False, metadata=None).'
+_tether_module.display = display
+sys.modules['tether'] = _tether_module
+sys.meta_path.insert(0, _Finder)
+
+# The JVM passes the environment workers get; bubblewrap adds PWD (the jail's start
+# directory, not a worker's), which is nobody's to see.
+os.environ.pop('PWD', None)
 
 SANDBOX = None
 if len(sys.argv) > 2 and sys.argv[1] == '--sandbox':

@@ -291,7 +291,7 @@ class ForkServerTest {
 
     @Test
     void aClientThatConnectsAndSaysNothingHoldsUpNoOne() throws Exception {
-        Interpreter interpreter = new Interpreter(PythonRuntime.DEFAULT_EXECUTABLE, List.of(), Duration.ofSeconds(10));
+        Interpreter interpreter = new Interpreter(PythonRuntime.DEFAULT_EXECUTABLE, List.of(), Duration.ofSeconds(10), java.util.Map.of());
         try (ForkServer server = ForkServer.start(interpreter, WorkerScript.path());
              SocketChannel silent = SocketChannel.open(UnixDomainSocketAddress.of(server.socketPath()))) {
             ByteBuffer pid = ByteBuffer.allocate(4);
@@ -311,7 +311,7 @@ class ForkServerTest {
 
     @Test
     void aForkedChildExitsWhenItsConnectionEnds() throws Exception {
-        Interpreter interpreter = new Interpreter(PythonRuntime.DEFAULT_EXECUTABLE, List.of(), Duration.ofSeconds(10));
+        Interpreter interpreter = new Interpreter(PythonRuntime.DEFAULT_EXECUTABLE, List.of(), Duration.ofSeconds(10), java.util.Map.of());
         try (ForkServer server = ForkServer.start(interpreter, WorkerScript.path())) {
             Path socket = server.socketPath();
             long pid;

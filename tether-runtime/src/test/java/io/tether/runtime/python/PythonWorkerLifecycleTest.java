@@ -192,7 +192,9 @@ class PythonWorkerLifecycleTest extends PythonRuntimeFixture {
     @Test
     void anInterpreterThatFailsBeforeConnectingIsRuntimeUnavailableWithWhatItWrote(@TempDir Path tmp)
             throws Exception {
-        Path fake = java.nio.file.Files.writeString(tmp.resolve("python3"), "#!/bin/sh\necho 'no python here' >&2\nexit 3\n");
+        // It passes the builder's version check (python3 -E -c …), then fails as a worker.
+        Path fake = java.nio.file.Files.writeString(tmp.resolve("python3"), "#!/bin/sh\n"
+                + "if [ \"$2\" = -c ]; then printf 3.11; exit 0; fi\necho 'no python here' >&2\nexit 3\n");
         java.nio.file.Files.setPosixFilePermissions(fake, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         try (PythonRuntime broken = PythonRuntime.builder().executable(fake).workRoot(dir).build()) {
             assertThatThrownBy(() -> broken.start(new WorkerOptions(WorkerLimits.DEFAULTS)))
