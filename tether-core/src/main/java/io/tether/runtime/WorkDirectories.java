@@ -71,6 +71,12 @@ public final class WorkDirectories {
                 return;
             }
             Files.deleteIfExists(dir);
+        } catch (NoSuchFileException e) {
+            // Deleted meanwhile by another caller (a kill and the execution it ends both close):
+            // gone is what was asked; anything left is an error.
+            if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+                throw new UncheckedIOException("cannot delete working directory " + dir, e);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete working directory " + dir, e);
         }
