@@ -1,0 +1,97 @@
+package io.tether.server.mcp;
+
+import io.tether.TetherException;
+import io.tether.session.SessionManager;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code execute} calls running now, by MCP session and JSON-RPC request id, so a
+ * {@code notifications/cancelled} can stop the one it names: the execution is interrupted
+ * at once, and if it has not stopped after a grace period its interpreter is restarted (which
+ * kills whatever the code started). Thread-safe.
+ */
+final class McpCalls {
+    private static final Logger LOG = LoggerFactory.getLogger(McpCalls.class);
+
+    private final SessionManager manager;
+    private final Duration killAfter;
+    private final ConcurrentHashMap<String, Call> running = new ConcurrentHashMap<>();
+
+    /** One running execution; {@link #close} when it has ended. */
+    final class Call implements AutoCloseable {
+        private final String key;
+        final String sessionId;
+        private final CountDownLatch done = new CountDownLatch(1);
+        private volatile boolean cancelled;
+
+        private Call(String key, String sessionId) {
+            this.key = key;
+            this.sessionId = sessionId;
+        }
+
+        boolean cancelled() {
+            return cancelled;
+        }
+
+        @Override
+        public void close() {
+            done.countDown();
+            if (key != null) {
+                running.remove(key, this);
+            }
+        }
+    }
+
+    /** @param killAfter how long a cancelled execution may take to stop before its interpreter is restarted */
+    McpCalls(SessionManager manager, Duration killAfter) {
+        this.manager = manager;
+        this.killAfter = killAfter;
+    }
+
+    /**
+     * Registers an execution about to run in {@code sessionId}.
+     *
+     * @param mcpSession the MCP session, or {@code null} for a client without one (it cannot cancel)
+     * @param requestId the call's JSON-RPC id, or {@code null} when unknown (it cannot be cancelled)
+     */
+    Call begin(String mcpSession, String requestId, String sessionId) {
+        String key = mcpSession == null || requestId == null ? null : mcpSession + "\n" + requestId;
+        Call call = new Call(key, sessionId);
+        if (key != null) {
+            running.put(key, call);
+        }
+        return call;
+    }
+
+    /** Cancels the call, if it still runs; returns at once. */
+    void cancel(String mcpSession, String requestId) {
+        Call call = running.get(mcpSession + "\n" + requestId);
+        if (call == null || call.cancelled) {
+            return;
+        }
+        call.cancelled = true;
+        try {
+            manager.interrupt(call.sessionId);
+        } catch (TetherException e) {
+            return; // the session ended meanwhile: nothing runs
+        }
+        Thread.ofVirtual().name("tether-mcp-cancel").start(() -> {
+            try {
+                if (!call.done.await(killAfter.toMillis(), TimeUnit.MILLISECONDS)) {
+                    LOG.info("execution in session {} did not stop {} after it was cancelled; restarting its "
+                            + "interpreter", call.sessionId, killAfter);
+                    manager.restart(call.sessionId);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (TetherException e) {
+                LOG.debug("could not restart session {} after a cancel: {}", call.sessionId, e.toString());
+            }
+        });
+    }
+}
