@@ -15,6 +15,7 @@ import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -109,8 +110,9 @@ final class McpGate implements Filter {
         String mcpSession = request.getHeader(SESSION_HEADER);
         McpSessions.Access access = mcpSession == null ? McpSessions.Access.UNKNOWN
                 : sessions.use(mcpSession, principal.owner());
-        if (access == McpSessions.Access.FOREIGN || access == McpSessions.Access.ENDED) {
-            // The same answer as for an id that never existed: ids cannot be probed.
+        if (mcpSession != null && access != McpSessions.Access.OWN) {
+            // Foreign, ended and unknown ids get the same answer, so ids cannot be probed; and
+            // it is ours, not the SDK's (whose answer carries a Java stack trace).
             problem(response, 404, "session_not_found", "no MCP session '" + mcpSession
                     + "'; it may have ended: initialize a new one");
             return;
@@ -145,7 +147,11 @@ final class McpGate implements Filter {
         }
         boolean initialize = false;
         JsonNode message = parse(body);
-        if (message != null && message.isObject()) {
+        if (message == null) {
+            problem(response, 400, "invalid_request", "the body is not JSON: send one JSON-RPC message");
+            return;
+        }
+        if (message.isObject()) {
             String method = message.path("method").asText("");
             switch (method) {
                 case "initialize" -> initialize = true;
@@ -165,11 +171,36 @@ final class McpGate implements Filter {
                 }
             }
         }
-        chain.doFilter(new ReadBody(request, body), response);
-        if (initialize) {
-            String opened = response.getHeader(SESSION_HEADER);
-            if (opened != null) {
-                sessions.opened(opened, principal.owner());
+        chain.doFilter(new ReadBody(request, body), initialize ? new Opening(response, principal.owner()) : response);
+    }
+
+    /**
+     * The answer to an {@code initialize}: records the MCP session it opens as the header is
+     * set, before any of the answer reaches the client, whose next request names it.
+     */
+    private final class Opening extends HttpServletResponseWrapper {
+        private final String owner;
+
+        Opening(HttpServletResponse response, String owner) {
+            super(response);
+            this.owner = owner;
+        }
+
+        @Override
+        public void setHeader(String name, String value) {
+            opening(name, value);
+            super.setHeader(name, value);
+        }
+
+        @Override
+        public void addHeader(String name, String value) {
+            opening(name, value);
+            super.addHeader(name, value);
+        }
+
+        private void opening(String name, String value) {
+            if (SESSION_HEADER.equalsIgnoreCase(name) && value != null) {
+                sessions.opened(value, owner);
             }
         }
     }

@@ -174,6 +174,39 @@ class McpEndpointTest {
     }
 
     @Test
+    void anotherOwnersMcpSessionIdIsRefusedLikeAnUnknownOne() {
+        Seen seen = new Seen();
+        McpSyncClient a = client(aliceToken, seen, null);
+        call(a, "execute", Map.of("code", "mine = 1"));
+        Map<String, String> headers = Map.of("Content-Type", "application/json",
+                "Accept", "application/json, text/event-stream", "Mcp-Session-Id", seen.mcpSession.get(),
+                "MCP-Protocol-Version", "2025-11-25");
+        Map<String, Object> list = Map.of("jsonrpc", "2.0", "id", 9, "method", "tools/list");
+        Api.Reply stolen = new Api(server.url(), bobToken).send("POST", "/mcp", list, headers);
+        assertThat(stolen.status()).isEqualTo(404);
+        assertThat(stolen.code()).isEqualTo("session_not_found");
+        Map<String, String> unknown = new java.util.HashMap<>(headers);
+        unknown.put("Mcp-Session-Id", "no-such-session");
+        Api.Reply none = alice.send("POST", "/mcp", list, unknown);
+        assertThat(none.status()).isEqualTo(404);
+        assertThat(none.code()).isEqualTo("session_not_found");
+        assertThat(none.body()).doesNotContain("stackTrace");
+        assertThat(call(a, "execute", Map.of("code", "mine")).isError()).isFalse();
+    }
+
+    @Test
+    void aBodyThatIsNotJsonIsAProblemWithoutAStackTrace() {
+        Api.Reply r = alice.send("POST", "/mcp", "{not json", Map.of("Content-Type", "application/json",
+                "Accept", "application/json, text/event-stream"));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.code()).isEqualTo("invalid_request");
+        Api.Reply type = alice.send("POST", "/mcp", "{}", Map.of("Content-Type", "text/plain",
+                "Accept", "application/json, text/event-stream"));
+        assertThat(type.status()).isEqualTo(415);
+        assertThat(type.body()).doesNotContain("stackTrace");
+    }
+
+    @Test
     void aForeignOriginIsRefused() {
         Api.Reply r = alice.send("POST", "/mcp", Map.of("jsonrpc", "2.0", "id", 1, "method", "ping"),
                 Map.of("Accept", "application/json, text/event-stream", "Origin", "http://evil.example"));
