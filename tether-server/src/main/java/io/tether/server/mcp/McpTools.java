@@ -75,7 +75,7 @@ final class McpTools {
                 + "between calls. Without `session` it runs in this connection's automatic session (created on "
                 + "the first call, ended when the connection ends); the result names the session's handle, "
                 + "which later calls may pass as `session`. " + lifetime,
-                schema(Map.of(
+                schema(ordered(
                         "code", prop("string", "The code to run"),
                         "session", prop("string", "A session handle (from create_session or an earlier result); "
                                 + "omit for the automatic session"),
@@ -86,30 +86,30 @@ final class McpTools {
                 this::execute));
         out.add(tool("create_session", "Start a new live session and return its handle, for work kept apart "
                 + "from the automatic session. " + lifetime,
-                schema(Map.of(
+                schema(ordered(
                         "runtime", prop("string", "python (default) or jshell"),
                         "idle_timeout", prop("number", "Seconds without use after which the session ends"),
                         "network", prop("boolean", "Whether its code may use the network (if the server allows)"))),
                 this::createSession));
         out.add(tool("end_session", "End a session: its interpreter stops and its files are deleted.",
-                schema(Map.of("session", prop("string", "The session handle")), "session"),
+                schema(ordered("session", prop("string", "The session handle")), "session"),
                 this::endSession));
         out.add(tool("list_sessions", "List your active sessions with their handles.",
-                schema(Map.of()), this::listSessions));
+                schema(ordered()), this::listSessions));
         out.add(tool("interrupt", "Interrupt the code running in a session; its variables are kept.",
-                schema(Map.of("session", prop("string", "The session handle; omit for the automatic session"))),
+                schema(ordered("session", prop("string", "The session handle; omit for the automatic session"))),
                 this::interrupt));
         out.add(tool("list_files", "List the files in a session's working directory.",
-                schema(Map.of("session", prop("string", "The session handle; omit for the automatic session"))),
+                schema(ordered("session", prop("string", "The session handle; omit for the automatic session"))),
                 this::listFiles));
         out.add(tool("read_file", "Read a text file from a session's working directory.",
-                schema(Map.of(
+                schema(ordered(
                         "session", prop("string", "The session handle; omit for the automatic session"),
                         "name", prop("string", "The file's name in the working directory")), "name"),
                 this::readFile));
         out.add(tool("write_file", "Write a text file into a session's working directory (replacing one of "
                 + "that name), for the session's code to read.",
-                schema(Map.of(
+                schema(ordered(
                         "session", prop("string", "The session handle; omit for the automatic session"),
                         "name", prop("string", "The file's name in the working directory"),
                         "content", prop("string", "The text to write (UTF-8)")), "name", "content"),
@@ -333,6 +333,15 @@ final class McpTools {
     private static CallToolResult ok(String text, Map<String, Object> structured) {
         List<Content> content = List.of(new TextContent(text));
         return CallToolResult.builder().content(content).structuredContent(structured).isError(false).build();
+    }
+
+    /** The properties in the order given: clients show them so. */
+    private static Map<String, Object> ordered(Object... nameThenProperty) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < nameThenProperty.length; i += 2) {
+            m.put((String) nameThenProperty[i], nameThenProperty[i + 1]);
+        }
+        return m;
     }
 
     private static Map<String, Object> schema(Map<String, Object> properties, String... required) {
