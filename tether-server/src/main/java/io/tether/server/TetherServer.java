@@ -414,9 +414,14 @@ public final class TetherServer implements AutoCloseable {
         }
         routes.drain();
         mcp.drain();
+        long graceEnds = System.nanoTime() + config.shutdownGrace().toNanos();
         if (!routes.awaitNoExecutions(config.shutdownGrace())) {
             LOG.info("interrupting {} executions still running after the shutdown grace period", routes.executingCount());
             routes.interruptAll();
+        }
+        if (!mcp.awaitNoExecutions(Duration.ofNanos(Math.max(0, graceEnds - System.nanoTime())))) {
+            LOG.info("interrupting MCP executions still running after the shutdown grace period");
+            mcp.interruptAll();
         }
         try {
             jetty.stop();

@@ -3,6 +3,8 @@ package io.tether.server.mcp;
 import io.tether.TetherException;
 import io.tether.session.SessionManager;
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +22,10 @@ final class McpCalls {
 
     private final SessionManager manager;
     private final Duration killAfter;
+    /** Cancellable calls, by MCP session and request id. */
     private final ConcurrentHashMap<String, Call> running = new ConcurrentHashMap<>();
+    /** Every call in flight, cancellable or not, for a shutdown to wait for or interrupt. */
+    private final Set<Call> inFlight = ConcurrentHashMap.newKeySet();
 
     /** One running execution; {@link #close} when it has ended. */
     final class Call implements AutoCloseable {
@@ -44,6 +49,10 @@ final class McpCalls {
             if (key != null) {
                 running.remove(key, this);
             }
+            synchronized (inFlight) {
+                inFlight.remove(this);
+                inFlight.notifyAll();
+            }
         }
     }
 
@@ -62,10 +71,42 @@ final class McpCalls {
     Call begin(String mcpSession, String requestId, String sessionId) {
         String key = mcpSession == null || requestId == null ? null : mcpSession + "\n" + requestId;
         Call call = new Call(key, sessionId);
+        inFlight.add(call);
         if (key != null) {
             running.put(key, call);
         }
         return call;
+    }
+
+    /**
+     * Waits until no call is in flight, or {@code timeout} has passed.
+     *
+     * @return whether none is in flight
+     */
+    boolean awaitNone(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (inFlight) {
+            try {
+                long left;
+                while (!inFlight.isEmpty() && (left = deadline - System.nanoTime()) > 0) {
+                    inFlight.wait(Math.max(1, left / 1_000_000));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return inFlight.isEmpty();
+        }
+    }
+
+    /** Interrupts every call in flight; for a shutdown past its grace period. */
+    void interruptAll() {
+        for (Call call : List.copyOf(inFlight)) {
+            try {
+                manager.interrupt(call.sessionId);
+            } catch (TetherException e) {
+                // it ended meanwhile: nothing to interrupt
+            }
+        }
     }
 
     /** Cancels the call, if it still runs; returns at once. */

@@ -82,14 +82,16 @@ public final class McpEndpoint implements AutoCloseable {
     }
 
     private final McpSessions sessions;
+    private final McpCalls calls;
     private final McpGate gate;
     private final McpSyncServer server;
     private final ServletContextHandler context;
     private final ScheduledExecutorService sweeper;
 
-    private McpEndpoint(McpSessions sessions, McpGate gate, McpSyncServer server, ServletContextHandler context,
-                        ScheduledExecutorService sweeper) {
+    private McpEndpoint(McpSessions sessions, McpCalls calls, McpGate gate, McpSyncServer server,
+                        ServletContextHandler context, ScheduledExecutorService sweeper) {
         this.sessions = sessions;
+        this.calls = calls;
         this.gate = gate;
         this.server = server;
         this.context = context;
@@ -171,7 +173,7 @@ public final class McpEndpoint implements AutoCloseable {
                 }
             }, every, every, TimeUnit.MILLISECONDS);
         }
-        return new McpEndpoint(sessions, gate, server, context, sweeper);
+        return new McpEndpoint(sessions, calls, gate, server, context, sweeper);
     }
 
     private static String version() {
@@ -187,6 +189,21 @@ public final class McpEndpoint implements AutoCloseable {
     /** Refuses new requests from now on ({@code shutting_down}); calls in progress go on. */
     public void drain() {
         gate.drain();
+    }
+
+    /**
+     * Waits until no {@code execute} call is running, or {@code timeout} has passed; for a
+     * graceful shutdown.
+     *
+     * @return whether none is running
+     */
+    public boolean awaitNoExecutions(Duration timeout) {
+        return calls.awaitNone(timeout);
+    }
+
+    /** Interrupts every running {@code execute}; for a shutdown past its grace period. */
+    public void interruptAll() {
+        calls.interruptAll();
     }
 
     /**
