@@ -1,6 +1,7 @@
 package io.tether.server.mcp;
 
 import io.tether.TetherException;
+import io.tether.session.EndReason;
 import io.tether.session.SessionManager;
 import java.time.Duration;
 import java.util.List;
@@ -14,11 +15,14 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@code execute} calls running now, by MCP session and JSON-RPC request id, so a
  * {@code notifications/cancelled} can stop the one it names: the execution is interrupted
- * at once, and if it has not stopped after a grace period its interpreter is restarted (which
- * kills whatever the code started). Thread-safe.
+ * at once, and if it has not stopped after a grace period (code that catches the interrupt)
+ * its session is ended ({@code execution_cancelled}), which kills the interpreter and
+ * whatever the code started. Thread-safe.
  */
 final class McpCalls {
     private static final Logger LOG = LoggerFactory.getLogger(McpCalls.class);
+    /** Why a session ended whose cancelled execution would not stop. */
+    static final EndReason CANCELLED = EndReason.of("execution_cancelled");
 
     private final SessionManager manager;
     private final Duration killAfter;
@@ -56,7 +60,7 @@ final class McpCalls {
         }
     }
 
-    /** @param killAfter how long a cancelled execution may take to stop before its interpreter is restarted */
+    /** @param killAfter how long a cancelled execution may take to stop before its session is ended */
     McpCalls(SessionManager manager, Duration killAfter) {
         this.manager = manager;
         this.killAfter = killAfter;
@@ -124,14 +128,14 @@ final class McpCalls {
         Thread.ofVirtual().name("tether-mcp-cancel").start(() -> {
             try {
                 if (!call.done.await(killAfter.toMillis(), TimeUnit.MILLISECONDS)) {
-                    LOG.info("execution in session {} did not stop {} after it was cancelled; restarting its "
-                            + "interpreter", call.sessionId, killAfter);
-                    manager.restart(call.sessionId);
+                    LOG.info("execution in session {} did not stop {} after it was cancelled; ending the session",
+                            call.sessionId, killAfter);
+                    manager.end(call.sessionId, CANCELLED);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (TetherException e) {
-                LOG.debug("could not restart session {} after a cancel: {}", call.sessionId, e.toString());
+                LOG.debug("could not end session {} after a cancel: {}", call.sessionId, e.toString());
             }
         });
     }

@@ -318,6 +318,31 @@ class McpEndpointTest {
     }
 
     @Test
+    void aCancelledExecutionThatWillNotStopLosesItsSession() throws Exception {
+        Seen seen = new Seen();
+        McpSyncClient c = client(aliceToken, seen, null);
+        String handle = (String) structured(call(c, "create_session", Map.of())).get("session");
+        String stubborn = "import time\nwhile True:\n    try:\n        time.sleep(100)\n    except KeyboardInterrupt:\n"
+                + "        pass";
+        CompletableFuture<CallToolResult> running = CompletableFuture.supplyAsync(
+                () -> call(c, "execute", Map.of("code", stubborn, "session", handle)), CALLERS);
+        eventually(Duration.ofSeconds(30), "the execution runs", () -> ((List<?>) alice
+                .get("/v1/sessions/" + handle + "/executions").json().get("items")).stream()
+                .anyMatch(e -> "running".equals(((Map<?, ?>) e).get("status"))));
+        String call = seen.bodies.stream().filter(b -> b.contains("KeyboardInterrupt")).findFirst().orElseThrow();
+        Object id = Api.JSON.readValue(call, Map.class).get("id");
+        alice.send("POST", "/mcp", Map.of("jsonrpc", "2.0", "method", "notifications/cancelled",
+                "params", Map.of("requestId", id)), Map.of("Content-Type", "application/json",
+                "Accept", "application/json, text/event-stream", "Mcp-Session-Id", seen.mcpSession.get(),
+                "MCP-Protocol-Version", "2025-11-25"));
+        CallToolResult result = running.get(30, TimeUnit.SECONDS);
+        assertThat(result.isError()).isTrue();
+        Map<String, Object> session = alice.get("/v1/sessions/" + handle).json();
+        assertThat(session.get("status")).isNotEqualTo("active");
+        assertThat(session.get("end_reason")).isEqualTo("execution_cancelled");
+    }
+
+    @Test
     void aLongExecutionSendsProgressWithItsOutput() {
         List<McpSchema.ProgressNotification> progress = new CopyOnWriteArrayList<>();
         McpSyncClient c = client(aliceToken, new Seen(), progress);
