@@ -424,16 +424,18 @@ public final class TetherServer implements AutoCloseable {
             mcp.interruptAll();
         }
         try {
+            // Before Jetty stops: it closes the MCP clients' open event streams, which Jetty
+            // would otherwise wait for until its stop timeout.
+            mcp.close();
+        } catch (RuntimeException e) {
+            LOG.warn("MCP endpoint did not close cleanly: {}", e.toString());
+        }
+        try {
             jetty.stop();
         } catch (Exception e) {
             LOG.warn("HTTP server did not stop cleanly: {}", e.toString());
         }
         try {
-            try {
-                mcp.close();
-            } catch (RuntimeException e) {
-                LOG.warn("MCP endpoint did not close cleanly: {}", e.toString());
-            }
             manager.close();
         } finally {
             try {

@@ -40,24 +40,24 @@ final class ExecutionText {
         structured.put("stdout", stdout);
         structured.put("stderr", stderr);
         if (!stdout.isEmpty()) {
-            content.add(new TextContent(stdout));
+            content.add(TextContent.builder(stdout).build());
         }
         if (!stderr.isEmpty()) {
-            content.add(new TextContent("[stderr]\n" + stderr));
+            content.add(TextContent.builder("[stderr]\n" + stderr).build());
         }
         Object value = r.result().get("text/plain");
         if (value != null) {
             String text = cap(value.toString(), maxChars, where);
             structured.put("result", text);
-            content.add(new TextContent(text));
+            content.add(TextContent.builder(text).build());
         }
         for (Map.Entry<String, Object> e : r.result().entrySet()) {
             // Rich outputs put images into the value's MIME bundle as base64.
             if (IMAGES.contains(e.getKey()) && e.getValue() instanceof String base64) {
                 content.add(base64.length() <= maxChars * 8L
-                        ? new ImageContent(null, base64, e.getKey())
-                        : new TextContent("[an " + e.getKey() + " image of " + base64.length() * 3 / 4
-                                + " bytes was left out: too large to show here]"));
+                        ? ImageContent.builder(base64, e.getKey()).build()
+                        : TextContent.builder("[an " + e.getKey() + " image of " + base64.length() * 3 / 4
+                                + " bytes was left out: too large to show here]").build());
             }
         }
         ExecutionError error = r.error();
@@ -67,7 +67,7 @@ final class ExecutionText {
             String text = cap(trace, maxChars, where);
             structured.put("error", Map.of("name", error.name(), "value", error.value() == null ? "" : error.value(),
                     "traceback", text));
-            content.add(new TextContent(text));
+            content.add(TextContent.builder(text).build());
         }
         boolean ok = r.status() == ExecutionStatus.OK;
         String summary = String.format(Locale.ROOT, "[session %s · execution %d · %s · %.2f s%s]", sessionId,
@@ -85,7 +85,7 @@ final class ExecutionText {
             summary += " " + note;
             structured.put("note", note);
         }
-        content.add(new TextContent(summary));
+        content.add(TextContent.builder(summary).build());
         return CallToolResult.builder().content(content).structuredContent(structured).isError(!ok).build();
     }
 

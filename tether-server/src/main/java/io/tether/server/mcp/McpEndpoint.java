@@ -106,6 +106,7 @@ public final class McpEndpoint implements AutoCloseable {
      * @param handOver makes a file the server wrote into a working directory the session's own
      * @param clock the time MCP sessions idle by
      */
+    @SuppressWarnings("deprecation") // the logging capability: its builder method has no replacement yet
     public static McpEndpoint create(SessionManager manager, HostCheck hosts, TokenStore tokens, Principal noAuth,
                                      Limits limits, Consumer<Boolean> networkCheck, Consumer<Path> handOver,
                                      InstantSource clock) {

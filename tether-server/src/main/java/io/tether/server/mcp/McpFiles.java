@@ -81,7 +81,7 @@ final class McpFiles {
         if (cut) {
             text.append("\n[only the first ").append(MAX_LISTED).append(" names are listed]");
         }
-        return CallToolResult.builder().content(List.of(new TextContent(text.toString())))
+        return CallToolResult.builder().content(List.of(TextContent.builder(text.toString()).build()))
                 .structuredContent(Map.of("session", session, "files", entries, "truncated", cut)).isError(false)
                 .build();
     }
@@ -120,8 +120,8 @@ final class McpFiles {
                         + "(GET /v1/sessions/" + session + "/files/" + name + ")");
             }
         }
-        return CallToolResult.builder().content(List.of(new TextContent(ExecutionText.cap(text, maxChars,
-                        "the file (REST: GET /v1/sessions/" + session + "/files/" + name + ")"))))
+        return CallToolResult.builder().content(List.of(TextContent.builder(ExecutionText.cap(text, maxChars,
+                        "the file (REST: GET /v1/sessions/" + session + "/files/" + name + ")")).build()))
                 .isError(false).build();
     }
 
@@ -156,8 +156,8 @@ final class McpFiles {
         } catch (IOException e) {
             throw new ToolError("write_file: cannot write " + name + ": " + e.getMessage());
         }
-        return CallToolResult.builder().content(List.of(new TextContent("Wrote " + content.length + " bytes to "
-                        + name + " in session " + session + ".")))
+        return CallToolResult.builder().content(List.of(TextContent.builder("Wrote " + content.length + " bytes to "
+                        + name + " in session " + session + ".").build()))
                 .structuredContent(Map.of("session", session, "name", name, "size", content.length))
                 .isError(false).build();
     }

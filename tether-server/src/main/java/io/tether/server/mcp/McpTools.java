@@ -305,7 +305,7 @@ final class McpTools {
                                        Body body) {
         @SuppressWarnings("unchecked")
         Set<String> known = ((Map<String, Object>) schema.get("properties")).keySet();
-        McpSchema.Tool tool = McpSchema.Tool.builder().name(name).description(description).inputSchema(schema).build();
+        McpSchema.Tool tool = McpSchema.Tool.builder(name, schema).description(description).build();
         return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> {
             try {
                 return body.call(exchange, request, new ToolArguments(name, request.arguments(), known));
@@ -331,7 +331,7 @@ final class McpTools {
     }
 
     private static CallToolResult ok(String text, Map<String, Object> structured) {
-        List<Content> content = List.of(new TextContent(text));
+        List<Content> content = List.of(TextContent.builder(text).build());
         return CallToolResult.builder().content(content).structuredContent(structured).isError(false).build();
     }
 

@@ -63,7 +63,7 @@ final class Progress implements AutoCloseable {
                             : pending.toString();
                     pending.setLength(0);
                 }
-                exchange.progressNotification(new ProgressNotification(token, ++n, null, message));
+                exchange.progressNotification(ProgressNotification.builder(token, ++n).message(message).build());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

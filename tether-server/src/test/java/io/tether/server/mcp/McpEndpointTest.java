@@ -322,13 +322,13 @@ class McpEndpointTest {
         Seen seen = new Seen();
         McpSyncClient c = client(aliceToken, seen, null);
         String handle = (String) structured(call(c, "create_session", Map.of())).get("session");
-        String stubborn = "import time\nwhile True:\n    try:\n        time.sleep(100)\n    except KeyboardInterrupt:\n"
-                + "        pass";
+        // It says it is inside its try block (a file), so the cancel cannot land before it.
+        String stubborn = "import time, pathlib\nwhile True:\n    try:\n        pathlib.Path('ready').touch()\n"
+                + "        time.sleep(100)\n    except KeyboardInterrupt:\n        pass";
         CompletableFuture<CallToolResult> running = CompletableFuture.supplyAsync(
                 () -> call(c, "execute", Map.of("code", stubborn, "session", handle)), CALLERS);
-        eventually(Duration.ofSeconds(30), "the execution runs", () -> ((List<?>) alice
-                .get("/v1/sessions/" + handle + "/executions").json().get("items")).stream()
-                .anyMatch(e -> "running".equals(((Map<?, ?>) e).get("status"))));
+        eventually(Duration.ofSeconds(30), "the code is in its try block",
+                () -> alice.get("/v1/sessions/" + handle + "/files").body().contains("ready"));
         String call = seen.bodies.stream().filter(b -> b.contains("KeyboardInterrupt")).findFirst().orElseThrow();
         Object id = Api.JSON.readValue(call, Map.class).get("id");
         alice.send("POST", "/mcp", Map.of("jsonrpc", "2.0", "method", "notifications/cancelled",
