@@ -89,6 +89,34 @@ class LiveTest(unittest.TestCase):
         self.assertEqual(timed_out.status, "timeout")
         self.assertEqual(t.execute(sid, "x").value, 41)  # the namespace survived the timeout
 
+    def test_history_lists_executions_newest_first_in_pages_with_or_without_output(self):
+        t = self.tether
+        sid = self.python_session()
+        t.execute(sid, "x = 1")
+        t.execute(sid, "print('two')")
+        t.execute(sid, "1 / 0")
+        first = t.list_executions(sid, limit=2)
+        self.assertEqual([e["number"] for e in first.items], [3, 2])
+        self.assertEqual(first.items[0]["status"], "error")
+        self.assertEqual(first.items[0]["error_name"], "ZeroDivisionError")
+        self.assertEqual(first.items[0]["code_preview"], "1 / 0")
+        self.assertNotIn("stdout", first.items[1])  # a summary
+        self.assertIsNotNone(first.next_cursor)
+        last = t.list_executions(sid, limit=2, cursor=first.next_cursor)
+        self.assertEqual([e["number"] for e in last.items], [1])
+        self.assertIsNone(last.next_cursor)
+
+        whole = t.list_executions(sid, output=True)
+        self.assertEqual([e.number for e in whole.items], [3, 2, 1])
+        self.assertEqual(whole.items[1]["stdout"], "two\n")
+        self.assertEqual(whole.items[2]["code"], "x = 1")
+        self.assertEqual([e["number"] for e in t.iter_executions(sid, limit=1)], [3, 2, 1])
+        t.end_session(sid)
+        self.assertEqual(len(t.list_executions(sid).items), 3)  # also after the session ended
+        with self.assertRaises(TetherError) as e:
+            t.list_executions(sid, limit=0)
+        self.assertEqual((e.exception.code, e.exception.status), ("invalid_request", 400))
+
     def test_stream_gives_typed_events_in_order(self):
         t = self.tether
         sid = self.python_session()

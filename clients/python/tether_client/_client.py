@@ -133,6 +133,13 @@ class SessionPage:
     next_cursor: Optional[str]
 
 
+@dataclass(frozen=True)
+class ExecutionPage:
+    """One page of a session's execution history, newest first; ``next_cursor`` is ``None`` on the last."""
+    items: List[dict]
+    next_cursor: Optional[str]
+
+
 # ---------------------------------------------------------------------------------------------
 # Stream events
 
@@ -621,6 +628,33 @@ class Tether:
             raise ValueError(f"execution numbers start at 1, got {number}")
         return Execution(self._json("GET", f"{self._sid(session_id)}/executions/{int(number)}", None, session_id,
                                     idempotent=True))
+
+    def list_executions(self, session_id: str, *, limit: Optional[int] = None, cursor: Optional[str] = None,
+                        output: bool = False) -> ExecutionPage:
+        """``GET /v1/sessions/{id}/executions``: one page of the history, newest first (the running
+        execution first), also of an ended session; pass ``next_cursor`` back for the next page.
+
+        Each item is a summary without output (``number``, ``status``, ``started_at``, ``ended_at``,
+        ``duration``, ``error_name``, ``code_preview``, ...) unless ``output=True``: then it is the
+        whole :class:`Execution`, as :meth:`execution` returns it.
+        """
+        q: Dict[str, Any] = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
+        if output:
+            q["output"] = "true"
+        path = f"{self._sid(session_id)}/executions" + ("?" + urllib.parse.urlencode(q) if q else "")
+        page = self._json("GET", path, None, session_id, idempotent=True)
+        items = page.get("items", [])
+        return ExecutionPage([Execution(i) for i in items] if output else items, page.get("next_cursor"))
+
+    def iter_executions(self, session_id: str, **query: Any) -> Iterator[dict]:
+        """Every execution of the session's history (as :meth:`list_executions`), following the cursors."""
+        cursor = query.pop("cursor", None)
+        while True:
+            page = self.list_executions(session_id, cursor=cursor, **query)
+            yield from page.items
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
 
     def interrupt(self, session_id: str) -> None:
         self._json("POST", self._sid(session_id) + "/interrupt", None, session_id, idempotent=False)

@@ -22,10 +22,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Latency of a trivial execute ({@code x = x + 1}) on one live Python session through the
- * session manager. The floor to compare it with (a bare exec worker over pipes) is measured
- * by {@link RuntimeHarness} in the same run as its own figure; this is the JMH view of the
- * Tether side only.
+ * Latency of a trivial execute ({@code x = x + 1}) and of one that prints 100 lines, on one
+ * live Python session through the session manager. The floor to compare it with (a bare exec
+ * worker over pipes) is measured by {@link RuntimeHarness} in the same run as its own figure;
+ * this is the JMH view of the Tether side only.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -55,6 +55,16 @@ public class PythonExecuteBenchmark {
     public ExecutionResult increment() {
         ExecutionResult r = manager.execute(id, "x = x + 1", null, null);
         if (r.status() != ExecutionStatus.OK) {
+            throw new IllegalStateException("execution ended " + r.status() + ": " + r.error());
+        }
+        return r;
+    }
+
+    /** Output on the hot path: it is streamed to the listener and kept for the result. */
+    @Benchmark
+    public ExecutionResult print100Lines() {
+        ExecutionResult r = manager.execute(id, "for i in range(100): print(i)", null, (stream, text) -> { });
+        if (r.status() != ExecutionStatus.OK || r.stdout().length() != 290) {
             throw new IllegalStateException("execution ended " + r.status() + ": " + r.error());
         }
         return r;

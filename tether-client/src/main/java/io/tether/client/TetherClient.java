@@ -139,6 +139,25 @@ public final class TetherClient implements AutoCloseable {
     }
 
     /**
+     * Runs code in a new session of {@code runtime} that the server creates for this call
+     * ({@code POST /v1/execute} without a session): one round trip instead of two. The
+     * result's {@link Execution#sessionId()} names the session, for the next call; it stays
+     * until it ends by idle timeout or {@link #endSession}. Like every execution it is not
+     * retried once it may have reached the server.
+     */
+    public Execution executeInNewSession(String runtime, ExecuteRequest request) {
+        return api.autoExecute(null, Wire.nonBlank("runtime", runtime), request, defaults);
+    }
+
+    /**
+     * Like {@link #executeInNewSession}, streamed: returns once the execution has started,
+     * with the new session's id in {@link ExecutionStream#sessionId()}.
+     */
+    public ExecutionStream streamInNewSession(String runtime, ExecuteRequest request) {
+        return api.autoStream(null, Wire.nonBlank("runtime", runtime), request, defaults, true);
+    }
+
+    /**
      * The events of running code in a session, as a {@link Flow.Publisher}: the code runs
      * when a subscriber subscribes (one subscriber only), and events follow its demand.
      * Signals come from a virtual thread of the client.

@@ -21,6 +21,19 @@ public interface Worker extends AutoCloseable {
      */
     ExecutionResult execute(ExecutionRequest request, OutputListener listener);
 
+    /**
+     * The output execution {@code number} has produced so far while it runs, read from the
+     * buffer its result is made of, so a caller keeps no copy of its own. Any thread, at any
+     * time; cheap (a copy of what was kept, under the worker's own lock).
+     *
+     * @return its output so far; {@code null} when execution {@code number} is not running in
+     *     this worker (not yet, or no more), or for a runtime that cannot tell (the default:
+     *     a running execution then shows no output until it ends)
+     */
+    default ExecutionOutput outputSoFar(long number) {
+        return null;
+    }
+
     /** Interrupts the running execution, keeping the interpreter's state; no-op when idle. */
     void interrupt();
 

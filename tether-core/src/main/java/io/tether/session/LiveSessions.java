@@ -4,6 +4,9 @@ import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.resource.ResourceCleanupException;
 import io.tether.resource.ResourceTracker;
+import io.tether.runtime.ExecutionResult;
+import io.tether.store.Page;
+import io.tether.store.SessionQuery;
 import io.tether.store.SessionStore;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,21 +14,27 @@ import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The manager's engine room: the active sessions in memory (the cache in front of the
- * store), their keys, and every transition of a live session — activity, expiry, the
- * move to a terminal status with its store write, limit release, resource cleanup and
- * event. {@link SessionManager} is the public face; it guards each call with its
- * {@link ManagerGate} and then works through this class.
+ * The one owner of session state: the active sessions in memory (the cache in front of the
+ * store), their keys, counters and listeners, every store write and every transition of a
+ * live session — creation, activity, expiry, the move to a terminal status, limit release,
+ * resource cleanup and events. It also decides who sees a session: a session outside the
+ * caller's {@link Access} is {@code session_not_found} here, before anything changes.
+ * Keys are kept by its {@link SessionKeys}, listeners by its {@link SessionEvents}; an
+ * {@link ExecutionHistory} reads what it stored of executions. {@link SessionManager} is the
+ * public face; it guards each call with its {@link ManagerGate}, runs code in workers and
+ * applies policies through this class.
  *
  * <p>Thread-safe. Transitions of one session hold its {@link LiveSession#lock}, never a
  * monitor, since they write to the store.
@@ -33,26 +42,29 @@ import org.slf4j.LoggerFactory;
 final class LiveSessions {
     private static final Logger log = LoggerFactory.getLogger(LiveSessions.class);
 
-    final SessionStore store;
-    final SessionLimits limits;
-    final WorkerShares workerShares;
-    final SessionMetrics metrics;
-    final SessionCounters counters = new SessionCounters();
-    final List<SessionListener> listeners;
+    private final SessionStore store;
+    private final SessionLimits limits;
+    private final WorkerShares workerShares;
+    private final SessionMetrics metrics;
+    private final SessionCounters counters = new SessionCounters();
+    private final SessionEvents events;
     private final InstantSource clock;
     private final Duration cleanupTimeout;
-    final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<OwnerKey, CompletableFuture<LiveSession>> byKey = new ConcurrentHashMap<>();
+    private final int executionHistory;
+    private final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
+    private final SessionKeys keys = new SessionKeys();
 
     LiveSessions(SessionStore store, InstantSource clock, SessionLimits limits, WorkerShares workerShares,
-                 SessionMetrics metrics, List<SessionListener> listeners, Duration cleanupTimeout) {
+                 SessionMetrics metrics, List<SessionListener> listeners, Duration cleanupTimeout,
+                 int executionHistory) {
         this.store = store;
         this.clock = clock;
         this.limits = limits;
         this.workerShares = workerShares;
         this.metrics = metrics;
-        this.listeners = listeners;
+        this.events = new SessionEvents(listeners, metrics);
         this.cleanupTimeout = cleanupTimeout;
+        this.executionHistory = executionHistory;
     }
 
     /**
@@ -69,7 +81,7 @@ final class LiveSessions {
                 LiveSession ls = new LiveSession(s);
                 live.put(s.id(), ls);
                 if (s.key() != null) {
-                    byKey.put(new OwnerKey(s.owner(), s.key()), CompletableFuture.completedFuture(ls));
+                    keys.recovered(ls);
                 }
                 limits.force(s.owner());
                 kept++;
@@ -86,12 +98,47 @@ final class LiveSessions {
         }
     }
 
-    /** Makes a session just stored live (its limits are already reserved) and announces it. */
-    void add(LiveSession ls) {
-        live.put(ls.snapshot.id(), ls);
-        counters.created(limits.total());
-        metrics.created(ls.snapshot.runtime());
-        emit(new SessionEvent.Created(ls.snapshot));
+    /**
+     * Creates a live session: reserves its place under the session limits (and a worker
+     * share when {@code startWorker} is given), starts its worker, stores the record
+     * {@code record} makes from the time now, and announces it. Everything reserved or
+     * started is given back when a step fails.
+     *
+     * @param startWorker starts the session's worker; {@code null} for a plain session
+     */
+    LiveSession create(SessionSpec spec, Supplier<LiveWorker> startWorker, Function<Instant, Session> record) {
+        long started = System.nanoTime();
+        limits.reserve(spec.owner());
+        boolean shareReserved = false;
+        LiveWorker worker = null;
+        try {
+            if (startWorker != null) {
+                workerShares.reserve(spec.owner(), spec.runtime());
+                shareReserved = true;
+                worker = startWorker.get();
+            }
+            Session s = record.apply(now());
+            store.insert(s);
+            LiveSession ls = new LiveSession(s, worker);
+            if (worker != null) {
+                tracker(ls).register("worker", 1, worker.worker);
+            }
+            metrics.creation().record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+            live.put(s.id(), ls);
+            counters.created(limits.total());
+            metrics.created(s.runtime());
+            events.emit(new SessionEvent.Created(s));
+            return ls;
+        } catch (RuntimeException e) {
+            if (worker != null) {
+                worker.worker.close();
+            }
+            if (shareReserved) {
+                workerShares.release(spec.owner(), spec.runtime());
+            }
+            limits.release(spec.owner());
+            throw e;
+        }
     }
 
     /**
@@ -135,44 +182,17 @@ final class LiveSessions {
      * racing callers with the same owner and key all get the same session.
      */
     Session getOrCreateKeyed(SessionSpec spec, Function<SessionSpec, LiveSession> create) {
-        OwnerKey k = new OwnerKey(spec.owner(), spec.key());
-        while (true) {
-            CompletableFuture<LiveSession> mine = new CompletableFuture<>();
-            CompletableFuture<LiveSession> existing = byKey.putIfAbsent(k, mine);
-            if (existing == null) {
-                try {
-                    LiveSession ls = create.apply(spec);
-                    mine.complete(ls);
-                    return ls.snapshot;
-                } catch (RuntimeException e) {
-                    byKey.remove(k, mine);
-                    mine.completeExceptionally(e);
-                    throw e;
-                }
-            }
-            LiveSession ls;
-            try {
-                ls = existing.join();
-            } catch (CompletionException e) {
-                throw e.getCause() instanceof RuntimeException re ? re : e;
-            }
-            Session s = expireIfDue(ls);
-            if (s.isActive()) {
-                return s;
-            }
-            byKey.remove(k, existing);
-        }
+        return keys.getOrCreate(spec, create, this::expireIfDue);
     }
 
     /**
      * Applies {@code change} to a usable session under its lock and keeps the result as its
      * snapshot. {@code change} may store the result (and throw: nothing changes then).
      *
-     * @throws TetherException {@code session_not_found}; {@code session_ended}, after ending
-     *     the session as timed out when it has just expired
+     * @throws TetherException {@code session_ended}, after ending the session as timed out
+     *     when it has just expired
      */
-    Session changeActive(String id, BiFunction<Session, Instant, Session> change) {
-        LiveSession ls = liveOrThrow(id);
+    private Session changeActive(LiveSession ls, BiFunction<Session, Instant, Session> change) {
         Instant now = now();
         Session changed = null;
         ls.lock.lock();
@@ -191,14 +211,84 @@ final class LiveSessions {
         return changed;
     }
 
-    ResourceTracker tracker(LiveSession ls) {
+    /**
+     * Counts an interaction: the session's last activity becomes now and its interaction
+     * count grows by one; stored write-behind, no event.
+     *
+     * @throws TetherException {@code session_ended} (also when it had expired: it is ended
+     *     as timed out first)
+     */
+    Session interact(LiveSession ls) {
+        Session s = changeActive(ls, Session::withActivity);
+        store.recordActivity(s.id(), s.lastActivityAt(), s.interactionCount());
+        return s;
+    }
+
+    /** {@link #interact} with the session's {@code touched} event: what a caller's touch does. */
+    Session touch(Access access, String id) {
+        Session touched = interact(live(access, id));
+        if (events.heard()) {
+            events.emit(new SessionEvent.Touched(touched));
+        }
+        return touched;
+    }
+
+    /** Merges the patches into the session's data and metadata; see {@link SessionManager#update}. */
+    Session update(Access access, String id, Map<String, ?> dataPatch, Map<String, ?> metadataPatch) {
+        Session updated = changeActive(live(access, id), (s, now) -> {
+            Session next = s.withState(JsonObjects.merge(s.data(), dataPatch, "data"),
+                    JsonObjects.merge(s.metadata(), metadataPatch, "metadata"), now);
+            store.update(next);
+            return next;
+        });
+        events.emit(new SessionEvent.Touched(updated));
+        return updated;
+    }
+
+    /**
+     * Keeps an execution that ended (the newest {@code executionHistory} are kept) and counts
+     * it. Its end is activity too, but not another interaction.
+     */
+    void afterExecution(LiveSession ls, ExecutionRecord record) {
+        store.recordExecution(record, executionHistory);
+        ExecutionResult result = record.result();
+        metrics.executed(ls.snapshot.runtime(), result.status().wireName(), result.duration());
+        Instant now = now();
+        Session after = null;
+        ls.lock.lock();
+        try {
+            if (ls.snapshot.isActive()) {
+                after = ls.snapshot.withLastActivity(now);
+                ls.snapshot = after;
+            }
+        } finally {
+            ls.lock.unlock();
+        }
+        if (after != null) {
+            store.recordActivity(after.id(), after.lastActivityAt(), after.interactionCount());
+        }
+    }
+
+    private ResourceTracker tracker(LiveSession ls) {
         return ls.tracker(cleanupTimeout, (type, cost) -> metrics.resourceRegistered(type));
     }
 
-    Session terminateLive(String id, SessionStatus status, EndReason reason, Throwable cause) {
+    /** The resource tracker of a usable session; see {@link SessionManager#resources}. */
+    ResourceTracker resources(Access access, String id) {
+        return tracker(active(access, id));
+    }
+
+    /**
+     * Moves the session to {@code status} with {@code reason} unless it has left
+     * {@code active} already; see {@link SessionManager#end}.
+     *
+     * @return the session's record afterwards
+     * @throws TetherException {@code session_not_found}
+     */
+    Session terminate(Access access, String id, SessionStatus status, EndReason reason, Throwable cause) {
         LiveSession ls = id == null ? null : live.get(id);
-        if (ls == null) {
-            return (id == null ? Optional.<Session>empty() : store.find(id)).orElseThrow(() -> notFound(id));
+        if (ls == null || !access.sees(ls.snapshot.owner())) {
+            return stored(access, id).orElseThrow(() -> notFound(id));
         }
         Session expired = expireIfDue(ls);
         if (!expired.isActive()) {
@@ -234,7 +324,7 @@ final class LiveSessions {
             }
             WorkerDeath idle = lw.checkLimits();
             if (idle != null) {
-                terminateLive(ls.snapshot.id(), SessionStatus.ERROR, idle.reason(), idle.cause(0, null));
+                terminate(Access.SYSTEM, ls.snapshot.id(), SessionStatus.ERROR, idle.reason(), idle.cause(0, null));
                 n++;
             } else if (lw.death() != null) {
                 n++;
@@ -250,7 +340,7 @@ final class LiveSessions {
     }
 
     /** The session as it is, after ending it as timed out when it has expired. */
-    Session expireIfDue(LiveSession ls) {
+    private Session expireIfDue(LiveSession ls) {
         Instant now = now();
         if (ls.snapshot.isActive() && expiryOf(ls, ls.snapshot, now) != null) {
             timeOutIfDue(ls, now);
@@ -258,7 +348,7 @@ final class LiveSessions {
         return ls.snapshot;
     }
 
-    boolean timeOutIfDue(LiveSession ls, Instant now) {
+    private boolean timeOutIfDue(LiveSession ls, Instant now) {
         Session before = ls.snapshot;
         Session after = finish(ls, SessionStatus.TIMEOUT, s -> expiryOf(ls, s, now), null);
         return after != before && after.status() == SessionStatus.TIMEOUT;
@@ -271,7 +361,7 @@ final class LiveSessions {
      *
      * @return the session's record afterwards, ended by this call or before it
      */
-    Session finish(LiveSession ls, SessionStatus status, Function<Session, EndReason> reasonIfDue,
+    private Session finish(LiveSession ls, SessionStatus status, Function<Session, EndReason> reasonIfDue,
                            Throwable cause) {
         Session ended;
         ls.lock.lock();
@@ -289,8 +379,7 @@ final class LiveSessions {
         }
         live.remove(ended.id(), ls);
         if (ended.key() != null) {
-            byKey.computeIfPresent(new OwnerKey(ended.owner(), ended.key()),
-                    (k, f) -> f.isDone() && !f.isCompletedExceptionally() && f.join() == ls ? null : f);
+            keys.ended(ended, ls);
         }
         limits.release(ended.owner());
         if (ls.worker != null) {
@@ -298,7 +387,7 @@ final class LiveSessions {
         }
         countEnded(ended);
         RuntimeException cleanupFailure = closeResources(ls);
-        emit(switch (status) {
+        events.emit(switch (status) {
             case TIMEOUT -> new SessionEvent.TimedOut(ended, cleanupFailure);
             case ERROR -> new SessionEvent.Failed(ended, cause, cleanupFailure);
             default -> new SessionEvent.Ended(ended, cleanupFailure);
@@ -306,13 +395,13 @@ final class LiveSessions {
         return ended;
     }
 
-    void countEnded(Session ended) {
+    private void countEnded(Session ended) {
         counters.ended(ended.endReason());
         metrics.ended(ended.status(), ended.endReason());
     }
 
     /** Closes what a session holds; returns the failure (already logged) or {@code null}. */
-    RuntimeException closeResources(LiveSession ls) {
+    private RuntimeException closeResources(LiveSession ls) {
         ResourceTracker tracker = ls.trackerIfAny();
         if (tracker == null) {
             return null;
@@ -330,34 +419,145 @@ final class LiveSessions {
         }
     }
 
-    void emit(SessionEvent event) {
-        for (SessionListener l : listeners) {
-            try {
-                l.onEvent(event);
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                metrics.listenerFailed();
-                log.warn("session listener {} threw on {}", l, event.getClass().getSimpleName(), e);
-            }
-        }
-    }
-
     Instant now() {
         return clock.instant().truncatedTo(ChronoUnit.MILLIS);
     }
 
-    LiveSession liveOrThrow(String id) {
+    /**
+     * The live state of a session the caller may see, whatever its status now.
+     *
+     * @throws TetherException {@code session_not_found}; {@code session_ended} when only the
+     *     store has it
+     */
+    LiveSession live(Access access, String id) {
         LiveSession ls = id == null ? null : live.get(id);
-        if (ls != null) {
+        if (ls != null && access.sees(ls.snapshot.owner())) {
             return ls;
         }
-        if (id != null && store.find(id).isPresent()) {
+        if (ls == null && stored(access, id).isPresent()) {
             throw ended(id);
         }
         throw notFound(id);
     }
 
+    /**
+     * The live state of an active session the caller may see, after ending it as timed out
+     * when it has expired.
+     *
+     * @throws TetherException {@code session_not_found}, {@code session_ended}
+     */
+    LiveSession active(Access access, String id) {
+        LiveSession ls = live(access, id);
+        if (!expireIfDue(ls).isActive()) {
+            throw ended(id);
+        }
+        return ls;
+    }
+
+    /** The live state of session {@code id}, or {@code null}; for the manager's own work. */
+    LiveSession liveOrNull(String id) {
+        return live.get(id);
+    }
+
+    /** Whether {@code ls} is still the live state of its session (it has not ended). */
+    boolean isLive(LiveSession ls) {
+        return live.get(ls.snapshot.id()) == ls;
+    }
+
+    /** The session in any status if the caller may see it, or empty. */
+    Optional<Session> find(Access access, String id) {
+        LiveSession ls = id == null ? null : live.get(id);
+        if (ls != null) {
+            return access.sees(ls.snapshot.owner()) ? Optional.of(expireIfDue(ls)) : Optional.empty();
+        }
+        return stored(access, id);
+    }
+
+    /** The store's record of the session if the caller may see it, or empty. */
+    private Optional<Session> stored(Access access, String id) {
+        return id == null ? Optional.empty() : store.find(id).filter(s -> access.sees(s.owner()));
+    }
+
+    /**
+     * One page of the sessions the caller may see that match {@code query}; active ones as
+     * they are in memory.
+     *
+     * @throws TetherException {@code invalid_request} when a caller who is not an admin asks
+     *     for another owner's sessions
+     */
+    Page<Session> list(Access access, SessionQuery query) {
+        if (!access.admin()) {
+            if (query.owner() != null && !query.owner().equals(access.owner())) {
+                throw TetherException.invalid("owner '" + query.owner() + "': only an admin may list another "
+                        + "owner's sessions");
+            }
+            query = query.withOwner(access.owner());
+        }
+        Page<Session> page = store.list(query);
+        List<Session> items = new ArrayList<>(page.items().size());
+        for (Session s : page.items()) {
+            LiveSession ls = s.isActive() ? live.get(s.id()) : null;
+            items.add(ls != null ? ls.snapshot : s);
+        }
+        return new Page<>(items, page.nextCursor());
+    }
+
+    SessionStats stats() {
+        return counters.stats(limits.total(), limits.perOwner());
+    }
+
+    /**
+     * The live state of a session the caller may see, or {@code null} when it is not live
+     * but the store has it (ended, or live on another node).
+     *
+     * @throws TetherException {@code session_not_found} when the caller sees no such session
+     */
+    LiveSession liveOrStored(Access access, String id) {
+        LiveSession ls = id == null ? null : live.get(id);
+        if (ls != null && access.sees(ls.snapshot.owner())) {
+            return ls;
+        }
+        if (ls == null && stored(access, id).isPresent()) {
+            return null;
+        }
+        throw notFound(id);
+    }
+
+    /**
+     * Deletes the sessions that ended before {@code cutoff}, {@code batch} per store write,
+     * while {@code more} says to go on.
+     *
+     * @return how many it deleted
+     */
+    int purgeEnded(Instant cutoff, int batch, BooleanSupplier more) {
+        int purged = 0;
+        int n;
+        do {
+            n = store.purgeEnded(cutoff, batch);
+            purged += n;
+        } while (n == batch && more.getAsBoolean());
+        if (purged > 0) {
+            metrics.purged(purged);
+            log.info("purged {} sessions that ended before {}", purged, cutoff);
+        }
+        return purged;
+    }
+
+    void addListener(SessionListener listener) {
+        events.add(listener);
+    }
+
+    void removeListener(SessionListener listener) {
+        events.remove(listener);
+    }
+
+    /** Closes the store, after {@link #releaseAll}. */
+    void closeStore() {
+        store.close();
+    }
+
     /** The error for a session found unusable: ends it first when it has just expired. */
-    TetherException endedAfterExpiry(LiveSession ls) {
+    private TetherException endedAfterExpiry(LiveSession ls) {
         expireIfDue(ls);
         return ended(ls.snapshot.id());
     }
@@ -368,8 +568,5 @@ final class LiveSessions {
 
     static TetherException ended(String id) {
         return new TetherException(ErrorCode.SESSION_ENDED, "session '" + id + "' has ended");
-    }
-
-    record OwnerKey(String owner, String key) {
     }
 }

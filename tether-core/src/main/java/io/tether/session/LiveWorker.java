@@ -2,6 +2,7 @@ package io.tether.session;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
@@ -30,7 +31,6 @@ final class LiveWorker {
     private final int maxQueued;
     private int queued; // guarded by this
     private long executions; // guarded by gate
-    private final long maxOutputBytes;
     private final DiskQuota.Directory disk;
     private final Duration cpuLimit; // null = none
     private volatile Duration cpuAtStart; // what the worker had used when the session got it (or it restarted)
@@ -51,11 +51,9 @@ final class LiveWorker {
      *                      to back pays for one read per interval. {@link Duration#ZERO}: after
      *                      every execution
      */
-    LiveWorker(Worker worker, int maxQueued, long maxOutputBytes, DiskQuota diskQuota, Duration cpuLimit,
-               Duration checkInterval) {
+    LiveWorker(Worker worker, int maxQueued, DiskQuota diskQuota, Duration cpuLimit, Duration checkInterval) {
         this.worker = worker;
         this.maxQueued = maxQueued;
-        this.maxOutputBytes = maxOutputBytes;
         this.disk = diskQuota.directory(worker.workingDirectory());
         this.cpuLimit = cpuLimit;
         this.cpuCheckNanos = checkInterval.toNanos();
@@ -159,7 +157,7 @@ final class LiveWorker {
 
     /** Marks execution {@code number} as running; call between {@link #enter} and {@link #exit}. */
     Running begin(long number, String code, Instant startedAt) {
-        Running r = new Running(number, code, startedAt, maxOutputBytes);
+        Running r = new Running(number, code, startedAt);
         synchronized (this) {
             running = r;
         }
@@ -185,7 +183,7 @@ final class LiveWorker {
     ExecutionResult execute(Running r, ExecutionRequest request, OutputListener listener) {
         ExecutionResult result;
         try {
-            result = worker.execute(request, r.tee(listener));
+            result = worker.execute(request, listener);
         } catch (TetherException e) {
             if (killed == null) {
                 throw e;
@@ -201,7 +199,9 @@ final class LiveWorker {
             }
         }
         WorkerDeath death = killed;
-        return death == null ? result : death.applyTo(result);
+        result = death == null ? result : death.applyTo(result);
+        r.ended(result);
+        return result;
     }
 
     /**
@@ -283,13 +283,13 @@ final class LiveWorker {
     /** The record of execution {@code number} if it is the one running now, else {@code null}. */
     ExecutionRecord runningRecord(String sessionId, long number) {
         Running r = running;
-        return r == null || r.number != number ? null : r.record(sessionId);
+        return r == null || r.number != number ? null : r.record(sessionId, worker);
     }
 
     /** The record of the execution running now, or {@code null}. */
     ExecutionRecord runningRecord(String sessionId) {
         Running r = running;
-        return r == null ? null : r.record(sessionId);
+        return r == null ? null : r.record(sessionId, worker);
     }
 
     void exit() {
@@ -299,47 +299,37 @@ final class LiveWorker {
     }
 
     /**
-     * The execution running now: its output so far, kept (up to the worker's output limit)
-     * so a client that went away can fetch it while it runs.
+     * The execution running now. Its output so far is the worker's to keep (see
+     * {@link Worker#outputSoFar}): one buffer, the one its result is made of.
      */
     static final class Running {
         final long number;
         final String code;
         final Instant startedAt;
         private final long startedNanos = System.nanoTime();
-        private final long maxChars;
-        private final StringBuilder stdout = new StringBuilder();
-        private final StringBuilder stderr = new StringBuilder();
-        private boolean truncated;
+        /** Its result once the worker returned it; until it is stored, its output comes from here. */
+        private volatile ExecutionResult result;
 
-        Running(long number, String code, Instant startedAt, long maxChars) {
+        Running(long number, String code, Instant startedAt) {
             this.number = number;
             this.code = code;
             this.startedAt = startedAt;
-            this.maxChars = maxChars;
         }
 
-        /** {@code listener}, with the output also kept here. */
-        OutputListener tee(OutputListener listener) {
-            return (stream, text) -> {
-                keep(stream, text);
-                listener.output(stream, text);
-            };
+        void ended(ExecutionResult r) {
+            result = r;
         }
 
-        private synchronized void keep(OutputListener.Stream stream, String text) {
-            StringBuilder b = stream == OutputListener.Stream.STDOUT ? stdout : stderr;
-            long room = maxChars - stdout.length() - stderr.length();
-            if (text.length() > room) {
-                truncated = true;
-                text = text.substring(0, (int) Math.max(room, 0));
+        ExecutionRecord record(String sessionId, Worker worker) {
+            ExecutionResult done = result;
+            ExecutionOutput out = done != null
+                    ? new ExecutionOutput(done.stdout(), done.stderr(), done.truncated())
+                    : worker.outputSoFar(number);
+            if (out == null) {
+                out = ExecutionOutput.NONE;
             }
-            b.append(text);
-        }
-
-        synchronized ExecutionRecord record(String sessionId) {
-            ExecutionResult soFar = new ExecutionResult(number, ExecutionStatus.RUNNING, stdout.toString(),
-                    stderr.toString(), Map.of(), null, Duration.ofNanos(System.nanoTime() - startedNanos), truncated);
+            ExecutionResult soFar = new ExecutionResult(number, ExecutionStatus.RUNNING, out.stdout(), out.stderr(),
+                    Map.of(), null, Duration.ofNanos(System.nanoTime() - startedNanos), out.truncated());
             return new ExecutionRecord(sessionId, code, startedAt, null, soFar);
         }
     }

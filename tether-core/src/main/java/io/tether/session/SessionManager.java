@@ -1,6 +1,5 @@
 package io.tether.session;
 
-import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.resource.ResourceTracker;
 import io.tether.runtime.ExecutionRequest;
@@ -14,16 +13,11 @@ import io.tether.store.Page;
 import io.tether.store.SessionQuery;
 import io.tether.store.SessionStore;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.InstantSource;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,14 +46,20 @@ import org.slf4j.LoggerFactory;
  * {@code node_lost}. On close, plain sessions are released (their resources closed, their
  * record kept active for the next start); the others end with {@code server_shutdown}.
  *
+ * <p><b>Callers.</b> Every operation on sessions has a form that takes the caller's
+ * {@link Access}: a session of another owner does not exist for a caller that is not an
+ * admin ({@code session_not_found}, and nothing about it changes). The forms without one act
+ * as {@link Access#SYSTEM}, which sees every session: for an application that is the only
+ * caller, and for the manager's own work.
+ *
  * <p>Thread-safe: every method may be called from any number of threads. The manager owns
  * its store and closes it.
  */
 public final class SessionManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
 
-    private final SessionStore store;
     private final LiveSessions sessions;
+    private final ExecutionHistory history;
     private final Duration defaultIdleTimeout;
     private final Duration defaultMaxLifetime;
     private final Duration shutdownTimeout;
@@ -69,13 +69,10 @@ public final class SessionManager implements AutoCloseable {
     private final Duration purgeInterval;
     private final DiskQuota diskQuota;
     private final String node;
-    private final SessionLimits limits;
-    private final SessionMetrics metrics;
     private final Map<String, SessionRuntime> runtimes;
     private final WorkerOptions workerOptions;
     private final WorkerLossPolicy workerLossPolicy;
     private final int maxQueuedExecutions;
-    private final int executionHistory;
 
     /** Sessions deleted per store call of the purge. */
     static final int PURGE_BATCH = 1000;
@@ -86,7 +83,6 @@ public final class SessionManager implements AutoCloseable {
     private volatile SessionReaper purge;
 
     SessionManager(SessionManagerBuilder b) {
-        this.store = b.store != null ? b.store : new InMemorySessionStore();
         this.defaultIdleTimeout = b.idleTimeout;
         this.defaultMaxLifetime = b.maxLifetime;
         this.shutdownTimeout = b.shutdownTimeout;
@@ -95,10 +91,11 @@ public final class SessionManager implements AutoCloseable {
         this.retention = b.retention;
         this.purgeInterval = b.purgeInterval;
         this.node = b.node;
-        this.limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
-        this.metrics = new SessionMetrics(b.registry, limits::total);
-        this.sessions = new LiveSessions(store, b.clock, limits, new WorkerShares(b.maxWorkersPerOwner), metrics,
-                new CopyOnWriteArrayList<>(b.listeners), b.cleanupTimeout);
+        SessionLimits limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
+        SessionStore store = b.store != null ? b.store : new InMemorySessionStore();
+        this.sessions = new LiveSessions(store, b.clock, limits, new WorkerShares(b.maxWorkersPerOwner),
+                new SessionMetrics(b.registry, limits::total), b.listeners, b.cleanupTimeout, b.executionHistory);
+        this.history = new ExecutionHistory(sessions, store);
         Map<String, SessionRuntime> byName = new java.util.LinkedHashMap<>();
         b.runtimes.forEach(r -> byName.put(r.name(), r));
         this.runtimes = Map.copyOf(byName);
@@ -106,7 +103,6 @@ public final class SessionManager implements AutoCloseable {
         this.diskQuota = new DiskQuota(b.workerOptions.limits().diskQuotaBytes());
         this.workerLossPolicy = b.workerLossPolicy;
         this.maxQueuedExecutions = b.maxQueuedExecutions;
-        this.executionHistory = b.executionHistory;
     }
 
     /** A builder with the defaults listed on its methods. */
@@ -172,7 +168,7 @@ public final class SessionManager implements AutoCloseable {
         } finally {
             try {
                 runtimes.values().forEach(SessionManager::closeQuietly);
-                store.close();
+                sessions.closeStore();
             } finally {
                 gate.closed();
             }
@@ -196,7 +192,21 @@ public final class SessionManager implements AutoCloseable {
      *     {@code store_failure}, {@code shutting_down}
      */
     public Session create(SessionSpec spec) {
+        return create(Access.SYSTEM, spec);
+    }
+
+    /**
+     * Creates a session for a caller, which must own it unless it is an admin.
+     *
+     * @throws TetherException {@code invalid_request} when a caller who is not an admin
+     *     creates a session for another owner; otherwise as {@link #create(SessionSpec)}
+     */
+    public Session create(Access access, SessionSpec spec) {
         Objects.requireNonNull(spec, "spec");
+        if (!access.sees(spec.owner())) {
+            throw TetherException.invalid("owner '" + spec.owner() + "': only an admin may create sessions for "
+                    + "another owner");
+        }
         gate.enter();
         try {
             if (spec.key() != null) {
@@ -224,47 +234,24 @@ public final class SessionManager implements AutoCloseable {
     }
 
     private LiveSession createLive(SessionSpec spec) {
-        long started = System.nanoTime();
         SessionRuntime runtime = runtimeFor(spec.runtime());
-        limits.reserve(spec.owner());
-        boolean shareReserved = false;
-        Worker worker = null;
-        try {
-            if (runtime != null) {
-                sessions.workerShares.reserve(spec.owner(), runtime.name());
-                shareReserved = true;
-                worker = runtime.start(workerOptions.withNetwork(spec.network()));
-            }
-            Instant now = sessions.now();
-            Session s = new Session(SessionIds.next(), spec.owner(), spec.key(), spec.runtime(),
-                    SessionStatus.ACTIVE, now, now, null, null,
-                    spec.idleTimeoutOr(defaultIdleTimeout), spec.maxLifetimeOr(defaultMaxLifetime),
-                    0, spec.data, spec.metadata, node, 1);
-            store.insert(s);
-            LiveSession ls = new LiveSession(s, worker == null ? null
-                    : new LiveWorker(worker, maxQueuedExecutions, workerOptions.limits().maxOutputBytes(), diskQuota,
-                            workerOptions.limits().cpuTime(), limitCheckInterval));
-            if (worker != null) {
-                sessions.tracker(ls).register("worker", 1, worker);
-            }
-            metrics.creation().record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-            sessions.add(ls);
-            if (worker != null) {
-                String id = s.id();
-                // The notifying thread may be the one running an execution: never wait on it.
-                worker.onDeath(() -> Thread.ofVirtual().name("tether-worker-loss").start(() -> workerDied(id)));
-            }
-            return ls;
-        } catch (RuntimeException e) {
-            if (worker != null) {
-                worker.close();
-            }
-            if (shareReserved) {
-                sessions.workerShares.release(spec.owner(), runtime.name());
-            }
-            limits.release(spec.owner());
-            throw e;
+        LiveSession ls = sessions.create(spec, runtime == null ? null : () -> startWorker(runtime, spec),
+                now -> new Session(SessionIds.next(), spec.owner(), spec.key(), spec.runtime(),
+                        SessionStatus.ACTIVE, now, now, null, null,
+                        spec.idleTimeoutOr(defaultIdleTimeout), spec.maxLifetimeOr(defaultMaxLifetime),
+                        0, spec.data, spec.metadata, node, 1));
+        if (ls.worker != null) {
+            String id = ls.snapshot.id();
+            // The notifying thread may be the one running an execution: never wait on it.
+            ls.worker.worker.onDeath(() -> Thread.ofVirtual().name("tether-worker-loss").start(() -> workerDied(id)));
         }
+        return ls;
+    }
+
+    private LiveWorker startWorker(SessionRuntime runtime, SessionSpec spec) {
+        Worker worker = runtime.start(workerOptions.withNetwork(spec.network()));
+        return new LiveWorker(worker, maxQueuedExecutions, diskQuota, workerOptions.limits().cpuTime(),
+                limitCheckInterval);
     }
 
     /** The runtime behind {@code name}, {@code null} for {@code none}. */
@@ -289,18 +276,30 @@ public final class SessionManager implements AutoCloseable {
      * @throws TetherException {@code session_not_found}
      */
     public Session get(String id) {
-        return find(id).orElseThrow(() -> LiveSessions.notFound(id));
+        return get(Access.SYSTEM, id);
+    }
+
+    /**
+     * The session with this id, in any status, if the caller may see it.
+     *
+     * @throws TetherException {@code session_not_found}, also for a session the caller may
+     *     not see
+     */
+    public Session get(Access access, String id) {
+        return find(access, id).orElseThrow(() -> LiveSessions.notFound(id));
     }
 
     /** The session with this id in any status, or empty. */
     public Optional<Session> find(String id) {
+        return find(Access.SYSTEM, id);
+    }
+
+    /** The session with this id in any status if the caller may see it, or empty. */
+    public Optional<Session> find(Access access, String id) {
+        Objects.requireNonNull(access, "access");
         gate.enter();
         try {
-            LiveSession ls = id == null ? null : sessions.live.get(id);
-            if (ls != null) {
-                return Optional.of(sessions.expireIfDue(ls));
-            }
-            return id == null ? Optional.empty() : store.find(id);
+            return sessions.find(access, id);
         } finally {
             gate.exit();
         }
@@ -311,16 +310,23 @@ public final class SessionManager implements AutoCloseable {
      * latest activity even while the store has not yet written it.
      */
     public Page<Session> list(SessionQuery query) {
+        return list(Access.SYSTEM, query);
+    }
+
+    /**
+     * One page of the sessions the caller may see that match {@code query}, newest first: a
+     * caller who is not an admin sees its own sessions only. Otherwise as
+     * {@link #list(SessionQuery)}.
+     *
+     * @throws TetherException {@code invalid_request} when a caller who is not an admin
+     *     asks for another owner's sessions
+     */
+    public Page<Session> list(Access access, SessionQuery query) {
+        Objects.requireNonNull(access, "access");
         Objects.requireNonNull(query, "query");
         gate.enter();
         try {
-            Page<Session> page = store.list(query);
-            List<Session> items = new ArrayList<>(page.items().size());
-            for (Session s : page.items()) {
-                LiveSession ls = s.isActive() ? sessions.live.get(s.id()) : null;
-                items.add(ls != null ? ls.snapshot : s);
-            }
-            return new Page<>(items, page.nextCursor());
+            return sessions.list(access, query);
         } finally {
             gate.exit();
         }
@@ -328,7 +334,7 @@ public final class SessionManager implements AutoCloseable {
 
     /** Counts of this manager's sessions; answers in every state. */
     public SessionStats stats() {
-        return sessions.counters.stats(limits.total(), limits.perOwner());
+        return sessions.stats();
     }
 
     // ---------------------------------------------------------------- activity
@@ -342,14 +348,15 @@ public final class SessionManager implements AutoCloseable {
      *     had expired: it is ended as timed out first)
      */
     public Session touch(String id) {
+        return touch(Access.SYSTEM, id);
+    }
+
+    /** {@link #touch(String)} for a caller: another owner's session is {@code session_not_found}. */
+    public Session touch(Access access, String id) {
+        Objects.requireNonNull(access, "access");
         gate.enter();
         try {
-            Session touched = sessions.changeActive(id, Session::withActivity);
-            store.recordActivity(id, touched.lastActivityAt(), touched.interactionCount());
-            if (!sessions.listeners.isEmpty()) {
-                sessions.emit(new SessionEvent.Touched(touched));
-            }
-            return touched;
+            return sessions.touch(access, id);
         } finally {
             gate.exit();
         }
@@ -366,16 +373,15 @@ public final class SessionManager implements AutoCloseable {
      *     changes), {@code session_not_found}, {@code session_ended}, {@code store_failure}
      */
     public Session update(String id, Map<String, ?> dataPatch, Map<String, ?> metadataPatch) {
+        return update(Access.SYSTEM, id, dataPatch, metadataPatch);
+    }
+
+    /** {@link #update(String, Map, Map)} for a caller: another owner's session is {@code session_not_found}. */
+    public Session update(Access access, String id, Map<String, ?> dataPatch, Map<String, ?> metadataPatch) {
+        Objects.requireNonNull(access, "access");
         gate.enter();
         try {
-            Session updated = sessions.changeActive(id, (s, now) -> {
-                Session next = s.withState(JsonObjects.merge(s.data(), dataPatch, "data"),
-                        JsonObjects.merge(s.metadata(), metadataPatch, "metadata"), now);
-                store.update(next);
-                return next;
-            });
-            sessions.emit(new SessionEvent.Touched(updated));
-            return updated;
+            return sessions.update(access, id, dataPatch, metadataPatch);
         } finally {
             gate.exit();
         }
@@ -388,13 +394,15 @@ public final class SessionManager implements AutoCloseable {
      * @throws TetherException {@code session_not_found}, {@code session_ended}
      */
     public ResourceTracker resources(String id) {
+        return resources(Access.SYSTEM, id);
+    }
+
+    /** {@link #resources(String)} for a caller: another owner's session is {@code session_not_found}. */
+    public ResourceTracker resources(Access access, String id) {
+        Objects.requireNonNull(access, "access");
         gate.enter();
         try {
-            LiveSession ls = sessions.liveOrThrow(id);
-            if (!sessions.expireIfDue(ls).isActive()) {
-                throw LiveSessions.ended(id);
-            }
-            return sessions.tracker(ls);
+            return sessions.resources(access, id);
         } finally {
             gate.exit();
         }
@@ -433,36 +441,42 @@ public final class SessionManager implements AutoCloseable {
      *     {@code payload_too_large} for code over the worker's limit
      */
     public ExecutionResult execute(String id, String code, Duration timeout, OutputListener listener) {
+        return execute(Access.SYSTEM, id, code, timeout, listener);
+    }
+
+    /**
+     * {@link #execute(String, String, Duration, OutputListener)} for a caller: another
+     * owner's session is {@code session_not_found} and nothing runs.
+     */
+    public ExecutionResult execute(Access access, String id, String code, Duration timeout,
+                                   OutputListener listener) {
+        Objects.requireNonNull(access, "access");
         Objects.requireNonNull(code, "code");
         OutputListener out = listener == null ? OutputListener.NONE : listener;
         gate.enter();
         try {
-            LiveWorker lw = workerOf(sessions.liveOrThrow(id));
+            LiveSession ls = sessions.live(access, id);
+            LiveWorker lw = workerOf(ls);
             Duration left = lw.enter(id, timeout);
             long number = lw.nextNumber();
             ExecutionResult result;
             WorkerDeath death;
             boolean restart;
             try {
-                Session counted = sessions.changeActive(id, Session::withActivity);
-                store.recordActivity(id, counted.lastActivityAt(), counted.interactionCount());
+                sessions.interact(ls);
                 LiveWorker.Running running = lw.begin(number, code, sessions.now());
                 out.started(number);
                 try {
                     result = lw.execute(running, new ExecutionRequest(number, code, left), out);
+                    // Stored before it stops being the running one: a reader finds it in one or the other.
+                    sessions.afterExecution(ls, new ExecutionRecord(id, code, running.startedAt, sessions.now(),
+                            result));
                 } finally {
                     lw.end(running);
                 }
-                store.recordExecution(new ExecutionRecord(id, code, running.startedAt, sessions.now(), result),
-                        executionHistory);
-                metrics.executed(counted.runtime(), result.status().wireName(), result.duration());
-                LiveSession ls = sessions.live.get(id);
-                if (ls != null) {
-                    afterExecution(ls);
-                }
                 death = lw.death();
                 restart = death != null && death.policyDecides() && workerLossPolicy == WorkerLossPolicy.RESTART;
-                if (restart && sessions.live.containsKey(id)) {
+                if (restart && sessions.isLive(ls)) {
                     lw.restart();
                 }
             } finally {
@@ -487,36 +501,18 @@ public final class SessionManager implements AutoCloseable {
      * @throws TetherException {@code session_not_found}
      */
     public Optional<ExecutionRecord> execution(String id, long number) {
+        return execution(Access.SYSTEM, id, number);
+    }
+
+    /** {@link #execution(String, long)} for a caller: another owner's session is {@code session_not_found}. */
+    public Optional<ExecutionRecord> execution(Access access, String id, long number) {
+        Objects.requireNonNull(access, "access");
         gate.enter();
         try {
-            LiveSession ls = liveOrStored(id);
-            if (ls != null && ls.worker != null) {
-                ExecutionRecord running = ls.worker.runningRecord(id, number);
-                if (running != null) {
-                    return Optional.of(running);
-                }
-            }
-            return store.findExecution(id, number);
+            return history.execution(access, id, number);
         } finally {
             gate.exit();
         }
-    }
-
-    /**
-     * The live state of session {@code id}, or {@code null} when it is not live but the store
-     * has it (ended, or live on another node).
-     *
-     * @throws TetherException {@code session_not_found} when nobody has it
-     */
-    private LiveSession liveOrStored(String id) {
-        if (id == null) {
-            throw LiveSessions.notFound(null);
-        }
-        LiveSession ls = sessions.live.get(id);
-        if (ls == null && store.find(id).isEmpty()) {
-            throw LiveSessions.notFound(id);
-        }
-        return ls;
     }
 
     /**
@@ -529,26 +525,18 @@ public final class SessionManager implements AutoCloseable {
      * @throws TetherException {@code session_not_found}
      */
     public List<ExecutionRecord> executions(String id, long before, int limit) {
+        return executions(Access.SYSTEM, id, before, limit);
+    }
+
+    /** {@link #executions(String, long, int)} for a caller: another owner's session is {@code session_not_found}. */
+    public List<ExecutionRecord> executions(Access access, String id, long before, int limit) {
+        Objects.requireNonNull(access, "access");
         if (limit < 1) {
             throw new IllegalArgumentException("limit must be ≥ 1, got " + limit);
         }
         gate.enter();
         try {
-            LiveSession ls = liveOrStored(id);
-            ExecutionRecord running = ls != null && ls.worker != null ? ls.worker.runningRecord(id) : null;
-            if (running == null || running.number() >= before) {
-                return store.listExecutions(id, before, limit);
-            }
-            List<ExecutionRecord> out = new ArrayList<>(store.listExecutions(id, before, limit));
-            // It may have ended and been recorded meanwhile: then the stored one is that execution.
-            if (out.stream().noneMatch(e -> e.number() == running.number())) {
-                out.add(running);
-                out.sort(Comparator.comparingLong(ExecutionRecord::number).reversed());
-                if (out.size() > limit) {
-                    out.remove(limit);
-                }
-            }
-            return out;
+            return history.executions(access, id, before, limit);
         } finally {
             gate.exit();
         }
@@ -561,30 +549,18 @@ public final class SessionManager implements AutoCloseable {
      * @throws TetherException {@code session_not_found}, {@code session_ended}
      */
     public Optional<java.nio.file.Path> workingDirectory(String id) {
+        return workingDirectory(Access.SYSTEM, id);
+    }
+
+    /** {@link #workingDirectory(String)} for a caller: another owner's session is {@code session_not_found}. */
+    public Optional<java.nio.file.Path> workingDirectory(Access access, String id) {
+        Objects.requireNonNull(access, "access");
         gate.enter();
         try {
-            LiveSession ls = activeLive(id);
+            LiveSession ls = sessions.active(access, id);
             return ls.worker == null ? Optional.empty() : Optional.of(ls.worker.worker.workingDirectory());
         } finally {
             gate.exit();
-        }
-    }
-
-    /** The execution's end is activity too, but not another interaction. */
-    private void afterExecution(LiveSession ls) {
-        Instant now = sessions.now();
-        Session after = null;
-        ls.lock.lock();
-        try {
-            if (ls.snapshot.isActive()) {
-                after = ls.snapshot.withLastActivity(now);
-                ls.snapshot = after;
-            }
-        } finally {
-            ls.lock.unlock();
-        }
-        if (after != null) {
-            store.recordActivity(after.id(), after.lastActivityAt(), after.interactionCount());
         }
     }
 
@@ -596,9 +572,15 @@ public final class SessionManager implements AutoCloseable {
      *     {@code session_not_found}, {@code session_ended}
      */
     public void interrupt(String id) {
+        interrupt(Access.SYSTEM, id);
+    }
+
+    /** {@link #interrupt(String)} for a caller: another owner's session is {@code session_not_found}. */
+    public void interrupt(Access access, String id) {
+        Objects.requireNonNull(access, "access");
         gate.enter();
         try {
-            workerOf(activeLive(id)).worker.interrupt();
+            workerOf(sessions.active(access, id)).worker.interrupt();
         } finally {
             gate.exit();
         }
@@ -613,14 +595,20 @@ public final class SessionManager implements AutoCloseable {
      *     execution did not stop within the shutdown timeout
      */
     public Session restart(String id) {
+        return restart(Access.SYSTEM, id);
+    }
+
+    /** {@link #restart(String)} for a caller: another owner's session is {@code session_not_found}. */
+    public Session restart(Access access, String id) {
+        Objects.requireNonNull(access, "access");
         gate.enter();
         try {
-            LiveWorker lw = workerOf(activeLive(id));
+            LiveSession ls = sessions.active(access, id);
+            LiveWorker lw = workerOf(ls);
             lw.worker.interrupt();
             lw.enter(id, null);
             try {
-                Session s = sessions.changeActive(id, Session::withActivity);
-                store.recordActivity(id, s.lastActivityAt(), s.interactionCount());
+                Session s = sessions.interact(ls);
                 lw.restart();
                 return s;
             } finally {
@@ -629,14 +617,6 @@ public final class SessionManager implements AutoCloseable {
         } finally {
             gate.exit();
         }
-    }
-
-    private LiveSession activeLive(String id) {
-        LiveSession ls = sessions.liveOrThrow(id);
-        if (!sessions.expireIfDue(ls).isActive()) {
-            throw LiveSessions.ended(id);
-        }
-        return ls;
     }
 
     private static LiveWorker workerOf(LiveSession ls) {
@@ -659,7 +639,12 @@ public final class SessionManager implements AutoCloseable {
      *     then stays active)
      */
     public Session end(String id, EndReason reason) {
-        return terminate(id, SessionStatus.ENDED, reason, null);
+        return end(Access.SYSTEM, id, reason);
+    }
+
+    /** {@link #end(String, EndReason)} for a caller: another owner's session is {@code session_not_found}. */
+    public Session end(Access access, String id, EndReason reason) {
+        return terminate(access, id, SessionStatus.ENDED, reason, null);
     }
 
     /**
@@ -667,14 +652,15 @@ public final class SessionManager implements AutoCloseable {
      * (for example {@link EndReason#WORKER_CRASHED}). Otherwise as {@link #end}.
      */
     public Session fail(String id, EndReason reason, Throwable cause) {
-        return terminate(id, SessionStatus.ERROR, reason, cause);
+        return terminate(Access.SYSTEM, id, SessionStatus.ERROR, reason, cause);
     }
 
-    private Session terminate(String id, SessionStatus status, EndReason reason, Throwable cause) {
+    private Session terminate(Access access, String id, SessionStatus status, EndReason reason, Throwable cause) {
+        Objects.requireNonNull(access, "access");
         Objects.requireNonNull(reason, "reason");
         gate.enter();
         try {
-            return sessions.terminateLive(id, status, reason, cause);
+            return sessions.terminate(access, id, status, reason, cause);
         } finally {
             gate.exit();
         }
@@ -693,7 +679,7 @@ public final class SessionManager implements AutoCloseable {
             return; // the close ends the session anyway
         }
         try {
-            LiveSession ls = sessions.live.get(id);
+            LiveSession ls = sessions.liveOrNull(id);
             if (ls == null) {
                 return;
             }
@@ -707,7 +693,7 @@ public final class SessionManager implements AutoCloseable {
             RuntimeException restartFailure = null;
             try {
                 death = lw.death();
-                if (death == null || !death.policyDecides() || !sessions.live.containsKey(id)) {
+                if (death == null || !death.policyDecides() || !sessions.isLive(ls)) {
                     return; // handled already: restarted, ended, or killed for a limit (which ends it)
                 }
                 if (workerLossPolicy == WorkerLossPolicy.RESTART) {
@@ -729,7 +715,7 @@ public final class SessionManager implements AutoCloseable {
 
     /** Fails a session whose worker died; already inside an operation. */
     private void terminateNow(String id, EndReason reason, Throwable cause) {
-        sessions.terminateLive(id, SessionStatus.ERROR, reason, cause);
+        sessions.terminate(Access.SYSTEM, id, SessionStatus.ERROR, reason, cause);
     }
 
     /**
@@ -783,18 +769,8 @@ public final class SessionManager implements AutoCloseable {
         }
         gate.enter();
         try {
-            Instant cutoff = sessions.now().minus(retention);
-            int purged = 0;
-            int n;
-            do {
-                n = store.purgeEnded(cutoff, PURGE_BATCH);
-                purged += n;
-            } while (n == PURGE_BATCH && gate.state() == ManagerState.ACTIVE);
-            if (purged > 0) {
-                metrics.purged(purged);
-                log.info("purged {} sessions that ended before {}", purged, cutoff);
-            }
-            return purged;
+            return sessions.purgeEnded(sessions.now().minus(retention), PURGE_BATCH,
+                    () -> gate.state() == ManagerState.ACTIVE);
         } finally {
             gate.exit();
         }
@@ -829,13 +805,10 @@ public final class SessionManager implements AutoCloseable {
 
     /** Adds a listener for every later event. */
     public void addListener(SessionListener listener) {
-        sessions.listeners.add(Objects.requireNonNull(listener, "listener"));
+        sessions.addListener(Objects.requireNonNull(listener, "listener"));
     }
 
     public void removeListener(SessionListener listener) {
-        sessions.listeners.remove(listener);
+        sessions.removeListener(listener);
     }
-
-    // ---------------------------------------------------------------- helpers
-
 }

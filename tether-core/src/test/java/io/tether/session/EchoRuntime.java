@@ -2,6 +2,7 @@ package io.tether.session;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
@@ -116,16 +117,29 @@ public final class EchoRuntime implements SessionRuntime {
         /** What {@link #cpuTime} says after a restart; {@code null} to leave it as it was. */
         volatile Duration cpuAfterRestart;
         volatile Runnable deathAction = () -> { };
+        /** The running execution's number and its output so far, kept as a worker keeps them; guarded by this. */
+        private long current;
+        private final StringBuilder soFar = new StringBuilder();
 
         EchoWorker() {
             dir = WorkDirectories.create(root, "echo-");
         }
 
         @Override
-        public ExecutionResult execute(ExecutionRequest request, OutputListener listener) {
+        public ExecutionResult execute(ExecutionRequest request, OutputListener out) {
             if (state == WorkerState.DEAD) {
                 return result(request, ExecutionStatus.CRASHED, "");
             }
+            synchronized (this) {
+                current = request.number();
+                soFar.setLength(0);
+            }
+            OutputListener listener = (stream, text) -> {
+                synchronized (this) {
+                    soFar.append(text);
+                }
+                out.output(stream, text);
+            };
             executed.add(request);
             maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
             state = WorkerState.BUSY;
@@ -155,6 +169,9 @@ public final class EchoRuntime implements SessionRuntime {
                 listener.output(OutputListener.Stream.STDOUT, request.code());
                 return result(request, ExecutionStatus.OK, request.code());
             } finally {
+                synchronized (this) {
+                    current = 0;
+                }
                 runner = null;
                 running.decrementAndGet();
                 if (state == WorkerState.BUSY) {
@@ -166,6 +183,11 @@ public final class EchoRuntime implements SessionRuntime {
         private ExecutionResult result(ExecutionRequest r, ExecutionStatus status, String out) {
             return new ExecutionResult(r.number(), status, out, "", Map.of("text/plain", out), null,
                     Duration.ZERO, false);
+        }
+
+        @Override
+        public synchronized ExecutionOutput outputSoFar(long number) {
+            return number == current ? new ExecutionOutput(soFar.toString(), "", false) : null;
         }
 
         @Override

@@ -30,10 +30,16 @@ import io.tether.store.SessionStore;
 import io.tether.store.sqlite.SqliteSessionStore;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -359,6 +365,9 @@ public final class TetherServer implements AutoCloseable {
         out.println("Tether listening on " + url() + "  (data: " + config.dataDir() + ", store: " + config.store()
                 + ", runtimes: " + (config.runtimes().isEmpty() ? "none" : String.join(", ", config.runtimes())) + ")");
         out.println("Sandbox " + sandbox.summary());
+        if (config.bind().equals("0.0.0.0") || config.bind().equals("::")) {
+            printReachable(out);
+        }
         warnings.forEach(out::println);
         if (!sandbox.enabled()) {
             out.println("WARNING: the sandbox is off (sandbox = " + sandbox.mode() + "): session code can read the data "
@@ -379,6 +388,41 @@ public final class TetherServer implements AutoCloseable {
         out.println("Stop with Ctrl-C (graceful: running executions get " + config.shutdownGrace().toSeconds()
                 + " s to finish).");
         out.flush();
+    }
+
+    /**
+     * For a server on every interface: the URLs other machines may use, and that the Host check
+     * refuses them until {@code allowed_hosts} names them (it accepts loopback names only).
+     */
+    private void printReachable(PrintWriter out) {
+        List<String> names = new ArrayList<>();
+        try {
+            names.add(InetAddress.getLocalHost().getHostName());
+        } catch (UnknownHostException e) {
+            // no host name: the addresses below still say it
+        }
+        try {
+            for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                if (!nic.isUp() || nic.isLoopback()) {
+                    continue;
+                }
+                for (InetAddress a : Collections.list(nic.getInetAddresses())) {
+                    if (a instanceof Inet4Address) {
+                        names.add(a.getHostAddress());
+                    }
+                }
+            }
+        } catch (SocketException e) {
+            // no interface list: the host name above is all there is
+        }
+        names.removeIf(n -> n.equals("localhost") || n.startsWith("127."));
+        List<String> urls = names.stream().distinct().limit(4).map(n -> "http://" + n + ":" + port()).toList();
+        out.println("Listening on every interface" + (urls.isEmpty() ? "" : "; from other machines e.g. "
+                + String.join("  ", urls)) + ".");
+        out.println("The Host check accepts " + (config.allowedHosts().isEmpty() ? "loopback names only"
+                : "loopback names and " + String.join(", ", config.allowedHosts())) + ": list the names clients use "
+                + "in allowed_hosts (e.g. --allowed-hosts " + (names.isEmpty() ? "HOST" : names.get(0))
+                + "), else their requests get 400 invalid_request.");
     }
 
     private void writeServerFile() {

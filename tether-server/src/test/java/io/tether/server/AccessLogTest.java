@@ -86,7 +86,7 @@ class AccessLogTest {
 
             String wrong = "tk_not_a_real_token_" + token;
             List<String> refused = accessLines(() -> alice.as(wrong).get("/v1/sessions/" + id));
-            assertThat(refused).singleElement().asString().contains("GET unmatched 401 ", "owner=-") // refused before routing
+            assertThat(refused).singleElement().asString().contains("GET /v1/sessions/{id} 401 ", "owner=-", "session=-")
                     .doesNotContain(wrong).doesNotContain(token);
 
             List<String> unmatched = accessLines(() -> alice.get("/v1/nothing/" + token));

@@ -1,6 +1,7 @@
 package io.tether.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tether.server.http.OpenApiContract;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -14,7 +15,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 
-/** A test's HTTP client for one server and one token. */
+/**
+ * A test's HTTP client for one server and one token. Each answer is checked against
+ * docs/openapi.json ({@link OpenApiContract}): one that does not fit fails the test.
+ */
 public final class Api {
     public static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -81,7 +85,12 @@ public final class Api {
         headers.forEach(b::header);
         try {
             HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-            return new Reply(r.statusCode(), r.headers().map(), r.body());
+            Reply reply = new Reply(r.statusCode(), r.headers().map(), r.body());
+            // Every answer a server test gets must be the one docs/openapi.json promises.
+            Map<String, String> answered = new java.util.HashMap<>();
+            r.headers().map().forEach((k, v) -> answered.put(k.toLowerCase(java.util.Locale.ROOT), v.get(0)));
+            OpenApiContract.check(method, path, reply.status(), answered, reply.body());
+            return reply;
         } catch (IOException e) {
             throw new AssertionError(method + " " + path + " failed: " + e, e);
         } catch (InterruptedException e) {

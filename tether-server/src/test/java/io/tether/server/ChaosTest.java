@@ -313,7 +313,7 @@ class ChaosTest {
                     ProcessHandle.current().info().command().orElse("java"), "--enable-native-access=ALL-UNNAMED",
                     "-Dorg.sqlite.tmpdir=" + dataDir, "-cp",
                     System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-                    "io.tether.cli.TetherCli", "serve", "--port", "0", "--auth", "none", "--runtimes", "python",
+                    "io.tether.server.ChildServer", "--port", "0", "--auth", "none", "--runtimes", "python",
                     "--python-pool-min-idle", "2", "--data-dir", dataDir.toString()));
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));

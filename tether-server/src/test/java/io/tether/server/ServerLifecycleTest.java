@@ -131,7 +131,7 @@ class ServerLifecycleTest {
                 ProcessHandle.current().info().command().orElse("java"), "--enable-native-access=ALL-UNNAMED",
                 "-Dorg.sqlite.tmpdir=" + dataDir, "-cp",
                 System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-                "io.tether.cli.TetherCli", "serve", "--port", "0", "--auth", "none", "--runtimes", "python",
+                "io.tether.server.ChildServer", "--port", "0", "--auth", "none", "--runtimes", "python",
                 "--python-pool-min-idle", "0", "--data-dir", dataDir.toString()));
         Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
         long worker;

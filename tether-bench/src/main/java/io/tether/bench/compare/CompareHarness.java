@@ -287,7 +287,7 @@ public final class CompareHarness {
         running.clear();
     }
 
-    /** The checkout the jar was built in ({@code <repo>/tether-server/target/tether.jar}). */
+    /** The checkout the jar was built in ({@code <repo>/tether-cli/target/tether.jar}). */
     private static Path repoOf(Path jar) {
         Path target = jar.toAbsolutePath().normalize().getParent();
         Path module = target == null ? null : target.getParent();

@@ -23,7 +23,7 @@ import java.util.Set;
  * @param out              directory for results.json and results.md
  * @param docs             the docs directory to regenerate (benchmarks.md section, chart, JSON), or {@code null}
  * @param python           the interpreter Jupyter runs on (Tether's workers use their own setting)
- * @param tetherJar        the server jar ({@code tether-server/target/tether.jar})
+ * @param tetherJar        the server jar ({@code tether-cli/target/tether.jar})
  * @param replot           a result file to write the outputs from again, without measuring; or {@code null}
  * @param workloads        the workloads to run (all by default)
  */
@@ -51,7 +51,7 @@ record CompareOptions(int repeats, int starts, int executions, int warmupSeconds
                                       (./tether compare passes the checkout's docs/)
               --no-docs               leave the docs alone
               --python PATH           interpreter with jupyter_server and ipykernel (/usr/bin/python3)
-              --tether-jar PATH       the server jar (tether-server/target/tether.jar)
+              --tether-jar PATH       the server jar (tether-cli/target/tether.jar)
               --replot FILE           measure nothing: write the table, chart and page again from a
                                       results.json (the counts come from the file)
               --workloads LIST        only these, comma-separated: start, execute, print, throughput,
@@ -71,7 +71,7 @@ record CompareOptions(int repeats, int starts, int executions, int warmupSeconds
         Path out = Path.of("target/compare");
         Path docs = null;
         Path python = Path.of("/usr/bin/python3");
-        Path jar = Path.of("tether-server/target/tether.jar");
+        Path jar = Path.of("tether-cli/target/tether.jar");
         Path replot = null;
         Set<Workload> workloads = EnumSet.allOf(Workload.class);
         for (int i = 0; i < args.length; i++) {

@@ -268,7 +268,7 @@ final class Report {
                 run. Then memory and capacity are measured on each server alone (started afresh, warmed up the \
                 same way): other Python processes would take a share of the shared pages' PSS. Every server is \
                 stopped with everything it started before the next phase. The Tether server runs in its own JVM \
-                (`java -jar tether-server/target/tether.jar serve`), not in the harness's.
+                (`java -jar tether-cli/target/tether.jar serve`), not in the harness's.
                 - **Tether**: default settings (token auth, the SQLite store with synchronous FULL, a warm pool of \
                 2 Python workers forked from a fork server) except `--idle-timeout none`, and \
                 `--python-pool-max-workers 4096` so the capacity run is not stopped by the default of 64. Client: \

@@ -41,7 +41,7 @@ final class TetherPeer implements Peer {
         jar = jar.toAbsolutePath(); // the server runs in its own directory
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException("no " + jar + ": build it with mvn -B -q -DskipTests package -pl "
-                    + "tether-server -am (./tether compare does)");
+                    + "tether-cli -am (./tether compare does)");
         }
         Path data = Files.createDirectories(dir.resolve("data"));
         List<String> command = new ArrayList<>(List.of(java.toString(), "--enable-native-access=ALL-UNNAMED",

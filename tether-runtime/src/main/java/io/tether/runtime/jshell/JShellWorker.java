@@ -15,6 +15,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.runtime.ExecutionError;
+import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
@@ -46,6 +47,11 @@ final class JShellWorker implements Worker {
     /** The process {@link #restart} is ending on purpose: its end is no death. */
     private volatile AgentProcess retired;
     private volatile Runnable deathAction = () -> { };
+    /** The execution in flight and the output it keeps; {@code null} between executions. */
+    private volatile InFlight inFlight;
+
+    private record InFlight(long number, OutputCollector output) {
+    }
 
     /** Starts a JShell JVM in a fresh private directory under {@code workRoot}. */
     JShellWorker(JShellLauncher launcher, Path workRoot, WorkerOptions options) {
@@ -101,9 +107,11 @@ final class JShellWorker implements Worker {
             if (state == WorkerState.DEAD && !current.isAlive()) {
                 return crashed(request, output, started, "the JShell process is not running; restart the worker");
             }
+            inFlight = new InFlight(request.number(), output);
             try {
                 return run(current, request, output, started);
             } finally {
+                inFlight = null;
                 current.nativeOutput(null);
                 synchronized (stopLock) {
                     if (state == WorkerState.BUSY) {
@@ -114,6 +122,12 @@ final class JShellWorker implements Worker {
         } finally {
             lock.unlock();
         }
+    }
+
+    @Override
+    public ExecutionOutput outputSoFar(long number) {
+        InFlight f = inFlight;
+        return f != null && f.number() == number ? f.output().soFar() : null;
     }
 
     private ExecutionResult run(AgentProcess current, ExecutionRequest request, OutputCollector output,

@@ -2,6 +2,7 @@ package io.tether.runtime.jshell;
 
 import java.nio.charset.StandardCharsets;
 
+import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.OutputListener;
 
 /**
@@ -56,6 +57,11 @@ final class OutputCollector {
 
     synchronized void markTruncated() {
         truncated = true;
+    }
+
+    /** What it kept so far, on any thread (see {@link io.tether.runtime.Worker#outputSoFar}). */
+    synchronized ExecutionOutput soFar() {
+        return new ExecutionOutput(stdout.toString(), stderr.toString(), truncated);
     }
 
     synchronized String stdout() {

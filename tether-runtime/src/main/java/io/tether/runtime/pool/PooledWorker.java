@@ -1,5 +1,6 @@
 package io.tether.runtime.pool;
 
+import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.OutputListener;
@@ -25,6 +26,11 @@ final class PooledWorker implements Worker {
     @Override
     public ExecutionResult execute(ExecutionRequest request, OutputListener listener) {
         return worker.execute(request, listener);
+    }
+
+    @Override
+    public ExecutionOutput outputSoFar(long number) {
+        return worker.outputSoFar(number);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.tether.runtime.python;
 
+import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.OutputListener;
 import java.util.Map;
 import java.util.concurrent.locks.Condition;
@@ -16,6 +17,8 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class Execution {
     final long id;
+    /** The execution's number in its session. */
+    final long number;
     private final OutputListener listener;
     private final long maxChars;
     private final StringBuilder stdout = new StringBuilder(0);
@@ -29,8 +32,9 @@ final class Execution {
     private Map<String, Object> done;
     private String crash;
 
-    Execution(long id, OutputListener listener, long maxOutputBytes) {
+    Execution(long id, long number, OutputListener listener, long maxOutputBytes) {
         this.id = id;
+        this.number = number;
         this.listener = listener == null ? OutputListener.NONE : listener;
         // The worker caps bytes; a decoded char is at least one byte, so this cap only
         // bites when a misbehaving worker ignores its own.
@@ -121,6 +125,16 @@ final class Execution {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /** Its output so far, on any thread: the one copy there is (see {@link io.tether.runtime.Worker#outputSoFar}). */
+    ExecutionOutput soFar() {
+        lock.lock();
+        try {
+            return new ExecutionOutput(stdout.toString(), stderr.toString(), truncated);
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -2,6 +2,7 @@ package io.tether.runtime.python;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.WorkerOptions;
 import java.io.EOFException;
@@ -117,7 +118,7 @@ final class PythonProcess {
 
     /** Sends code to run; {@link #await} it on the same thread. */
     Execution submit(long number, byte[] code, OutputListener listener) {
-        Execution ex = new Execution(executionIds.incrementAndGet(), listener, maxOutputBytes);
+        Execution ex = new Execution(executionIds.incrementAndGet(), number, listener, maxOutputBytes);
         inFlight = ex;
         // terminate() sets dead before it reads inFlight, we set inFlight before we read
         // dead: one of us sees the other, so the execution is never left waiting.
@@ -157,6 +158,12 @@ final class PythonProcess {
             reading.unlock();
         }
         return true;
+    }
+
+    /** The output of execution {@code number} so far while it is in flight here, else {@code null}. */
+    ExecutionOutput outputSoFar(long number) {
+        Execution ex = inFlight;
+        return ex != null && ex.number == number ? ex.soFar() : null;
     }
 
     /** Interrupts the execution in flight, if any. */

@@ -3,6 +3,7 @@ package io.tether.runtime.python;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.runtime.ExecutionError;
+import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
@@ -197,6 +198,12 @@ final class PythonWorker implements Worker {
         Map<String, Object> value = (Map<String, Object>) done.get("result");
         boolean truncated = Boolean.TRUE.equals(done.get("truncated")) || ex.truncated();
         return new ExecutionResult(number, status, ex.stdout(), ex.stderr(), value, error, duration, truncated);
+    }
+
+    @Override
+    public ExecutionOutput outputSoFar(long number) {
+        PythonProcess p = process;
+        return p == null ? null : p.outputSoFar(number);
     }
 
     @Override

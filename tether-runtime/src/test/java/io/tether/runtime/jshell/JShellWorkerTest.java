@@ -22,6 +22,7 @@ import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.WorkerState;
+import io.tether.testing.Eventually;
 
 /** Behaviour of one live JShell worker; the tests share it where its state does not matter. */
 class JShellWorkerTest extends JShellRuntimeFixture {
@@ -100,8 +101,9 @@ class JShellWorkerTest extends JShellRuntimeFixture {
     void printedOutputIsCapturedAndStreamedWhileTheCodeRuns() throws Exception {
         CountDownLatch firstLineSeen = new CountDownLatch(1);
         List<String> streamed = new CopyOnWriteArrayList<>();
+        long n = numbers.incrementAndGet();
         CompletableFuture<ExecutionResult> running = CompletableFuture.supplyAsync(() -> worker.execute(
-                new ExecutionRequest(numbers.incrementAndGet(), """
+                new ExecutionRequest(n, """
                         System.out.println("first");
                         System.err.println("oops");
                         var gate = new java.io.File("gate");
@@ -117,8 +119,14 @@ class JShellWorkerTest extends JShellRuntimeFixture {
         // The first line arrives while the code still waits for the gate file.
         assertThat(firstLineSeen.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(running).isNotDone();
+        // What a client fetches meanwhile comes from the buffer the result is made of.
+        Eventually.eventually(Duration.ofSeconds(10), "stderr so far",
+                () -> worker.outputSoFar(n).stderr().equals("oops\n"));
+        assertThat(worker.outputSoFar(n).stdout()).isEqualTo("first\n");
+        assertThat(worker.outputSoFar(n + 1)).as("not running").isNull();
         java.nio.file.Files.createFile(worker.workingDirectory().resolve("gate"));
         ExecutionResult result = running.get(10, TimeUnit.SECONDS);
+        assertThat(worker.outputSoFar(n)).as("ended").isNull();
         assertThat(result.stdout()).isEqualTo("first\nsecond\n");
         assertThat(result.stderr()).isEqualTo("oops\n");
         assertThat(String.join("", streamed)).contains("STDOUT:first\n", "STDERR:oops\n", "second\n");

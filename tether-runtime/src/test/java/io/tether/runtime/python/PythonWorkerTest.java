@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
@@ -221,6 +222,27 @@ class PythonWorkerTest extends PythonRuntimeFixture {
         assertThat(elapsedMs).isLessThan(200);
         assertThat(worker.state()).isEqualTo(WorkerState.IDLE);
         assertThat(ok("kept").result()).containsEntry("application/json", "yes");
+    }
+
+    @Test
+    void theOutputSoFarOfARunningExecutionIsWhatItsResultKeeps() throws Exception {
+        CountDownLatch printed = new CountDownLatch(1);
+        CompletableFuture<ExecutionResult> result = CompletableFuture.supplyAsync(() -> worker.execute(
+                new ExecutionRequest(7, "import sys, time\nprint('so far', flush=True)\n"
+                        + "print('warn', file=sys.stderr, flush=True)\ntime.sleep(1000)", null),
+                (stream, text) -> {
+                    if (stream == OutputListener.Stream.STDERR) {
+                        printed.countDown();
+                    }
+                }));
+        assertThat(printed.await(5, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(worker.outputSoFar(7)).isEqualTo(new ExecutionOutput("so far\n", "warn\n", false));
+        assertThat(worker.outputSoFar(6)).as("another execution").isNull();
+        worker.interrupt();
+        ExecutionResult r = result.get(5, TimeUnit.SECONDS);
+        assertThat(r.stdout()).isEqualTo("so far\n");
+        assertThat(worker.outputSoFar(7)).as("ended").isNull();
     }
 
     @Test

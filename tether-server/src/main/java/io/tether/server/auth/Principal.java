@@ -1,5 +1,6 @@
 package io.tether.server.auth;
 
+import io.tether.session.Access;
 import java.util.Objects;
 
 /**
@@ -12,5 +13,10 @@ import java.util.Objects;
 public record Principal(String owner, boolean admin) {
     public Principal {
         Objects.requireNonNull(owner, "owner");
+    }
+
+    /** What the request may see of the session manager: its owner's sessions, or every one for an admin. */
+    public Access access() {
+        return new Access(owner, admin);
     }
 }

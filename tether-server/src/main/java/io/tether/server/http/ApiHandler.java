@@ -79,10 +79,11 @@ public final class ApiHandler extends Handler.Abstract {
                 throw TetherException.invalid("Host header '" + host + "' is not allowed here (allowed: "
                         + String.join(", ", hosts.allowedHosts()) + "; add more with the allowed_hosts setting)");
             }
-            if (!routes.isPublic(x)) {
+            Routes.Match match = Routes.match(x);
+            if (!match.open()) {
                 x.principal = authenticate(x);
             }
-            routes.handle(x);
+            routes.handle(x, match);
         } catch (Exchange.ClientGone e) {
             LOG.debug("client went away: {} {}", x.method, x.route);
         } catch (TetherException e) {
@@ -124,8 +125,8 @@ public final class ApiHandler extends Handler.Abstract {
         String method = METHODS.contains(x.method) ? x.method : "other";
         String owner = x.principal == null ? "-" : x.principal.owner();
         String session = x.response.getHeaders().get(Routes.SESSION_HEADER);
-        if (session == null && x.route.startsWith("/v1/sessions/{id}") && x.path.size() > 2) {
-            session = x.path.get(2);
+        if (session == null && x.principal != null && x.vars.containsKey("id")) { // not from a refused request
+            session = x.var("id");
         }
         if (session == null || !SESSION_ID.matcher(session).matches()) {
             session = "-";

@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
@@ -24,8 +25,10 @@ final class Exchange {
     final List<String> path;
     final String method;
     Principal principal;
-    /** The route's template (e.g. {@code /v1/sessions/{id}}), for metrics. */
+    /** The matched route's template (e.g. {@code /v1/sessions/{id}}), for metrics and the access log. */
     String route = "unmatched";
+    /** The matched route's path variables. */
+    Map<String, List<String>> vars = Map.of();
     private Fields query;
 
     Exchange(Request request, Response response, List<String> path) {
@@ -33,6 +36,11 @@ final class Exchange {
         this.response = response;
         this.path = path;
         this.method = request.getMethod();
+    }
+
+    /** A one-segment path variable of the matched route. */
+    String var(String name) {
+        return vars.get(name).get(0);
     }
 
     String header(String name) {

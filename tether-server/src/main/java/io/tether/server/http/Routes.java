@@ -29,15 +29,16 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The routes of HTTP API v1 over one session manager. A session is visible to its owner
- * and to admins only; to anyone else it does not exist ({@code session_not_found}, so ids
+ * The routes of HTTP API v1 over one session manager. Every session call passes the
+ * caller's {@link io.tether.session.Access}: a session is visible to its owner and to admins
+ * only; to anyone else the manager says it does not exist ({@code session_not_found}, so ids
  * cannot be probed).
  */
 public final class Routes {
     /** The header that carries a session id, both ways. */
-    public static final String SESSION_HEADER = "Tether-Session";
+    static final String SESSION_HEADER = "Tether-Session";
     /** The header that carries the number of the execution an answer is about. */
-    public static final String EXECUTION_HEADER = "Tether-Execution";
+    static final String EXECUTION_HEADER = "Tether-Execution";
 
     private static final Set<String> CREATE_FIELDS =
             Set.of("runtime", "key", "data", "metadata", "idle_timeout", "max_lifetime", "owner", "network");
@@ -157,158 +158,174 @@ public final class Routes {
         }
     }
 
-    boolean isPublic(Exchange x) {
-        return x.path.size() == 1 && x.path.get(0).equals("healthz");
+    /**
+     * Every route of the API, in one place: docs/openapi.json describes exactly these (a test
+     * holds the two together), metrics and the access log name a request by its template.
+     */
+    static final List<Route> TABLE = List.of(
+            new Route("GET", "/healthz", true, Routes::health),
+            new Route("GET", "/v1/openapi.json", true, (r, x) -> x.send(200, Wire.JSON_TYPE, openApi())),
+            new Route("GET", "/metrics", false, Routes::metrics),
+            new Route("GET", "/v1/sessions", false, Routes::list),
+            new Route("POST", "/v1/sessions", false, Routes::create),
+            new Route("GET", "/v1/sessions/{id}", false, (r, x) -> r.get(x, x.var("id"))),
+            new Route("PATCH", "/v1/sessions/{id}", false, (r, x) -> r.patch(x, x.var("id"))),
+            new Route("DELETE", "/v1/sessions/{id}", false, (r, x) -> r.end(x, x.var("id"))),
+            new Route("POST", "/v1/sessions/{id}/touch", false, (r, x) -> r.touch(x, x.var("id"))),
+            new Route("GET", "/v1/sessions/{id}/executions", false, (r, x) -> r.executions(x, x.var("id"))),
+            new Route("POST", "/v1/sessions/{id}/executions", false, (r, x) -> r.executeIn(x, x.var("id"))),
+            new Route("GET", "/v1/sessions/{id}/executions/{n}", false,
+                    (r, x) -> r.execution(x, x.var("id"), x.var("n"))),
+            new Route("POST", "/v1/sessions/{id}/interrupt", false, (r, x) -> r.interrupt(x, x.var("id"))),
+            new Route("POST", "/v1/sessions/{id}/restart", false, (r, x) -> r.restart(x, x.var("id"))),
+            new Route("GET", "/v1/sessions/{id}/files", false, (r, x) -> r.listFiles(x, x.var("id"))),
+            new Route("GET", "/v1/sessions/{id}/files/{path...}", false,
+                    (r, x) -> r.file(x, x.var("id"), x.vars.get("path"))),
+            new Route("PUT", "/v1/sessions/{id}/files/{path...}", false,
+                    (r, x) -> r.file(x, x.var("id"), x.vars.get("path"))),
+            new Route("DELETE", "/v1/sessions/{id}/files/{path...}", false,
+                    (r, x) -> r.file(x, x.var("id"), x.vars.get("path"))),
+            new Route("POST", "/v1/execute", false, Routes::autoExecute),
+            new Route("GET", "/v1/runtimes", false, (r, x) -> x.send(200, r.runtimes())),
+            new Route("GET", "/v1/stats", false, (r, x) -> x.send(200, r.stats(x))));
+
+    /**
+     * The request's place in {@link #TABLE}: its template (or none) and the route of its method
+     * (or none: then {@code allowed} lists the template's methods).
+     */
+    record Match(String template, boolean open, Route route, List<String> allowed) {
+        static final Match NONE = new Match("unmatched", false, null, List.of());
     }
 
-    void handle(Exchange x) {
-        List<String> p = x.path;
-        if (p.size() == 1 && p.get(0).equals("healthz")) {
-            x.route = "/healthz";
-            allow(x, "GET");
-            Map<String, Object> health = new LinkedHashMap<>();
-            health.put("status", draining ? "shutting_down" : "ok");
-            health.put("sandbox", sandbox.mode().toString());
-            if (!sandbox.enabled()) {
-                health.put("warning", "the sandbox is off: session code can read the server's files and "
-                        + "reach other sessions, the server and the network");
+    /**
+     * Matches the request against {@link #TABLE}: sets its route name and path variables.
+     * The first template that fits wins; answering (auth, 404, 405) is up to the caller.
+     */
+    static Match match(Exchange x) {
+        String template = null;
+        boolean open = true;
+        Route found = null;
+        List<String> allowed = new ArrayList<>();
+        for (Route r : TABLE) {
+            if (template != null && !r.template().equals(template)) {
+                continue;
             }
-            x.send(draining ? 503 : 200, health);
-            return;
+            Map<String, List<String>> vars = r.match(x.path);
+            if (vars == null) {
+                continue;
+            }
+            if (template == null) {
+                template = r.template();
+                x.route = r.path();
+                x.vars = vars;
+            }
+            open &= r.open();
+            allowed.add(r.method());
+            if (r.method().equals(x.method)) {
+                found = r;
+            }
         }
-        if (draining) {
+        return template == null ? Match.NONE : new Match(template, open, found, List.copyOf(allowed));
+    }
+
+    /** Answers a matched request; the caller has checked the Host header and, unless the route is open, the token. */
+    void handle(Exchange x, Match m) {
+        if (draining && !m.open()) {
             throw new TetherException(ErrorCode.SHUTTING_DOWN, "the server is shutting down");
         }
-        if (p.size() == 1 && p.get(0).equals("metrics")) {
-            x.route = "/metrics";
-            allow(x, "GET");
-            if (!x.principal.admin()) {
-                // Server-wide figures: every owner's session counts and the pools' load.
-                throw new TetherException(ErrorCode.FORBIDDEN, "GET /metrics needs an admin token: it shows "
-                        + "server-wide figures of every owner");
-            }
-            x.send(200, "text/plain; version=0.0.4; charset=utf-8",
-                    prometheus.scrape().getBytes(StandardCharsets.UTF_8));
-            return;
-        }
-        if (p.isEmpty() || !p.get(0).equals("v1")) {
+        if (m == Match.NONE) {
             throw notFound(x);
         }
-        if (p.size() == 2) {
-            switch (p.get(1)) {
-                case "sessions" -> {
-                    x.route = "/v1/sessions";
-                    if (allow(x, "GET", "POST").equals("GET")) {
-                        list(x);
-                    } else {
-                        create(x);
-                    }
-                }
-                case "execute" -> {
-                    x.route = "/v1/execute";
-                    allow(x, "POST");
-                    autoExecute(x);
-                }
-                case "runtimes" -> {
-                    x.route = "/v1/runtimes";
-                    allow(x, "GET");
-                    x.send(200, runtimes());
-                }
-                case "stats" -> {
-                    x.route = "/v1/stats";
-                    allow(x, "GET");
-                    x.send(200, stats(x));
-                }
-                default -> throw notFound(x);
-            }
-            return;
+        if (m.route() == null) {
+            throw new MethodNotAllowed(x.method + " is not allowed on " + x.route + "; use "
+                    + String.join(" or ", m.allowed()), String.join(", ", m.allowed()));
         }
-        if (!p.get(1).equals("sessions")) {
-            throw notFound(x);
-        }
-        sessionRoute(x, p.get(2));
+        m.route().handler().accept(this, x);
     }
 
-    private void sessionRoute(Exchange x, String id) {
-        List<String> p = x.path;
-        if (p.size() == 3) {
-            x.route = "/v1/sessions/{id}";
-            switch (allow(x, "GET", "PATCH", "DELETE")) {
-                case "GET" -> x.send(200, Wire.session(visible(x, id)));
-                case "PATCH" -> patch(x, id);
-                default -> end(x, id);
+    private static volatile byte[] openApi;
+
+    /** docs/openapi.json, which the build copies next to this class. */
+    private static byte[] openApi() {
+        byte[] doc = openApi;
+        if (doc == null) {
+            try (var in = Routes.class.getResourceAsStream("openapi.json")) {
+                if (in == null) {
+                    throw new IllegalStateException("openapi.json is missing from the class path (a broken build)");
+                }
+                doc = in.readAllBytes();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
             }
-            return;
+            openApi = doc;
         }
-        String action = p.get(3);
-        if (p.size() == 4) {
-            // The template is set per matched action, never from the raw segment: it labels metrics.
-            switch (action) {
-                case "touch" -> {
-                    x.route = "/v1/sessions/{id}/touch";
-                    allow(x, "POST");
-                    visible(x, id);
-                    x.send(200, Wire.session(manager.touch(id)));
-                }
-                case "executions" -> {
-                    x.route = "/v1/sessions/{id}/executions";
-                    if (allow(x, "GET", "POST").equals("GET")) {
-                        executions(x, id);
-                        return;
-                    }
-                    JsonBody body = x.json(limits.maxBodyBytes()).only(EXECUTE_FIELDS);
-                    String code = code(body);
-                    Duration timeout = timeout(body);
-                    visible(x, id);
-                    execute(x, id, code, timeout);
-                }
-                case "interrupt" -> {
-                    x.route = "/v1/sessions/{id}/interrupt";
-                    allow(x, "POST");
-                    visible(x, id);
-                    manager.interrupt(id);
-                    x.sendEmpty(204);
-                }
-                case "restart" -> {
-                    x.route = "/v1/sessions/{id}/restart";
-                    allow(x, "POST");
-                    visible(x, id);
-                    x.send(200, Wire.session(manager.restart(id)));
-                }
-                case "files" -> {
-                    x.route = "/v1/sessions/{id}/files";
-                    allow(x, "GET");
-                    visible(x, id);
-                    files.list(x, manager.workingDirectory(id).orElseThrow(() -> plain(id)));
-                }
-                default -> throw notFound(x);
-            }
-            return;
+        return doc;
+    }
+
+    private void health(Exchange x) {
+        Map<String, Object> health = new LinkedHashMap<>();
+        health.put("status", draining ? "shutting_down" : "ok");
+        health.put("sandbox", sandbox.mode().toString());
+        if (!sandbox.enabled()) {
+            health.put("warning", "the sandbox is off: session code can read the server's files and "
+                    + "reach other sessions, the server and the network");
         }
-        if (action.equals("executions") && p.size() == 5) {
-            x.route = "/v1/sessions/{id}/executions/{n}";
-            allow(x, "GET");
-            long n = number(p.get(4));
-            visible(x, id);
-            ExecutionRecord e = manager.execution(id, n).orElseThrow(() -> new TetherException(ErrorCode.NOT_FOUND,
-                    "session '" + id + "' has no execution " + n + " (it keeps its newest executions only)"));
-            x.send(200, Wire.record(e));
-            return;
+        x.send(draining ? 503 : 200, health);
+    }
+
+    private void metrics(Exchange x) {
+        if (!x.principal.admin()) {
+            // Server-wide figures: every owner's session counts and the pools' load.
+            throw new TetherException(ErrorCode.FORBIDDEN, "GET /metrics needs an admin token: it shows "
+                    + "server-wide figures of every owner");
         }
-        if (action.equals("files")) {
-            x.route = "/v1/sessions/{id}/files/{path}";
-            String method = allow(x, "GET", "PUT", "DELETE");
-            visible(x, id);
-            var dir = manager.workingDirectory(id).orElseThrow(() -> plain(id));
-            List<String> rel = p.subList(4, p.size());
-            switch (method) {
-                case "GET" -> files.download(x, dir, rel);
-                case "PUT" -> files.upload(x, dir, rel);
-                default -> files.delete(x, dir, rel);
-            }
-            return;
+        x.send(200, "text/plain; version=0.0.4; charset=utf-8",
+                prometheus.scrape().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void get(Exchange x, String id) {
+        x.send(200, Wire.session(manager.get(x.principal.access(), id)));
+    }
+
+    private void touch(Exchange x, String id) {
+        x.send(200, Wire.session(manager.touch(x.principal.access(), id)));
+    }
+
+    private void executeIn(Exchange x, String id) {
+        JsonBody body = x.json(limits.maxBodyBytes()).only(EXECUTE_FIELDS);
+        String code = code(body);
+        Duration timeout = timeout(body);
+        execute(x, id, code, timeout);
+    }
+
+    private void interrupt(Exchange x, String id) {
+        manager.interrupt(x.principal.access(), id);
+        x.sendEmpty(204);
+    }
+
+    private void restart(Exchange x, String id) {
+        x.send(200, Wire.session(manager.restart(x.principal.access(), id)));
+    }
+
+    private void listFiles(Exchange x, String id) {
+        files.list(x, manager.workingDirectory(x.principal.access(), id).orElseThrow(() -> plain(id)));
+    }
+
+    private void execution(Exchange x, String id, String number) {
+        long n = number(number);
+        ExecutionRecord e = manager.execution(x.principal.access(), id, n).orElseThrow(() -> new TetherException(
+                ErrorCode.NOT_FOUND, "session '" + id + "' has no execution " + n
+                + " (it keeps its newest executions only)"));
+        x.send(200, Wire.record(e));
+    }
+
+    private void file(Exchange x, String id, List<String> rel) {
+        var dir = manager.workingDirectory(x.principal.access(), id).orElseThrow(() -> plain(id));
+        switch (x.method) {
+            case "GET" -> files.download(x, dir, rel);
+            case "PUT" -> files.upload(x, dir, rel);
+            default -> files.delete(x, dir, rel);
         }
-        throw notFound(x);
     }
 
     // ---------------------------------------------------------------- sessions
@@ -316,9 +333,6 @@ public final class Routes {
     private void create(Exchange x) {
         JsonBody body = x.json(limits.maxBodyBytes()).only(CREATE_FIELDS);
         String owner = body.string("owner");
-        if (owner != null && !x.principal.admin() && !owner.equals(x.principal.owner())) {
-            throw TetherException.invalid("field owner: only an admin token may create sessions for another owner");
-        }
         SessionSpec.Builder spec = SessionSpec.builder(owner != null ? owner : x.principal.owner());
         String runtime = body.string("runtime");
         spec.runtime(runtime != null ? runtime : Session.NO_RUNTIME);
@@ -347,7 +361,7 @@ public final class Routes {
         } else if (life != null) {
             spec.maxLifetime(life);
         }
-        Session s = manager.create(spec.build());
+        Session s = manager.create(x.principal.access(), spec.build());
         x.response.getHeaders().put(SESSION_HEADER, s.id());
         x.send(201, Wire.session(s));
     }
@@ -355,12 +369,7 @@ public final class Routes {
     private void list(Exchange x) {
         SessionQuery q = SessionQuery.all();
         String owner = x.query("owner");
-        if (!x.principal.admin()) {
-            if (owner != null && !owner.equals(x.principal.owner())) {
-                throw TetherException.invalid("parameter owner: only an admin token may list other owners' sessions");
-            }
-            q = q.withOwner(x.principal.owner());
-        } else if (owner != null) {
+        if (owner != null) {
             q = q.withOwner(owner);
         }
         String status = x.query("status");
@@ -379,7 +388,7 @@ public final class Routes {
         if (cursor != null) {
             q = q.after(cursor);
         }
-        Page<Session> page = manager.list(q);
+        Page<Session> page = manager.list(x.principal.access(), q);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("items", page.items().stream().map(Wire::session).toList());
         m.put("next_cursor", page.nextCursor());
@@ -390,8 +399,7 @@ public final class Routes {
         JsonBody body = x.json(limits.maxBodyBytes()).only(PATCH_FIELDS);
         Map<String, Object> data = body.object("data");
         Map<String, Object> metadata = body.object("metadata");
-        visible(x, id);
-        x.send(200, Wire.session(manager.update(id, data, metadata)));
+        x.send(200, Wire.session(manager.update(x.principal.access(), id, data, metadata)));
     }
 
     private void end(Exchange x, String id) {
@@ -405,8 +413,7 @@ public final class Routes {
         } catch (IllegalArgumentException e) {
             throw TetherException.invalid("reason: " + e.getMessage());
         }
-        visible(x, id);
-        x.send(200, Wire.session(manager.end(id, why)));
+        x.send(200, Wire.session(manager.end(x.principal.access(), id, why)));
     }
 
     // ---------------------------------------------------------------- executions
@@ -419,7 +426,7 @@ public final class Routes {
         String id = x.header(SESSION_HEADER);
         if (id == null || id.isBlank()) {
             String r = runtime != null ? runtime : "python";
-            Session s = manager.create(SessionSpec.builder(x.principal.owner()).runtime(r)
+            Session s = manager.create(x.principal.access(), SessionSpec.builder(x.principal.owner()).runtime(r)
                     .network(network(body, r)).build());
             id = s.id();
         } else {
@@ -427,9 +434,10 @@ public final class Routes {
                 throw TetherException.invalid("field network: only a request that creates its session may ask for "
                         + "the network");
             }
-            Session s = visible(x, id.trim());
-            id = s.id();
-            if (runtime != null && !runtime.equals(s.runtime())) {
+            id = id.trim();
+            // Clients name the runtime only to create; checking a named one costs a lookup of its own.
+            Session s = runtime == null ? null : manager.get(x.principal.access(), id);
+            if (s != null && !runtime.equals(s.runtime())) {
                 throw TetherException.invalid("field runtime: session '" + id + "' is a " + s.runtime()
                         + " session, the request asks for " + runtime);
             }
@@ -445,14 +453,14 @@ public final class Routes {
                 ExecutionStream stream = new ExecutionStream(x, id, limits.sseKeepalive());
                 ExecutionResult r;
                 try {
-                    r = manager.execute(id, code, timeout, stream);
+                    r = manager.execute(x.principal.access(), id, code, timeout, stream);
                 } catch (RuntimeException e) {
                     stream.abandon();
                     throw e;
                 }
                 stream.finish(r);
             } else {
-                ExecutionResult r = manager.execute(id, code, timeout, null);
+                ExecutionResult r = manager.execute(x.principal.access(), id, code, timeout, null);
                 x.response.getHeaders().put(EXECUTION_HEADER, Long.toString(r.number()));
                 x.send(200, Wire.result(id, r));
             }
@@ -472,9 +480,8 @@ public final class Routes {
         String cursor = x.query("cursor");
         long before = cursor == null ? Long.MAX_VALUE : executionCursor(cursor);
         boolean output = bool("output", x.query("output"));
-        visible(x, id);
         // One more than asked tells whether a next page exists, so the last page has no cursor.
-        List<ExecutionRecord> found = manager.executions(id, before, limit + 1);
+        List<ExecutionRecord> found = manager.executions(x.principal.access(), id, before, limit + 1);
         List<ExecutionRecord> page = found.size() > limit ? found.subList(0, limit) : found;
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("items", page.stream().map(e -> output ? Wire.record(e) : Wire.recordSummary(e)).toList());
@@ -598,25 +605,6 @@ public final class Routes {
 
     // ---------------------------------------------------------------- helpers
 
-    /** The session if the caller may see it; otherwise it does not exist. */
-    private Session visible(Exchange x, String id) {
-        Session s = manager.find(id).orElse(null);
-        if (s == null || !(x.principal.admin() || s.owner().equals(x.principal.owner()))) {
-            throw new TetherException(ErrorCode.SESSION_NOT_FOUND, "no session with id '" + id + "'");
-        }
-        return s;
-    }
-
-    private static String allow(Exchange x, String... methods) {
-        for (String m : methods) {
-            if (m.equals(x.method)) {
-                return m;
-            }
-        }
-        throw new MethodNotAllowed(x.method + " is not allowed on " + x.route + "; use " + String.join(" or ", methods),
-                String.join(", ", methods));
-    }
-
     /** A known route asked with the wrong method: 405 with {@code Allow}, code {@code invalid_request}. */
     static final class MethodNotAllowed extends TetherException {
         final String allow;
@@ -629,7 +617,7 @@ public final class Routes {
 
     private static TetherException notFound(Exchange x) {
         return new TetherException(ErrorCode.NOT_FOUND, "no route " + x.method + " /" + String.join("/", x.path)
-                + "; the routes are listed in docs/http-api.md");
+                + "; the routes are listed in docs/http-api.md and at GET /v1/openapi.json");
     }
 
     private static TetherException plain(String id) {

@@ -14,9 +14,9 @@ import java.util.Map;
 
 /**
  * The JSON shapes of HTTP API v1 (snake_case, instants in ISO-8601 UTC, durations in
- * seconds), shared by the server and the CLI.
+ * seconds), as the routes answer them.
  */
-public final class Wire {
+final class Wire {
     static final ObjectMapper MAPPER = new ObjectMapper();
     static final String JSON_TYPE = "application/json";
     static final String PROBLEM_TYPE = "application/problem+json";
@@ -33,7 +33,7 @@ public final class Wire {
     }
 
     /** A session. */
-    public static Map<String, Object> session(Session s) {
+    static Map<String, Object> session(Session s) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", s.id());
         m.put("owner", s.owner());

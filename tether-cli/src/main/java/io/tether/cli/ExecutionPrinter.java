@@ -1,8 +1,11 @@
 package io.tether.cli;
 
+import io.tether.client.Execution;
+import io.tether.client.ExecutionError;
+import io.tether.client.ExecutionEvent;
+import io.tether.client.ExecutionStatus;
+import io.tether.client.ExecutionStream;
 import java.io.PrintWriter;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Shows an execution the way an interactive interpreter does: stdout and stderr as the code
@@ -11,7 +14,7 @@ import java.util.Map;
  *
  * <p>Not thread-safe, except {@link #sessionId()}, which a signal handler may read.
  */
-final class ExecutionPrinter implements ServerClient.ExecutionListener {
+final class ExecutionPrinter {
     private final PrintWriter out;
     private final PrintWriter err;
     private final boolean announceSession;
@@ -34,17 +37,32 @@ final class ExecutionPrinter implements ServerClient.ExecutionListener {
         return sessionId;
     }
 
-    @Override
-    public void started(String id, long number) {
-        sessionId = id;
+    /**
+     * Prints an execution's output as its events arrive; returns the finished execution.
+     * The session is known (for {@link #sessionId()}) as soon as the stream is open.
+     */
+    Execution print(ExecutionStream stream) {
+        sessionId = stream.sessionId();
         if (announceSession) {
-            err.println("session: " + id);
+            err.println("session: " + sessionId);
             err.flush();
         }
+        while (stream.hasNext()) {
+            switch (stream.next()) {
+                case ExecutionEvent.Stdout o -> output(false, o.text());
+                case ExecutionEvent.Stderr e -> output(true, e.text());
+                case ExecutionEvent.End end -> {
+                    return end.execution();
+                }
+                default -> {
+                    // start, result and error: the end event carries them too
+                }
+            }
+        }
+        throw new IllegalStateException("the event stream ended without its end event");
     }
 
-    @Override
-    public void output(boolean stderr, String text) {
+    private void output(boolean stderr, String text) {
         if (text.isEmpty()) {
             return;
         }
@@ -59,43 +77,42 @@ final class ExecutionPrinter implements ServerClient.ExecutionListener {
     }
 
     /** Prints the finished execution's value and error; returns whether its status is {@code ok}. */
-    boolean finish(Map<String, Object> execution) {
-        if (execution.get("result") instanceof Map<?, ?> bundle && bundle.get("text/plain") instanceof String text) {
+    boolean finish(Execution execution) {
+        String value = execution.text();
+        if (value != null) {
             if (outMidLine) {
                 out.println();
             }
-            out.println(text);
+            out.println(value);
             outMidLine = false;
             out.flush();
         }
-        String status = String.valueOf(execution.get("status"));
-        if (execution.get("error") instanceof Map<?, ?> error) {
+        ExecutionError error = execution.error();
+        if (error != null) {
             lineStartOnErr();
             // Python's traceback ends with "Name: value" and javac's diagnostics hold the
             // value; a Java stack trace has neither, so the summary goes first.
-            String name = String.valueOf(error.get("name"));
-            String value = error.get("value") == null ? "" : String.valueOf(error.get("value"));
-            List<?> lines = error.get("traceback") instanceof List<?> l ? l : List.of();
-            String said = value.isEmpty() ? name : value;
-            if (lines.stream().noneMatch(line -> String.valueOf(line).contains(said))) {
-                err.println(value.isEmpty() ? name : name + ": " + value);
+            String said = error.value().isEmpty() ? error.name() : error.value();
+            if (error.traceback().stream().noneMatch(line -> line.contains(said))) {
+                err.println(error.value().isEmpty() ? error.name() : error.name() + ": " + error.value());
             }
-            lines.forEach(err::println);
+            error.traceback().forEach(err::println);
         }
-        if (!ok(execution) && !status.equals("error")) {
+        ExecutionStatus status = execution.status();
+        if (!execution.ok() && status != ExecutionStatus.ERROR) {
             lineStartOnErr();
             err.println("tether: execution " + switch (status) {
-                case "timeout" -> "timed out (--timeout, or the server's execution_timeout)";
-                case "crashed" -> "crashed its interpreter";
-                default -> status;
+                case TIMEOUT -> "timed out (--timeout, or the server's execution_timeout)";
+                case CRASHED -> "crashed its interpreter";
+                default -> status.name().toLowerCase(java.util.Locale.ROOT);
             });
         }
-        if (Boolean.TRUE.equals(execution.get("truncated"))) {
+        if (execution.truncated()) {
             lineStartOnErr();
             err.println("tether: output truncated (server setting max_output_bytes)");
         }
         err.flush();
-        return ok(execution);
+        return execution.ok();
     }
 
     private void lineStartOnErr() {
@@ -103,10 +120,5 @@ final class ExecutionPrinter implements ServerClient.ExecutionListener {
             err.println();
             errMidLine = false;
         }
-    }
-
-    /** Whether a finished execution's status is {@code ok}. */
-    static boolean ok(Map<String, Object> execution) {
-        return "ok".equals(execution.get("status"));
     }
 }

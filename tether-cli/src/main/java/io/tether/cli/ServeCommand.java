@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
  * gracefully. Every setting of {@link Settings} is a flag here (added at start-up from the
  * one definition), also settable by environment variable and config file.
  */
-@Command(name = "serve", description = "Run the Tether server (HTTP API v1). Every setting is also an environment "
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Run the Tether server (HTTP API v1). Every setting is also an environment "
         + "variable TETHER_<NAME> and a key of the config file; see docs/configuration.md.")
 final class ServeCommand implements Callable<Integer> {
     @Spec

@@ -3,13 +3,13 @@ package io.tether.cli;
 import io.tether.TetherException;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.OutputListener;
-import io.tether.server.http.Wire;
 import io.tether.session.EndReason;
 import io.tether.session.Session;
 import io.tether.session.SessionManager;
 import io.tether.session.SessionSpec;
 import io.tether.session.SessionStats;
 import io.tether.store.SessionQuery;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
@@ -18,23 +18,24 @@ import picocli.CommandLine.Command;
  * {@code tether demo}: a short tour of the session engine on the embedded store. Sessions
  * it leaves active are still there on the next run, which is the point.
  */
-@Command(name = "demo", description = "A short tour: create, reuse, touch, update, end and list sessions.")
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "A short tour: create, reuse, touch, update, end and list sessions.")
 final class DemoCommand extends SessionsCommand.StoreCommand {
     @Override
-    void run(SessionManager manager, Output out) {
-        out.line("Tether demo: embedded SQLite store in " + options.dataDir.toAbsolutePath().normalize());
+    void run(SessionManager manager, Output out, Path dataDir) {
+        out.line("Tether demo: embedded SQLite store in " + dataDir.toAbsolutePath().normalize());
         long before = manager.stats().active();
         if (before > 0) {
             out.line("found " + before + " active sessions from earlier runs (they survived the restart)");
         }
 
         Session cart = manager.create(SessionSpec.builder("alice").data(Map.of("cart", List.of())).build());
-        out.line("created  " + cart.id() + "  owner=alice data=" + cart.data());
+        out.line("created  " + cart.id() + "  owner=alice data=" + Output.text(cart.data()));
         for (int i = 0; i < 3; i++) {
             manager.touch(cart.id());
         }
         Session updated = manager.update(cart.id(), Map.of("cart", List.of("book")), Map.of("channel", "web"));
-        out.line("updated  " + cart.id() + "  data=" + updated.data() + " interactions=" + updated.interactionCount());
+        out.line("updated  " + cart.id() + "  data=" + Output.text(updated.data()) + " interactions=" + updated.interactionCount());
 
         SessionSpec chat = SessionSpec.builder("bob").key("support-chat").build();
         Session first = manager.getOrCreate(chat);
@@ -53,10 +54,10 @@ final class DemoCommand extends SessionsCommand.StoreCommand {
         out.line("");
         out.line("active sessions:");
         out.sessions(manager.list(SessionQuery.all().withStatus(io.tether.session.SessionStatus.ACTIVE)).items().stream()
-                .map(Wire::session).toList(), null);
+                .map(ApiJson::session).toList(), null);
         SessionStats s = manager.stats();
         out.line("");
-        out.line("stats: active=" + s.active() + " created=" + s.totalCreated() + " ended=" + s.endedByReason());
+        out.line("stats: active=" + s.active() + " created=" + s.totalCreated() + " ended=" + Output.text(s.endedByReason()));
         out.line("");
         out.line("Next: ./tether sessions ls --all    ./tether sessions show ID    ./tether --help");
     }

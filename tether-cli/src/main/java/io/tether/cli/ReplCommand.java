@@ -2,6 +2,11 @@ package io.tether.cli;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.client.ExecuteRequest;
+import io.tether.client.ExecutionStream;
+import io.tether.client.Session;
+import io.tether.client.TetherClient;
+import io.tether.client.TetherClientException;
 import java.io.BufferedReader;
 import java.io.Console;
 import java.io.IOException;
@@ -12,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import org.jline.reader.EndOfFileException;
 import org.jline.reader.LineReader;
@@ -37,19 +41,19 @@ import picocli.CommandLine.Spec;
  * <p>A session the REPL created is ended when it exits (also on SIGTERM), unless
  * {@code --keep}; a session given with {@code --session} is never ended by it.
  */
-@Command(name = "repl", description = {"An interactive interpreter on a Tether server; its state lives in one "
+@Command(name = "repl", mixinStandardHelpOptions = true,
+        description = {"An interactive interpreter on a Tether server; its state lives in one "
         + "session until you exit (Ctrl-D).",
         "Ctrl-C interrupts the running code. Input from a pipe works line by line."})
 final class ReplCommand implements Callable<Integer> {
+    @Mixin
+    TetherCli.PlaceOptions place = new TetherCli.PlaceOptions();
+
     @Mixin
     TetherCli.ServerOptions server = new TetherCli.ServerOptions();
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
-
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "Data directory whose server.json and admin-token "
-            + "name the server and token (env TETHER_DATA_DIR; default ./tether-data).")
-    Path dataDir;
 
     @Parameters(arity = "0..1", paramLabel = "RUNTIME",
             description = "python (the default) or jshell; with --session, the session's own.")
@@ -62,21 +66,27 @@ final class ReplCommand implements Callable<Integer> {
     boolean keep;
 
     /** The session the REPL works in, and whether it ends it at exit. */
-    private record Target(String id, String runtime, boolean endAtExit) {
+    private record ReplSession(String id, String runtime, boolean endAtExit) {
     }
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        ServerClient client = server.client(dataDir);
-        Target target = target(client);
+        Target where = server.resolve(place, spec);
+        try (TetherClient client = where.client()) {
+            return run(client, where, out, err);
+        }
+    }
+
+    private int run(TetherClient client, Target where, PrintWriter out, PrintWriter err) {
+        ReplSession target = session(client);
         InputStream in = TetherCli.root(spec).in;
         boolean interactive = in == System.in && stdinIsTerminal();
         Repl repl = new Repl(client, target.id(), MultiLineInput.forRuntime(target.runtime()), out, err);
         Thread atExit = new Thread(() -> repl.stop(target.endAtExit()), "tether-repl-exit");
         Runtime.getRuntime().addShutdownHook(atExit);
-        err.println("tether repl: " + target.runtime() + " session " + target.id() + " on " + client.url()
+        err.println("tether repl: " + target.runtime() + " session " + target.id() + " on " + where.url()
                 + (interactive ? ". Ctrl-C interrupts, Ctrl-D exits." : ""));
         err.flush();
         try (Lines lines = interactive ? new TerminalLines(target.runtime(), repl) : new PipedLines(in)) {
@@ -98,22 +108,21 @@ final class ReplCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Target target(ServerClient client) {
+    private ReplSession session(TetherClient client) {
         if (session != null) {
-            Map<String, Object> s = client.get(Map.of(), "v1", "sessions", session);
-            String rt = (String) s.get("runtime");
-            if (runtime != null && !runtime.equals(rt)) {
-                throw TetherException.invalid("session " + session + " is a " + rt + " session, not " + runtime);
+            Session s = client.session(session);
+            if (runtime != null && !runtime.equals(s.runtime())) {
+                throw TetherException.invalid("session " + session + " is a " + s.runtime() + " session, not "
+                        + runtime);
             }
-            if (!"active".equals(s.get("status"))) {
-                throw new TetherException(ErrorCode.SESSION_ENDED, "session " + session + " has ended (" + s.get("status")
-                        + ", " + s.get("end_reason") + ")");
+            if (!s.isActive()) {
+                throw new TetherException(ErrorCode.SESSION_ENDED, "session " + session + " has ended ("
+                        + ApiJson.session(s).get("status") + ", " + s.endReason() + ")");
             }
-            return new Target(session, rt, false);
+            return new ReplSession(session, s.runtime(), false);
         }
         String rt = runtime != null ? runtime : "python";
-        Map<String, Object> s = client.send("POST", Map.of("runtime", rt), "v1", "sessions");
-        return new Target((String) s.get("id"), rt, !keep);
+        return new ReplSession(client.createSession(rt).id(), rt, !keep);
     }
 
     /**
@@ -139,7 +148,7 @@ final class ReplCommand implements Callable<Integer> {
 
     /** The read-run-print loop over one session. */
     static final class Repl {
-        private final ServerClient client;
+        private final TetherClient client;
         private final String sessionId;
         private final MultiLineInput input;
         private final PrintWriter out;
@@ -147,7 +156,7 @@ final class ReplCommand implements Callable<Integer> {
         private volatile boolean executing;
         private volatile boolean stopped;
 
-        Repl(ServerClient client, String sessionId, MultiLineInput input, PrintWriter out, PrintWriter err) {
+        Repl(TetherClient client, String sessionId, MultiLineInput input, PrintWriter out, PrintWriter err) {
             this.client = client;
             this.sessionId = sessionId;
             this.input = input;
@@ -187,12 +196,14 @@ final class ReplCommand implements Callable<Integer> {
             ExecutionPrinter printer = new ExecutionPrinter(out, err, false);
             executing = true;
             try {
-                printer.finish(client.execute(sessionId, Map.of("code", code), printer));
-            } catch (TetherException e) {
-                if (e.code() == ErrorCode.SESSION_ENDED || e.code() == ErrorCode.SESSION_NOT_FOUND) {
-                    throw e;
+                try (ExecutionStream stream = client.stream(sessionId, ExecuteRequest.of(code))) {
+                    printer.finish(printer.print(stream));
                 }
-                err.println("tether: " + e.code().code() + ": " + e.getMessage());
+            } catch (TetherClientException e) {
+                if (e.sessionGone() || e.status() == 0) {
+                    throw e; // the session or the server is gone: nothing more to run
+                }
+                err.println("tether: " + e.code() + ": " + e.detail());
                 err.flush();
             } finally {
                 executing = false;
@@ -224,9 +235,9 @@ final class ReplCommand implements Callable<Integer> {
                     client.interrupt(sessionId);
                 }
                 if (endSession) {
-                    client.send("DELETE", Map.of("reason", "manual"), "v1", "sessions", sessionId);
+                    client.endSession(sessionId);
                 }
-            } catch (TetherException | ServerClient.Unreachable e) {
+            } catch (TetherClientException e) {
                 err.println("tether repl: could not end session " + sessionId + ": " + e.getMessage());
                 err.flush();
             }

@@ -6,12 +6,10 @@ import io.tether.server.auth.TokenStore;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code tether token create|ls|revoke}: the server's bearer tokens. These commands touch
@@ -26,16 +24,18 @@ final class TokenCommand {
     }
 
     /** A command that opens the data directory's tokens and does one thing with them. */
-    abstract static class TokensCommand implements Callable<Integer> {
+    abstract static class TokensCommand extends TetherCli.DataDirCommand {
         @Mixin
-        TetherCli.StoreOptions options = new TetherCli.StoreOptions();
+        TetherCli.JsonOption json = new TetherCli.JsonOption();
 
-        @Spec
-        picocli.CommandLine.Model.CommandSpec spec;
+        @Override
+        boolean json() {
+            return json.json;
+        }
 
         @Override
         public Integer call() {
-            return run(TokenStore.open(options.dataDir), new Output(spec.commandLine().getOut(), options.json));
+            return run(TokenStore.open(place.resolveDataDir(spec)), output());
         }
 
         abstract int run(TokenStore tokens, Output out);
@@ -56,7 +56,7 @@ final class TokenCommand {
             CreatedToken created = tokens.create(owner, admin);
             TokenInfo info = created.info();
             if (out.json()) {
-                Map<String, Object> m = json(info);
+                Map<String, Object> m = describe(info);
                 m.put("token", created.token());
                 out.json(m);
             } else {
@@ -74,7 +74,7 @@ final class TokenCommand {
         int run(TokenStore tokens, Output out) {
             List<TokenInfo> all = tokens.list();
             if (out.json()) {
-                out.json(Map.of("tokens", all.stream().map(TokenCommand::json).toList()));
+                out.json(Map.of("tokens", all.stream().map(TokenCommand::describe).toList()));
                 return 0;
             }
             out.line(String.format("%-10s  %-5s  %-24s  %s", "ID", "ADMIN", "CREATED", "OWNER"));
@@ -107,7 +107,7 @@ final class TokenCommand {
         }
     }
 
-    private static Map<String, Object> json(TokenInfo t) {
+    private static Map<String, Object> describe(TokenInfo t) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", t.id());
         m.put("owner", t.owner());

@@ -3,7 +3,9 @@ package io.tether.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tether.TetherException;
-import io.tether.server.http.Wire;
+import io.tether.client.NewSession;
+import io.tether.client.SessionPage;
+import io.tether.client.TetherClient;
 import io.tether.session.EndReason;
 import io.tether.session.Session;
 import io.tether.session.SessionManager;
@@ -12,46 +14,44 @@ import io.tether.session.SessionStatus;
 import io.tether.store.Page;
 import io.tether.store.SessionQuery;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code tether sessions create|ls|show|touch|update|end}: on a server when one is named
  * ({@code --url}, {@code TETHER_URL}) or runs on the data directory, else on the embedded
  * store there. The output is the same either way.
  */
-@Command(name = "sessions", description = "Create, list, show, touch, update and end sessions.",
+@Command(name = "sessions", mixinStandardHelpOptions = true,
+        description = "Create, list, show, touch, update and end sessions.",
         subcommands = {SessionsCommand.Create.class, SessionsCommand.Ls.class, SessionsCommand.Show.class,
                 SessionsCommand.Touch.class, SessionsCommand.Update.class, SessionsCommand.End.class})
 final class SessionsCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    private SessionsCommand() {
+    }
+
     /** A command that opens the store, does one thing with the manager and closes it. */
-    abstract static class StoreCommand implements Callable<Integer> {
-        @Mixin
-        TetherCli.StoreOptions options = new TetherCli.StoreOptions();
-
-        @Spec
-        picocli.CommandLine.Model.CommandSpec spec;
-
+    abstract static class StoreCommand extends TetherCli.DataDirCommand {
         @Override
         public Integer call() {
-            Output out = new Output(spec.commandLine().getOut(), options.json);
-            try (SessionManager manager = EmbeddedTether.open(options.dataDir, withPython())) {
-                run(manager, out);
+            return onStore(place.resolveDataDir(spec));
+        }
+
+        final Integer onStore(java.nio.file.Path dataDir) {
+            try (SessionManager manager = EmbeddedTether.open(dataDir, withPython())) {
+                run(manager, output(), dataDir);
             }
             return 0;
         }
 
-        abstract void run(SessionManager manager, Output out);
+        abstract void run(SessionManager manager, Output out, java.nio.file.Path dataDir);
 
         /** Whether this command needs the Python runtime. */
         boolean withPython() {
@@ -68,21 +68,40 @@ final class SessionsCommand {
         @Mixin
         TetherCli.ServerOptions server = new TetherCli.ServerOptions();
 
+        @Mixin
+        TetherCli.JsonOption json = new TetherCli.JsonOption();
+
         @Override
-        public Integer call() {
-            if (server.named() || ServerTarget.runningServer(options.dataDir).isPresent()) {
-                run(server.client(options.dataDir), new Output(spec.commandLine().getOut(), options.json));
-                return 0;
-            }
-            return super.call();
+        boolean json() {
+            return json.json;
         }
 
-        abstract void run(ServerClient server, Output out);
+        @Override
+        public Integer call() {
+            Target target = server.resolve(place, spec);
+            if (!target.running()) {
+                return onStore(target.dataDir());
+            }
+            try (TetherClient client = target.client()) {
+                run(client, output());
+            }
+            return 0;
+        }
+
+        @Override
+        final void run(SessionManager manager, Output out, java.nio.file.Path dataDir) {
+            run(manager, out);
+        }
+
+        abstract void run(SessionManager manager, Output out);
+
+        abstract void run(TetherClient server, Output out);
     }
 
-    @Command(name = "create", description = "Create a plain session and print it.")
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a plain session and print it.")
     static final class Create extends StoreOrServerCommand {
-        @Option(names = "--owner", required = true, description = "Who the session belongs to.")
+        @Option(names = "--owner", required = true, description = "Who the session belongs to (on a server: admin "
+                + "tokens only, others create their own).")
         String owner;
 
         @Option(names = "--key", description = "Get-or-create: reuse the owner's active session with this key.")
@@ -113,19 +132,32 @@ final class SessionsCommand {
                 b.maxLifetime(maxLifetime);
             }
             SessionSpec s = b.build();
-            out.session(Wire.session(key == null ? manager.create(s) : manager.getOrCreate(s)));
+            out.session(ApiJson.session(key == null ? manager.create(s) : manager.getOrCreate(s)));
         }
 
         @Override
-        void run(ServerClient server, Output out) {
-            out.session(server.send("POST", ServerClient.object("owner", owner, "key", key,
-                    "data", data == null ? null : object(data, "--data"),
-                    "metadata", metadata == null ? null : object(metadata, "--metadata"),
-                    "idle_timeout", seconds(idleTimeout), "max_lifetime", seconds(maxLifetime)), "v1", "sessions"));
+        void run(TetherClient server, Output out) {
+            NewSession.Builder b = NewSession.builder().owner(nonBlank(owner, "--owner"));
+            if (key != null) {
+                b.key(nonBlank(key, "--key"));
+            }
+            if (data != null) {
+                b.data(object(data, "--data"));
+            }
+            if (metadata != null) {
+                b.metadata(object(metadata, "--metadata"));
+            }
+            if (idleTimeout != null) {
+                b.idleTimeout(idleTimeout);
+            }
+            if (maxLifetime != null) {
+                b.maxLifetime(maxLifetime);
+            }
+            out.session(server.createSession(b.build()));
         }
     }
 
-    @Command(name = "ls", description = "List sessions, newest first.")
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List sessions, newest first.")
     static final class Ls extends StoreOrServerCommand {
         @Option(names = "--owner", description = "Only this owner's sessions.")
         String owner;
@@ -145,20 +177,20 @@ final class SessionsCommand {
         @Override
         void run(SessionManager manager, Output out) {
             Page<Session> page = manager.list(new SessionQuery(owner, status(), null, limit, cursor));
-            out.sessions(page.items().stream().map(Wire::session).toList(), page.nextCursor());
+            out.sessions(page.items().stream().map(ApiJson::session).toList(), page.nextCursor());
         }
 
         @Override
-        @SuppressWarnings("unchecked")
-        void run(ServerClient server, Output out) {
+        void run(TetherClient server, Output out) {
             SessionStatus st = status();
-            Map<String, String> query = new LinkedHashMap<>();
-            query.put("owner", owner);
-            query.put("status", st == null ? null : st.wireName());
-            query.put("limit", Integer.toString(limit));
-            query.put("cursor", cursor);
-            Map<String, Object> page = server.get(query, "v1", "sessions");
-            out.sessions((List<Map<String, Object>>) page.get("items"), (String) page.get("next_cursor"));
+            if (limit < 1 || limit > 1000) {
+                throw TetherException.invalid("--limit must be from 1 to 1000, got " + limit);
+            }
+            io.tether.client.SessionQuery q = new io.tether.client.SessionQuery(st == null ? null
+                    : io.tether.client.SessionStatus.valueOf(st.wireName().toUpperCase(Locale.ROOT)), null, owner,
+                    limit, cursor);
+            SessionPage page = server.sessions(q);
+            out.sessions(page.items(), page.nextCursor());
         }
 
         private SessionStatus status() {
@@ -166,39 +198,40 @@ final class SessionsCommand {
         }
     }
 
-    @Command(name = "show", description = "Show one session.")
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one session.")
     static final class Show extends StoreOrServerCommand {
         @Parameters(paramLabel = "ID")
         String id;
 
         @Override
         void run(SessionManager manager, Output out) {
-            out.session(Wire.session(manager.get(id)));
+            out.session(ApiJson.session(manager.get(id)));
         }
 
         @Override
-        void run(ServerClient server, Output out) {
-            out.session(server.get(Map.of(), "v1", "sessions", id));
+        void run(TetherClient server, Output out) {
+            out.session(server.session(id));
         }
     }
 
-    @Command(name = "touch", description = "Record activity on a session.")
+    @Command(name = "touch", mixinStandardHelpOptions = true, description = "Record activity on a session.")
     static final class Touch extends StoreOrServerCommand {
         @Parameters(paramLabel = "ID")
         String id;
 
         @Override
         void run(SessionManager manager, Output out) {
-            out.session(Wire.session(manager.touch(id)));
+            out.session(ApiJson.session(manager.touch(id)));
         }
 
         @Override
-        void run(ServerClient server, Output out) {
-            out.session(server.send("POST", null, "v1", "sessions", id, "touch"));
+        void run(TetherClient server, Output out) {
+            out.session(server.touch(id));
         }
     }
 
-    @Command(name = "update", description = "Merge JSON into a session's data and metadata (null removes a key).")
+    @Command(name = "update", mixinStandardHelpOptions = true,
+            description = "Merge JSON into a session's data and metadata (null removes a key).")
     static final class Update extends StoreOrServerCommand {
         @Parameters(paramLabel = "ID")
         String id;
@@ -216,20 +249,23 @@ final class SessionsCommand {
 
         @Override
         void run(SessionManager manager, Output out) {
-            out.session(Wire.session(manager.update(id, patches.data == null ? null : object(patches.data, "--data"),
-                    patches.metadata == null ? null : object(patches.metadata, "--metadata"))));
+            out.session(ApiJson.session(manager.update(id, patch(patches.data, "--data"),
+                    patch(patches.metadata, "--metadata"))));
         }
 
         @Override
-        void run(ServerClient server, Output out) {
-            out.session(server.send("PATCH", ServerClient.object(
-                    "data", patches.data == null ? null : object(patches.data, "--data"),
-                    "metadata", patches.metadata == null ? null : object(patches.metadata, "--metadata")),
-                    "v1", "sessions", id));
+        void run(TetherClient server, Output out) {
+            out.session(server.updateSession(id, patch(patches.data, "--data"),
+                    patch(patches.metadata, "--metadata")));
+        }
+
+        private static Map<String, Object> patch(String json, String option) {
+            return json == null ? null : object(json, option);
         }
     }
 
-    @Command(name = "end", description = "End a session (idempotent) and print its final record.")
+    @Command(name = "end", mixinStandardHelpOptions = true,
+            description = "End a session (idempotent) and print its final record.")
     static final class End extends StoreOrServerCommand {
         @Parameters(paramLabel = "ID")
         String id;
@@ -239,18 +275,20 @@ final class SessionsCommand {
 
         @Override
         void run(SessionManager manager, Output out) {
-            out.session(Wire.session(manager.end(id, EndReason.of(reason))));
+            out.session(ApiJson.session(manager.end(id, EndReason.of(reason))));
         }
 
         @Override
-        void run(ServerClient server, Output out) {
-            out.session(server.send("DELETE", Map.of("reason", EndReason.of(reason).code()), "v1", "sessions", id));
+        void run(TetherClient server, Output out) {
+            out.session(server.endSession(id, EndReason.of(reason).code()));
         }
     }
 
-    /** A duration as API v1 takes it: seconds. */
-    private static Object seconds(Duration d) {
-        return d == null ? null : d.toMillis() % 1000 == 0 ? (Object) d.toSeconds() : (Object) (d.toMillis() / 1000.0);
+    private static String nonBlank(String value, String option) {
+        if (value.isBlank()) {
+            throw TetherException.invalid(option + " must not be blank");
+        }
+        return value;
     }
 
     @SuppressWarnings("unchecked")

@@ -6,13 +6,23 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tether.server.ServerConfig;
 import io.tether.server.Settings;
 import io.tether.server.TetherServer;
+import io.tether.client.ExecutionStatus;
+import io.tether.client.TetherClient;
+import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.assertj.core.api.InstanceOfAssertFactories;
@@ -33,10 +43,19 @@ class ServerCliTest {
 
     @BeforeAll
     static void startServer() {
-        io.tether.server.Api.openToTheJail(dataDir);
+        openToTheJail(dataDir);
         server = TetherServer.start(ServerConfig.from(Settings.resolve(Map.of("port", "0",
                 "data_dir", dataDir.toString(), "auth", "none", "runtimes", "python",
                 "python_pool_min_idle", "1", "jshell_pool_min_idle", "0"), Map.of(), null)));
+    }
+
+    /** A JUnit temporary directory is 0700; the sandbox's jail user must pass it to reach the data directory. */
+    static void openToTheJail(Path dir) {
+        try {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @AfterAll
@@ -123,6 +142,32 @@ class ServerCliTest {
     }
 
     @Test
+    void ctrlCOnExecInterruptsTheCodeOnTheServerAndExits130() throws Exception {
+        List<String> command = List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+                "io.tether.cli.TetherCli", "exec", "--url", server.url(),
+                "import time\nprint('sleeping', flush=True)\ntime.sleep(60)");
+        Process cli = new ProcessBuilder(command).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(cli.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(out.readLine()).isEqualTo("sleeping"); // the code runs
+            BufferedReader err = new BufferedReader(new InputStreamReader(cli.getErrorStream(), StandardCharsets.UTF_8));
+            Matcher session = SESSION_LINE.matcher(err.readLine());
+            assertThat(session.find()).isTrue();
+            assertThat(new ProcessBuilder("kill", "-INT", Long.toString(cli.pid())).start().waitFor()).isZero();
+            assertThat(cli.waitFor(30, TimeUnit.SECONDS)).as("exec exits after Ctrl-C").isTrue();
+            assertThat(cli.exitValue()).isEqualTo(130);
+            assertThat(err.lines().toList()).contains("tether: interrupted the execution in session " + session.group(1));
+            try (TetherClient client = TetherClient.builder().baseUrl(server.url()).build()) {
+                assertThat(client.execution(session.group(1), 1).status()).isEqualTo(ExecutionStatus.INTERRUPTED);
+                client.endSession(session.group(1));
+            }
+        } finally {
+            cli.destroyForcibly();
+        }
+    }
+
+    @Test
     void execJsonPrintsTheFinishedExecution() throws Exception {
         Result r = tether("", "exec", "--json", "--timeout", "30", "print('hi')\n6 * 7");
         assertThat(r.exit()).as(r.err()).isZero();
@@ -160,7 +205,7 @@ class ServerCliTest {
 
         assertThat(tether("", "sessions", "ls", "--owner", "carol").out()).contains(id).contains("carol");
         Map<String, Object> listed = tether("", "sessions", "ls", "--owner", "carol", "--json").json();
-        assertThat(listed).containsEntry("next_cursor", "");
+        assertThat(listed).containsEntry("next_cursor", null).containsKey("items").doesNotContainKey("sessions");
         assertThat(tether("", "sessions", "show", id).out()).contains("owner             carol");
         Map<String, Object> ended = tether("", "sessions", "end", id, "--reason", "done", "--json").json();
         assertThat(ended).containsEntry("status", "ended").containsEntry("end_reason", "done");

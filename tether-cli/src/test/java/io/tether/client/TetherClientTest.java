@@ -322,4 +322,47 @@ class TetherClientTest {
             assertThat(all.activeByOwner()).isNotNull();
         }
     }
+
+    @Test
+    void anUnknownRuntimeFailsAtOnceWithInvalidRequestAndIsNotRetried() {
+        List<String> retries = new ArrayList<>();
+        try (TetherClient client = server.client(aliceToken).listener(new TetherListener() {
+            @Override
+            public void retrying(String request, int retry, Duration delay, TetherClientException cause) {
+                retries.add(request + " " + cause.code());
+            }
+        }).build()) {
+            long before = server.server.connectionsAccepted();
+            long started = System.nanoTime();
+            assertThatThrownBy(() -> client.createSession("ruby")).isInstanceOfSatisfying(TetherClientException.class,
+                    e -> {
+                        assertThat(e.code()).isEqualTo("invalid_request");
+                        assertThat(e.status()).isEqualTo(400);
+                        assertThat(e.detail()).contains("ruby");
+                    });
+            assertThatThrownBy(() -> client.executeInNewSession("ruby", ExecuteRequest.of("1")))
+                    .isInstanceOfSatisfying(TetherClientException.class,
+                            e -> assertThat(e.code()).isEqualTo("invalid_request"));
+            assertThat(retries).isEmpty();
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(2));
+            assertThat(server.server.connectionsAccepted() - before).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void codeRunsInANewSessionThatTheServerCreatesForTheCall() {
+        Execution e = alice.executeInNewSession("python", ExecuteRequest.of("x = 6\nx * 7"));
+        assertThat(e.ok()).isTrue();
+        assertThat(e.newSession()).isTrue();
+        assertThat(e.value()).isEqualTo(42);
+        assertThat(alice.execute(e.sessionId(), "x").value()).as("the session stays for the next call").isEqualTo(6);
+
+        try (ExecutionStream stream = alice.streamInNewSession("python", ExecuteRequest.of("print('hi')\n1"))) {
+            assertThat(stream.newSession()).isTrue();
+            assertThat(stream.sessionId()).isNotEqualTo(e.sessionId());
+            assertThat(stream.stream().toList()).first().isEqualTo(new ExecutionEvent.Start(stream.sessionId(), 1));
+            alice.endSession(stream.sessionId());
+        }
+        alice.endSession(e.sessionId());
+    }
 }
