@@ -22,6 +22,7 @@ import io.tether.server.auth.TokenStore;
 import io.tether.server.http.ApiHandler;
 import io.tether.server.http.ProblemErrorHandler;
 import io.tether.server.http.Routes;
+import io.tether.server.mcp.McpEndpoint;
 import io.tether.session.SessionManager;
 import io.tether.session.SessionManagerBuilder;
 import io.tether.store.InMemorySessionStore;
@@ -48,6 +49,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
 import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
@@ -73,6 +75,7 @@ public final class TetherServer implements AutoCloseable {
     private final ServerConfig config;
     private final SessionManager manager;
     private final Routes routes;
+    private final McpEndpoint mcp;
     private final Server jetty;
     private final ServerConnector connector;
     private final TokenStore tokens;
@@ -84,10 +87,11 @@ public final class TetherServer implements AutoCloseable {
     private final Object closeLock = new Object();
     private boolean closed;
 
-    private TetherServer(ServerConfig config, SessionManager manager, Routes routes, Server jetty,
+    private TetherServer(ServerConfig config, SessionManager manager, Routes routes, McpEndpoint mcp, Server jetty,
                          ServerConnector connector, TokenStore tokens, Optional<CreatedToken> newAdminToken,
                          Sandbox sandbox, List<String> warnings, WorkRoot workRoot) {
         this.config = config;
+        this.mcp = mcp;
         this.workRoot = workRoot;
         this.warnings = List.copyOf(warnings);
         this.sandbox = sandbox;
@@ -234,8 +238,11 @@ public final class TetherServer implements AutoCloseable {
                 limits.maxCodeBytes(), config.maxFileBytes(), config.executionTimeout(),
                 config.sseKeepalive()), pools, registry, sandbox);
         sandboxMetrics(registry, sandbox);
-        TetherServer server = new TetherServer(config, manager, routes, jetty, connector, tokens, created, sandbox,
-                warnings, workRoot);
+        HostCheck hosts = HostCheck.forBind(config.bind(), connector.getLocalPort(), config.allowedHosts());
+        McpEndpoint mcp = McpEndpoint.create(manager, hosts, tokens, ApiHandler.NO_AUTH, mcpLimits(config, limits),
+                sandbox::checkNetwork, sandbox::handOver, java.time.InstantSource.system());
+        TetherServer server = new TetherServer(config, manager, routes, mcp, jetty, connector, tokens, created,
+                sandbox, warnings, workRoot);
         connector.addEventListener(new Connection.Listener() {
             @Override
             public void onOpened(Connection connection) {
@@ -246,16 +253,30 @@ public final class TetherServer implements AutoCloseable {
                 .description("TCP connections accepted").register(registry);
         jetty.setStopTimeout(config.shutdownGrace().toMillis() + 5_000);
         try {
-            HostCheck hosts = HostCheck.forBind(config.bind(), connector.getLocalPort(), config.allowedHosts());
-            jetty.setHandler(new ApiHandler(routes, hosts, tokens, registry, config.accessLog()));
+            // /mcp first: its servlet context passes every other path on to the REST API.
+            jetty.setHandler(new Handler.Sequence(mcp.handler(),
+                    new ApiHandler(routes, hosts, tokens, registry, config.accessLog())));
             jetty.start();
         } catch (Exception e) {
+            mcp.close();
             manager.close();
             throw new IllegalArgumentException("cannot listen on " + config.bind() + ":" + config.port() + ": "
                     + e.getMessage(), e);
         }
         server.writeServerFile();
         return server;
+    }
+
+    /**
+     * The MCP endpoint's limits: the REST API's, an MCP session idles out after the sessions'
+     * idle timeout (none without one), and a call may ask for at most an hour (or the default
+     * execution timeout, when that is longer).
+     */
+    private static McpEndpoint.Limits mcpLimits(ServerConfig config, WorkerLimits limits) {
+        Duration execution = config.executionTimeout() != null ? config.executionTimeout() : Duration.ofMinutes(5);
+        Duration max = execution.compareTo(Duration.ofHours(1)) > 0 ? execution : Duration.ofHours(1);
+        return new McpEndpoint.Limits(config.maxBodyBytes(), limits.maxCodeBytes(), config.maxFileBytes(), execution,
+                max, 20_000, Duration.ofSeconds(2), config.idleTimeout(), config.idleTimeout(), Duration.ofSeconds(5));
     }
 
     /** The SQLite file the store keeps, if it keeps one. */
@@ -437,9 +458,22 @@ public final class TetherServer implements AutoCloseable {
             closed = true;
         }
         routes.drain();
+        mcp.drain();
+        long graceEnds = System.nanoTime() + config.shutdownGrace().toNanos();
         if (!routes.awaitNoExecutions(config.shutdownGrace())) {
             LOG.info("interrupting {} executions still running after the shutdown grace period", routes.executingCount());
             routes.interruptAll();
+        }
+        if (!mcp.awaitNoExecutions(Duration.ofNanos(Math.max(0, graceEnds - System.nanoTime())))) {
+            LOG.info("interrupting MCP executions still running after the shutdown grace period");
+            mcp.interruptAll();
+        }
+        try {
+            // Before Jetty stops: it closes the MCP clients' open event streams, which Jetty
+            // would otherwise wait for until its stop timeout.
+            mcp.close();
+        } catch (RuntimeException e) {
+            LOG.warn("MCP endpoint did not close cleanly: {}", e.toString());
         }
         try {
             jetty.stop();
