@@ -153,16 +153,16 @@ final class McpTools {
             session = create(p, runtime != null ? runtime : "python", null, false);
             note = "This ran in a new session; pass session=\"" + session.id() + "\" to keep its state.";
         }
-        return run(exchange, progressToken(request), session.id(), code,
+        return run(exchange, p, progressToken(request), session.id(), code,
                 timeout != null ? timeout : limits.defaultExecutionTimeout(), note);
     }
 
-    private CallToolResult run(McpSyncServerExchange exchange, Object token, String id, String code, Duration timeout,
-                               String note) {
+    private CallToolResult run(McpSyncServerExchange exchange, Principal p, Object token, String id, String code,
+                               Duration timeout, String note) {
         ExecutionResult r;
         try (McpCalls.Call call = calls.begin(exchange.sessionId(), requestId(exchange), id);
              Progress progress = token == null ? null : new Progress(exchange, token, limits.progressInterval())) {
-            r = manager.execute(id, code, timeout, progress == null ? null : progress::output);
+            r = manager.execute(p.access(), id, code, timeout, progress == null ? null : progress::output);
             if (call.cancelled() && r.status() == ExecutionStatus.INTERRUPTED) {
                 note = note == null ? "Cancelled." : note + " Cancelled.";
             }
@@ -181,8 +181,9 @@ final class McpTools {
     }
 
     private CallToolResult endSession(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
-        Session s = active(principal(exchange), args.requiredString("session"));
-        manager.end(s.id(), EndReason.MANUAL);
+        Principal p = principal(exchange);
+        Session s = active(p, args.requiredString("session"));
+        manager.end(p.access(), s.id(), EndReason.MANUAL);
         return ok("Ended session " + s.id() + ".", Map.of("session", s.id(), "status", "ended"));
     }
 
@@ -190,8 +191,8 @@ final class McpTools {
         Principal p = principal(exchange);
         String automatic = exchange.sessionId() == null ? null
                 : sessions.boundSession(exchange.sessionId()).orElse(null);
-        List<Session> found = manager.list(SessionQuery.all().withOwner(p.owner()).withStatus(SessionStatus.ACTIVE)
-                .withLimit(SessionQuery.MAX_LIMIT)).items();
+        List<Session> found = manager.list(p.access(), SessionQuery.all().withOwner(p.owner())
+                .withStatus(SessionStatus.ACTIVE).withLimit(SessionQuery.MAX_LIMIT)).items();
         List<Map<String, Object>> items = new ArrayList<>();
         StringBuilder text = new StringBuilder(found.isEmpty() ? "No active sessions." : "Active sessions:");
         for (Session s : found) {
@@ -211,25 +212,25 @@ final class McpTools {
 
     private CallToolResult interrupt(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
         Session s = target(exchange, args);
-        manager.interrupt(s.id());
+        manager.interrupt(principal(exchange).access(), s.id());
         return ok("Interrupted the code running in session " + s.id() + " (if any).", Map.of("session", s.id()));
     }
 
     private CallToolResult listFiles(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
         Session s = target(exchange, args);
-        return files.list(s.id(), directory(s));
+        return files.list(s.id(), directory(exchange, s));
     }
 
     private CallToolResult readFile(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
         Session s = target(exchange, args);
-        return files.read(s.id(), directory(s), args.requiredString("name"), limits.maxTextChars());
+        return files.read(s.id(), directory(exchange, s), args.requiredString("name"), limits.maxTextChars());
     }
 
     private CallToolResult writeFile(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
         String name = args.requiredString("name");
         String content = args.requiredString("content");
         Session s = target(exchange, args);
-        return files.write(s.id(), directory(s), name, content.getBytes(StandardCharsets.UTF_8));
+        return files.write(s.id(), directory(exchange, s), name, content.getBytes(StandardCharsets.UTF_8));
     }
 
     // ---------------------------------------------------------------- helpers
@@ -243,7 +244,7 @@ final class McpTools {
         if (idle != null) {
             spec.idleTimeout(idle);
         }
-        return manager.create(spec.build());
+        return manager.create(p.access(), spec.build());
     }
 
     /** The session a file or interrupt call names, or this connection's automatic session. */
@@ -262,15 +263,12 @@ final class McpTools {
     }
 
     /**
-     * The caller's active session with this handle. Another owner's session is answered
-     * exactly like one that never existed, so handles cannot be probed.
+     * The caller's active session with this handle. The manager answers another owner's
+     * session exactly like one that never existed, so handles cannot be probed.
      */
     private Session active(Principal p, String handle) {
-        Session s = manager.find(handle).orElse(null);
-        if (s == null || !(p.admin() || s.owner().equals(p.owner()))) {
-            throw new ToolError("no session with handle '" + handle + "': pass a handle from create_session, "
-                    + "list_sessions or an earlier execute result");
-        }
+        Session s = manager.find(p.access(), handle).orElseThrow(() -> new ToolError("no session with handle '"
+                + handle + "': pass a handle from create_session, list_sessions or an earlier execute result"));
         if (!s.isActive()) {
             throw new ToolError("session " + s.id() + " has ended (" + s.endReason() + "); its state is gone: "
                     + "call execute without session, or create_session, for a new one");
@@ -278,9 +276,9 @@ final class McpTools {
         return s;
     }
 
-    private java.nio.file.Path directory(Session s) {
-        return manager.workingDirectory(s.id()).orElseThrow(() -> new ToolError("session " + s.id()
-                + " is a plain session (runtime none): it has no working directory"));
+    private java.nio.file.Path directory(McpSyncServerExchange exchange, Session s) {
+        return manager.workingDirectory(principal(exchange).access(), s.id()).orElseThrow(() -> new ToolError(
+                "session " + s.id() + " is a plain session (runtime none): it has no working directory"));
     }
 
     static Principal principal(McpSyncServerExchange exchange) {

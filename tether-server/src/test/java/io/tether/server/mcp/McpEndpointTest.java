@@ -224,6 +224,15 @@ class McpEndpointTest {
         assertThat(text(stolen)).contains("no session with handle").doesNotContain("alice'");
         CallToolResult end = call(b, "end_session", Map.of("session", handle));
         assertThat(end.isError()).isTrue();
+        for (String tool : List.of("interrupt", "list_files")) {
+            CallToolResult r = call(b, tool, Map.of("session", handle));
+            assertThat(r.isError()).as(tool).isTrue();
+            assertThat(text(r)).as(tool).contains("no session with handle");
+        }
+        assertThat(call(b, "write_file", Map.of("session", handle, "name", "planted.txt", "content", "x")).isError())
+                .isTrue();
+        assertThat(text(call(b, "list_sessions", Map.of()))).doesNotContain(handle);
+        assertThat(text(call(a, "list_files", Map.of("session", handle)))).doesNotContain("planted.txt");
         assertThat(structured(call(a, "execute", Map.of("code", "secret", "session", handle))).get("result"))
                 .isEqualTo("'alice'");
     }
