@@ -65,16 +65,17 @@ final class McpTools {
         this.files = files;
     }
 
-    List<SyncToolSpecification> specifications() {
+    List<Definition> definitions() {
         String lifetime = limits.sessionIdleTimeout() == null
                 ? "A handle stays valid until the session is ended."
                 : "A handle stays valid until the session is ended or has been idle for its idle timeout ("
                         + human(limits.sessionIdleTimeout()) + " unless create_session set another).";
-        List<SyncToolSpecification> out = new ArrayList<>();
+        List<Definition> out = new ArrayList<>();
         out.add(tool("execute", "Run code in a live interpreter whose variables, imports and files persist "
-                + "between calls. Without `session` it runs in this connection's automatic session (created on "
-                + "the first call, ended when the connection ends); the result names the session's handle, "
-                + "which later calls may pass as `session`. " + lifetime,
+                + "between calls. Without `session`, on a connection with an MCP session it runs in that "
+                + "connection's automatic session (created on the first call, ended when the connection ends); "
+                + "without an MCP session (protocol 2026-07-28, stateless clients) it creates a new session. "
+                + "The result names the session's handle, which later calls pass as `session`. " + lifetime,
                 schema(ordered(
                         "code", prop("string", "The code to run"),
                         "session", prop("string", "A session handle (from create_session or an earlier result); "
@@ -119,7 +120,7 @@ final class McpTools {
 
     // ---------------------------------------------------------------- tools
 
-    private CallToolResult execute(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
+    private CallToolResult execute(Caller caller, ToolArguments args) {
         String code = args.requiredString("code");
         String handle = args.string("session");
         String runtime = args.string("runtime");
@@ -128,7 +129,7 @@ final class McpTools {
         if (bytes > limits.maxCodeBytes()) {
             throw new ToolError("execute: code has " + bytes + " bytes; the limit is " + limits.maxCodeBytes());
         }
-        Principal p = principal(exchange);
+        Principal p = caller.principal();
         String note = null;
         Session session;
         if (handle != null) {
@@ -137,9 +138,9 @@ final class McpTools {
                 throw new ToolError("execute: session " + session.id() + " is a " + session.runtime()
                         + " session, the call asks for " + runtime);
             }
-        } else if (exchange.sessionId() != null) {
+        } else if (caller.mcpSession() != null) {
             String r = runtime != null ? runtime : "python";
-            McpSessions.Bound bound = sessions.automatic(exchange.sessionId(), () -> create(p, r, null, false));
+            McpSessions.Bound bound = sessions.automatic(caller.mcpSession(), () -> create(p, r, null, false));
             session = bound.session();
             if (runtime != null && !runtime.equals(session.runtime())) {
                 throw new ToolError("execute: this connection's automatic session " + session.id() + " is a "
@@ -153,16 +154,16 @@ final class McpTools {
             session = create(p, runtime != null ? runtime : "python", null, false);
             note = "This ran in a new session; pass session=\"" + session.id() + "\" to keep its state.";
         }
-        return run(exchange, p, progressToken(request), session.id(), code,
+        return run(caller, session.id(), code,
                 timeout != null ? timeout : limits.defaultExecutionTimeout(), note);
     }
 
-    private CallToolResult run(McpSyncServerExchange exchange, Principal p, Object token, String id, String code,
-                               Duration timeout, String note) {
+    private CallToolResult run(Caller caller, String id, String code, Duration timeout, String note) {
+        Object token = caller.progressToken();
         ExecutionResult r;
-        try (McpCalls.Call call = calls.begin(exchange.sessionId(), requestId(exchange), id);
-             Progress progress = token == null ? null : new Progress(exchange, token, limits.progressInterval())) {
-            r = manager.execute(p.access(), id, code, timeout, progress == null ? null : progress::output);
+        try (McpCalls.Call call = calls.begin(caller.cancelScope(), caller.requestId(), id);
+             Progress progress = token == null ? null : new Progress(caller.progress(), limits.progressInterval())) {
+            r = manager.execute(caller.principal().access(), id, code, timeout, progress == null ? null : progress::output);
             if (call.cancelled() && r.status() == ExecutionStatus.INTERRUPTED) {
                 note = note == null ? "Cancelled." : note + " Cancelled.";
             }
@@ -170,27 +171,27 @@ final class McpTools {
         return ExecutionText.result(id, r, note, limits.maxTextChars());
     }
 
-    private CallToolResult createSession(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
+    private CallToolResult createSession(Caller caller, ToolArguments args) {
         String runtime = args.string("runtime");
         Duration idle = args.seconds("idle_timeout", Long.MAX_VALUE / 1000);
         boolean network = args.bool("network", false);
-        Session s = create(principal(exchange), runtime != null ? runtime : "python", idle, network);
+        Session s = create(caller.principal(), runtime != null ? runtime : "python", idle, network);
         return ok("Created session " + s.id() + " (" + s.runtime() + "). Pass session=\"" + s.id()
                 + "\" to execute and the file tools; end it with end_session.", Map.of("session", s.id(),
                 "runtime", s.runtime()));
     }
 
-    private CallToolResult endSession(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
-        Principal p = principal(exchange);
+    private CallToolResult endSession(Caller caller, ToolArguments args) {
+        Principal p = caller.principal();
         Session s = active(p, args.requiredString("session"));
         manager.end(p.access(), s.id(), EndReason.MANUAL);
         return ok("Ended session " + s.id() + ".", Map.of("session", s.id(), "status", "ended"));
     }
 
-    private CallToolResult listSessions(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
-        Principal p = principal(exchange);
-        String automatic = exchange.sessionId() == null ? null
-                : sessions.boundSession(exchange.sessionId()).orElse(null);
+    private CallToolResult listSessions(Caller caller, ToolArguments args) {
+        Principal p = caller.principal();
+        String automatic = caller.mcpSession() == null ? null
+                : sessions.boundSession(caller.mcpSession()).orElse(null);
         List<Session> found = manager.list(p.access(), SessionQuery.all().withOwner(p.owner())
                 .withStatus(SessionStatus.ACTIVE).withLimit(SessionQuery.MAX_LIMIT)).items();
         List<Map<String, Object>> items = new ArrayList<>();
@@ -210,27 +211,27 @@ final class McpTools {
         return ok(text.toString(), Map.of("sessions", items));
     }
 
-    private CallToolResult interrupt(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
-        Session s = target(exchange, args);
-        manager.interrupt(principal(exchange).access(), s.id());
+    private CallToolResult interrupt(Caller caller, ToolArguments args) {
+        Session s = target(caller, args);
+        manager.interrupt(caller.principal().access(), s.id());
         return ok("Interrupted the code running in session " + s.id() + " (if any).", Map.of("session", s.id()));
     }
 
-    private CallToolResult listFiles(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
-        Session s = target(exchange, args);
-        return files.list(s.id(), directory(exchange, s));
+    private CallToolResult listFiles(Caller caller, ToolArguments args) {
+        Session s = target(caller, args);
+        return files.list(s.id(), directory(caller, s));
     }
 
-    private CallToolResult readFile(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
-        Session s = target(exchange, args);
-        return files.read(s.id(), directory(exchange, s), args.requiredString("name"), limits.maxTextChars());
+    private CallToolResult readFile(Caller caller, ToolArguments args) {
+        Session s = target(caller, args);
+        return files.read(s.id(), directory(caller, s), args.requiredString("name"), limits.maxTextChars());
     }
 
-    private CallToolResult writeFile(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
+    private CallToolResult writeFile(Caller caller, ToolArguments args) {
         String name = args.requiredString("name");
         String content = args.requiredString("content");
-        Session s = target(exchange, args);
-        return files.write(s.id(), directory(exchange, s), name, content.getBytes(StandardCharsets.UTF_8));
+        Session s = target(caller, args);
+        return files.write(s.id(), directory(caller, s), name, content.getBytes(StandardCharsets.UTF_8));
     }
 
     // ---------------------------------------------------------------- helpers
@@ -248,13 +249,13 @@ final class McpTools {
     }
 
     /** The session a file or interrupt call names, or this connection's automatic session. */
-    private Session target(McpSyncServerExchange exchange, ToolArguments args) {
+    private Session target(Caller caller, ToolArguments args) {
         String handle = args.string("session");
-        Principal p = principal(exchange);
+        Principal p = caller.principal();
         if (handle != null) {
             return active(p, handle);
         }
-        String bound = exchange.sessionId() == null ? null : sessions.boundSession(exchange.sessionId()).orElse(null);
+        String bound = caller.mcpSession() == null ? null : sessions.boundSession(caller.mcpSession()).orElse(null);
         if (bound == null) {
             throw new ToolError("no session: pass a session handle (this connection has no automatic session "
                     + "yet; execute creates it)");
@@ -276,13 +277,18 @@ final class McpTools {
         return s;
     }
 
-    private java.nio.file.Path directory(McpSyncServerExchange exchange, Session s) {
-        return manager.workingDirectory(principal(exchange).access(), s.id()).orElseThrow(() -> new ToolError(
+    private java.nio.file.Path directory(Caller caller, Session s) {
+        return manager.workingDirectory(caller.principal().access(), s.id()).orElseThrow(() -> new ToolError(
                 "session " + s.id() + " is a plain session (runtime none): it has no working directory"));
     }
 
     static Principal principal(McpSyncServerExchange exchange) {
-        Object p = exchange.transportContext().get(McpGate.PRINCIPAL);
+        return principal(exchange.transportContext());
+    }
+
+    /** The caller the gate authenticated, from a request's transport context. */
+    static Principal principal(io.modelcontextprotocol.common.McpTransportContext context) {
+        Object p = context.get(McpGate.PRINCIPAL);
         if (!(p instanceof Principal principal)) {
             throw new IllegalStateException("an MCP call reached a tool without passing the gate");
         }
@@ -299,14 +305,14 @@ final class McpTools {
         return request.meta() == null ? null : request.meta().get("progressToken");
     }
 
-    private SyncToolSpecification tool(String name, String description, Map<String, Object> schema,
-                                       Body body) {
-        @SuppressWarnings("unchecked")
-        Set<String> known = ((Map<String, Object>) schema.get("properties")).keySet();
-        McpSchema.Tool tool = McpSchema.Tool.builder(name, schema).description(description).build();
-        return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> {
+    /** One tool: its definition and its work, for either protocol revision. */
+    record Definition(String name, String description, Map<String, Object> schema, Body body) {
+        /** Runs the tool; a bad argument or a refused operation is a tool error ({@code isError}). */
+        CallToolResult call(Caller caller, Map<String, Object> arguments) {
+            @SuppressWarnings("unchecked")
+            Set<String> known = ((Map<String, Object>) schema.get("properties")).keySet();
             try {
-                return body.call(exchange, request, new ToolArguments(name, request.arguments(), known));
+                return body.call(caller, new ToolArguments(name, arguments, known));
             } catch (ToolError e) {
                 return error(e.getMessage());
             } catch (TetherException e) {
@@ -315,13 +321,48 @@ final class McpTools {
                 LOG.error("MCP tool {} failed", name, e);
                 return error(name + ": internal error (" + e.getClass().getSimpleName() + "); the server log has more");
             }
-        }).build();
+        }
+    }
+
+    /** The tools for a 2025-11-25 (or earlier) MCP session. */
+    List<SyncToolSpecification> specifications() {
+        List<SyncToolSpecification> out = new ArrayList<>();
+        for (Definition d : definitions()) {
+            McpSchema.Tool tool = McpSchema.Tool.builder(d.name(), d.schema()).description(d.description()).build();
+            out.add(SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> d.call(
+                    new Caller(principal(exchange), exchange.sessionId(), exchange.sessionId(), requestId(exchange),
+                            progressToken(request), (n, message) -> exchange.progressNotification(
+                                    McpSchema.ProgressNotification.builder(progressToken(request), n)
+                                            .message(message).build())),
+                    request.arguments())).build());
+        }
+        return out;
+    }
+
+    private static Definition tool(String name, String description, Map<String, Object> schema, Body body) {
+        return new Definition(name, description, schema, body);
     }
 
     /** A tool's work. */
     @FunctionalInterface
     private interface Body {
-        CallToolResult call(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args);
+        CallToolResult call(Caller caller, ToolArguments args);
+    }
+
+    /**
+     * Who calls a tool and how, whichever protocol revision carried the call.
+     *
+     * @param principal the caller
+     * @param mcpSession the MCP session ({@code Mcp-Session-Id}), or {@code null} for a client
+     *     without one (2026-07-28, or a stateless one): it has no automatic session
+     * @param cancelScope what a cancellation names the call by with {@link #requestId}, or
+     *     {@code null} when it cannot be cancelled
+     * @param requestId the call's JSON-RPC id, or {@code null}
+     * @param progressToken the token the client asked progress notifications for, or {@code null}
+     * @param progress sends one progress notification
+     */
+    record Caller(Principal principal, String mcpSession, String cancelScope, String requestId,
+                  Object progressToken, Progress.Sink progress) {
     }
 
     static CallToolResult error(String message) {
