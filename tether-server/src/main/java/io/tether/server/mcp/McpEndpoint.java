@@ -140,11 +140,13 @@ public final class McpEndpoint implements AutoCloseable {
                 .serverInfo("tether", version())
                 .instructions(INSTRUCTIONS + " Call execute with code; without a session handle it runs in "
                         + "this connection's automatic session.")
-                .capabilities(McpSchema.ServerCapabilities.builder().tools(false).logging().build())
+                .capabilities(McpSchema.ServerCapabilities.builder().tools(false).resources(false, false).logging()
+                        .build())
                 .jsonMapper(json)
                 .validateToolInputs(true)
                 .immediateExecution(true) // tool calls run on the request's own virtual thread
                 .tools(tools.specifications())
+                .resourceTemplates(tools.resourceTemplates())
                 .build();
 
         McpGate gate = new McpGate(hosts, tokens, noAuth, sessions, calls, limits.maxBodyBytes(), sessions::end);

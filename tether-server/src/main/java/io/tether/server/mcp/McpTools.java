@@ -1,6 +1,8 @@
 package io.tether.server.mcp;
 
+import io.modelcontextprotocol.server.McpServerFeatures;
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
+import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.server.McpSyncServerExchange;
 import io.modelcontextprotocol.spec.McpSchema;
 import io.modelcontextprotocol.spec.McpSchema.CallToolRequest;
@@ -232,6 +234,64 @@ final class McpTools {
         String content = args.requiredString("content");
         Session s = target(caller, args);
         return files.write(s.id(), directory(caller, s), name, content.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The URI of a session's file as an MCP resource. */
+    static final String FILE_TEMPLATE = "tether://sessions/{id}/files/{name}";
+    private static final java.util.regex.Pattern FILE_URI =
+            java.util.regex.Pattern.compile("tether://sessions/([A-Za-z0-9_-]+)/files/([^/]+)");
+
+    /**
+     * A session's files as MCP resources ({@value #FILE_TEMPLATE}, the name percent-encoded):
+     * a file directly in the working directory, as text when it is UTF-8, else as a blob,
+     * up to the server's {@code max_file_bytes}. Only the caller's sessions: another owner's,
+     * an ended one or a missing file is {@code -32002} (resource not found).
+     */
+    List<McpServerFeatures.SyncResourceTemplateSpecification> resourceTemplates() {
+        McpSchema.ResourceTemplate template = McpSchema.ResourceTemplate.builder()
+                .uriTemplate(FILE_TEMPLATE).name("session-file")
+                .description("A file in a session's working directory (the handle as id)").build();
+        return List.of(new McpServerFeatures.SyncResourceTemplateSpecification(template,
+                (exchange, request) -> readFile(principal(exchange), request.uri())));
+    }
+
+    private McpSchema.ReadResourceResult readFile(Principal p, String uri) {
+        java.util.regex.Matcher m = FILE_URI.matcher(uri);
+        if (!m.matches()) {
+            throw notFound(uri, uri + " is not " + FILE_TEMPLATE);
+        }
+        String name = java.net.URLDecoder.decode(m.group(2), StandardCharsets.UTF_8);
+        byte[] bytes;
+        try {
+            Session s = active(p, m.group(1));
+            java.nio.file.Path dir = manager.workingDirectory(p.access(), s.id()).orElseThrow(() -> new ToolError(
+                    "session " + s.id() + " is a plain session: it has no files"));
+            long max = files.maxFileBytes();
+            bytes = files.bytes("resources/read", s.id(), dir, name, (int) Math.min(Integer.MAX_VALUE - 8, max));
+            if (bytes.length > max) {
+                throw new ToolError(uri + " is over " + max + " bytes: fetch it through the REST API (GET /v1/"
+                        + "sessions/" + s.id() + "/files/" + name + ")");
+            }
+        } catch (ToolError | TetherException e) {
+            throw notFound(uri, e.getMessage());
+        }
+        McpSchema.ResourceContents contents;
+        try {
+            String text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+            contents = McpSchema.TextResourceContents.builder(uri, text).mimeType("text/plain").build();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            contents = McpSchema.BlobResourceContents.builder(uri, java.util.Base64.getEncoder().encodeToString(bytes))
+                    .mimeType("application/octet-stream").build();
+        }
+        return new McpSchema.ReadResourceResult(List.of(contents));
+    }
+
+    /** A {@code -32002} (resource not found) whose message says why, with the URI as its data. */
+    private static McpError notFound(String uri, String why) {
+        return McpError.builder(McpSchema.ErrorCodes.RESOURCE_NOT_FOUND).message(why).data(Map.of("uri", uri)).build();
     }
 
     // ---------------------------------------------------------------- helpers

@@ -366,6 +366,29 @@ class McpEndpointTest {
     }
 
     /** An answer of /mcp; not checked against docs/openapi.json, which describes the REST API only. */
+    @Test
+    void aSessionsFilesAreResourcesOfItsOwnerOnly() {
+        McpSyncClient a = client(aliceToken);
+        String handle = (String) structured(call(a, "create_session", Map.of())).get("session");
+        call(a, "execute", Map.of("session", handle, "code",
+                "open('notes.txt', 'w').write('héllo')\nopen('raw.bin', 'wb').write(bytes([0, 255, 1]))"));
+        assertThat(a.listResourceTemplates().resourceTemplates()).extracting(McpSchema.ResourceTemplate::uriTemplate)
+                .containsExactly("tether://sessions/{id}/files/{name}");
+        String base = "tether://sessions/" + handle + "/files/";
+        McpSchema.ResourceContents text = a.readResource(new McpSchema.ReadResourceRequest(base + "notes.txt"))
+                .contents().get(0);
+        assertThat(((McpSchema.TextResourceContents) text).text()).isEqualTo("héllo");
+        McpSchema.ResourceContents blob = a.readResource(new McpSchema.ReadResourceRequest(base + "raw.bin"))
+                .contents().get(0);
+        assertThat(java.util.Base64.getDecoder().decode(((McpSchema.BlobResourceContents) blob).blob()))
+                .containsExactly(0, 255, 1);
+        McpSyncClient b = client(bobToken);
+        assertThatThrownBy(() -> b.readResource(new McpSchema.ReadResourceRequest(base + "notes.txt")))
+                .isInstanceOf(McpError.class).hasMessageContaining("no session with handle");
+        assertThatThrownBy(() -> a.readResource(new McpSchema.ReadResourceRequest(base + "missing.txt")))
+                .isInstanceOf(McpError.class).hasMessageContaining("no file missing.txt");
+    }
+
     private record Reply(int status, String contentType, String body) {
         String code() {
             assertThat(contentType).as(body).isEqualTo("application/problem+json");
