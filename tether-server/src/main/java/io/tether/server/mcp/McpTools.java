@@ -2,8 +2,8 @@ package io.tether.server.mcp;
 
 import io.modelcontextprotocol.server.McpServerFeatures;
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
-import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.server.McpSyncServerExchange;
+import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.spec.McpSchema;
 import io.modelcontextprotocol.spec.McpSchema.CallToolRequest;
 import io.modelcontextprotocol.spec.McpSchema.CallToolResult;
@@ -165,7 +165,8 @@ final class McpTools {
         ExecutionResult r;
         try (McpCalls.Call call = calls.begin(caller.cancelScope(), caller.requestId(), id);
              Progress progress = token == null ? null : new Progress(caller.progress(), limits.progressInterval())) {
-            r = manager.execute(caller.principal().access(), id, code, timeout, progress == null ? null : progress::output);
+            r = manager.execute(caller.principal().access(), id, code, timeout,
+                    progress == null ? null : progress::output);
             if (call.cancelled() && r.status() == ExecutionStatus.INTERRUPTED) {
                 note = note == null ? "Cancelled." : note + " Cancelled.";
             }

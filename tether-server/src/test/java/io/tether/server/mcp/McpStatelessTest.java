@@ -2,6 +2,7 @@ package io.tether.server.mcp;
 
 import static io.tether.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.modelcontextprotocol.modern.McpSchema;
 import io.modelcontextprotocol.modern.client.McpClient;
@@ -120,7 +121,7 @@ class McpStatelessTest {
     @Test
     void aWrongTokenIsRefused() {
         McpSyncClient c = client("not-a-token");
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> c.listTools().list()).isInstanceOf(RuntimeException.class);
+        assertThatThrownBy(() -> c.listTools().list()).isInstanceOf(RuntimeException.class);
     }
 
     @Test
