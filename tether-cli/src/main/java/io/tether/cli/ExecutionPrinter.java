@@ -97,7 +97,8 @@ final class ExecutionPrinter {
             saved = files.save(sessionId, number, bundle);
         } catch (IOException | IllegalArgumentException e) {
             lineStartOnErr();
-            err.println("tether: cannot save an image: " + e.getMessage());
+            err.println("tether: cannot save an image in " + files.directory() + " (" + e.getClass().getSimpleName()
+                    + ": " + e.getMessage() + "); showing its text");
             err.flush();
         }
         if (outMidLine) {

@@ -32,6 +32,11 @@ final class OutputFiles {
         this.directory = directory == null ? DEFAULT_DIRECTORY : directory;
     }
 
+    /** Where the images go. */
+    Path directory() {
+        return directory;
+    }
+
     /** A saved image: its path, MIME type and size in bytes. */
     record Saved(Path path, String mimeType, long bytes) {
         String describe() {

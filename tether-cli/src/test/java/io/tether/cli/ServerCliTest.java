@@ -203,6 +203,14 @@ class ServerCliTest {
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> outputs = (List<Map<String, Object>>) json.json().get("outputs");
         assertThat(outputs).extracting(o -> o.get("output_type")).containsExactly("display_data", "stream");
+
+        Path notADirectory = Files.writeString(images.resolve("file"), "x");
+        Result unsaved = tether("", "exec", "--session", id, "--output-dir", notADirectory.toString(),
+                "plt.plot([1]); plt.show()");
+        assertThat(unsaved.exit()).isZero();
+        assertThat(unsaved.err()).contains("tether: cannot save an image in " + notADirectory + " (");
+        assertThat(unsaved.out()).startsWith("<Figure size 640x480");
+        assertThat(Files.readString(notADirectory)).isEqualTo("x");
     }
 
     @Test
