@@ -29,7 +29,7 @@ import java.util.Objects;
  *     state exists in it. Always {@code false} for calls with a session id.
  * @param outputs everything it produced, in order: stream text, displays (images, tables, …)
  *     and the value; {@code stdout}, {@code stderr} and {@code result} are the same output
- *     gathered by kind. A running execution lists its stream text only
+ *     gathered by kind. A running execution lists its output so far (no value yet)
  */
 public record Execution(String sessionId, long number, ExecutionStatus status, String stdout, String stderr,
                         Map<String, Object> result, ExecutionError error, Duration duration, boolean truncated,

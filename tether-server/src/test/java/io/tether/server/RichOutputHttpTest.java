@@ -155,6 +155,26 @@ class RichOutputHttpTest {
     }
 
     @Test
+    void aRunningExecutionsRecordHasItsDisplaysSoFar() throws Exception {
+        String id = newSession();
+        java.util.concurrent.CompletableFuture<Api.Reply> running = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> alice.post("/v1/sessions/" + id + "/executions", Map.of("code",
+                        "print('a')\ndisplay('shown')\nprint('ready', flush=True)\nimport time\ntime.sleep(60)")));
+        String path = "/v1/sessions/" + id + "/executions/1";
+        io.tether.testing.Eventually.eventually(java.time.Duration.ofSeconds(30), "the code printed ready",
+                () -> String.valueOf(alice.get(path).json().get("stdout")).contains("ready"));
+        Map<String, Object> soFar = alice.get(path).json();
+        assertThat(soFar).containsEntry("status", "running");
+        assertThat(shapes(outputs(soFar))).containsExactly("stream:stdout:a\n", "display_data:'shown'",
+                "stream:stdout:ready\n");
+
+        assertThat(alice.post("/v1/sessions/" + id + "/interrupt", null).status()).isEqualTo(204);
+        Map<String, Object> ended = running.get(30, TimeUnit.SECONDS).json();
+        assertThat(ended).containsEntry("status", "interrupted");
+        assertThat(shapes(outputs(ended)).subList(0, 3)).isEqualTo(shapes(outputs(soFar)));
+    }
+
+    @Test
     void displayOrderRelativeToPrintsIsKeptInTheOutputs() {
         String id = newSession();
         Map<String, Object> e = execute(id, """
