@@ -4,7 +4,9 @@ import os
 import unittest
 import uuid
 
-from tether_client import End, Error, Result, Start, Stderr, Stdout, Tether, TetherError
+import struct
+
+from tether_client import Display, End, Error, Result, Start, Stderr, Stdout, Tether, TetherError, output_bytes
 
 URL = os.environ.get("TETHER_URL")
 TOKEN = os.environ.get("TETHER_TOKEN")
@@ -143,6 +145,27 @@ class LiveTest(unittest.TestCase):
         self.assertEqual([e.name for e in errors], ["KeyError"])
         # the connection that carried the streams serves the next call
         self.assertEqual(t.execute(sid, "1 + 1").value, 2)
+
+    def test_rich_outputs_in_order_over_json_and_events(self):
+        t = self.tether
+        sid = self.python_session()
+        plot = ("import matplotlib.pyplot as plt\nprint('before', flush=True)\n"
+                "plt.figure(figsize=(2, 1), dpi=100)\nplt.plot([1, 2])\nplt.show()\nprint('after')")
+        with t.stream(sid, plot) as events:
+            got = [e for e in events if not isinstance(e, Start)]
+        self.assertEqual([type(e).__name__ for e in got], ["Stdout", "Display", "Stdout", "End"])
+        png = got[1].bytes("image/png")
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+        self.assertEqual(struct.unpack(">II", png[16:24]), (200, 100))  # IHDR: width, height
+        self.assertFalse(got[1].truncated)
+        end = got[-1].execution
+        self.assertEqual([o["output_type"] for o in end.outputs], ["stream", "display_data", "stream"])
+        self.assertEqual(output_bytes(end.displays[0], "image/png"), png)
+
+        e = t.execute(sid, "import pandas as pd\nprint('x')\npd.DataFrame({'a': [1]})")
+        self.assertEqual([o["output_type"] for o in e.outputs], ["stream", "execute_result"])
+        self.assertIn("<table", e.outputs[1]["data"]["text/html"])
+        self.assertEqual(t.execution(sid, e.number).outputs, e.outputs)
 
     def test_interrupt_stops_running_code_and_restart_empties_the_namespace(self):
         t = self.tether

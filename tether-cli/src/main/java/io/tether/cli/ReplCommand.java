@@ -65,6 +65,10 @@ final class ReplCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "Keep the new session at exit, for a later --session.")
     boolean keep;
 
+    @Option(names = "--output-dir", paramLabel = "DIR", description = "Where images the code displays are saved "
+            + "(default: ./tether-outputs, made when the first image comes).")
+    Path outputDir;
+
     /** The session the REPL works in, and whether it ends it at exit. */
     private record ReplSession(String id, String runtime, boolean endAtExit) {
     }
@@ -84,6 +88,7 @@ final class ReplCommand implements Callable<Integer> {
         InputStream in = TetherCli.root(spec).in;
         boolean interactive = in == System.in && stdinIsTerminal();
         Repl repl = new Repl(client, target.id(), MultiLineInput.forRuntime(target.runtime()), out, err);
+        repl.saveImagesIn(outputDir);
         Thread atExit = new Thread(() -> repl.stop(target.endAtExit()), "tether-repl-exit");
         Runtime.getRuntime().addShutdownHook(atExit);
         err.println("tether repl: " + target.runtime() + " session " + target.id() + " on " + where.url()
@@ -155,6 +160,7 @@ final class ReplCommand implements Callable<Integer> {
         private final PrintWriter err;
         private volatile boolean executing;
         private volatile boolean stopped;
+        private OutputFiles files = new OutputFiles(null);
 
         Repl(TetherClient client, String sessionId, MultiLineInput input, PrintWriter out, PrintWriter err) {
             this.client = client;
@@ -162,6 +168,11 @@ final class ReplCommand implements Callable<Integer> {
             this.input = input;
             this.out = out;
             this.err = err;
+        }
+
+        /** Where displayed images are saved; {@code null}: {@link OutputFiles#DEFAULT_DIRECTORY}. */
+        void saveImagesIn(Path directory) {
+            files = new OutputFiles(directory);
         }
 
         void loop(Lines lines) {
@@ -193,7 +204,7 @@ final class ReplCommand implements Callable<Integer> {
         }
 
         private void run(String code) {
-            ExecutionPrinter printer = new ExecutionPrinter(out, err, false);
+            ExecutionPrinter printer = new ExecutionPrinter(out, err, false, files);
             executing = true;
             try {
                 try (ExecutionStream stream = client.stream(sessionId, ExecuteRequest.of(code))) {

@@ -324,13 +324,14 @@ final class LiveWorker {
         ExecutionRecord record(String sessionId, Worker worker) {
             ExecutionResult done = result;
             ExecutionOutput out = done != null
-                    ? new ExecutionOutput(done.stdout(), done.stderr(), done.truncated())
+                    ? new ExecutionOutput(done.stdout(), done.stderr(), done.truncated(), done.outputs().stream()
+                            .filter(o -> !(o instanceof Output.ExecuteResult)).toList())
                     : worker.outputSoFar(number);
             if (out == null) {
                 out = ExecutionOutput.NONE;
             }
             ExecutionResult soFar = new ExecutionResult(number, ExecutionStatus.RUNNING, out.stdout(), out.stderr(),
-                    Map.of(), null, Duration.ofNanos(System.nanoTime() - startedNanos), out.truncated());
+                    Map.of(), null, Duration.ofNanos(System.nanoTime() - startedNanos), out.truncated(), out.outputs());
             return new ExecutionRecord(sessionId, code, startedAt, null, soFar);
         }
     }
