@@ -944,6 +944,14 @@ def query(op, qid, payload):
             _signal.signal(_signal.SIGIO, _signal.SIG_IGN)
     except BaseException as e:
         answer = {'error': '%s: %s' % (type(e).__name__, e)}
+    # What a property printed belongs to no execution (current_id is 0: it is dropped), not
+    # to the next one: out of the buffers and the pipes now.
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except BaseException:
+            pass
+    drain_streams()
     answer['t'] = 'answer'
     answer['id'] = qid
     send(to_json(answer))

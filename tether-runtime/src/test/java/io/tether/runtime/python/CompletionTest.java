@@ -96,6 +96,17 @@ class CompletionTest extends PythonRuntimeFixture {
     }
 
     @Test
+    void whatAPropertyPrintsWhileCompletingIsNotTheNextExecutionsOutput() {
+        ok("import os\nclass Loud:\n    @property\n    def noise(self):\n        print('printed', end='')\n"
+                + "        os.write(2, b'written')\n        return 'text'\nloud = Loud()");
+        assertThat(worker.complete("loud.noise.upp", 14, WAIT).matches()).containsExactly("upper");
+        ExecutionResult r = worker.execute(new ExecutionRequest(++number, "print('next')", Duration.ofSeconds(30)),
+                OutputListener.NONE);
+        assertThat(r.stdout()).isEqualTo("next\n");
+        assertThat(r.stderr()).isEmpty();
+    }
+
+    @Test
     void aHangingPropertyIsInterruptedAndTheWorkerLives() {
         ok("import time\nclass Slow:\n    @property\n    def nap(self):\n        time.sleep(60)\nslow = Slow()");
         long pid = worker.pid();
