@@ -183,6 +183,22 @@ class LiveTest(unittest.TestCase):
 
     # -- automatic sessions ---------------------------------------------------------------------
 
+    def test_complete_and_inspect_read_the_live_namespace(self):
+        t = self.tether
+        sid = self.python_session()
+        t.execute(sid, "import os\nrainfall_mm = [3, 0, 12]")
+        c = t.complete(sid, "x = os.pa")
+        self.assertIn("path", c["matches"])
+        self.assertEqual((c["cursor_start"], c["cursor_end"]), (7, 9))
+        self.assertEqual(t.complete(sid, "rainf + 1", cursor=5)["matches"], ["rainfall_mm"])
+        i = t.inspect(sid, "len(rainfall_mm)", cursor=2)
+        self.assertTrue(i["found"])
+        self.assertIn("Return the number of items", i["data"]["text/plain"])
+        self.assertEqual(t.inspect(sid, "nothing_named_so")["found"], False)
+        with self.assertRaises(TetherError) as e:
+            t.complete(sid, "rainf", cursor=6)
+        self.assertEqual((e.exception.code, e.exception.status), ("invalid_request", 400))
+
     def test_auto_session_is_created_on_first_call_reused_and_ended_on_exit(self):
         t = self.tether
         with t.auto_session("python") as py:

@@ -423,6 +423,10 @@ class ExecutionStream:
 # ---------------------------------------------------------------------------------------------
 # The client
 
+def _cursor_body(code: str, cursor: Optional[int]) -> dict:
+    return {"code": code} if cursor is None else {"code": code, "cursor": cursor}
+
+
 def _seconds(v: Any) -> Any:
     return v.total_seconds() if hasattr(v, "total_seconds") else v
 
@@ -697,6 +701,19 @@ class Tether:
 
     def restart(self, session_id: str) -> dict:
         return self._json("POST", self._sid(session_id) + "/restart", None, session_id, idempotent=False)
+
+    def complete(self, session_id: str, code: str, cursor: Optional[int] = None) -> dict:
+        """What may be typed at ``cursor`` (code points; default the end of ``code``), from the
+        session's live namespace: ``{"matches": [...], "cursor_start", "cursor_end"}``, the range
+        the matches replace. ``session_busy`` (409) while the session runs code."""
+        return self._json("POST", self._sid(session_id) + "/complete", _cursor_body(code, cursor), session_id,
+                          idempotent=True)
+
+    def inspect(self, session_id: str, code: str, cursor: Optional[int] = None) -> dict:
+        """The signature and docstring of the name at ``cursor``: ``{"found": bool, "data": {MIME
+        type: text}}`` (``text/plain`` when found)."""
+        return self._json("POST", self._sid(session_id) + "/inspect", _cursor_body(code, cursor), session_id,
+                          idempotent=True)
 
     # -- files ----------------------------------------------------------------------------------
 

@@ -94,7 +94,8 @@ final class ReplCommand implements Callable<Integer> {
         err.println("tether repl: " + target.runtime() + " session " + target.id() + " on " + where.url()
                 + (interactive ? ". Ctrl-C interrupts, Ctrl-D exits." : ""));
         err.flush();
-        try (Lines lines = interactive ? new TerminalLines(target.runtime(), repl) : new PipedLines(in)) {
+        try (Lines lines = interactive ? new TerminalLines(target.runtime(), repl,
+                new SessionCompleter(client, target.id())) : new PipedLines(in)) {
             repl.loop(lines);
         } finally {
             try {
@@ -314,7 +315,7 @@ final class ReplCommand implements Callable<Integer> {
         private final Terminal terminal;
         private final LineReader reader;
 
-        TerminalLines(String runtime, Repl repl) {
+        TerminalLines(String runtime, Repl repl, SessionCompleter completer) {
             try {
                 terminal = TerminalBuilder.builder().system(true).build();
             } catch (IOException e) {
@@ -326,11 +327,12 @@ final class ReplCommand implements Callable<Integer> {
             reader = LineReaderBuilder.builder()
                     .terminal(terminal)
                     .appName("tether")
-                    .parser(parser)
+                    .parser(SessionCompleter.parser(parser))
+                    .completer(completer)
                     .variable(LineReader.HISTORY_FILE,
                             Path.of(System.getProperty("user.home"), ".tether_history_" + runtime))
                     .option(LineReader.Option.DISABLE_EVENT_EXPANSION, true)
-                    .option(LineReader.Option.INSERT_TAB, true)
+                    .option(LineReader.Option.INSERT_TAB, true) // at the start of a line, for indenting
                     .option(LineReader.Option.HISTORY_IGNORE_SPACE, false) // indented block lines are history too
                     .option(LineReader.Option.HISTORY_REDUCE_BLANKS, false)
                     .build();

@@ -69,6 +69,27 @@ class TetherClientTest {
     }
 
     @Test
+    void completionAndInspectionReadTheSessionsLiveNamespace() {
+        String id = alice.createSession("python").id();
+        try {
+            alice.execute(id, "import os\nrainfall_mm = [3, 0, 12]");
+            String code = "x = os.pa";
+            Completion c = alice.complete(id, code, 9);
+            assertThat(c.matches()).contains("path");
+            assertThat(c.replace(code, "path")).isEqualTo("x = os.path");
+            assertThat(alice.complete(id, "rainf + 1", 5).matches()).containsExactly("rainfall_mm");
+            Inspection i = alice.inspect(id, "len(rainfall_mm)", 2);
+            assertThat(i.found()).isTrue();
+            assertThat(i.text()).contains("Return the number of items in a container.");
+            assertThat(alice.inspect(id, "nothing_named_so", 3).found()).isFalse();
+            assertThatThrownBy(() -> alice.complete(id, "rainf", 6)).isInstanceOfSatisfying(
+                    TetherClientException.class, e -> assertThat(e.code()).isEqualTo("invalid_request"));
+        } finally {
+            alice.endSession(id);
+        }
+    }
+
+    @Test
     void aGivenHttpClientStaysOpenAfterClose() throws Exception {
         try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()) {
             TetherClient client = server.client(aliceToken).httpClient(http).build();

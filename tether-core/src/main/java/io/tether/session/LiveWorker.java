@@ -139,6 +139,27 @@ final class LiveWorker {
         return left;
     }
 
+    /**
+     * Takes the worker for a short request that needs its interpreter idle (completion,
+     * inspection) when nothing runs or waits; does not queue, and does not mark it busy.
+     * Call {@link #release} after.
+     *
+     * @return false when an execution runs or waits, or a restart holds the worker
+     */
+    boolean tryTake() {
+        synchronized (this) {
+            if (queued > 0) {
+                return false;
+            }
+        }
+        return gate.tryLock();
+    }
+
+    /** Gives back the worker {@link #tryTake} took. */
+    void release() {
+        gate.unlock();
+    }
+
     private synchronized void leaveQueue() {
         queued--;
     }

@@ -177,6 +177,7 @@ final class Wire {
             case NOT_FOUND -> "Not found";
             case SESSION_ENDED -> "Session ended";
             case LIMIT_EXCEEDED -> "Limit exceeded";
+            case SESSION_BUSY -> "Session busy";
             case PAYLOAD_TOO_LARGE -> "Payload too large";
             case RUNTIME_UNAVAILABLE -> "Runtime unavailable";
             case SHUTTING_DOWN -> "Shutting down";
@@ -193,6 +194,7 @@ final class Wire {
             case FORBIDDEN -> 403;
             case SESSION_NOT_FOUND, NOT_FOUND -> 404;
             case SESSION_ENDED -> 410;
+            case SESSION_BUSY -> 409;
             case PAYLOAD_TOO_LARGE -> 413;
             case LIMIT_EXCEEDED -> 429;
             case RUNTIME_UNAVAILABLE, SHUTTING_DOWN -> 503;
