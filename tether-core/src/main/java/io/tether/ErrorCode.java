@@ -22,6 +22,11 @@ public enum ErrorCode {
     NOT_FOUND("not_found"),
     /** The session exists but has left {@code active}; it never becomes active again. */
     SESSION_ENDED("session_ended"),
+    /**
+     * The session is running code, and the request needs its interpreter idle (completion,
+     * inspection): retry once the execution ended.
+     */
+    SESSION_BUSY("session_busy"),
     /** A configured limit (sessions in total, per owner, pool size…) would be exceeded. */
     LIMIT_EXCEEDED("limit_exceeded"),
     /** A request body, code or output was larger than allowed. */

@@ -8,6 +8,7 @@ import io.tether.client.TetherClient;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -55,6 +56,10 @@ final class ExecCommand implements Callable<Integer> {
             description = "Stop the code after this many seconds (default: the server's execution_timeout).")
     Double timeout;
 
+    @Option(names = "--output-dir", paramLabel = "DIR", description = "Where images the code displays are saved "
+            + "(default: ./tether-outputs, made when the first image comes).")
+    Path outputDir;
+
     @Parameters(arity = "0..1", paramLabel = "CODE", description = "The code; '-' or none reads it from stdin.")
     String code;
 
@@ -88,7 +93,7 @@ final class ExecCommand implements Callable<Integer> {
                 new Output(out, true).json(ApiJson.execution(execution));
                 return execution.ok() ? 0 : 1;
             }
-            ExecutionPrinter printer = new ExecutionPrinter(out, err, session == null);
+            ExecutionPrinter printer = new ExecutionPrinter(out, err, session == null, new OutputFiles(outputDir));
             Thread interruptAtExit = new Thread(() -> interrupt(client, printer, err), "tether-exec-interrupt");
             Runtime.getRuntime().addShutdownHook(interruptAtExit);
             Execution execution;

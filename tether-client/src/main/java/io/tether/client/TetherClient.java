@@ -191,6 +191,24 @@ public final class TetherClient implements AutoCloseable {
         api.interrupt(sessionId, defaults);
     }
 
+    /**
+     * What may be typed at {@code cursor} in {@code code}, from the session's live namespace
+     * (Tab completion). Refused with {@code session_busy} (409) while the session runs code.
+     *
+     * @param cursor a position in {@code code} in Unicode code points, 0 to its length
+     */
+    public Completion complete(String sessionId, String code, int cursor) {
+        return api.complete(sessionId, code, cursor, defaults);
+    }
+
+    /**
+     * The signature and documentation of the name at {@code cursor} in {@code code}, from the
+     * session's live namespace; as {@link #complete} otherwise.
+     */
+    public Inspection inspect(String sessionId, String code, int cursor) {
+        return api.inspect(sessionId, code, cursor, defaults);
+    }
+
     /** Gives a session a fresh interpreter (same session, same files). Never retried once sent. */
     public Session restart(String sessionId) {
         return api.restart(sessionId, defaults);

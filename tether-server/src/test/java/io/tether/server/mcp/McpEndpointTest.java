@@ -292,6 +292,27 @@ class McpEndpointTest {
     }
 
     @Test
+    void aPlottedFigureIsImageContentInOrderWithTheText() throws Exception {
+        McpSyncClient c = client(aliceToken);
+        CallToolResult r = call(c, "execute", Map.of("code", String.join("\n",
+                "import matplotlib.pyplot as plt",
+                "print('before', flush=True)",
+                "plt.figure(figsize=(2, 1), dpi=100)",
+                "plt.plot([1, 2])",
+                "plt.show()",
+                "print('after')")));
+        assertThat(r.isError()).as(text(r)).isFalse();
+        List<McpSchema.Content> content = r.content();
+        assertThat(content.get(0)).isEqualTo(TextContent.builder("before\nafter\n").build());
+        McpSchema.ImageContent image = (McpSchema.ImageContent) content.get(1);
+        assertThat(image.mimeType()).isEqualTo("image/png");
+        java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(
+                java.util.Base64.getDecoder().decode(image.data())));
+        assertThat(png.getWidth()).isEqualTo(200);
+        assertThat(png.getHeight()).isEqualTo(100);
+    }
+
+    @Test
     void longOutputIsCutWithANote() {
         McpSyncClient c = client(aliceToken);
         CallToolResult r = call(c, "execute", Map.of("code", "print('x' * 50000)"));
