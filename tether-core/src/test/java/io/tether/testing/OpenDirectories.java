@@ -24,7 +24,9 @@ public final class OpenDirectories {
     public static Path create(String prefix) {
         try {
             Path target = Files.createDirectories(Path.of("target").toAbsolutePath());
-            Path parent = passable(target) ? target : Path.of("/var/tmp");
+            // A checkout under /tmp (a fresh clone there) would put them in the jail's hidden /tmp too.
+            boolean underTmp = target.startsWith(Path.of("/tmp"));
+            Path parent = passable(target) && !underTmp ? target : Path.of("/var/tmp");
             Path dir = Files.createTempDirectory(parent, prefix);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
             return dir;

@@ -471,10 +471,30 @@ public final class PythonRuntime implements SessionRuntime {
                     startTimeout != null ? startTimeout : DEFAULT_START_TIMEOUT,
                     workerEnvironment != null ? workerEnvironment : Map.of());
             checkInterpreter(interpreter);
+            Sandbox confined = sandbox != null ? sandbox : Sandbox.off();
+            if (confined.enabled()) {
+                refuseUnderTmp(interpreter);
+            }
             return new PythonRuntime(interpreter,
-                    sandbox != null ? sandbox : Sandbox.off(),
+                    confined,
                     workRoot != null ? workRoot : WorkDirectories.defaultRoot(),
                     forkServer != null ? forkServer : isLinux());
+        }
+
+        /**
+         * A sandboxed session has a private, empty {@code /tmp}: an interpreter, virtualenv or
+         * extra path under {@code /tmp} would be missing in every session, so it is refused here
+         * with what to do rather than failing each session's imports.
+         */
+        private static void refuseUnderTmp(Interpreter interpreter) {
+            Path tmp = Path.of("/tmp");
+            for (Path p : interpreter.readOnlyPaths(Path.of("/"))) {
+                if (p.toAbsolutePath().normalize().startsWith(tmp)) {
+                    throw new TetherException(ErrorCode.RUNTIME_UNAVAILABLE, p + " (the Python interpreter, its "
+                            + "virtualenv or a python_path entry) is under /tmp, which every sandboxed session sees "
+                            + "as its own empty /tmp: move it elsewhere, e.g. under /opt or /var/tmp");
+                }
+            }
         }
 
         /**

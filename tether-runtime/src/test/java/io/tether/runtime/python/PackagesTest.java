@@ -136,6 +136,23 @@ class PackagesTest extends PythonRuntimeFixture {
     }
 
     @Test
+    void anExtraPathUnderTmpIsRefusedWhereSessionsHaveTheirOwnTmp() throws Exception {
+        Path underTmp = Files.createTempDirectory(Path.of("/tmp"), "pythonpath-");
+        try {
+            var builder = PythonRuntime.builder().workRoot(dir).sandbox(sandbox()).pythonPath(List.of(underTmp));
+            if (sandboxed()) {
+                assertThatThrownBy(builder::build).isInstanceOf(io.tether.TetherException.class)
+                        .hasMessageContaining(underTmp + " (the Python interpreter, its virtualenv or a python_path "
+                                + "entry) is under /tmp");
+            } else {
+                builder.build().close();
+            }
+        } finally {
+            Files.delete(underTmp);
+        }
+    }
+
+    @Test
     void extraPathsComeBeforeTheInstalledPackages() throws Exception {
         Path extra = OpenDirectories.create("pythonpath-");
         try {
