@@ -22,6 +22,11 @@ public enum ErrorCode {
     NOT_FOUND("not_found"),
     /** The session exists but has left {@code active}; it never becomes active again. */
     SESSION_ENDED("session_ended"),
+    /**
+     * The session's execution does not wait for input: none runs, or it did not ask for any,
+     * or it was answered already.
+     */
+    NO_INPUT_REQUESTED("no_input_requested"),
     /** A configured limit (sessions in total, per owner, pool size…) would be exceeded. */
     LIMIT_EXCEEDED("limit_exceeded"),
     /** A request body, code or output was larger than allowed. */
