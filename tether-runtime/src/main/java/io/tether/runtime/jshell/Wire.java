@@ -30,12 +30,17 @@ final class Wire {
     static final int MAX_FRAME = 256 << 20;
 
     // parent -> agent
-    /** Run code: string code, long maximum output bytes per stream. */
+    /**
+     * Run code: string code, long maximum output bytes per stream, string stdin text (null
+     * for none), boolean interactive (input is asked for past it).
+     */
     static final byte EXECUTE = 1;
     /** Stop the running execution; no payload. */
     static final byte STOP = 2;
     /** Answer with {@link #PONG}; no payload. */
     static final byte PING = 3;
+    /** The line answering an {@link #INPUT_REQUEST}: string, without its line end. */
+    static final byte INPUT = 4;
 
     // agent -> parent
     /** The agent can execute: string Java version. */
@@ -48,6 +53,8 @@ final class Wire {
     static final byte RESULT = 13;
     /** Answer to {@link #PING}; no payload. */
     static final byte PONG = 14;
+    /** The running code reads System.in past its stdin text and waits for {@link #INPUT}; no payload. */
+    static final byte INPUT_REQUEST = 15;
 
     /** One frame. */
     record Frame(byte type, byte[] payload) {
