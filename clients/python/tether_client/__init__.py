@@ -8,8 +8,8 @@
 """
 
 from ._client import (UNSET, VERSION, AutoSession, End, Error, Event, Execution, ExecutionPage, ExecutionStream,
-                      Result, RetryPolicy, SessionPage, Start, Stderr, Stdout, Tether, TetherError)
+                      InputRequest, Result, RetryPolicy, SessionPage, Start, Stderr, Stdout, Tether, TetherError)
 
 __version__ = VERSION
 __all__ = ["Tether", "AutoSession", "TetherError", "RetryPolicy", "Execution", "ExecutionStream", "ExecutionPage", "SessionPage",
-           "Event", "Start", "Stdout", "Stderr", "Result", "Error", "End", "UNSET"]
+           "Event", "Start", "Stdout", "Stderr", "Result", "Error", "End", "InputRequest", "UNSET"]

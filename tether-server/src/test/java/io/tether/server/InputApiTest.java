@@ -38,7 +38,7 @@ class InputApiTest {
 
     @BeforeAll
     static void start() {
-        server = Api.start(dataDir, Map.of("sse_keepalive", "100ms"));
+        server = Api.start(dataDir, Map.of("sse_keepalive", "100ms", "runtimes", "python,jshell"));
         TokenStore tokens = TokenStore.open(dataDir);
         alice = new Api(server.url(), tokens.create("alice", false).token());
         bob = new Api(server.url(), tokens.create("bob", false).token());
@@ -90,6 +90,25 @@ class InputApiTest {
         assertThat(events.get(2)[1]).isEqualTo("{\"prompt\":\"Name? \",\"password\":false}");
         assertThat(events.get(3)[1]).isEqualTo("{\"text\":\"hello Ada\\n\"}");
         assertThat(events.get(4)[1]).contains("\"status\":\"ok\"").contains("\"stdout\":\"hi\\nhello Ada\\n\"");
+    }
+
+    @Test
+    void jshellSystemInAsksOverServerSentEventsAndReadsStdinText() throws Exception {
+        Api.Reply created = alice.post("/v1/sessions", Map.of("runtime", "jshell"));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        String id = (String) created.json().get("id");
+        var reply = stream(id, Map.of("code", "System.out.print(\"Name? \");\n"
+                + "new Scanner(System.in).nextLine().toUpperCase()"));
+        answer(id, "ada");
+        List<String[]> events = events(reply.get(60, TimeUnit.SECONDS));
+        assertThat(events).extracting(e -> e[0]).containsSubsequence("stdout", "input_request", "end");
+        assertThat(events).anySatisfy(e -> assertThat(e).containsExactly("input_request",
+                "{\"prompt\":\"\",\"password\":false}"));
+        assertThat(events.get(events.size() - 1)[1]).contains("\"status\":\"ok\"").contains("ADA");
+
+        Api.Reply plain = alice.post("/v1/sessions/" + id + "/executions",
+                Map.of("code", "new BufferedReader(new InputStreamReader(System.in)).readLine()", "stdin", "line one\n"));
+        assertThat(plain.body()).contains("\"application/json\":\"line one\"");
     }
 
     @Test
