@@ -9,6 +9,7 @@ import io.tether.runtime.OutputListener;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkerOptions;
 import io.tether.runtime.WorkerOptions.WorkerLimits;
+import io.tether.testing.Eventually;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -112,8 +113,8 @@ class InputTest extends PythonRuntimeFixture {
         assertThat(worker.answerInput("x")).isFalse();
         Asking listener = new Asking();
         var result = run("import time\nprint('go', flush=True)\ntime.sleep(30)", Duration.ofSeconds(30), listener);
-        Thread.sleep(200); // no request will come: the answer finds nothing to answer
-        assertThat(worker.answerInput("x")).isFalse();
+        Eventually.eventually(Duration.ofSeconds(30), "the code runs", () -> listener.heard.contains("STDOUT:go\n"));
+        assertThat(worker.answerInput("x")).as("it runs but does not read input").isFalse();
         worker.interrupt();
         assertThat(result.get(30, TimeUnit.SECONDS).status()).isEqualTo(ExecutionStatus.INTERRUPTED);
     }
