@@ -211,57 +211,6 @@ class ServerCliTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Timeout(value = 90, unit = TimeUnit.SECONDS)
-    void replOnATerminalPromptsForInputAndDoesNotEchoPasswords() throws Exception {
-        // script(1) gives the REPL a pseudo-terminal; keys are typed only once their prompt is shown.
-        String java = ProcessHandle.current().info().command().orElse("java");
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        String command = "'" + java + "' -cp '" + cp + "' io.tether.cli.TetherCli repl --url " + server.url() + " python";
-        ProcessBuilder pb = new ProcessBuilder("script", "-qfec", command, "/dev/null").redirectErrorStream(true);
-        pb.environment().put("TERM", "xterm");
-        Process repl = pb.start();
-        try {
-            java.io.OutputStream keys = repl.getOutputStream();
-            java.io.InputStream screen = repl.getInputStream();
-            StringBuilder seen = new StringBuilder();
-            seen.append(until(screen, ">>> "));
-            type(keys, "name = input('Name? ')\r");
-            seen.append(until(screen, "Name? "));
-            type(keys, "Ada\r");
-            seen.append(until(screen, ">>> "));
-            type(keys, "import getpass; pw = getpass.getpass('Secret: ')\r");
-            seen.append(until(screen, "Secret: "));
-            type(keys, "hunter2\r");
-            seen.append(until(screen, ">>> "));
-            type(keys, "print(name, len(pw))\r");
-            seen.append(until(screen, "Ada 7"));
-            type(keys, "\u0004");
-            assertThat(repl.waitFor(30, TimeUnit.SECONDS)).as("the REPL exits on Ctrl-D").isTrue();
-            assertThat(seen).contains("Ada 7").doesNotContain("hunter2");
-        } finally {
-            repl.destroyForcibly();
-        }
-    }
-
-    private static void type(java.io.OutputStream keys, String text) throws IOException {
-        keys.write(text.getBytes(StandardCharsets.UTF_8));
-        keys.flush();
-    }
-
-    /** What the terminal showed up to and including {@code marker}; fails if it ends first. */
-    private static String until(java.io.InputStream screen, String marker) throws IOException {
-        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
-        int c;
-        while ((c = screen.read()) >= 0) {
-            got.write(c);
-            if (got.toString(StandardCharsets.UTF_8).endsWith(marker)) {
-                return got.toString(StandardCharsets.UTF_8);
-            }
-        }
-        throw new AssertionError("the terminal ended before showing " + marker + ": " + got.toString(StandardCharsets.UTF_8));
-    }
-
-    @Test
     void execReadsItsStdinTextThenAnswersFromStdinOrInterruptsWhenItHoldsTheCode(@TempDir Path dir)
             throws Exception {
         Path text = dir.resolve("input.txt");
