@@ -1402,7 +1402,8 @@ def cold(path, args):
 
 
 # What sessions see of Tether: display() as a builtin and in the module `tether`
-# (`from tether import display`), and the finder of the matplotlib backend.
+# (`from tether import display`), input() reading the execution's input (see 'input'), and
+# the finder of the matplotlib backend and of getpass.
 builtins.display = display
 builtins.input = tether_input
 _tether_module = type(sys)('tether')
