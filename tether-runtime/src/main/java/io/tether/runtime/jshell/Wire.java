@@ -40,7 +40,7 @@ final class Wire {
     /** Answer with {@link #PONG}; no payload. */
     static final byte PING = 3;
     /** The line answering an {@link #INPUT_REQUEST}: string, without its line end. */
-    static final byte INPUT = 4;
+    static final byte INPUT = 6;
 
     // agent -> parent
     /** The agent can execute: string Java version. */
@@ -54,7 +54,7 @@ final class Wire {
     /** Answer to {@link #PING}; no payload. */
     static final byte PONG = 14;
     /** The running code reads System.in past its stdin text and waits for {@link #INPUT}; no payload. */
-    static final byte INPUT_REQUEST = 15;
+    static final byte INPUT_REQUEST = 17;
 
     /** One frame. */
     record Frame(byte type, byte[] payload) {
