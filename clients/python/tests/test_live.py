@@ -4,7 +4,9 @@ import os
 import unittest
 import uuid
 
-from tether_client import End, Error, InputRequest, Result, Start, Stderr, Stdout, Tether, TetherError
+import struct
+
+from tether_client import Display, End, Error, InputRequest, Result, Start, Stderr, Stdout, Tether, TetherError, output_bytes
 
 URL = os.environ.get("TETHER_URL")
 TOKEN = os.environ.get("TETHER_TOKEN")
@@ -144,6 +146,27 @@ class LiveTest(unittest.TestCase):
         # the connection that carried the streams serves the next call
         self.assertEqual(t.execute(sid, "1 + 1").value, 2)
 
+    def test_rich_outputs_in_order_over_json_and_events(self):
+        t = self.tether
+        sid = self.python_session()
+        plot = ("import matplotlib.pyplot as plt\nprint('before', flush=True)\n"
+                "plt.figure(figsize=(2, 1), dpi=100)\nplt.plot([1, 2])\nplt.show()\nprint('after')")
+        with t.stream(sid, plot) as events:
+            got = [e for e in events if not isinstance(e, Start)]
+        self.assertEqual([type(e).__name__ for e in got], ["Stdout", "Display", "Stdout", "End"])
+        png = got[1].bytes("image/png")
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+        self.assertEqual(struct.unpack(">II", png[16:24]), (200, 100))  # IHDR: width, height
+        self.assertFalse(got[1].truncated)
+        end = got[-1].execution
+        self.assertEqual([o["output_type"] for o in end.outputs], ["stream", "display_data", "stream"])
+        self.assertEqual(output_bytes(end.displays[0], "image/png"), png)
+
+        e = t.execute(sid, "import pandas as pd\nprint('x')\npd.DataFrame({'a': [1]})")
+        self.assertEqual([o["output_type"] for o in e.outputs], ["stream", "execute_result"])
+        self.assertIn("<table", e.outputs[1]["data"]["text/html"])
+        self.assertEqual(t.execution(sid, e.number).outputs, e.outputs)
+
     def test_interrupt_stops_running_code_and_restart_empties_the_namespace(self):
         t = self.tether
         sid = self.python_session()
@@ -180,6 +203,22 @@ class LiveTest(unittest.TestCase):
         self.assertEqual((caught.exception.code, caught.exception.status), ("no_input_requested", 409))
 
     # -- automatic sessions ---------------------------------------------------------------------
+
+    def test_complete_and_inspect_read_the_live_namespace(self):
+        t = self.tether
+        sid = self.python_session()
+        t.execute(sid, "import os\nrainfall_mm = [3, 0, 12]")
+        c = t.complete(sid, "x = os.pa")
+        self.assertIn("path", c["matches"])
+        self.assertEqual((c["cursor_start"], c["cursor_end"]), (7, 9))
+        self.assertEqual(t.complete(sid, "rainf + 1", cursor=5)["matches"], ["rainfall_mm"])
+        i = t.inspect(sid, "len(rainfall_mm)", cursor=2)
+        self.assertTrue(i["found"])
+        self.assertIn("Return the number of items", i["data"]["text/plain"])
+        self.assertEqual(t.inspect(sid, "nothing_named_so")["found"], False)
+        with self.assertRaises(TetherError) as e:
+            t.complete(sid, "rainf", cursor=6)
+        self.assertEqual((e.exception.code, e.exception.status), ("invalid_request", 400))
 
     def test_auto_session_is_created_on_first_call_reused_and_ended_on_exit(self):
         t = self.tether

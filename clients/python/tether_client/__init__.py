@@ -7,9 +7,11 @@
         print(py.execute("x + 1").value)   # 42
 """
 
-from ._client import (UNSET, VERSION, AutoSession, End, Error, Event, Execution, ExecutionPage, ExecutionStream,
-                      InputRequest, Result, RetryPolicy, SessionPage, Start, Stderr, Stdout, Tether, TetherError)
+from ._client import (UNSET, VERSION, AutoSession, Display, End, Error, Event, Execution, ExecutionPage,
+                      ExecutionStream, InputRequest, Result, RetryPolicy, SessionPage, Start, Stderr, Stdout, Tether,
+                      TetherError, output_bytes)
 
 __version__ = VERSION
 __all__ = ["Tether", "AutoSession", "TetherError", "RetryPolicy", "Execution", "ExecutionStream", "ExecutionPage", "SessionPage",
-           "Event", "Start", "Stdout", "Stderr", "Result", "Error", "End", "InputRequest", "UNSET"]
+           "Event", "Start", "Stdout", "Stderr", "Display", "Result", "Error", "End", "InputRequest", "UNSET",
+           "output_bytes"]

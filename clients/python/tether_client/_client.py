@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import http.client
 import json
@@ -126,6 +127,17 @@ class Execution(dict):
     def number(self) -> int:
         return self.get("number")
 
+    @property
+    def outputs(self) -> List[dict]:
+        """Everything the execution produced, in order, in Jupyter's shapes: ``stream`` (``name``,
+        ``text``), ``display_data`` and ``execute_result`` (``data``, ``metadata``, ``truncated``)."""
+        return self.get("outputs") or []
+
+    @property
+    def displays(self) -> List[dict]:
+        """The ``display_data`` outputs (``display(obj)``, matplotlib figures), in order."""
+        return [o for o in self.outputs if o.get("output_type") == "display_data"]
+
 
 @dataclass(frozen=True)
 class SessionPage:
@@ -169,6 +181,28 @@ class Stderr(Event):
 
 
 @dataclass(frozen=True)
+class Display(Event):
+    """Something the code displayed, in order with ``Stdout`` and ``Stderr``: a MIME bundle."""
+    data: Dict[str, Any]  # MIME type -> value; binary types (image/png, image/jpeg) as base64 text
+    metadata: Dict[str, Any] = field(default_factory=dict)
+    truncated: bool = False
+
+    def bytes(self, mime_type: str) -> Optional[bytes]:
+        """The decoded bytes of a binary type (``image/png``, ``image/jpeg``), else ``None``."""
+        return _decoded(self.data, mime_type)
+
+
+def _decoded(data: Dict[str, Any], mime_type: str) -> Optional[bytes]:
+    value = data.get(mime_type)
+    return base64.b64decode(value) if isinstance(value, str) else None
+
+
+def output_bytes(output: dict, mime_type: str) -> Optional[bytes]:
+    """The decoded bytes of a binary type in an output of ``Execution.outputs``, else ``None``."""
+    return _decoded(output.get("data") or {}, mime_type)
+
+
+@dataclass(frozen=True)
 class Result(Event):
     data: Dict[str, Any]  # the MIME bundle: "text/plain", maybe "application/json"
 
@@ -208,6 +242,8 @@ def _event(name: str, data: str) -> Event:
         return Stdout(d.get("text", ""))
     if name == "stderr":
         return Stderr(d.get("text", ""))
+    if name == "display":
+        return Display(d.get("data") or {}, d.get("metadata") or {}, bool(d.get("truncated")))
     if name == "result":
         return Result(d)
     if name == "error":
@@ -400,6 +436,10 @@ class ExecutionStream:
 
 # ---------------------------------------------------------------------------------------------
 # The client
+
+def _cursor_body(code: str, cursor: Optional[int]) -> dict:
+    return {"code": code} if cursor is None else {"code": code, "cursor": cursor}
+
 
 def _seconds(v: Any) -> Any:
     return v.total_seconds() if hasattr(v, "total_seconds") else v
@@ -685,6 +725,19 @@ class Tether:
 
     def restart(self, session_id: str) -> dict:
         return self._json("POST", self._sid(session_id) + "/restart", None, session_id, idempotent=False)
+
+    def complete(self, session_id: str, code: str, cursor: Optional[int] = None) -> dict:
+        """What may be typed at ``cursor`` (code points; default the end of ``code``), from the
+        session's live namespace: ``{"matches": [...], "cursor_start", "cursor_end"}``, the range
+        the matches replace. ``session_busy`` (409) while the session runs code."""
+        return self._json("POST", self._sid(session_id) + "/complete", _cursor_body(code, cursor), session_id,
+                          idempotent=True)
+
+    def inspect(self, session_id: str, code: str, cursor: Optional[int] = None) -> dict:
+        """The signature and docstring of the name at ``cursor``: ``{"found": bool, "data": {MIME
+        type: text}}`` (``text/plain`` when found)."""
+        return self._json("POST", self._sid(session_id) + "/inspect", _cursor_body(code, cursor), session_id,
+                          idempotent=True)
 
     def input(self, session_id: str, value: str) -> None:
         """Answers the :class:`InputRequest` of the session's streamed execution: ``value`` is the

@@ -23,6 +23,11 @@ public enum ErrorCode {
     /** The session exists but has left {@code active}; it never becomes active again. */
     SESSION_ENDED("session_ended"),
     /**
+     * The session is running code, and the request needs its interpreter idle (completion,
+     * inspection): retry once the execution ended.
+     */
+    SESSION_BUSY("session_busy"),
+    /**
      * The session's execution does not wait for input: none runs, or it did not ask for any,
      * or it was answered already.
      */

@@ -39,8 +39,21 @@ public final class PurgeHarness {
     private PurgeHarness() {
     }
 
+    private static final String USAGE = """
+            usage: ./tether purge-bench [N] [DIRECTORY]
+              the retention purge on an SQLite store of N ended sessions (default 1000000),
+              in DIRECTORY (default: a temporary one, deleted after)
+            """;
+
     public static void main(String[] args) throws Exception {
-        int n = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
+        Usage.run(args, USAGE, PurgeHarness::purge);
+    }
+
+    private static void purge(String[] args) throws Exception {
+        if (args.length > 2) {
+            throw new Usage.BadArgument("at most two arguments, N and DIRECTORY");
+        }
+        int n = args.length > 0 ? Usage.wholeNumber("N", args[0], 1) : 1_000_000;
         Path dir = args.length > 1 ? Files.createDirectories(Path.of(args[1])) : BenchStores.tempDir();
         try {
             Path file = dir.resolve(SqliteSessionStore.FILE_NAME);

@@ -22,9 +22,22 @@ public final class SessionFootprint {
     private SessionFootprint() {
     }
 
+    private static final String USAGE = """
+            usage: ./tether footprint [SESSIONS] [RUNS]
+              the heap an idle plain session costs, on the in-memory and the SQLite store:
+              SESSIONS per run (default 100000), RUNS runs each (default 3); prints the median
+            """;
+
     public static void main(String[] args) throws Exception {
-        int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
-        int runs = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        Usage.run(args, USAGE, SessionFootprint::footprint);
+    }
+
+    private static void footprint(String[] args) throws Exception {
+        if (args.length > 2) {
+            throw new Usage.BadArgument("at most two arguments, SESSIONS and RUNS");
+        }
+        int n = args.length > 0 ? Usage.wholeNumber("SESSIONS", args[0], 1) : 100_000;
+        int runs = args.length > 1 ? Usage.wholeNumber("RUNS", args[1], 1) : 3;
         System.out.printf(Locale.ROOT, "idle plain sessions: %,d per run, %d runs, java %s, %s%n", n, runs,
                 Runtime.version(), ManagementFactory.getGarbageCollectorMXBeans().get(0).getName());
         for (String store : List.of("memory", "sqlite")) {

@@ -2,6 +2,7 @@ package io.tether.cli;
 
 import io.tether.client.Execution;
 import io.tether.client.ExecutionError;
+import io.tether.client.ExecutionOutput;
 import io.tether.client.ServerStats;
 import io.tether.client.Session;
 import io.tether.client.SessionStatus;
@@ -56,6 +57,24 @@ final class ApiJson {
         m.put("error", error(e.error()));
         m.put("duration", e.duration().toNanos() / 1e9);
         m.put("truncated", e.truncated());
+        m.put("outputs", e.outputs().stream().map(ApiJson::output).toList());
+        return m;
+    }
+
+    private static Map<String, Object> output(ExecutionOutput o) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("output_type", o.type());
+        switch (o) {
+            case ExecutionOutput.Stream s -> {
+                m.put("name", s.name());
+                m.put("text", s.text());
+            }
+            case ExecutionOutput.Bundle b -> {
+                m.put("data", b.data());
+                m.put("metadata", b.metadata());
+                m.put("truncated", b.truncated());
+            }
+        }
         return m;
     }
 

@@ -62,6 +62,10 @@ final class ExecCommand implements Callable<Integer> {
             description = "Stop the code after this many seconds (default: the server's execution_timeout).")
     Double timeout;
 
+    @Option(names = "--output-dir", paramLabel = "DIR", description = "Where images the code displays are saved "
+            + "(default: ./tether-outputs, made when the first image comes).")
+    Path outputDir;
+
     @Option(names = "--stdin", paramLabel = "FILE",
             description = "Text the code reads as its standard input (input(), sys.stdin, System.in); '-' reads it "
                     + "from stdin. Past its end, input is asked for: see Input in docs/cli.md.")
@@ -111,7 +115,7 @@ final class ExecCommand implements Callable<Integer> {
                 new Output(out, true).json(ApiJson.execution(execution));
                 return execution.ok() ? 0 : 1;
             }
-            ExecutionPrinter printer = new ExecutionPrinter(out, err, session == null);
+            ExecutionPrinter printer = new ExecutionPrinter(out, err, session == null, new OutputFiles(outputDir));
             printer.onInput(r -> answer(client, printer.sessionId(), r, stdinFree, err));
             Thread interruptAtExit = new Thread(() -> interrupt(client, printer, err), "tether-exec-interrupt");
             Runtime.getRuntime().addShutdownHook(interruptAtExit);

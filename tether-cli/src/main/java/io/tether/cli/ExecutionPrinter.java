@@ -3,14 +3,20 @@ package io.tether.cli;
 import io.tether.client.Execution;
 import io.tether.client.ExecutionError;
 import io.tether.client.ExecutionEvent;
+import io.tether.client.ExecutionOutput;
 import io.tether.client.ExecutionStatus;
 import io.tether.client.ExecutionStream;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Shows an execution the way an interactive interpreter does: stdout and stderr as the code
- * writes them, then the value ({@code text/plain}) on stdout, and the error (its traceback,
- * else {@code name: value}) on stderr. Used by {@code tether exec} and {@code tether repl}.
+ * writes them, displays where they come (images saved by {@link OutputFiles}, with a line
+ * saying where, of which type and how large; {@code text/plain} for the rest), then the
+ * value the same way on stdout, and the error (its traceback, else {@code name: value}) on
+ * stderr. Used by {@code tether exec} and {@code tether repl}.
  *
  * <p>Not thread-safe, except {@link #sessionId()}, which a signal handler may read.
  */
@@ -18,6 +24,8 @@ final class ExecutionPrinter {
     private final PrintWriter out;
     private final PrintWriter err;
     private final boolean announceSession;
+    private final OutputFiles files;
+    private long number;
     private volatile String sessionId;
     private boolean outMidLine;
     private boolean errMidLine;
@@ -27,10 +35,11 @@ final class ExecutionPrinter {
      * @param announceSession whether to print {@code session: ID} on stderr when the execution
      *     starts, for a session the server has just created
      */
-    ExecutionPrinter(PrintWriter out, PrintWriter err, boolean announceSession) {
+    ExecutionPrinter(PrintWriter out, PrintWriter err, boolean announceSession, OutputFiles files) {
         this.out = out;
         this.err = err;
         this.announceSession = announceSession;
+        this.files = files;
     }
 
     /**
@@ -62,6 +71,8 @@ final class ExecutionPrinter {
             switch (stream.next()) {
                 case ExecutionEvent.Stdout o -> output(false, o.text());
                 case ExecutionEvent.Stderr e -> output(true, e.text());
+                case ExecutionEvent.Start s -> number = s.number();
+                case ExecutionEvent.Display d -> bundle(d.output());
                 case ExecutionEvent.End end -> {
                     return end.execution();
                 }
@@ -72,7 +83,7 @@ final class ExecutionPrinter {
                     outMidLine = false; // the answer ended with the user's Enter
                 }
                 default -> {
-                    // start, result and error: the end event carries them too
+                    // result and error: the end event carries them too
                 }
             }
         }
@@ -93,16 +104,43 @@ final class ExecutionPrinter {
         }
     }
 
+    /**
+     * Shows a displayed output or the value: its images saved to files, one line each, and
+     * its {@code text/plain} unless an image stands for it.
+     */
+    private void bundle(ExecutionOutput.Bundle bundle) {
+        List<OutputFiles.Saved> saved = List.of();
+        try {
+            saved = files.save(sessionId, number, bundle);
+        } catch (IOException | IllegalArgumentException e) {
+            lineStartOnErr();
+            err.println("tether: cannot save an image in " + files.directory() + " (" + e.getClass().getSimpleName()
+                    + ": " + e.getMessage() + "); showing its text");
+            err.flush();
+        }
+        if (outMidLine) {
+            out.println();
+            outMidLine = false;
+        }
+        for (OutputFiles.Saved s : saved) {
+            out.println(s.describe());
+        }
+        String text = bundle.text();
+        if (text != null && (saved.isEmpty() || bundle instanceof ExecutionOutput.ExecuteResult)) {
+            out.println(text);
+        }
+        out.flush();
+    }
+
     /** Prints the finished execution's value and error; returns whether its status is {@code ok}. */
     boolean finish(Execution execution) {
-        String value = execution.text();
+        number = execution.number();
+        ExecutionOutput.ExecuteResult value = execution.outputs().stream()
+                .filter(o -> o instanceof ExecutionOutput.ExecuteResult).map(o -> (ExecutionOutput.ExecuteResult) o)
+                .findFirst().orElse(execution.result().isEmpty() ? null
+                        : new ExecutionOutput.ExecuteResult(execution.result(), Map.of(), false));
         if (value != null) {
-            if (outMidLine) {
-                out.println();
-            }
-            out.println(value);
-            outMidLine = false;
-            out.flush();
+            bundle(value);
         }
         ExecutionError error = execution.error();
         if (error != null) {

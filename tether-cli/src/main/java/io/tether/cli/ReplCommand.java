@@ -66,6 +66,10 @@ final class ReplCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "Keep the new session at exit, for a later --session.")
     boolean keep;
 
+    @Option(names = "--output-dir", paramLabel = "DIR", description = "Where images the code displays are saved "
+            + "(default: ./tether-outputs, made when the first image comes).")
+    Path outputDir;
+
     /** The session the REPL works in, and whether it ends it at exit. */
     private record ReplSession(String id, String runtime, boolean endAtExit) {
     }
@@ -85,12 +89,14 @@ final class ReplCommand implements Callable<Integer> {
         InputStream in = TetherCli.root(spec).in;
         boolean interactive = in == System.in && stdinIsTerminal();
         Repl repl = new Repl(client, target.id(), MultiLineInput.forRuntime(target.runtime()), out, err);
+        repl.saveImagesIn(outputDir);
         Thread atExit = new Thread(() -> repl.stop(target.endAtExit()), "tether-repl-exit");
         Runtime.getRuntime().addShutdownHook(atExit);
         err.println("tether repl: " + target.runtime() + " session " + target.id() + " on " + where.url()
                 + (interactive ? ". Ctrl-C interrupts, Ctrl-D exits." : ""));
         err.flush();
-        try (Lines lines = interactive ? new TerminalLines(target.runtime(), repl) : new PipedLines(in)) {
+        try (Lines lines = interactive ? new TerminalLines(target.runtime(), repl,
+                new SessionCompleter(client, target.id())) : new PipedLines(in)) {
             repl.loop(lines);
         } finally {
             try {
@@ -157,6 +163,7 @@ final class ReplCommand implements Callable<Integer> {
         private volatile boolean executing;
         private volatile boolean stopped;
         private Lines lines;
+        private OutputFiles files = new OutputFiles(null);
 
         Repl(TetherClient client, String sessionId, MultiLineInput input, PrintWriter out, PrintWriter err) {
             this.client = client;
@@ -164,6 +171,11 @@ final class ReplCommand implements Callable<Integer> {
             this.input = input;
             this.out = out;
             this.err = err;
+        }
+
+        /** Where displayed images are saved; {@code null}: {@link OutputFiles#DEFAULT_DIRECTORY}. */
+        void saveImagesIn(Path directory) {
+            files = new OutputFiles(directory);
         }
 
         void loop(Lines lines) {
@@ -196,7 +208,7 @@ final class ReplCommand implements Callable<Integer> {
         }
 
         private void run(String code) {
-            ExecutionPrinter printer = new ExecutionPrinter(out, err, false).onInput(this::answer);
+            ExecutionPrinter printer = new ExecutionPrinter(out, err, false, files).onInput(this::answer);
             executing = true;
             try {
                 try (ExecutionStream stream = client.stream(sessionId, ExecuteRequest.of(code))) {
@@ -344,7 +356,7 @@ final class ReplCommand implements Callable<Integer> {
         private final Terminal terminal;
         private final LineReader reader;
 
-        TerminalLines(String runtime, Repl repl) {
+        TerminalLines(String runtime, Repl repl, SessionCompleter completer) {
             try {
                 terminal = TerminalBuilder.builder().system(true).build();
             } catch (IOException e) {
@@ -356,11 +368,12 @@ final class ReplCommand implements Callable<Integer> {
             reader = LineReaderBuilder.builder()
                     .terminal(terminal)
                     .appName("tether")
-                    .parser(parser)
+                    .parser(SessionCompleter.parser(parser))
+                    .completer(completer)
                     .variable(LineReader.HISTORY_FILE,
                             Path.of(System.getProperty("user.home"), ".tether_history_" + runtime))
                     .option(LineReader.Option.DISABLE_EVENT_EXPANSION, true)
-                    .option(LineReader.Option.INSERT_TAB, true)
+                    .option(LineReader.Option.INSERT_TAB, true) // at the start of a line, for indenting
                     .option(LineReader.Option.HISTORY_IGNORE_SPACE, false) // indented block lines are history too
                     .option(LineReader.Option.HISTORY_REDUCE_BLANKS, false)
                     .build();

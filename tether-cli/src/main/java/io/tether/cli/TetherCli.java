@@ -135,7 +135,7 @@ public final class TetherCli {
             case INVALID_REQUEST, PAYLOAD_TOO_LARGE -> 2;
             case SESSION_NOT_FOUND, NOT_FOUND -> EXIT_NOT_FOUND;
             case SESSION_ENDED -> 4;
-            case LIMIT_EXCEEDED -> 5;
+            case LIMIT_EXCEEDED, SESSION_BUSY -> 5;
             case STORE_FAILURE, SHUTTING_DOWN, RUNTIME_UNAVAILABLE -> 6;
             case UNAUTHORIZED, FORBIDDEN -> 7;
             case INTERNAL -> 1;

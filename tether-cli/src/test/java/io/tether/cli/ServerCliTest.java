@@ -178,6 +178,58 @@ class ServerCliTest {
     }
 
     @Test
+    void execSavesDisplayedImagesToFilesAndPrintsTextForTheRest(@TempDir Path images) throws Exception {
+        Path dir = images.resolve("plots");
+        Result r = tether("", "exec", "--output-dir", dir.toString(), String.join("\n",
+                "import matplotlib.pyplot as plt",
+                "print('a')",
+                "plt.figure(figsize=(2, 1), dpi=100)",
+                "plt.plot([1, 2])",
+                "plt.show()",
+                "display('hello')",
+                "plt.figure(figsize=(1, 1), dpi=50)"));
+        assertThat(r.exit()).as(r.err()).isZero();
+        String id = r.session();
+        Path first = dir.resolve(id + "-1-1.png");
+        Path second = dir.resolve(id + "-1-2.png");
+        assertThat(r.out()).isEqualTo("a\n[image/png, " + Files.size(first) + " bytes: " + first + "]\n'hello'\n"
+                + "[image/png, " + Files.size(second) + " bytes: " + second + "]\n<Figure size 50x50 with 0 Axes>\n");
+        java.awt.image.BufferedImage plot = javax.imageio.ImageIO.read(first.toFile());
+        assertThat(plot.getWidth()).isEqualTo(200);
+        assertThat(plot.getHeight()).isEqualTo(100);
+        assertThat(javax.imageio.ImageIO.read(second.toFile()).getWidth()).isEqualTo(50);
+
+        Result json = tether("", "exec", "--json", "--session", id, "display(1)\nprint('b')");
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> outputs = (List<Map<String, Object>>) json.json().get("outputs");
+        assertThat(outputs).extracting(o -> o.get("output_type")).containsExactly("display_data", "stream");
+
+        Path notADirectory = Files.writeString(images.resolve("file"), "x");
+        Result unsaved = tether("", "exec", "--session", id, "--output-dir", notADirectory.toString(),
+                "plt.plot([1]); plt.show()");
+        assertThat(unsaved.exit()).isZero();
+        assertThat(unsaved.err()).contains("tether: cannot save an image in " + notADirectory + " (");
+        assertThat(unsaved.out()).startsWith("<Figure size 640x480");
+        assertThat(Files.readString(notADirectory)).isEqualTo("x");
+    }
+
+    @Test
+    void replSavesImagesOfEachExecutionUnderItsNumber(@TempDir Path images) throws Exception {
+        Result r = tether(String.join("\n",
+                "import matplotlib.pyplot as plt",
+                "plt.figure(figsize=(1, 1), dpi=40); plt.plot([1, 2]); plt.show()",
+                "import pandas as pd",
+                "pd.DataFrame({'city': ['Oslo']})",
+                ""), "repl", "python", "--output-dir", images.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        String id = r.err().replaceAll("(?s).*python session (\\S+) on .*", "$1");
+        Path plot = images.resolve(id + "-2-1.png");
+        assertThat(r.out()).startsWith("[image/png, " + Files.size(plot) + " bytes: " + plot + "]\n")
+                .contains("city").contains("Oslo").doesNotContain("<table");
+        assertThat(javax.imageio.ImageIO.read(plot.toFile()).getHeight()).isEqualTo(40);
+    }
+
+    @Test
     void replKeepsStateAcrossLinesRunsMultiLineDefinitionsAndEndsItsSession() throws Exception {
         Result r = tether(String.join("\n",
                 "x = 1",

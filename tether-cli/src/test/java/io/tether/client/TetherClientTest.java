@@ -69,6 +69,27 @@ class TetherClientTest {
     }
 
     @Test
+    void completionAndInspectionReadTheSessionsLiveNamespace() {
+        String id = alice.createSession("python").id();
+        try {
+            alice.execute(id, "import os\nrainfall_mm = [3, 0, 12]");
+            String code = "x = os.pa";
+            Completion c = alice.complete(id, code, 9);
+            assertThat(c.matches()).contains("path");
+            assertThat(c.replace(code, "path")).isEqualTo("x = os.path");
+            assertThat(alice.complete(id, "rainf + 1", 5).matches()).containsExactly("rainfall_mm");
+            Inspection i = alice.inspect(id, "len(rainfall_mm)", 2);
+            assertThat(i.found()).isTrue();
+            assertThat(i.text()).contains("Return the number of items in a container.");
+            assertThat(alice.inspect(id, "nothing_named_so", 3).found()).isFalse();
+            assertThatThrownBy(() -> alice.complete(id, "rainf", 6)).isInstanceOfSatisfying(
+                    TetherClientException.class, e -> assertThat(e.code()).isEqualTo("invalid_request"));
+        } finally {
+            alice.endSession(id);
+        }
+    }
+
+    @Test
     void aGivenHttpClientStaysOpenAfterClose() throws Exception {
         try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()) {
             TetherClient client = server.client(aliceToken).httpClient(http).build();
@@ -190,6 +211,41 @@ class TetherClientTest {
             assertThatThrownBy(stranger::stats).isInstanceOfSatisfying(TetherClientException.class,
                     e -> assertThat(e.code()).isEqualTo("unauthorized"));
             assertThat(stranger.healthy()).isTrue(); // no token needed there
+        }
+    }
+
+    @Test
+    void richOutputsAreTypedOnExecutionsAndDisplayEventsComeInOrder() throws Exception {
+        Session s = alice.createSession("python");
+        try {
+            String plot = "import matplotlib.pyplot as plt\nprint('a', flush=True)\n"
+                    + "plt.figure(figsize=(3, 2), dpi=100)\nplt.plot([1, 2])\nplt.show()\nprint('b')\n7";
+            List<ExecutionEvent> events = new ArrayList<>();
+            try (ExecutionStream stream = alice.stream(s.id(), ExecuteRequest.of(plot))) {
+                stream.forEachRemaining(events::add);
+            }
+            assertThat(events).extracting(e -> e.getClass().getSimpleName())
+                    .containsExactly("Start", "Stdout", "Display", "Stdout", "Result", "End");
+            ExecutionOutput.DisplayData shown = ((ExecutionEvent.Display) events.get(2)).output();
+            java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(
+                    new java.io.ByteArrayInputStream(shown.bytes("image/png")));
+            assertThat(image.getWidth()).isEqualTo(300);
+            assertThat(image.getHeight()).isEqualTo(200);
+            assertThat(shown.truncated()).isFalse();
+
+            Execution ended = ((ExecutionEvent.End) events.get(5)).execution();
+            assertThat(ended.outputs()).extracting(ExecutionOutput::type)
+                    .containsExactly("stream", "display_data", "stream", "execute_result");
+            assertThat(ended.displays()).containsExactly(shown);
+            assertThat(ended.outputs().get(3)).isInstanceOfSatisfying(ExecutionOutput.ExecuteResult.class,
+                    r -> assertThat(r.text()).isEqualTo("7"));
+
+            Execution table = alice.execute(s.id(), "import pandas as pd\npd.DataFrame({'a': [1]})");
+            assertThat(table.outputs()).singleElement().isInstanceOfSatisfying(ExecutionOutput.ExecuteResult.class,
+                    r -> assertThat((String) r.data().get("text/html")).contains("<table"));
+            assertThat(alice.execution(s.id(), ended.number()).outputs()).isEqualTo(ended.outputs());
+        } finally {
+            alice.endSession(s.id());
         }
     }
 

@@ -178,6 +178,7 @@ final class EventLines implements Flow.Subscriber<String> {
             case "start" -> new ExecutionEvent.Start(n.path("session_id").asText(), n.path("number").asLong());
             case "stdout" -> new ExecutionEvent.Stdout(n.path("text").asText());
             case "stderr" -> new ExecutionEvent.Stderr(n.path("text").asText());
+            case "display" -> new ExecutionEvent.Display(Wire.display(n));
             case "result" -> new ExecutionEvent.Result(Wire.map(n));
             case "error" -> new ExecutionEvent.Error(Wire.error(n));
             case "end" -> new ExecutionEvent.End(Wire.execution(n));

@@ -2,6 +2,7 @@ package io.tether.client;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -26,10 +27,14 @@ import java.util.Objects;
  * @param newSession {@code true} when the session was created for this very call (the first
  *     call of an {@link AutoSession}, or a replacement for one that was lost): no earlier
  *     state exists in it. Always {@code false} for calls with a session id.
+ * @param outputs everything it produced, in order: stream text, displays (images, tables, …)
+ *     and the value; {@code stdout}, {@code stderr} and {@code result} are the same output
+ *     gathered by kind. A running execution lists its output so far (no value yet)
  */
 public record Execution(String sessionId, long number, ExecutionStatus status, String stdout, String stderr,
                         Map<String, Object> result, ExecutionError error, Duration duration, boolean truncated,
-                        String code, Instant startedAt, Instant endedAt, boolean newSession) {
+                        String code, Instant startedAt, Instant endedAt, boolean newSession,
+                        List<ExecutionOutput> outputs) {
     public Execution {
         Objects.requireNonNull(sessionId, "sessionId");
         Objects.requireNonNull(status, "status");
@@ -37,6 +42,21 @@ public record Execution(String sessionId, long number, ExecutionStatus status, S
         stderr = stderr == null ? "" : stderr;
         result = Wire.frozen(result);
         duration = duration == null ? Duration.ZERO : duration;
+        outputs = outputs == null ? List.of() : List.copyOf(outputs);
+    }
+
+    /** An execution without outputs (as a server before rich outputs answered). */
+    public Execution(String sessionId, long number, ExecutionStatus status, String stdout, String stderr,
+                     Map<String, Object> result, ExecutionError error, Duration duration, boolean truncated,
+                     String code, Instant startedAt, Instant endedAt, boolean newSession) {
+        this(sessionId, number, status, stdout, stderr, result, error, duration, truncated, code, startedAt, endedAt,
+                newSession, List.of());
+    }
+
+    /** What the code displayed ({@code display(obj)}, matplotlib figures), in order. */
+    public List<ExecutionOutput.DisplayData> displays() {
+        return outputs.stream().filter(o -> o instanceof ExecutionOutput.DisplayData)
+                .map(o -> (ExecutionOutput.DisplayData) o).toList();
     }
 
     /** Whether it ran to its end without an error. */
@@ -59,6 +79,6 @@ public record Execution(String sessionId, long number, ExecutionStatus status, S
 
     Execution asNewSession() {
         return new Execution(sessionId, number, status, stdout, stderr, result, error, duration, truncated, code,
-                startedAt, endedAt, true);
+                startedAt, endedAt, true, outputs);
     }
 }

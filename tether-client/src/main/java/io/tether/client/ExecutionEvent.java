@@ -5,8 +5,8 @@ import java.util.Objects;
 
 /**
  * One event of a streamed execution, in the order the server sends them: {@link Start},
- * then {@link Stdout} and {@link Stderr} as the code writes (and {@link InputRequest} when
- * it waits for input), then {@link Result} (only when
+ * then {@link Stdout}, {@link Stderr} and {@link Display} in the order the code writes and
+ * displays (and {@link InputRequest} when it waits for input), then {@link Result} (only when
  * there is a value), {@link Error} (only when it raised) and always {@link End} last.
  */
 public sealed interface ExecutionEvent {
@@ -29,6 +29,13 @@ public sealed interface ExecutionEvent {
     record Stderr(String text) implements ExecutionEvent {
         public Stderr {
             Objects.requireNonNull(text, "text");
+        }
+    }
+
+    /** Something the code displayed (an image, a table, …), in order with the text around it. */
+    record Display(ExecutionOutput.DisplayData output) implements ExecutionEvent {
+        public Display {
+            Objects.requireNonNull(output, "output");
         }
     }
 

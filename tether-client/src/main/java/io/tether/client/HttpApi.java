@@ -164,6 +164,20 @@ final class HttpApi {
                 requestTimeout, false), p));
     }
 
+    Completion complete(String sessionId, String code, int cursor, CallPolicy p) {
+        JsonNode n = Wire.tree(send(Transport.Call.json("POST", sessionPath(sessionId) + "/complete",
+                Map.of("code", code, "cursor", cursor), sessionId, requestTimeout, true), p).body());
+        List<String> matches = new ArrayList<>();
+        n.path("matches").forEach(m -> matches.add(m.asText()));
+        return new Completion(matches, n.path("cursor_start").asInt(), n.path("cursor_end").asInt());
+    }
+
+    Inspection inspect(String sessionId, String code, int cursor, CallPolicy p) {
+        JsonNode n = Wire.tree(send(Transport.Call.json("POST", sessionPath(sessionId) + "/inspect",
+                Map.of("code", code, "cursor", cursor), sessionId, requestTimeout, true), p).body());
+        return new Inspection(n.path("found").asBoolean(), Wire.map(n.get("data")));
+    }
+
     // ---------------------------------------------------------------- files
 
     FileListing files(String sessionId, CallPolicy p) {

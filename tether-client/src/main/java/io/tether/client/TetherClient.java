@@ -192,6 +192,24 @@ public final class TetherClient implements AutoCloseable {
     }
 
     /**
+     * What may be typed at {@code cursor} in {@code code}, from the session's live namespace
+     * (Tab completion). Refused with {@code session_busy} (409) while the session runs code.
+     *
+     * @param cursor a position in {@code code} in Unicode code points, 0 to its length
+     */
+    public Completion complete(String sessionId, String code, int cursor) {
+        return api.complete(sessionId, code, cursor, defaults);
+    }
+
+    /**
+     * The signature and documentation of the name at {@code cursor} in {@code code}, from the
+     * session's live namespace; as {@link #complete} otherwise.
+     */
+    public Inspection inspect(String sessionId, String code, int cursor) {
+        return api.inspect(sessionId, code, cursor, defaults);
+    }
+
+    /**
      * Answers the input request of the session's streamed execution
      * ({@link ExecutionEvent.InputRequest}): {@code value} is the line its code reads, without
      * a line end. Never retried once sent.

@@ -9,7 +9,7 @@ import java.util.Optional;
  *
  * <p>When the server answered, the code is its problem-details code (see
  * {@code docs/http-api.md}: {@code invalid_request}, {@code unauthorized}, {@code forbidden},
- * {@code session_not_found}, {@code not_found}, {@code session_ended},
+ * {@code session_not_found}, {@code not_found}, {@code session_ended}, {@code session_busy},
  * {@code payload_too_large}, {@code limit_exceeded}, {@code runtime_unavailable},
  * {@code shutting_down}, {@code store_failure}, {@code internal}, {@code no_input_requested}) and
  * {@link #status()} is

@@ -95,7 +95,28 @@ final class Wire {
         return new Execution(required(n, "session_id"), n.path("number").asLong(),
                 ExecutionStatus.of(required(n, "status")), text(n, "stdout"), text(n, "stderr"), map(n.get("result")),
                 error(n.get("error")), took, n.path("truncated").asBoolean(), text(n, "code"), instant(n, "started_at"),
-                instant(n, "ended_at"), false);
+                instant(n, "ended_at"), false, outputs(n.path("outputs")));
+    }
+
+    /** An execution's {@code outputs}; unknown output types are skipped (a newer server). */
+    static List<ExecutionOutput> outputs(JsonNode n) {
+        List<ExecutionOutput> list = new ArrayList<>();
+        for (JsonNode o : n) {
+            switch (o.path("output_type").asText()) {
+                case "stream" -> list.add(new ExecutionOutput.Stream(o.path("name").asText(), o.path("text").asText()));
+                case "display_data" -> list.add(display(o));
+                case "execute_result" -> list.add(new ExecutionOutput.ExecuteResult(map(o.get("data")),
+                        map(o.get("metadata")), o.path("truncated").asBoolean()));
+                default -> { }
+            }
+        }
+        return list;
+    }
+
+    /** A display output, or the data of a {@code display} event. */
+    static ExecutionOutput.DisplayData display(JsonNode n) {
+        return new ExecutionOutput.DisplayData(map(n.get("data")), map(n.get("metadata")),
+                n.path("truncated").asBoolean());
     }
 
     static ExecutionError error(JsonNode n) {

@@ -35,6 +35,31 @@ public interface Worker extends AutoCloseable {
     }
 
     /**
+     * What may be typed at {@code cursor} in {@code code}, from the interpreter's live state
+     * (its variables, imports, the attributes of its objects). Only between executions: the
+     * caller (the session manager) holds the worker as it does for {@link #execute}. Waits
+     * at most {@code timeout} for the interpreter.
+     *
+     * @param cursor a position in {@code code} in code points, {@code 0 ≤ cursor ≤ length}
+     * @return the candidates; none for a runtime that cannot complete (the default)
+     * @throws io.tether.TetherException {@code session_ended} when the worker is closed,
+     *     {@code internal} when the interpreter did not answer in time
+     */
+    default Completion complete(String code, int cursor, java.time.Duration timeout) {
+        return Completion.none(cursor);
+    }
+
+    /**
+     * The signature and documentation of the name at {@code cursor} in {@code code}, as
+     * {@link #complete}: between executions only, waiting at most {@code timeout}.
+     *
+     * @return what was found; {@link Inspection#NOT_FOUND} for a runtime that cannot tell (the default)
+     */
+    default Inspection inspect(String code, int cursor, java.time.Duration timeout) {
+        return Inspection.NOT_FOUND;
+    }
+
+    /**
      * Answers the input request of the running execution ({@link OutputListener#inputRequested}):
      * {@code value} is the line it reads (without its line end). Any thread.
      *

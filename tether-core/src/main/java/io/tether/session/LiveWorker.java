@@ -139,6 +139,27 @@ final class LiveWorker {
         return left;
     }
 
+    /**
+     * Takes the worker for a short request that needs its interpreter idle (completion,
+     * inspection) when nothing runs or waits; does not queue, and does not mark it busy.
+     * Call {@link #release} after.
+     *
+     * @return false when an execution runs or waits, or a restart holds the worker
+     */
+    boolean tryTake() {
+        synchronized (this) {
+            if (queued > 0) {
+                return false;
+            }
+        }
+        return gate.tryLock();
+    }
+
+    /** Gives back the worker {@link #tryTake} took. */
+    void release() {
+        gate.unlock();
+    }
+
     private synchronized void leaveQueue() {
         queued--;
     }
@@ -324,13 +345,14 @@ final class LiveWorker {
         ExecutionRecord record(String sessionId, Worker worker) {
             ExecutionResult done = result;
             ExecutionOutput out = done != null
-                    ? new ExecutionOutput(done.stdout(), done.stderr(), done.truncated())
+                    ? new ExecutionOutput(done.stdout(), done.stderr(), done.truncated(), done.outputs().stream()
+                            .filter(o -> !(o instanceof Output.ExecuteResult)).toList())
                     : worker.outputSoFar(number);
             if (out == null) {
                 out = ExecutionOutput.NONE;
             }
             ExecutionResult soFar = new ExecutionResult(number, ExecutionStatus.RUNNING, out.stdout(), out.stderr(),
-                    Map.of(), null, Duration.ofNanos(System.nanoTime() - startedNanos), out.truncated());
+                    Map.of(), null, Duration.ofNanos(System.nanoTime() - startedNanos), out.truncated(), out.outputs());
             return new ExecutionRecord(sessionId, code, startedAt, null, soFar);
         }
     }

@@ -3,8 +3,10 @@ package io.tether.session;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.resource.ResourceTracker;
+import io.tether.runtime.Completion;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.Inspection;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.Worker;
@@ -19,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,6 +80,8 @@ public final class SessionManager implements AutoCloseable {
 
     /** Sessions deleted per store call of the purge. */
     static final int PURGE_BATCH = 1000;
+    /** How long completion and inspection wait for the interpreter (user code such as a property may run). */
+    static final Duration QUERY_TIMEOUT = Duration.ofSeconds(5);
 
     private final ManagerGate gate = new ManagerGate();
     private volatile SessionReaper reaper;
@@ -647,6 +652,55 @@ public final class SessionManager implements AutoCloseable {
                 return s;
             } finally {
                 lw.exit();
+            }
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * What may be typed at {@code cursor} in {@code code}, from the session's live
+     * interpreter (see {@link Worker#complete}). Costs executions nothing: it never waits
+     * behind one, and is refused while one runs or waits. Not an interaction: the idle
+     * timer keeps running.
+     *
+     * @param cursor a position in {@code code} counted in code points, {@code 0 ≤ cursor ≤ length}
+     * @throws TetherException {@code invalid_request} for a plain session or a cursor
+     *     outside the code, {@code session_not_found}, {@code session_ended},
+     *     {@code session_busy} while the session runs code
+     */
+    public Completion complete(Access access, String id, String code, int cursor) {
+        return whileIdle(access, id, code, cursor, w -> w.complete(code, cursor, QUERY_TIMEOUT));
+    }
+
+    /**
+     * The signature and documentation of the name at {@code cursor} in {@code code}, from
+     * the session's live interpreter (see {@link Worker#inspect}); otherwise as
+     * {@link #complete}.
+     */
+    public Inspection inspect(Access access, String id, String code, int cursor) {
+        return whileIdle(access, id, code, cursor, w -> w.inspect(code, cursor, QUERY_TIMEOUT));
+    }
+
+    private <T> T whileIdle(Access access, String id, String code, int cursor, Function<Worker, T> query) {
+        Objects.requireNonNull(access, "access");
+        Objects.requireNonNull(code, "code");
+        gate.enter();
+        try {
+            LiveWorker lw = workerOf(sessions.active(access, id));
+            int length = code.codePointCount(0, code.length());
+            if (cursor < 0 || cursor > length) {
+                throw TetherException.invalid("cursor must be between 0 and the length of the code in code points ("
+                        + length + "), got " + cursor);
+            }
+            if (!lw.tryTake()) {
+                throw new TetherException(ErrorCode.SESSION_BUSY, "session '" + id + "' is running code; "
+                        + "completion and inspection answer once it is idle");
+            }
+            try {
+                return query.apply(lw.worker);
+            } finally {
+                lw.release();
             }
         } finally {
             gate.exit();

@@ -55,6 +55,8 @@ class AccessTest {
         assertCode(() -> manager.executions(ALICE, id, Long.MAX_VALUE, 10), ErrorCode.SESSION_NOT_FOUND);
         assertCode(() -> manager.workingDirectory(ALICE, id), ErrorCode.SESSION_NOT_FOUND);
         assertCode(() -> manager.resources(ALICE, id), ErrorCode.SESSION_NOT_FOUND);
+        assertCode(() -> manager.complete(ALICE, id, "x", 1), ErrorCode.SESSION_NOT_FOUND);
+        assertCode(() -> manager.inspect(ALICE, id, "x", 1), ErrorCode.SESSION_NOT_FOUND);
         assertCode(() -> manager.end(ALICE, id, EndReason.MANUAL), ErrorCode.SESSION_NOT_FOUND);
 
         assertThat(manager.get(id)).as("bob's session, untouched").isEqualTo(bobs);

@@ -54,7 +54,7 @@ public final class Settings {
             new Setting("sandbox_network", "false", "Whether session code may use the network (`true`) or has none at all, loopback included (`false`)."),
             new Setting("python", "/usr/bin/python3", "The Python interpreter workers run (absolute path); its installed packages are the sessions' (a virtualenv's `bin/python` for that virtualenv's). Checked at start: a path that is not a Python 3.8+ fails the start."),
             new Setting("python_path", "", "Extra directories on every Python worker's `sys.path` (comma-separated absolute paths), before the standard library and site-packages; readable in the sandbox."),
-            new Setting("worker_env", "", "Environment variables Python workers get (comma-separated): `NAME` passes the server's value, `NAME=value` sets one. Empty: none of the server's environment; workers get only `PATH` (the interpreter's directory, then `/usr/local/bin:/usr/bin:/bin`) and `LANG=C.UTF-8`, which entries may override."),
+            new Setting("worker_env", "", "Environment variables Python workers and JShell JVMs get (comma-separated): `NAME` passes the server's value, `NAME=value` sets one. Empty: none of the server's environment; they get only `PATH` (`/usr/local/bin:/usr/bin:/bin`, after the interpreter's directory for Python) and `LANG=C.UTF-8`, which entries may override."),
             new Setting("python_fork_server", "true", "Fork Python workers from a pre-warmed server (Linux) instead of starting each cold."),
             new Setting("python_pool_min_idle", "2", "Python workers kept started and idle."),
             new Setting("python_pool_max_workers", "64", "Most Python workers at once (idle, starting and in sessions)."),

@@ -213,7 +213,8 @@ public final class TetherServer implements AutoCloseable {
                         ? PythonRuntime.builder().executable(config.python()).pythonPath(config.pythonPath())
                                 .workerEnvironment(config.workerEnv()).forkServer(config.pythonForkServer())
                                 .workRoot(work).sandbox(sandbox).build()
-                        : JShellRuntime.builder().workRoot(work).sandbox(sandbox).build();
+                        : JShellRuntime.builder().workRoot(work).sandbox(sandbox)
+                                .workerEnvironment(config.workerEnv()).build();
                 boolean py = name.equals("python");
                 int maxWorkers = py ? config.pythonPoolMaxWorkers() : config.jshellPoolMaxWorkers();
                 WarmPool pool = WarmPool.builder(runtime)

@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -81,12 +82,14 @@ final class AgentProcess {
     /**
      * Starts the agent and waits until it is ready.
      *
+     * @param environment the process's whole environment
      * @param jailed whether {@code command} runs the JVM in a jail (bubblewrap's monitor is
      *     then the process, and the JVM is in its PID namespace)
      * @throws TetherException {@code runtime_unavailable} when the JVM cannot start or does
      *     not get ready within {@code timeout}
      */
-    static AgentProcess start(Command command, boolean jailed, Path workingDirectory, Duration timeout) {
+    static AgentProcess start(Command command, Map<String, String> environment, boolean jailed, Path workingDirectory,
+                              Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Path socketDir = null;
         AgentProcess agent = null;
@@ -97,8 +100,11 @@ final class AgentProcess {
             SocketChannel channel;
             try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
                 server.bind(UnixDomainSocketAddress.of(socket));
-                agent = new AgentProcess(new ProcessBuilder(command.connectingTo(socket))
-                        .directory(workingDirectory.toFile()).start(), jailed);
+                ProcessBuilder builder = new ProcessBuilder(command.connectingTo(socket))
+                        .directory(workingDirectory.toFile());
+                builder.environment().clear(); // a copy of the server's: its tokens stay out
+                builder.environment().putAll(environment);
+                agent = new AgentProcess(builder.start(), jailed);
                 channel = accept(server, agent.process, deadline);
             }
             agent.connected(channel);

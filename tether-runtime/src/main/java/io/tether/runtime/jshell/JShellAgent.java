@@ -17,6 +17,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import jdk.jshell.JShell;
+import jdk.jshell.SourceCodeAnalysis;
 
 /**
  * The main class of a JShell worker's JVM. It connects to the Unix-domain socket named by
@@ -134,6 +135,15 @@ final class JShellAgent {
                     }
                     case Wire.INPUT -> stdin.answer(frame.fields().string());
                     case Wire.PING -> send(Wire.PONG, new byte[0]);
+                    case Wire.COMPLETE -> {
+                        Wire.Fields.Reader fields = frame.fields();
+                        send(Wire.COMPLETION, complete(fields.string(), fields.integer()));
+                    }
+                    case Wire.INSPECT -> {
+                        Wire.Fields.Reader fields = frame.fields();
+                        send(Wire.DOCUMENTATION, new Wire.Fields.Writer()
+                                .string(documentation(fields.string(), fields.integer())).bytes());
+                    }
                     default -> throw new IOException("unknown frame type " + frame.type());
                 }
             }
@@ -141,6 +151,42 @@ final class JShellAgent {
             // The parent closed the socket or broke the protocol: nobody is listening any more.
             Runtime.getRuntime().halt(0);
         }
+    }
+
+    /** Runs on the serving thread: the worker asks only between executions. */
+    private byte[] complete(String code, int cursor) {
+        int[] anchor = {cursor};
+        java.util.List<String> matches = java.util.List.of();
+        try {
+            matches = shell.sourceCodeAnalysis().completionSuggestions(code, cursor, anchor).stream()
+                    .map(SourceCodeAnalysis.Suggestion::continuation).distinct().sorted().toList();
+        } catch (RuntimeException e) {
+            anchor[0] = cursor; // JShell's analysis failed on odd input: nothing to offer
+        }
+        return new Wire.Fields.Writer().strings(matches).integer(anchor[0]).bytes();
+    }
+
+    private String documentation(String code, int cursor) {
+        java.util.List<SourceCodeAnalysis.Documentation> docs;
+        try {
+            docs = shell.sourceCodeAnalysis().documentation(code, cursor, true);
+        } catch (RuntimeException e) {
+            return null;
+        }
+        if (docs.isEmpty()) {
+            return null;
+        }
+        StringBuilder text = new StringBuilder();
+        for (SourceCodeAnalysis.Documentation doc : docs) {
+            if (!text.isEmpty()) {
+                text.append("\n\n");
+            }
+            text.append(doc.signature());
+            if (doc.javadoc() != null && !doc.javadoc().isBlank()) {
+                text.append('\n').append(doc.javadoc().strip());
+            }
+        }
+        return text.toString();
     }
 
     private void execute(Job job, String code, long maxOutput) {

@@ -5,7 +5,9 @@ import java.nio.file.Path;
 import java.security.CodeSource;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
@@ -20,20 +22,41 @@ import io.tether.runtime.sandbox.CgroupSlot;
  * @param jvmOptions   options before the memory limit and the class path
  * @param startTimeout how long a JVM may take to get ready
  * @param jail         the jail the JVM runs in, or null for none
+ * @param environment  the JVM's variables beyond the defaults (see {@link #environment()})
  */
-record JShellLauncher(Path java, List<String> jvmOptions, Duration startTimeout, AgentJail jail) {
+record JShellLauncher(Path java, List<String> jvmOptions, Duration startTimeout, AgentJail jail,
+                      Map<String, String> environment) {
+    /** Where programs are looked up when the environment names no {@code PATH}. */
+    static final String DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
     /** The heap gets this share of the memory limit; the rest is metaspace, code, stacks. */
     static final int HEAP_SHARE_PERCENT = 50;
     static final long MIN_HEAP = 64L << 20;
 
     JShellLauncher {
         jvmOptions = List.copyOf(jvmOptions);
+        environment = Map.copyOf(environment);
+    }
+
+    /**
+     * Everything the JVM's environment holds: {@code PATH={@value #DEFAULT_PATH}},
+     * {@code LANG=C.UTF-8} (file names and {@code sun.jnu.encoding}), then
+     * {@link #environment}, which overrides both. Nothing of the server's own environment
+     * (its tokens, credentials) unless named there; the JVM needs none of it, since it is
+     * started by absolute path and finds its JDK from that.
+     */
+    Map<String, String> jvmEnvironment() {
+        Map<String, String> env = new HashMap<>();
+        env.put("PATH", DEFAULT_PATH);
+        env.put("LANG", "C.UTF-8");
+        env.putAll(environment);
+        return env;
     }
 
     AgentProcess launch(WorkerOptions options, Path directory) {
         List<String> jvm = command(options);
         if (jail == null) {
-            return AgentProcess.start(socket -> withSocket(jvm, socket), false, directory, startTimeout);
+            return AgentProcess.start(socket -> withSocket(jvm, socket), jvmEnvironment(), false, directory,
+                    startTimeout);
         }
         jail.handOver(directory);
         // The JVM starts inside its cgroup (where there is one), so whatever it forks is too.
@@ -46,7 +69,7 @@ record JShellLauncher(Path java, List<String> jvmOptions, Duration startTimeout,
                 command.addAll(jail.command(withSocket(jvm, socket), directory, socket.getParent(),
                         options.limits().maxProcesses(), options.network()));
                 return command;
-            }, true, directory, startTimeout);
+            }, jvmEnvironment(), true, directory, startTimeout);
             if (slot != null) {
                 agent.onExit(slot::close); // takes whatever the JVM left behind with it
             }

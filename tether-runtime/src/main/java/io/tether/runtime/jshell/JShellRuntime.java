@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 import io.tether.ErrorCode;
@@ -13,6 +14,7 @@ import io.tether.TetherException;
 import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.WorkDirectories;
 import io.tether.runtime.Worker;
+import io.tether.runtime.WorkerEnvironment;
 import io.tether.runtime.WorkerOptions;
 import io.tether.runtime.sandbox.Sandbox;
 
@@ -41,6 +43,9 @@ import io.tether.runtime.sandbox.Sandbox;
  * unprivileged user when Tether runs as root. The session sees only its own processes, and
  * killing the worker kills every process in its namespace. Paths named in
  * {@link Builder#jvmOptions} (an agent, a file) are not mounted.
+ *
+ * <p>Environment: a worker JVM gets {@code PATH}, {@code LANG=C.UTF-8} and what
+ * {@link Builder#workerEnvironment} names, nothing else of this JVM's environment.
  *
  * <p>Limits: {@link WorkerOptions.WorkerLimits#memoryBytes()} becomes the heap limit
  * ({@code -Xmx}, half of it, at least 64 MiB): a JVM reserves far more address space than
@@ -127,8 +132,28 @@ public final class JShellRuntime implements SessionRuntime {
         private Path workRoot;
         private Duration startTimeout;
         private Sandbox sandbox;
+        private Map<String, String> environment;
 
         private Builder() {
+        }
+
+        /**
+         * Environment variables the worker JVMs get besides {@code PATH} and {@code LANG}:
+         * each entry is either {@code NAME}, which passes this JVM's value of that variable
+         * (when it has one), or {@code NAME=value}, which sets it (and may override
+         * {@code PATH} or {@code LANG}). Default none: nothing of this JVM's environment,
+         * which is the operator's (tokens, credentials, host layout), since a session's code
+         * reads it with {@code System.getenv()}.
+         *
+         * @throws IllegalArgumentException when a name is not a valid variable name
+         *     ({@code [A-Za-z_][A-Za-z0-9_]*})
+         * @throws IllegalStateException when set twice
+         */
+        public Builder workerEnvironment(List<String> entries) {
+            Objects.requireNonNull(entries, "entries");
+            SetOnce.check(this.environment, "workerEnvironment");
+            this.environment = WorkerEnvironment.of(entries);
+            return this;
         }
 
         /**
@@ -215,7 +240,8 @@ public final class JShellRuntime implements SessionRuntime {
             return new JShellRuntime(new JShellLauncher(executable,
                     jvmOptions == null ? DEFAULT_JVM_OPTIONS : new ArrayList<>(jvmOptions),
                     startTimeout == null ? Duration.ofSeconds(30) : startTimeout,
-                    AgentJail.of(s, executable, JShellLauncher.agentClassPath())),
+                    AgentJail.of(s, executable, JShellLauncher.agentClassPath()),
+                    environment == null ? Map.of() : environment),
                     workRoot == null ? WorkDirectories.defaultRoot() : workRoot, s);
         }
     }

@@ -14,11 +14,13 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.Completion;
 import io.tether.runtime.ExecutionError;
 import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.Inspection;
 import io.tether.runtime.LinuxProcesses;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.WorkDirectories;
@@ -332,6 +334,57 @@ final class JShellWorker implements Worker {
                 // close() ran while we started: it killed the old process, this one goes too
                 close();
             }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public Completion complete(String code, int cursor, Duration timeout) {
+        Wire.Fields.Reader answer = query(Wire.COMPLETE, Wire.COMPLETION, code, cursor, timeout);
+        List<String> matches = answer.strings();
+        int anchor = answer.integer();
+        return new Completion(matches, code.codePointCount(0, Math.clamp(anchor, 0, code.length())), cursor);
+    }
+
+    @Override
+    public Inspection inspect(String code, int cursor, Duration timeout) {
+        String text = query(Wire.INSPECT, Wire.DOCUMENTATION, code, cursor, timeout).string();
+        return text == null ? Inspection.NOT_FOUND : new Inspection(true, Map.of("text/plain", text));
+    }
+
+    /** Asks the idle agent about its snippets; {@code cursor} in code points, sent as a UTF-16 index. */
+    private Wire.Fields.Reader query(byte ask, byte answer, String code, int cursor, Duration timeout) {
+        if (!lock.tryLock()) {
+            throw new TetherException(ErrorCode.SESSION_BUSY, "the worker is executing");
+        }
+        try {
+            AgentProcess current = agent;
+            if (closed) {
+                throw new TetherException(ErrorCode.SESSION_ENDED, "the worker is closed");
+            }
+            if (state != WorkerState.IDLE || !current.isAlive()) {
+                throw new TetherException(ErrorCode.INTERNAL, "the JShell worker is " + state.name().toLowerCase());
+            }
+            current.discardPending();
+            current.send(ask, new Wire.Fields.Writer().string(code).integer(code.offsetByCodePoints(0, cursor))
+                    .bytes());
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                Wire.Frame frame = current.poll(Math.max(0, deadline - System.nanoTime()));
+                if (frame == null || frame == AgentProcess.EOF) {
+                    throw new TetherException(ErrorCode.INTERNAL, frame == null
+                            ? "the JShell worker did not answer within " + timeout : "the JShell worker died");
+                }
+                if (frame.type() == answer) {
+                    return frame.fields();
+                }
+            }
+        } catch (IOException e) {
+            throw new TetherException(ErrorCode.INTERNAL, "the JShell worker's connection broke: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TetherException(ErrorCode.INTERNAL, "interrupted while waiting for the JShell worker", e);
         } finally {
             lock.unlock();
         }

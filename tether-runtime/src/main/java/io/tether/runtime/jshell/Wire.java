@@ -39,6 +39,10 @@ final class Wire {
     static final byte STOP = 2;
     /** Answer with {@link #PONG}; no payload. */
     static final byte PING = 3;
+    /** Complete: string code, int cursor (a UTF-16 index); answered with {@link #COMPLETION}. */
+    static final byte COMPLETE = 4;
+    /** Inspect: string code, int cursor (a UTF-16 index); answered with {@link #DOCUMENTATION}. */
+    static final byte INSPECT = 5;
     /** The line answering an {@link #INPUT_REQUEST}: string, without its line end. */
     static final byte INPUT = 6;
 
@@ -53,6 +57,10 @@ final class Wire {
     static final byte RESULT = 13;
     /** Answer to {@link #PING}; no payload. */
     static final byte PONG = 14;
+    /** Answer to {@link #COMPLETE}: strings matches, int anchor (where they replace from, UTF-16). */
+    static final byte COMPLETION = 15;
+    /** Answer to {@link #INSPECT}: string text, null when nothing was found. */
+    static final byte DOCUMENTATION = 16;
     /** The running code reads System.in past its stdin text and waits for {@link #INPUT}; no payload. */
     static final byte INPUT_REQUEST = 17;
 

@@ -34,6 +34,16 @@ final class PooledWorker implements Worker {
     }
 
     @Override
+    public io.tether.runtime.Completion complete(String code, int cursor, java.time.Duration timeout) {
+        return worker.complete(code, cursor, timeout);
+    }
+
+    @Override
+    public io.tether.runtime.Inspection inspect(String code, int cursor, java.time.Duration timeout) {
+        return worker.inspect(code, cursor, timeout);
+    }
+
+    @Override
     public boolean answerInput(String value) {
         return worker.answerInput(value);
     }

@@ -233,7 +233,7 @@ final class Execution {
     ExecutionOutput soFar() {
         lock.lock();
         try {
-            return new ExecutionOutput(stdout.toString(), stderr.toString(), truncated);
+            return new ExecutionOutput(stdout.toString(), stderr.toString(), truncated, outputs());
         } finally {
             lock.unlock();
         }

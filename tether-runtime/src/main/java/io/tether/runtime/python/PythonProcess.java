@@ -36,6 +36,10 @@ final class PythonProcess {
     private static final byte OP_INTERRUPT = 'i';
     private static final byte OP_PING = 'p';
     private static final byte OP_INPUT = 'n';
+    static final byte OP_COMPLETE = 'c';
+    static final byte OP_INSPECT = 'd';
+    /** How long a query that overran its timeout has to end once interrupted, before the process is killed. */
+    private static final Duration QUERY_GRACE = Duration.ofSeconds(1);
 
     private final OsProcess process;
     private final long pid;
@@ -51,6 +55,8 @@ final class PythonProcess {
     private String startFailure;
     private long lastPong;
     private long frameChars; // the length of the frame being dispatched
+    private long queryId;    // the query waiting for its answer, 0 for none
+    private Map<String, Object> answer;
 
     private final AtomicLong executionIds = new AtomicLong();
     private final AtomicLong pingIds = new AtomicLong();
@@ -223,6 +229,46 @@ final class PythonProcess {
         }
     }
 
+    /**
+     * Asks the idle worker a question about its namespace ({@link #OP_COMPLETE} or
+     * {@link #OP_INSPECT} at {@code cursor}, in code points) and reads its answer on this
+     * thread. One that overruns {@code timeout} (user code such as a property hangs) is
+     * interrupted as an execution is; one that ignores that too is killed with the process.
+     *
+     * @return the answer frame, or {@code null} when the process died or was killed meanwhile
+     */
+    Map<String, Object> query(byte op, int cursor, byte[] code, Duration timeout) {
+        reading.lock();
+        try {
+            long id = executionIds.incrementAndGet();
+            queryId = id;
+            answer = null;
+            ByteBuffer head = ByteBuffer.allocate(17).putInt(9 + 4 + code.length).put(op).putLong(id)
+                    .putInt(cursor).flip();
+            send(head, ByteBuffer.wrap(code));
+            long deadline = System.nanoTime() + timeout.toNanos();
+            boolean interrupted = false;
+            while (answer == null && !dead.get()) {
+                if (!readFrame(deadline) && !dead.get()) {
+                    if (interrupted) {
+                        kill("a completion or inspection ran past " + timeout + " and ignored the interrupt");
+                        break;
+                    }
+                    interrupted = true;
+                    send(control(OP_INTERRUPT, id));
+                    deadline = System.nanoTime() + QUERY_GRACE.toNanos();
+                }
+            }
+            Map<String, Object> a = answer;
+            queryId = 0;
+            answer = null;
+            return a;
+        } finally {
+            channel.restoreInterrupt();
+            reading.unlock();
+        }
+    }
+
     /** Kills the process and everything it started. Idempotent; never throws. */
     void kill(String reason) {
         terminate(reason, true);
@@ -312,6 +358,13 @@ final class PythonProcess {
                 }
             }
             case "pong" -> lastPong = Math.max(lastPong, number(frame, "id"));
+            case "answer" -> {
+                if (queryId != 0 && queryId == number(frame, "id")) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> a = (Map<String, Object>) frame;
+                    answer = a;
+                }
+            }
             case "hello" -> helloSeen = true;
             case "fatal" -> startFailure = String.valueOf(frame.get("message"));
             default -> throw new IllegalArgumentException("unknown frame " + frame.get("t"));

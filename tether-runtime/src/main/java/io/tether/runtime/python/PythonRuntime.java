@@ -6,6 +6,7 @@ import io.tether.TetherException;
 import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkDirectories;
+import io.tether.runtime.WorkerEnvironment;
 import io.tether.runtime.WorkerOptions;
 import io.tether.runtime.sandbox.CgroupSlot;
 import io.tether.runtime.sandbox.Sandbox;
@@ -16,13 +17,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.regex.Pattern;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
@@ -92,7 +91,6 @@ public final class PythonRuntime implements SessionRuntime {
     /** The time within which more than {@link #MAX_FORK_SERVER_RESTARTS} deaths make the runtime give up its fork server. */
     static final Duration FORK_SERVER_FAILURE_WINDOW = Duration.ofMinutes(10);
     private static final Logger log = LoggerFactory.getLogger(PythonRuntime.class);
-    private static final Pattern VARIABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
     /** How a runtime starts its workers. */
     public enum Mode {
@@ -427,21 +425,7 @@ public final class PythonRuntime implements SessionRuntime {
         public Builder workerEnvironment(List<String> entries) {
             Objects.requireNonNull(entries, "entries");
             SetOnce.check(this.workerEnvironment, "workerEnvironment");
-            Map<String, String> env = new LinkedHashMap<>();
-            for (String entry : entries) {
-                Objects.requireNonNull(entry, "workerEnvironment entry");
-                int eq = entry.indexOf('=');
-                String name = eq < 0 ? entry : entry.substring(0, eq);
-                if (!VARIABLE_NAME.matcher(name).matches()) {
-                    throw new IllegalArgumentException("workerEnvironment entries are NAME or NAME=value with a name of"
-                            + " letters, digits and _ not starting with a digit, not '" + entry + "'");
-                }
-                String value = eq < 0 ? System.getenv(name) : entry.substring(eq + 1);
-                if (value != null) {
-                    env.put(name, value);
-                }
-            }
-            this.workerEnvironment = env;
+            this.workerEnvironment = WorkerEnvironment.of(entries);
             return this;
         }
 

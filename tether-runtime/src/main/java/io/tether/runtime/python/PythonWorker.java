@@ -2,11 +2,13 @@ package io.tether.runtime.python;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.Completion;
 import io.tether.runtime.ExecutionError;
 import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.Inspection;
 import io.tether.runtime.LinuxProcesses;
 import io.tether.runtime.Output;
 import io.tether.runtime.OutputListener;
@@ -206,6 +208,46 @@ final class PythonWorker implements Worker {
         }
         return new ExecutionResult(number, status, ex.stdout(), ex.stderr(), value, error, duration, truncated,
                 outputs);
+    }
+
+    @Override
+    public Completion complete(String code, int cursor, Duration timeout) {
+        Map<String, Object> a = query(PythonProcess.OP_COMPLETE, code, cursor, timeout);
+        List<String> matches = ((List<?>) a.get("matches")).stream().map(String::valueOf).toList();
+        return new Completion(matches, ((Number) a.get("cursor_start")).intValue(),
+                ((Number) a.get("cursor_end")).intValue());
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public Inspection inspect(String code, int cursor, Duration timeout) {
+        Map<String, Object> a = query(PythonProcess.OP_INSPECT, code, cursor, timeout);
+        return Boolean.TRUE.equals(a.get("found")) && a.get("data") instanceof Map<?, ?> data
+                ? new Inspection(true, (Map<String, Object>) data) : Inspection.NOT_FOUND;
+    }
+
+    private Map<String, Object> query(byte op, String code, int cursor, Duration timeout) {
+        byte[] bytes = encode(code, options.limits().maxCodeBytes());
+        PythonProcess p;
+        synchronized (this) {
+            if (closed) {
+                throw new TetherException(ErrorCode.SESSION_ENDED, "the worker is closed");
+            }
+            if (state != WorkerState.IDLE) {
+                throw new TetherException(state == WorkerState.DEAD ? ErrorCode.INTERNAL : ErrorCode.SESSION_BUSY,
+                        "the worker is " + state.name().toLowerCase());
+            }
+            p = process;
+        }
+        Map<String, Object> a = p.query(op, cursor, bytes, timeout);
+        if (a == null) {
+            throw new TetherException(ErrorCode.INTERNAL, "the Python worker died while it answered: "
+                    + (p.isDead() ? "see the session's end reason" : "it was killed"));
+        }
+        if (a.get("error") != null) {
+            throw new TetherException(ErrorCode.INTERNAL, "the Python worker failed to answer: " + a.get("error"));
+        }
+        return a;
     }
 
     @Override

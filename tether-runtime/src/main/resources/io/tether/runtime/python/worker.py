@@ -15,6 +15,9 @@
 #       b'n' input      payload = UTF-8 line answering the input request of exec id
 #       b'i' interrupt  id = the exec id to interrupt (ignored unless that exec runs)
 #       b'p' ping       answered with a pong carrying the same id
+#       b'c' complete   payload = cursor (4 bytes BE, in code points) + UTF-8 code; only
+#                       between executions; answered with an answer frame of the same id
+#       b'd' inspect    the same payload and answer
 #   worker -> Java: one JSON object (ASCII) per frame
 #       {"t":"hello","pid":..,"version":".."} once, when ready
 #       {"t":"fatal","message":".."} instead of hello when setup failed (then exit)
@@ -26,6 +29,9 @@
 #       {"t":"pong","id":..}
 #       {"t":"input","id":..,"prompt":"..","password":b}  exec id waits for a line of input
 #           (after all its stdout/stderr written before), answered by an b'n' frame
+#       {"t":"answer","id":..,"matches":[..],"cursor_start":..,"cursor_end":..} to complete,
+#       {"t":"answer","id":..,"found":b,"data":{..}} to inspect,
+#       {"t":"answer","id":..,"error":".."} when either failed
 #
 # Start-up speed matters (a cold start is paid per session), so this file imports only
 # C modules at start: `json`, `signal`, `ast`, `threading` and `traceback` pull in `re`
@@ -383,6 +389,8 @@ def serve():
             stdin_end = 13 + int.from_bytes(payload[9:13], 'big')
             execute(fid, int.from_bytes(payload[:8], 'big'), payload[stdin_end:],
                     payload[13:stdin_end], payload[8] & 1)
+        elif op == 0x63 or op == 0x64:  # c: complete, d: inspect (document)
+            query(op, fid, payload)
         else:
             control_frame(op, fid, payload)
 
@@ -1046,6 +1054,191 @@ def execute(eid, number, source_bytes, stdin_bytes=b'', interactive=0):
 
 
 _DONE_PLAIN = '{"t":"done","id":%d,"status":"ok","result":null,"error":null,"truncated":false}'
+
+
+# --- completion and inspection (between executions only) -------------------------------
+# Names come from the live namespace, as rlcompleter's do, but nothing is evaluated but
+# names and attribute look-ups: `f().x` or `a[0].x` complete nothing rather than call
+# user code. An attribute look-up may still run a property or __getattr__, so the query
+# runs as an execution does, where an interrupt from Java (its timeout) reaches it.
+MAX_MATCHES = 1000
+MAX_DOC_CHARS = 20000
+_IDENT_TAIL = None  # compiled on first use: `re` is not imported at start
+
+
+def query(op, qid, payload):
+    global running, running_id
+    cursor = int.from_bytes(payload[:4], 'big')
+    code = payload[4:].decode('utf-8', 'replace')
+    try:
+        try:
+            running_id = qid
+            _signal.signal(_signal.SIGIO, on_control)
+            running = True
+            if _inbuf or _start_poller.poll(0):
+                take_control()
+            answer = complete(code, cursor) if op == 0x63 else inspect_at(code, cursor)
+        finally:
+            running = False
+            _signal.signal(_signal.SIGIO, _signal.SIG_IGN)
+    except BaseException as e:
+        answer = {'error': '%s: %s' % (type(e).__name__, e)}
+    # What a property printed belongs to no execution (current_id is 0: it is dropped), not
+    # to the next one: out of the buffers and the pipes now.
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except BaseException:
+            pass
+    drain_streams()
+    answer['t'] = 'answer'
+    answer['id'] = qid
+    send(to_json(answer))
+
+
+def dotted_before(code, cursor):
+    # The dotted name that ends at the cursor ('os.pa'), or '' when there is none.
+    global _IDENT_TAIL
+    if _IDENT_TAIL is None:
+        import re
+        _IDENT_TAIL = re.compile(r'(?:[^\W\d]\w*\s*\.\s*)*[^\W\d]?\w*$')
+    return _IDENT_TAIL.search(code[:cursor]).group()
+
+
+def lookup(path, code=''):
+    # The object a dotted name names in the session, without calling anything. A module
+    # the code being typed imports ('import os; os.pa') is looked up where it is loaded
+    # already; nothing is imported for it.
+    names = path.split('.')
+    first = names[0].strip()
+    if first in namespace:
+        obj = namespace[first]
+    elif hasattr(builtins, first):
+        obj = getattr(builtins, first)
+    elif first in sys.modules and imports(code, first):
+        obj = sys.modules[first]
+    else:
+        raise LookupError(first)
+    for name in names[1:]:
+        obj = getattr(obj, name.strip())
+    return obj
+
+
+def imports(code, module):
+    import re
+    return re.search(r'^\s*import\s+(?:[\w.]+\s*,\s*)*%s\s*(?:[,;#]|$)' % re.escape(module), code, re.M) is not None
+
+
+def complete(code, cursor):
+    line = code[:cursor].rsplit('\n', 1)[-1]
+    words = line.split()
+    if words and words[0] in ('import', 'from') and (len(words) == 1 and line.endswith(' ')
+                                                     or len(words) == 2 and not line.endswith(' ')
+                                                     or words[0] == 'import' and line.rstrip().endswith(',')):
+        prefix = '' if line.endswith((' ', ',')) else words[-1].rsplit(',', 1)[-1]
+        return ranged(cursor, prefix.rsplit('.', 1)[-1], module_names(prefix))
+    if len(words) >= 3 and words[0] == 'from' and words[2] == 'import':
+        prefix = '' if line.endswith((' ', ',')) else words[-1].rsplit(',', 1)[-1]
+        module = sys.modules.get(words[1])
+        names = dir(module) if module is not None else []
+        return ranged(cursor, prefix, [n for n in names if n.startswith(prefix) and not n.startswith('__')])
+    text = dotted_before(code, cursor)
+    if '.' in text:
+        base, prefix = text.rsplit('.', 1)
+        prefix = prefix.strip()
+        try:
+            names = dir(lookup(base, code))
+        except BaseException:
+            names = []
+        if not prefix.startswith('_'):
+            names = [n for n in names if not n.startswith('_')]
+        return ranged(cursor, prefix, [n for n in names if n.startswith(prefix)])
+    if not text:
+        return ranged(cursor, '', [])
+    import keyword
+    seen = set()
+    names = []
+    for n in list(keyword.kwlist) + list(keyword.softkwlist) + list(namespace) + dir(builtins):
+        if n.startswith(text) and n not in seen and (text.startswith('_') or not n.startswith('_')):
+            seen.add(n)
+            names.append(n)
+    return ranged(cursor, text, names)
+
+
+def ranged(cursor, prefix, names):
+    names = sorted(set(names))[:MAX_MATCHES]
+    return {'matches': names, 'cursor_start': cursor - len(prefix), 'cursor_end': cursor}
+
+
+def module_names(prefix):
+    parent, _, start = prefix.rpartition('.')
+    if parent:
+        module = sys.modules.get(parent)
+        path = getattr(module, '__path__', None)
+        if path is None:
+            return []
+        import pkgutil
+        names = [m.name for m in pkgutil.iter_modules(path)]
+    else:
+        import pkgutil
+        names = [m.name for m in pkgutil.iter_modules()] + list(sys.builtin_module_names)
+    return [n for n in names if n.startswith(start) and (start.startswith('_') or not n.startswith('_'))]
+
+
+def name_at(code, cursor):
+    # The dotted name under or just before the cursor; else the callable whose
+    # parentheses the cursor is in ('len(x|' inspects len), as Jupyter's front ends do.
+    end = cursor
+    while end < len(code) and (code[end].isalnum() or code[end] == '_'):
+        end += 1
+    text = dotted_before(code, end).strip()
+    if text and not text.endswith('.'):
+        return text
+    depth = 0
+    for i in range(cursor - 1, -1, -1):
+        c = code[i]
+        if c in ')]}':
+            depth += 1
+        elif c in '([{':
+            if depth == 0:
+                return dotted_before(code, i).strip() if c == '(' else ''
+            depth -= 1
+    return ''
+
+
+def inspect_at(code, cursor):
+    name = name_at(code, cursor)
+    if not name or name.endswith('.'):
+        return {'found': False, 'data': {}}
+    try:
+        obj = lookup(name, code)
+    except BaseException:
+        import keyword
+        if keyword.iskeyword(name):
+            return {'found': True, 'data': {'text/plain': 'Keyword: %s' % name}}
+        return {'found': False, 'data': {}}
+    import inspect
+    lines = []
+    if callable(obj):
+        try:
+            lines.append('Signature: %s%s' % (name, inspect.signature(obj)))
+        except (TypeError, ValueError):
+            pass
+    if not callable(obj) or isinstance(obj, type):
+        try:
+            text = repr(obj)
+        except BaseException:
+            text = '<unrepresentable>'
+        if len(text) > 200:
+            text = text[:200] + '...'
+        lines.append('Value: %s' % text)
+    lines.append('Type: %s' % type(obj).__name__)
+    doc = inspect.getdoc(obj)
+    if doc:
+        if len(doc) > MAX_DOC_CHARS:
+            doc = doc[:MAX_DOC_CHARS] + '\n[truncated]'
+        lines.append('Docstring:\n' + doc)
+    return {'found': True, 'data': {'text/plain': '\n'.join(lines)}}
 
 
 def apply_limits(memory, cpu, nproc, fsize):

@@ -45,6 +45,22 @@ class JShellWorkerTest extends JShellRuntimeFixture {
     }
 
     @Test
+    void completionAndDocumentationSeeTheSnippetsDefinedSoFarWithCursorsInCodePoints() {
+        assertThat(run("String greetingText = \"hello\";").status()).isEqualTo(ExecutionStatus.OK);
+        String code = "var s = \"𐐨\"; greetingText.toUpp";
+        int cursor = code.codePointCount(0, code.length());
+        io.tether.runtime.Completion c = worker.complete(code, cursor, Duration.ofSeconds(30));
+        assertThat(c.matches()).contains("toUpperCase(");
+        assertThat(c.cursorStart()).isEqualTo(cursor - "toUpp".length());
+        assertThat(c.cursorEnd()).isEqualTo(cursor);
+        assertThat(worker.complete("greetingT", 9, Duration.ofSeconds(30)).matches()).containsExactly("greetingText");
+        io.tether.runtime.Inspection i = worker.inspect("greetingText.length(", 20, Duration.ofSeconds(30));
+        assertThat(i.found()).isTrue();
+        assertThat((String) i.data().get("text/plain")).contains("length()");
+        assertThat(worker.inspect("nothingNamedSo", 3, Duration.ofSeconds(30)).found()).isFalse();
+    }
+
+    @Test
     void aChildProcessCountsAgainstTheSessionsMemory() {
         // 700 MiB in a child of a JVM whose session may hold 512 MiB in all: in the sandbox's
         // cgroup the kernel kills it (SIGKILL, 128 + 9); without one nothing holds it back.

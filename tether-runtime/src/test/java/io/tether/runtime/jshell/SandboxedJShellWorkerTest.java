@@ -9,6 +9,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -194,5 +197,55 @@ class SandboxedJShellWorkerTest extends JShellWorkerTest {
     private io.tether.runtime.WorkerOptions limited(int maxProcesses) {
         return new io.tether.runtime.WorkerOptions(new io.tether.runtime.WorkerOptions.WorkerLimits(1 << 20, 1 << 20,
                 512L << 20, null, maxProcesses, 1L << 30, 0, Duration.ofSeconds(2)));
+    }
+
+    /** The variables a session's code sees, from {@code System.getenv()}. */
+    private static Map<String, String> environment(Worker w) {
+        String listing = (String) value(run(w, "System.getenv().entrySet().stream()"
+                + ".map(e -> e.getKey() + \"=\" + e.getValue().replace('\\n', ' '))"
+                + ".collect(java.util.stream.Collectors.joining(\"\\n\"))"));
+        Map<String, String> env = new TreeMap<>();
+        for (String line : listing.split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                env.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        return env;
+    }
+
+    /** The server's own variables (its tokens, credentials) that a session must not read. */
+    private static Map<String, String> operators() {
+        Map<String, String> operators = new TreeMap<>(System.getenv());
+        operators.keySet().removeIf(k -> Set.of("PATH", "LANG", "LANGUAGE", "TZ").contains(k) || k.startsWith("LC_"));
+        operators.values().removeIf(v -> v.contains("\n"));
+        assertThat(operators).as("the test's own environment has something to steal").isNotEmpty();
+        return operators;
+    }
+
+    @ParameterizedTest(name = "sandbox {0}")
+    @ValueSource(booleans = {true, false})
+    void readingTheServersEnvironment(boolean sandboxed) {
+        Map<String, String> seen = environment(attacker(sandboxed));
+        // Not the jail's protection: the runtime starts every JVM with PATH, LANG and its
+        // allow-list only, so the server's variables stay out with or without the sandbox.
+        assertThat(operators().entrySet()).filteredOn(e -> e.getValue().equals(seen.get(e.getKey())))
+                .as("the server's variables the session sees").isEmpty();
+        assertThat(seen).containsEntry("LANG", "C.UTF-8").containsKey("PATH");
+    }
+
+    @Test
+    void theAllowListPassesWhatItNamesAndNothingElse() {
+        Map.Entry<String, String> allowed = operators().entrySet().iterator().next();
+        JShellRuntime listing = JShellRuntime.builder().workRoot(workRoot).sandbox(sandbox)
+                .workerEnvironment(List.of(allowed.getKey(), "TETHER_SET_HERE=42")).build();
+        try (Worker w = listing.start(options(1 << 20, 1 << 20, 512L << 20, Duration.ofSeconds(2)))) {
+            Map<String, String> seen = environment(w);
+            // The same observation as above sees a variable once it is allowed: it can fail.
+            assertThat(seen).containsEntry(allowed.getKey(), allowed.getValue()).containsEntry("TETHER_SET_HERE", "42");
+            Map<String, String> others = operators();
+            others.remove(allowed.getKey());
+            assertThat(others.entrySet()).filteredOn(e -> e.getValue().equals(seen.get(e.getKey()))).isEmpty();
+        }
     }
 }

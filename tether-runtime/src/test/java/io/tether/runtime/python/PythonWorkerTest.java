@@ -9,6 +9,7 @@ import io.tether.runtime.ExecutionOutput;
 import io.tether.runtime.ExecutionRequest;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.Output;
 import io.tether.runtime.OutputListener;
 import io.tether.runtime.Worker;
 import io.tether.runtime.WorkerOptions;
@@ -237,7 +238,9 @@ class PythonWorkerTest extends PythonRuntimeFixture {
                 }));
         assertThat(printed.await(5, TimeUnit.SECONDS)).isTrue();
 
-        assertThat(worker.outputSoFar(7)).isEqualTo(new ExecutionOutput("so far\n", "warn\n", false));
+        assertThat(worker.outputSoFar(7)).isEqualTo(new ExecutionOutput("so far\n", "warn\n", false, List.of(
+                new Output.StreamText(OutputListener.Stream.STDOUT, "so far\n"),
+                new Output.StreamText(OutputListener.Stream.STDERR, "warn\n"))));
         assertThat(worker.outputSoFar(6)).as("another execution").isNull();
         worker.interrupt();
         ExecutionResult r = result.get(5, TimeUnit.SECONDS);

@@ -1,6 +1,7 @@
 package io.tether.server.http;
 
 import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.Output;
 import io.tether.runtime.OutputListener;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -12,8 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * An execution answered as server-sent events: {@code start}, then {@code stdout} and
- * {@code stderr} as the code writes, then {@code result} (a value), {@code error} (an
+ * An execution answered as server-sent events: {@code start}, then {@code stdout},
+ * {@code stderr} and {@code display} (a MIME bundle the code displayed) in the order the
+ * code produced them, then {@code result} (a value), {@code error} (an
  * exception) and always {@code end} (the whole execution). Comments keep an idle stream
  * alive for proxies.
  *
@@ -56,6 +58,13 @@ final class ExecutionStream implements OutputListener {
     public void output(Stream stream, String text) {
         if (!gone) {
             events.add(event(stream == Stream.STDOUT ? "stdout" : "stderr", Map.of("text", text)));
+        }
+    }
+
+    @Override
+    public void display(Output.DisplayData output) {
+        if (!gone) {
+            events.add(event("display", Wire.display(output)));
         }
     }
 

@@ -133,6 +133,21 @@ final class JsonBody {
         return v;
     }
 
+    /** An integer field (a JSON number without a fraction), or {@code fallback} when absent or null. */
+    int integer(String field, int fallback) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isIntegralNumber() && !(v.isNumber() && v.doubleValue() == Math.rint(v.doubleValue()))) {
+            throw wrongType(field, "an integer", v);
+        }
+        if (!v.canConvertToInt()) {
+            throw TetherException.invalid("field " + field + " is out of range: " + v);
+        }
+        return v.asInt();
+    }
+
     /** A boolean field, or {@code fallback} when absent or null. */
     boolean bool(String field, boolean fallback) {
         JsonNode v = node.get(field);

@@ -3,7 +3,9 @@ package io.tether.server.http;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.runtime.Completion;
 import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.Inspection;
 import io.tether.runtime.pool.WarmPool;
 import io.tether.runtime.sandbox.Sandbox;
 import io.tether.runtime.pool.WarmPoolStats;
@@ -47,6 +49,7 @@ public final class Routes {
     private static final Set<String> AUTO_EXECUTE_FIELDS = Set.of("code", "timeout", "runtime", "network", "stdin");
     private static final Set<String> INPUT_FIELDS = Set.of("value");
     private static final Set<String> END_FIELDS = Set.of("reason");
+    private static final Set<String> CURSOR_FIELDS = Set.of("code", "cursor");
 
     private final SessionManager manager;
     private final Limits limits;
@@ -179,6 +182,8 @@ public final class Routes {
                     (r, x) -> r.execution(x, x.var("id"), x.var("n"))),
             new Route("POST", "/v1/sessions/{id}/interrupt", false, (r, x) -> r.interrupt(x, x.var("id"))),
             new Route("POST", "/v1/sessions/{id}/restart", false, (r, x) -> r.restart(x, x.var("id"))),
+            new Route("POST", "/v1/sessions/{id}/complete", false, (r, x) -> r.complete(x, x.var("id"))),
+            new Route("POST", "/v1/sessions/{id}/inspect", false, (r, x) -> r.inspect(x, x.var("id"))),
             new Route("POST", "/v1/sessions/{id}/input", false, (r, x) -> r.input(x, x.var("id"))),
             new Route("GET", "/v1/sessions/{id}/files", false, (r, x) -> r.listFiles(x, x.var("id"))),
             new Route("GET", "/v1/sessions/{id}/files/{path...}", false,
@@ -317,6 +322,32 @@ public final class Routes {
 
     private void restart(Exchange x, String id) {
         x.send(200, Wire.session(manager.restart(x.principal.access(), id)));
+    }
+
+    private void complete(Exchange x, String id) {
+        JsonBody body = x.json(limits.maxBodyBytes()).only(CURSOR_FIELDS);
+        String code = body.requiredString("code");
+        Completion c = manager.complete(x.principal.access(), id, code, cursor(body, code));
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("matches", c.matches());
+        answer.put("cursor_start", c.cursorStart());
+        answer.put("cursor_end", c.cursorEnd());
+        x.send(200, answer);
+    }
+
+    private void inspect(Exchange x, String id) {
+        JsonBody body = x.json(limits.maxBodyBytes()).only(CURSOR_FIELDS);
+        String code = body.requiredString("code");
+        Inspection i = manager.inspect(x.principal.access(), id, code, cursor(body, code));
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("found", i.found());
+        answer.put("data", i.data());
+        x.send(200, answer);
+    }
+
+    /** The cursor in code points; the end of the code when not given. */
+    private static int cursor(JsonBody body, String code) {
+        return body.integer("cursor", code.codePointCount(0, code.length()));
     }
 
     private void listFiles(Exchange x, String id) {

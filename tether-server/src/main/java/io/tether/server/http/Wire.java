@@ -5,11 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tether.ErrorCode;
 import io.tether.runtime.ExecutionError;
 import io.tether.runtime.ExecutionResult;
+import io.tether.runtime.Output;
 import io.tether.session.ExecutionRecord;
 import io.tether.session.Session;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -66,6 +69,42 @@ final class Wire {
         m.put("error", error(r.error()));
         m.put("duration", r.duration().toNanos() / 1e9);
         m.put("truncated", r.truncated());
+        m.put("outputs", outputs(r.outputs()));
+        return m;
+    }
+
+    /**
+     * An execution's outputs in order, in Jupyter's shapes: {@code stream} (name, text),
+     * {@code display_data} and {@code execute_result} (data, metadata, truncated).
+     */
+    static List<Map<String, Object>> outputs(List<Output> outputs) {
+        List<Map<String, Object>> list = new ArrayList<>(outputs.size());
+        for (Output o : outputs) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("output_type", o.kind());
+            switch (o) {
+                case Output.StreamText s -> {
+                    m.put("name", s.name());
+                    m.put("text", s.text());
+                }
+                case Output.DisplayData d -> bundle(m, d.data(), d.metadata(), d.truncated());
+                case Output.ExecuteResult r -> bundle(m, r.data(), r.metadata(), r.truncated());
+            }
+            list.add(m);
+        }
+        return list;
+    }
+
+    /** A display output as the {@code display} event carries it. */
+    static Map<String, Object> display(Output.DisplayData d) {
+        return bundle(new LinkedHashMap<>(), d.data(), d.metadata(), d.truncated());
+    }
+
+    private static Map<String, Object> bundle(Map<String, Object> m, Map<String, Object> data,
+                                              Map<String, Object> metadata, boolean truncated) {
+        m.put("data", data);
+        m.put("metadata", metadata);
+        m.put("truncated", truncated);
         return m;
     }
 
@@ -138,6 +177,7 @@ final class Wire {
             case NOT_FOUND -> "Not found";
             case SESSION_ENDED -> "Session ended";
             case LIMIT_EXCEEDED -> "Limit exceeded";
+            case SESSION_BUSY -> "Session busy";
             case PAYLOAD_TOO_LARGE -> "Payload too large";
             case RUNTIME_UNAVAILABLE -> "Runtime unavailable";
             case SHUTTING_DOWN -> "Shutting down";
@@ -155,6 +195,7 @@ final class Wire {
             case FORBIDDEN -> 403;
             case SESSION_NOT_FOUND, NOT_FOUND -> 404;
             case SESSION_ENDED -> 410;
+            case SESSION_BUSY -> 409;
             case PAYLOAD_TOO_LARGE -> 413;
             case LIMIT_EXCEEDED -> 429;
             case RUNTIME_UNAVAILABLE, SHUTTING_DOWN -> 503;

@@ -7,6 +7,7 @@ import io.modelcontextprotocol.spec.McpSchema.TextContent;
 import io.tether.runtime.ExecutionError;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.Output;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,7 +18,9 @@ import java.util.Set;
 /**
  * An execution's result as an agent reads it: stdout, stderr, the value and the error as
  * text content, each capped with a note that says how much was cut and where the rest is;
- * images in the value's MIME bundle as image content; the same facts, uncapped except the
+ * what the code displayed, in order (images as image content, else its {@code text/plain}),
+ * and images in the value's MIME bundle as image content, all images of a call within one
+ * budget; the same facts, uncapped except the
  * text, as {@code structuredContent}. An execution that did not end {@code ok} is a tool
  * error ({@code isError: true}) with its traceback.
  */
@@ -45,21 +48,21 @@ final class ExecutionText {
         if (!stderr.isEmpty()) {
             content.add(TextContent.builder("[stderr]\n" + stderr).build());
         }
+        long[] imageBudget = {maxChars * 8L};
+        for (Output o : r.outputs()) {
+            // What the code displayed (display(obj), matplotlib figures): images, else its text.
+            if (o instanceof Output.DisplayData d && !images(d.data(), content, imageBudget)
+                    && d.data().get("text/plain") instanceof String text) {
+                content.add(TextContent.builder(cap(text, maxChars, where)).build());
+            }
+        }
         Object value = r.result().get("text/plain");
         if (value != null) {
             String text = cap(value.toString(), maxChars, where);
             structured.put("result", text);
             content.add(TextContent.builder(text).build());
         }
-        for (Map.Entry<String, Object> e : r.result().entrySet()) {
-            // Rich outputs put images into the value's MIME bundle as base64.
-            if (IMAGES.contains(e.getKey()) && e.getValue() instanceof String base64) {
-                content.add(base64.length() <= maxChars * 8L
-                        ? ImageContent.builder(base64, e.getKey()).build()
-                        : TextContent.builder("[an " + e.getKey() + " image of " + base64.length() * 3 / 4
-                                + " bytes was left out: too large to show here]").build());
-            }
-        }
+        images(r.result(), content, imageBudget);
         ExecutionError error = r.error();
         if (error != null) {
             String trace = error.traceback() == null || error.traceback().isEmpty()
@@ -87,6 +90,28 @@ final class ExecutionText {
         }
         content.add(TextContent.builder(summary).build());
         return CallToolResult.builder().content(content).structuredContent(structured).isError(!ok).build();
+    }
+
+    /**
+     * Adds the images of a MIME bundle as image content while they fit in what is left of
+     * the budget (base64 characters of one call's images); one that does not is a note.
+     * Returns whether the bundle had an image.
+     */
+    private static boolean images(Map<String, Object> bundle, List<Content> content, long[] budget) {
+        boolean any = false;
+        for (Map.Entry<String, Object> e : bundle.entrySet()) {
+            if (IMAGES.contains(e.getKey()) && e.getValue() instanceof String base64) {
+                any = true;
+                if (base64.length() <= budget[0]) {
+                    budget[0] -= base64.length();
+                    content.add(ImageContent.builder(base64, e.getKey()).build());
+                } else {
+                    content.add(TextContent.builder("[an " + e.getKey() + " image of " + base64.length() * 3 / 4
+                            + " bytes was left out: too large to show here]").build());
+                }
+            }
+        }
+        return any;
     }
 
     /** The text, cut to {@code max} characters with a note saying how much was cut and where the rest is. */

@@ -12,6 +12,12 @@ import io.tether.server.auth.Principal;
 import io.tether.server.auth.TokenStore;
 import io.tether.session.SessionManager;
 import jakarta.servlet.DispatcherType;
+import jakarta.servlet.ServletConfig;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -85,11 +91,13 @@ public final class McpEndpoint implements AutoCloseable {
     private final McpCalls calls;
     private final McpGate gate;
     private final McpSyncServer server;
+    private final McpStateless stateless;
     private final ServletContextHandler context;
     private final ScheduledExecutorService sweeper;
 
     private McpEndpoint(McpSessions sessions, McpCalls calls, McpGate gate, McpSyncServer server,
-                        ServletContextHandler context, ScheduledExecutorService sweeper) {
+                        McpStateless stateless, ServletContextHandler context, ScheduledExecutorService sweeper) {
+        this.stateless = stateless;
         this.sessions = sessions;
         this.calls = calls;
         this.gate = gate;
@@ -123,32 +131,22 @@ public final class McpEndpoint implements AutoCloseable {
                 .jsonMapper(json)
                 .mcpEndpoint(PATH)
                 .maxRequestSize((int) Math.min(Integer.MAX_VALUE, limits.maxBodyBytes()))
-                .contextExtractor(request -> {
-                    Map<String, Object> m = new HashMap<>();
-                    Object principal = request.getAttribute(McpGate.PRINCIPAL);
-                    if (principal != null) {
-                        m.put(McpGate.PRINCIPAL, principal);
-                    }
-                    Object id = request.getAttribute(McpGate.REQUEST_ID);
-                    if (id != null) {
-                        m.put(McpGate.REQUEST_ID, id);
-                    }
-                    return McpTransportContext.create(m);
-                });
+                .contextExtractor(McpEndpoint::context);
         if (limits.idleTimeout() != null) {
             transport.sessionSweepInterval(limits.idleTimeout());
         }
         HttpServletStreamableServerTransportProvider provider = transport.build();
         McpSyncServer server = McpServer.sync(provider)
                 .serverInfo("tether", version())
-                .instructions("Tether runs code in live sessions whose variables, imports and files persist "
-                        + "between calls. Call execute with code; without a session handle it runs in this "
-                        + "connection's automatic session.")
-                .capabilities(McpSchema.ServerCapabilities.builder().tools(false).logging().build())
+                .instructions(INSTRUCTIONS + " Call execute with code; without a session handle it runs in "
+                        + "this connection's automatic session.")
+                .capabilities(McpSchema.ServerCapabilities.builder().tools(false).resources(false, false).logging()
+                        .build())
                 .jsonMapper(json)
                 .validateToolInputs(true)
                 .immediateExecution(true) // tool calls run on the request's own virtual thread
                 .tools(tools.specifications())
+                .resourceTemplates(tools.resourceTemplates())
                 .build();
 
         McpGate gate = new McpGate(hosts, tokens, noAuth, sessions, calls, limits.maxBodyBytes(), sessions::end);
@@ -157,7 +155,11 @@ public final class McpEndpoint implements AutoCloseable {
         FilterHolder filter = new FilterHolder(gate);
         filter.setAsyncSupported(true);
         context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
-        ServletHolder servlet = new ServletHolder(provider);
+        McpStateless stateless = McpStateless.create(tools, calls, json, version(), INSTRUCTIONS + " Call execute "
+                + "with code; without a session handle it creates a session and returns its handle, which later "
+                + "calls pass as session.", PATH, (int) Math.min(Integer.MAX_VALUE, limits.maxBodyBytes()),
+                McpEndpoint::context);
+        ServletHolder servlet = new ServletHolder(new Revisions(provider, stateless.servlet()));
         servlet.setAsyncSupported(true);
         context.addServlet(servlet, "/*");
 
@@ -174,7 +176,58 @@ public final class McpEndpoint implements AutoCloseable {
                 }
             }, every, every, TimeUnit.MILLISECONDS);
         }
-        return new McpEndpoint(sessions, calls, gate, server, context, sweeper);
+        return new McpEndpoint(sessions, calls, gate, server, stateless, context, sweeper);
+    }
+
+    private static final String INSTRUCTIONS = "Tether runs code in live sessions whose variables, imports and "
+            + "files persist between calls.";
+
+    /** What a tool call learns of its request: the caller the gate authenticated, the call's id. */
+    private static McpTransportContext context(HttpServletRequest request) {
+        Map<String, Object> m = new HashMap<>();
+        Object principal = request.getAttribute(McpGate.PRINCIPAL);
+        if (principal != null) {
+            m.put(McpGate.PRINCIPAL, principal);
+        }
+        Object id = request.getAttribute(McpGate.REQUEST_ID);
+        if (id != null) {
+            m.put(McpGate.REQUEST_ID, id);
+        }
+        return McpTransportContext.create(m);
+    }
+
+    /**
+     * Both revisions' transports on one path: a 2026-07-28 request ({@link McpStateless#wants})
+     * goes to that revision's, every other to the 2025-11-25 one's (which negotiates the earlier
+     * revisions too).
+     */
+    private static final class Revisions extends HttpServlet {
+        private final HttpServlet sessions;
+        private final HttpServlet stateless;
+
+        Revisions(HttpServlet sessions, HttpServlet stateless) {
+            this.sessions = sessions;
+            this.stateless = stateless;
+        }
+
+        @Override
+        public void init(ServletConfig config) throws ServletException {
+            super.init(config);
+            sessions.init(config);
+            stateless.init(config);
+        }
+
+        @Override
+        protected void service(HttpServletRequest request, HttpServletResponse response)
+                throws ServletException, IOException {
+            (McpStateless.wants(request) ? stateless : sessions).service(request, response);
+        }
+
+        @Override
+        public void destroy() {
+            sessions.destroy();
+            stateless.destroy();
+        }
     }
 
     private static String version() {
@@ -225,6 +278,7 @@ public final class McpEndpoint implements AutoCloseable {
         }
         sessions.closeAll();
         try {
+            stateless.close();
             server.close();
         } catch (RuntimeException e) {
             LOG.debug("MCP server did not close cleanly: {}", e.toString());

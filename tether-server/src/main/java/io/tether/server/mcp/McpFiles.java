@@ -87,27 +87,7 @@ final class McpFiles {
     }
 
     CallToolResult read(String session, Path root, String name, int maxChars) {
-        check(name);
-        byte[] bytes;
-        try (SecureDirectoryStream<Path> dir = open(root);
-             SeekableByteChannel in = dir.newByteChannel(Path.of(name), READ)) {
-            BasicFileAttributes a = dir.getFileAttributeView(Path.of(name), BasicFileAttributeView.class,
-                    LinkOption.NOFOLLOW_LINKS).readAttributes();
-            if (!a.isRegularFile()) {
-                throw new ToolError("read_file: " + name + " is not a file");
-            }
-            int max = (int) Math.min(maxFileBytes, (long) maxChars * 4);
-            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(max + 1L, Math.max(a.size() + 1, 1)));
-            while (buf.hasRemaining() && in.read(buf) > 0) {
-                // fill up to the cap
-            }
-            bytes = java.util.Arrays.copyOf(buf.array(), buf.position());
-        } catch (NoSuchFileException e) {
-            throw new ToolError("read_file: session " + session + " has no file " + name);
-        } catch (IOException e) {
-            throw new ToolError("read_file: cannot read " + name + ": " + e.getMessage()
-                    + (e instanceof java.nio.file.FileSystemLoopException ? "" : " (a link is never followed)"));
-        }
+        byte[] bytes = bytes("read_file", session, root, name, (int) Math.min(maxFileBytes, (long) maxChars * 4));
         String text;
         try {
             text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
@@ -123,6 +103,39 @@ final class McpFiles {
         return CallToolResult.builder().content(List.of(TextContent.builder(ExecutionText.cap(text, maxChars,
                         "the file (REST: GET /v1/sessions/" + session + "/files/" + name + ")")).build()))
                 .isError(false).build();
+    }
+
+    /**
+     * The first {@code max} bytes (and one more, to tell a cut) of the regular file
+     * {@code name} directly in {@code root}, never through a link.
+     *
+     * @throws ToolError when there is no such file or it cannot be read
+     */
+    byte[] bytes(String tool, String session, Path root, String name, int max) {
+        check(name);
+        try (SecureDirectoryStream<Path> dir = open(root);
+             SeekableByteChannel in = dir.newByteChannel(Path.of(name), READ)) {
+            BasicFileAttributes a = dir.getFileAttributeView(Path.of(name), BasicFileAttributeView.class,
+                    LinkOption.NOFOLLOW_LINKS).readAttributes();
+            if (!a.isRegularFile()) {
+                throw new ToolError(tool + ": " + name + " is not a file");
+            }
+            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(max + 1L, Math.max(a.size() + 1, 1)));
+            while (buf.hasRemaining() && in.read(buf) > 0) {
+                // fill up to the cap
+            }
+            return java.util.Arrays.copyOf(buf.array(), buf.position());
+        } catch (NoSuchFileException e) {
+            throw new ToolError(tool + ": session " + session + " has no file " + name);
+        } catch (IOException e) {
+            throw new ToolError(tool + ": cannot read " + name + ": " + e.getMessage()
+                    + (e instanceof java.nio.file.FileSystemLoopException ? "" : " (a link is never followed)"));
+        }
+    }
+
+    /** The largest file {@link #bytes} is asked for in whole. */
+    long maxFileBytes() {
+        return maxFileBytes;
     }
 
     CallToolResult write(String session, Path root, String name, byte[] content) {

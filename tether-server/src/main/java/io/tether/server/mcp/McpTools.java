@@ -1,7 +1,9 @@
 package io.tether.server.mcp;
 
+import io.modelcontextprotocol.server.McpServerFeatures;
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
 import io.modelcontextprotocol.server.McpSyncServerExchange;
+import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.spec.McpSchema;
 import io.modelcontextprotocol.spec.McpSchema.CallToolRequest;
 import io.modelcontextprotocol.spec.McpSchema.CallToolResult;
@@ -65,16 +67,17 @@ final class McpTools {
         this.files = files;
     }
 
-    List<SyncToolSpecification> specifications() {
+    List<Definition> definitions() {
         String lifetime = limits.sessionIdleTimeout() == null
                 ? "A handle stays valid until the session is ended."
                 : "A handle stays valid until the session is ended or has been idle for its idle timeout ("
                         + human(limits.sessionIdleTimeout()) + " unless create_session set another).";
-        List<SyncToolSpecification> out = new ArrayList<>();
+        List<Definition> out = new ArrayList<>();
         out.add(tool("execute", "Run code in a live interpreter whose variables, imports and files persist "
-                + "between calls. Without `session` it runs in this connection's automatic session (created on "
-                + "the first call, ended when the connection ends); the result names the session's handle, "
-                + "which later calls may pass as `session`. " + lifetime,
+                + "between calls. Without `session`, on a connection with an MCP session it runs in that "
+                + "connection's automatic session (created on the first call, ended when the connection ends); "
+                + "without an MCP session (protocol 2026-07-28, stateless clients) it creates a new session. "
+                + "The result names the session's handle, which later calls pass as `session`. " + lifetime,
                 schema(ordered(
                         "code", prop("string", "The code to run"),
                         "session", prop("string", "A session handle (from create_session or an earlier result); "
@@ -122,7 +125,7 @@ final class McpTools {
 
     // ---------------------------------------------------------------- tools
 
-    private CallToolResult execute(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
+    private CallToolResult execute(Caller caller, ToolArguments args) {
         String code = args.requiredString("code");
         String handle = args.string("session");
         String runtime = args.string("runtime");
@@ -132,7 +135,7 @@ final class McpTools {
         if (bytes > limits.maxCodeBytes()) {
             throw new ToolError("execute: code has " + bytes + " bytes; the limit is " + limits.maxCodeBytes());
         }
-        Principal p = principal(exchange);
+        Principal p = caller.principal();
         String note = null;
         Session session;
         if (handle != null) {
@@ -141,9 +144,9 @@ final class McpTools {
                 throw new ToolError("execute: session " + session.id() + " is a " + session.runtime()
                         + " session, the call asks for " + runtime);
             }
-        } else if (exchange.sessionId() != null) {
+        } else if (caller.mcpSession() != null) {
             String r = runtime != null ? runtime : "python";
-            McpSessions.Bound bound = sessions.automatic(exchange.sessionId(), () -> create(p, r, null, false));
+            McpSessions.Bound bound = sessions.automatic(caller.mcpSession(), () -> create(p, r, null, false));
             session = bound.session();
             if (runtime != null && !runtime.equals(session.runtime())) {
                 throw new ToolError("execute: this connection's automatic session " + session.id() + " is a "
@@ -157,16 +160,16 @@ final class McpTools {
             session = create(p, runtime != null ? runtime : "python", null, false);
             note = "This ran in a new session; pass session=\"" + session.id() + "\" to keep its state.";
         }
-        return run(exchange, progressToken(request), session.id(), code, stdin,
+        return run(caller, session.id(), code, stdin,
                 timeout != null ? timeout : limits.defaultExecutionTimeout(), note);
     }
 
-    private CallToolResult run(McpSyncServerExchange exchange, Object token, String id, String code, String stdin,
-                               Duration timeout, String note) {
+    private CallToolResult run(Caller caller, String id, String code, String stdin, Duration timeout, String note) {
+        Object token = caller.progressToken();
         ExecutionResult r;
-        try (McpCalls.Call call = calls.begin(exchange.sessionId(), requestId(exchange), id);
-             Progress progress = token == null ? null : new Progress(exchange, token, limits.progressInterval())) {
-            r = manager.execute(io.tether.session.Access.SYSTEM, id, code, stdin, timeout,
+        try (McpCalls.Call call = calls.begin(caller.cancelScope(), caller.requestId(), id);
+             Progress progress = token == null ? null : new Progress(caller.progress(), limits.progressInterval())) {
+            r = manager.execute(caller.principal().access(), id, code, stdin, timeout,
                     progress == null ? null : progress::output);
             if (call.cancelled() && r.status() == ExecutionStatus.INTERRUPTED) {
                 note = note == null ? "Cancelled." : note + " Cancelled.";
@@ -175,28 +178,29 @@ final class McpTools {
         return ExecutionText.result(id, r, note, limits.maxTextChars());
     }
 
-    private CallToolResult createSession(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
+    private CallToolResult createSession(Caller caller, ToolArguments args) {
         String runtime = args.string("runtime");
         Duration idle = args.seconds("idle_timeout", Long.MAX_VALUE / 1000);
         boolean network = args.bool("network", false);
-        Session s = create(principal(exchange), runtime != null ? runtime : "python", idle, network);
+        Session s = create(caller.principal(), runtime != null ? runtime : "python", idle, network);
         return ok("Created session " + s.id() + " (" + s.runtime() + "). Pass session=\"" + s.id()
                 + "\" to execute and the file tools; end it with end_session.", Map.of("session", s.id(),
                 "runtime", s.runtime()));
     }
 
-    private CallToolResult endSession(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
-        Session s = active(principal(exchange), args.requiredString("session"));
-        manager.end(s.id(), EndReason.MANUAL);
+    private CallToolResult endSession(Caller caller, ToolArguments args) {
+        Principal p = caller.principal();
+        Session s = active(p, args.requiredString("session"));
+        manager.end(p.access(), s.id(), EndReason.MANUAL);
         return ok("Ended session " + s.id() + ".", Map.of("session", s.id(), "status", "ended"));
     }
 
-    private CallToolResult listSessions(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
-        Principal p = principal(exchange);
-        String automatic = exchange.sessionId() == null ? null
-                : sessions.boundSession(exchange.sessionId()).orElse(null);
-        List<Session> found = manager.list(SessionQuery.all().withOwner(p.owner()).withStatus(SessionStatus.ACTIVE)
-                .withLimit(SessionQuery.MAX_LIMIT)).items();
+    private CallToolResult listSessions(Caller caller, ToolArguments args) {
+        Principal p = caller.principal();
+        String automatic = caller.mcpSession() == null ? null
+                : sessions.boundSession(caller.mcpSession()).orElse(null);
+        List<Session> found = manager.list(p.access(), SessionQuery.all().withOwner(p.owner())
+                .withStatus(SessionStatus.ACTIVE).withLimit(SessionQuery.MAX_LIMIT)).items();
         List<Map<String, Object>> items = new ArrayList<>();
         StringBuilder text = new StringBuilder(found.isEmpty() ? "No active sessions." : "Active sessions:");
         for (Session s : found) {
@@ -214,27 +218,85 @@ final class McpTools {
         return ok(text.toString(), Map.of("sessions", items));
     }
 
-    private CallToolResult interrupt(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
-        Session s = target(exchange, args);
-        manager.interrupt(s.id());
+    private CallToolResult interrupt(Caller caller, ToolArguments args) {
+        Session s = target(caller, args);
+        manager.interrupt(caller.principal().access(), s.id());
         return ok("Interrupted the code running in session " + s.id() + " (if any).", Map.of("session", s.id()));
     }
 
-    private CallToolResult listFiles(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
-        Session s = target(exchange, args);
-        return files.list(s.id(), directory(s));
+    private CallToolResult listFiles(Caller caller, ToolArguments args) {
+        Session s = target(caller, args);
+        return files.list(s.id(), directory(caller, s));
     }
 
-    private CallToolResult readFile(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
-        Session s = target(exchange, args);
-        return files.read(s.id(), directory(s), args.requiredString("name"), limits.maxTextChars());
+    private CallToolResult readFile(Caller caller, ToolArguments args) {
+        Session s = target(caller, args);
+        return files.read(s.id(), directory(caller, s), args.requiredString("name"), limits.maxTextChars());
     }
 
-    private CallToolResult writeFile(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args) {
+    private CallToolResult writeFile(Caller caller, ToolArguments args) {
         String name = args.requiredString("name");
         String content = args.requiredString("content");
-        Session s = target(exchange, args);
-        return files.write(s.id(), directory(s), name, content.getBytes(StandardCharsets.UTF_8));
+        Session s = target(caller, args);
+        return files.write(s.id(), directory(caller, s), name, content.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The URI of a session's file as an MCP resource. */
+    static final String FILE_TEMPLATE = "tether://sessions/{id}/files/{name}";
+    private static final java.util.regex.Pattern FILE_URI =
+            java.util.regex.Pattern.compile("tether://sessions/([A-Za-z0-9_-]+)/files/([^/]+)");
+
+    /**
+     * A session's files as MCP resources ({@value #FILE_TEMPLATE}, the name percent-encoded):
+     * a file directly in the working directory, as text when it is UTF-8, else as a blob,
+     * up to the server's {@code max_file_bytes}. Only the caller's sessions: another owner's,
+     * an ended one or a missing file is {@code -32002} (resource not found).
+     */
+    List<McpServerFeatures.SyncResourceTemplateSpecification> resourceTemplates() {
+        McpSchema.ResourceTemplate template = McpSchema.ResourceTemplate.builder()
+                .uriTemplate(FILE_TEMPLATE).name("session-file")
+                .description("A file in a session's working directory (the handle as id)").build();
+        return List.of(new McpServerFeatures.SyncResourceTemplateSpecification(template,
+                (exchange, request) -> readFile(principal(exchange), request.uri())));
+    }
+
+    private McpSchema.ReadResourceResult readFile(Principal p, String uri) {
+        java.util.regex.Matcher m = FILE_URI.matcher(uri);
+        if (!m.matches()) {
+            throw notFound(uri, uri + " is not " + FILE_TEMPLATE);
+        }
+        String name = java.net.URLDecoder.decode(m.group(2), StandardCharsets.UTF_8);
+        byte[] bytes;
+        try {
+            Session s = active(p, m.group(1));
+            java.nio.file.Path dir = manager.workingDirectory(p.access(), s.id()).orElseThrow(() -> new ToolError(
+                    "session " + s.id() + " is a plain session: it has no files"));
+            long max = files.maxFileBytes();
+            bytes = files.bytes("resources/read", s.id(), dir, name, (int) Math.min(Integer.MAX_VALUE - 8, max));
+            if (bytes.length > max) {
+                throw new ToolError(uri + " is over " + max + " bytes: fetch it through the REST API (GET /v1/"
+                        + "sessions/" + s.id() + "/files/" + name + ")");
+            }
+        } catch (ToolError | TetherException e) {
+            throw notFound(uri, e.getMessage());
+        }
+        McpSchema.ResourceContents contents;
+        try {
+            String text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+            contents = McpSchema.TextResourceContents.builder(uri, text).mimeType("text/plain").build();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            contents = McpSchema.BlobResourceContents.builder(uri, java.util.Base64.getEncoder().encodeToString(bytes))
+                    .mimeType("application/octet-stream").build();
+        }
+        return new McpSchema.ReadResourceResult(List.of(contents));
+    }
+
+    /** A {@code -32002} (resource not found) whose message says why, with the URI as its data. */
+    private static McpError notFound(String uri, String why) {
+        return McpError.builder(McpSchema.ErrorCodes.RESOURCE_NOT_FOUND).message(why).data(Map.of("uri", uri)).build();
     }
 
     // ---------------------------------------------------------------- helpers
@@ -248,17 +310,17 @@ final class McpTools {
         if (idle != null) {
             spec.idleTimeout(idle);
         }
-        return manager.create(spec.build());
+        return manager.create(p.access(), spec.build());
     }
 
     /** The session a file or interrupt call names, or this connection's automatic session. */
-    private Session target(McpSyncServerExchange exchange, ToolArguments args) {
+    private Session target(Caller caller, ToolArguments args) {
         String handle = args.string("session");
-        Principal p = principal(exchange);
+        Principal p = caller.principal();
         if (handle != null) {
             return active(p, handle);
         }
-        String bound = exchange.sessionId() == null ? null : sessions.boundSession(exchange.sessionId()).orElse(null);
+        String bound = caller.mcpSession() == null ? null : sessions.boundSession(caller.mcpSession()).orElse(null);
         if (bound == null) {
             throw new ToolError("no session: pass a session handle (this connection has no automatic session "
                     + "yet; execute creates it)");
@@ -267,15 +329,12 @@ final class McpTools {
     }
 
     /**
-     * The caller's active session with this handle. Another owner's session is answered
-     * exactly like one that never existed, so handles cannot be probed.
+     * The caller's active session with this handle. The manager answers another owner's
+     * session exactly like one that never existed, so handles cannot be probed.
      */
     private Session active(Principal p, String handle) {
-        Session s = manager.find(handle).orElse(null);
-        if (s == null || !(p.admin() || s.owner().equals(p.owner()))) {
-            throw new ToolError("no session with handle '" + handle + "': pass a handle from create_session, "
-                    + "list_sessions or an earlier execute result");
-        }
+        Session s = manager.find(p.access(), handle).orElseThrow(() -> new ToolError("no session with handle '"
+                + handle + "': pass a handle from create_session, list_sessions or an earlier execute result"));
         if (!s.isActive()) {
             throw new ToolError("session " + s.id() + " has ended (" + s.endReason() + "); its state is gone: "
                     + "call execute without session, or create_session, for a new one");
@@ -283,13 +342,18 @@ final class McpTools {
         return s;
     }
 
-    private java.nio.file.Path directory(Session s) {
-        return manager.workingDirectory(s.id()).orElseThrow(() -> new ToolError("session " + s.id()
-                + " is a plain session (runtime none): it has no working directory"));
+    private java.nio.file.Path directory(Caller caller, Session s) {
+        return manager.workingDirectory(caller.principal().access(), s.id()).orElseThrow(() -> new ToolError(
+                "session " + s.id() + " is a plain session (runtime none): it has no working directory"));
     }
 
     static Principal principal(McpSyncServerExchange exchange) {
-        Object p = exchange.transportContext().get(McpGate.PRINCIPAL);
+        return principal(exchange.transportContext());
+    }
+
+    /** The caller the gate authenticated, from a request's transport context. */
+    static Principal principal(io.modelcontextprotocol.common.McpTransportContext context) {
+        Object p = context.get(McpGate.PRINCIPAL);
         if (!(p instanceof Principal principal)) {
             throw new IllegalStateException("an MCP call reached a tool without passing the gate");
         }
@@ -306,14 +370,14 @@ final class McpTools {
         return request.meta() == null ? null : request.meta().get("progressToken");
     }
 
-    private SyncToolSpecification tool(String name, String description, Map<String, Object> schema,
-                                       Body body) {
-        @SuppressWarnings("unchecked")
-        Set<String> known = ((Map<String, Object>) schema.get("properties")).keySet();
-        McpSchema.Tool tool = McpSchema.Tool.builder(name, schema).description(description).build();
-        return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> {
+    /** One tool: its definition and its work, for either protocol revision. */
+    record Definition(String name, String description, Map<String, Object> schema, Body body) {
+        /** Runs the tool; a bad argument or a refused operation is a tool error ({@code isError}). */
+        CallToolResult call(Caller caller, Map<String, Object> arguments) {
+            @SuppressWarnings("unchecked")
+            Set<String> known = ((Map<String, Object>) schema.get("properties")).keySet();
             try {
-                return body.call(exchange, request, new ToolArguments(name, request.arguments(), known));
+                return body.call(caller, new ToolArguments(name, arguments, known));
             } catch (ToolError e) {
                 return error(e.getMessage());
             } catch (TetherException e) {
@@ -322,13 +386,48 @@ final class McpTools {
                 LOG.error("MCP tool {} failed", name, e);
                 return error(name + ": internal error (" + e.getClass().getSimpleName() + "); the server log has more");
             }
-        }).build();
+        }
+    }
+
+    /** The tools for a 2025-11-25 (or earlier) MCP session. */
+    List<SyncToolSpecification> specifications() {
+        List<SyncToolSpecification> out = new ArrayList<>();
+        for (Definition d : definitions()) {
+            McpSchema.Tool tool = McpSchema.Tool.builder(d.name(), d.schema()).description(d.description()).build();
+            out.add(SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> d.call(
+                    new Caller(principal(exchange), exchange.sessionId(), exchange.sessionId(), requestId(exchange),
+                            progressToken(request), (n, message) -> exchange.progressNotification(
+                                    McpSchema.ProgressNotification.builder(progressToken(request), n)
+                                            .message(message).build())),
+                    request.arguments())).build());
+        }
+        return out;
+    }
+
+    private static Definition tool(String name, String description, Map<String, Object> schema, Body body) {
+        return new Definition(name, description, schema, body);
     }
 
     /** A tool's work. */
     @FunctionalInterface
     private interface Body {
-        CallToolResult call(McpSyncServerExchange exchange, CallToolRequest request, ToolArguments args);
+        CallToolResult call(Caller caller, ToolArguments args);
+    }
+
+    /**
+     * Who calls a tool and how, whichever protocol revision carried the call.
+     *
+     * @param principal the caller
+     * @param mcpSession the MCP session ({@code Mcp-Session-Id}), or {@code null} for a client
+     *     without one (2026-07-28, or a stateless one): it has no automatic session
+     * @param cancelScope what a cancellation names the call by with {@link #requestId}, or
+     *     {@code null} when it cannot be cancelled
+     * @param requestId the call's JSON-RPC id, or {@code null}
+     * @param progressToken the token the client asked progress notifications for, or {@code null}
+     * @param progress sends one progress notification
+     */
+    record Caller(Principal principal, String mcpSession, String cancelScope, String requestId,
+                  Object progressToken, Progress.Sink progress) {
     }
 
     static CallToolResult error(String message) {

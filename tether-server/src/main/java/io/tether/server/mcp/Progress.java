@@ -1,7 +1,5 @@
 package io.tether.server.mcp;
 
-import io.modelcontextprotocol.server.McpSyncServerExchange;
-import io.modelcontextprotocol.spec.McpSchema.ProgressNotification;
 import io.tether.runtime.OutputListener;
 import java.time.Duration;
 import org.slf4j.Logger;
@@ -19,16 +17,20 @@ final class Progress implements AutoCloseable {
     /** How much new output one notification carries at most. */
     static final int MAX_MESSAGE_CHARS = 4_000;
 
-    private final McpSyncServerExchange exchange;
-    private final Object token;
+    /** Sends one progress notification; throws when the client has gone. */
+    @FunctionalInterface
+    interface Sink {
+        void send(double progress, String message);
+    }
+
+    private final Sink sink;
     private final StringBuilder pending = new StringBuilder();
     private final Thread sender;
     private final long started = System.nanoTime();
     private boolean closed;
 
-    Progress(McpSyncServerExchange exchange, Object token, Duration interval) {
-        this.exchange = exchange;
-        this.token = token;
+    Progress(Sink sink, Duration interval) {
+        this.sink = sink;
         this.sender = Thread.ofVirtual().name("tether-mcp-progress").start(() -> sendEvery(interval));
     }
 
@@ -63,7 +65,7 @@ final class Progress implements AutoCloseable {
                             : pending.toString();
                     pending.setLength(0);
                 }
-                exchange.progressNotification(ProgressNotification.builder(token, ++n).message(message).build());
+                sink.send(++n, message);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

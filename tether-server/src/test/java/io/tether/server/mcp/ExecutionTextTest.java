@@ -32,6 +32,26 @@ class ExecutionTextTest {
     }
 
     @Test
+    void displayedImagesAreImageContentInOrderAndShareOneBudget() {
+        java.util.List<io.tether.runtime.Output> outputs = List.of(
+                new io.tether.runtime.Output.StreamText(io.tether.runtime.OutputListener.Stream.STDOUT, "a\n"),
+                new io.tether.runtime.Output.DisplayData(Map.of("text/plain", "<Figure 1>", "image/png", "AAAA"),
+                        Map.of(), false),
+                new io.tether.runtime.Output.DisplayData(Map.of("text/plain", "   x\n0  1", "text/html", "<table>"),
+                        Map.of(), false),
+                new io.tether.runtime.Output.DisplayData(Map.of("image/jpeg", "B".repeat(7_000)), Map.of(), false),
+                new io.tether.runtime.Output.DisplayData(Map.of("image/png", "C".repeat(2_000)), Map.of(), false));
+        ExecutionResult shown = new ExecutionResult(3, ExecutionStatus.OK, "a\n", "", Map.of(), null,
+                Duration.ofMillis(20), false, outputs);
+        CallToolResult r = ExecutionText.result("s1", shown, null, 1_000);
+        List<String> seen = r.content().stream().map(c -> c instanceof ImageContent i ? "image:" + i.mimeType()
+                + ":" + i.data().length() : ((TextContent) c).text()).toList();
+        // 8,000 base64 characters for all images: the third image no longer fits
+        assertThat(seen.subList(0, 5)).containsExactly("a\n", "image:image/png:4", "   x\n0  1",
+                "image:image/jpeg:7000", "[an image/png image of 1500 bytes was left out: too large to show here]");
+    }
+
+    @Test
     void anImageTooLargeIsLeftOutWithANote() {
         String big = "A".repeat(9_000);
         CallToolResult r = ExecutionText.result("s1", result(ExecutionStatus.OK, "",

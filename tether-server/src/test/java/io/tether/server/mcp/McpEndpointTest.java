@@ -234,6 +234,15 @@ class McpEndpointTest {
         assertThat(text(stolen)).contains("no session with handle").doesNotContain("alice'");
         CallToolResult end = call(b, "end_session", Map.of("session", handle));
         assertThat(end.isError()).isTrue();
+        for (String tool : List.of("interrupt", "list_files")) {
+            CallToolResult r = call(b, tool, Map.of("session", handle));
+            assertThat(r.isError()).as(tool).isTrue();
+            assertThat(text(r)).as(tool).contains("no session with handle");
+        }
+        assertThat(call(b, "write_file", Map.of("session", handle, "name", "planted.txt", "content", "x")).isError())
+                .isTrue();
+        assertThat(text(call(b, "list_sessions", Map.of()))).doesNotContain(handle);
+        assertThat(text(call(a, "list_files", Map.of("session", handle)))).doesNotContain("planted.txt");
         assertThat(structured(call(a, "execute", Map.of("code", "secret", "session", handle))).get("result"))
                 .isEqualTo("'alice'");
     }
@@ -290,6 +299,27 @@ class McpEndpointTest {
         assertThat(text(read)).isEqualTo("HELLO");
         CallToolResult escape = call(c, "read_file", Map.of("name", "../secret"));
         assertThat(escape.isError()).isTrue();
+    }
+
+    @Test
+    void aPlottedFigureIsImageContentInOrderWithTheText() throws Exception {
+        McpSyncClient c = client(aliceToken);
+        CallToolResult r = call(c, "execute", Map.of("code", String.join("\n",
+                "import matplotlib.pyplot as plt",
+                "print('before', flush=True)",
+                "plt.figure(figsize=(2, 1), dpi=100)",
+                "plt.plot([1, 2])",
+                "plt.show()",
+                "print('after')")));
+        assertThat(r.isError()).as(text(r)).isFalse();
+        List<McpSchema.Content> content = r.content();
+        assertThat(content.get(0)).isEqualTo(TextContent.builder("before\nafter\n").build());
+        McpSchema.ImageContent image = (McpSchema.ImageContent) content.get(1);
+        assertThat(image.mimeType()).isEqualTo("image/png");
+        java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(
+                java.util.Base64.getDecoder().decode(image.data())));
+        assertThat(png.getWidth()).isEqualTo(200);
+        assertThat(png.getHeight()).isEqualTo(100);
     }
 
     @Test
@@ -367,6 +397,29 @@ class McpEndpointTest {
     }
 
     /** An answer of /mcp; not checked against docs/openapi.json, which describes the REST API only. */
+    @Test
+    void aSessionsFilesAreResourcesOfItsOwnerOnly() {
+        McpSyncClient a = client(aliceToken);
+        String handle = (String) structured(call(a, "create_session", Map.of())).get("session");
+        call(a, "execute", Map.of("session", handle, "code",
+                "open('notes.txt', 'w').write('héllo')\nopen('raw.bin', 'wb').write(bytes([0, 255, 1]))"));
+        assertThat(a.listResourceTemplates().resourceTemplates()).extracting(McpSchema.ResourceTemplate::uriTemplate)
+                .containsExactly("tether://sessions/{id}/files/{name}");
+        String base = "tether://sessions/" + handle + "/files/";
+        McpSchema.ResourceContents text = a.readResource(new McpSchema.ReadResourceRequest(base + "notes.txt"))
+                .contents().get(0);
+        assertThat(((McpSchema.TextResourceContents) text).text()).isEqualTo("héllo");
+        McpSchema.ResourceContents blob = a.readResource(new McpSchema.ReadResourceRequest(base + "raw.bin"))
+                .contents().get(0);
+        assertThat(java.util.Base64.getDecoder().decode(((McpSchema.BlobResourceContents) blob).blob()))
+                .containsExactly(0, 255, 1);
+        McpSyncClient b = client(bobToken);
+        assertThatThrownBy(() -> b.readResource(new McpSchema.ReadResourceRequest(base + "notes.txt")))
+                .isInstanceOf(McpError.class).hasMessageContaining("no session with handle");
+        assertThatThrownBy(() -> a.readResource(new McpSchema.ReadResourceRequest(base + "missing.txt")))
+                .isInstanceOf(McpError.class).hasMessageContaining("no file missing.txt");
+    }
+
     private record Reply(int status, String contentType, String body) {
         String code() {
             assertThat(contentType).as(body).isEqualTo("application/problem+json");

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import io.tether.runtime.ExecutionError;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.Output;
+import io.tether.runtime.OutputListener;
 import io.tether.session.ExecutionRecord;
 import io.tether.session.JsonObjects;
 import java.sql.Connection;
@@ -15,6 +17,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,14 +30,22 @@ import java.util.Optional;
  * precision), the duration in nanoseconds, the result MIME bundle as JSON text normalized on
  * read by {@link JsonObjects#copyOf}, and the error as three columns whose traceback is a JSON
  * array; {@code error_traceback} is {@code NULL} exactly when there was no error.
+ *
+ * <p>The outputs are a JSON array that does not repeat what other columns hold: a stream
+ * output is its name and length (its text is the next that many characters of
+ * {@code stdout} or {@code stderr}, which are the stream outputs joined), the
+ * {@code execute_result} its metadata (its data is {@code result}); only displays are kept
+ * whole. So a row costs what its displays cost on top of what it cost before, and those are
+ * capped by the worker. {@code NULL} (rows of an older Tether) reads as stdout, stderr and
+ * result.
  */
 final class ExecutionRows {
     static final String COLUMNS = "session_id, number, code, status, started_at, ended_at, duration_nanos, "
-            + "stdout, stderr, result, error_name, error_value, error_traceback, truncated";
+            + "stdout, stderr, result, error_name, error_value, error_traceback, truncated, outputs";
 
     /** Replaces a row with the same number, so writing a record twice leaves one row. */
     static final String INSERT = "INSERT OR REPLACE INTO executions (" + COLUMNS + ") "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
     /** Forgets a session's executions up to a number. */
     static final String PRUNE = "DELETE FROM executions WHERE session_id = ? AND number <= ?";
@@ -48,6 +59,9 @@ final class ExecutionRows {
     private static final ObjectReader TRACEBACK_READER =
             SessionRows.JSON.readerFor(new TypeReference<List<String>>() { });
 
+    private static final ObjectReader OUTPUTS_READER =
+            SessionRows.JSON.readerFor(new TypeReference<List<Map<String, Object>>>() { });
+
     private ExecutionRows() {
     }
 
@@ -57,12 +71,12 @@ final class ExecutionRows {
      */
     record Row(String sessionId, long number, String code, String status, long startedAt, long endedAt,
             long durationNanos, String stdout, String stderr, String result, String errorName,
-            String errorValue, String errorTraceback, boolean truncated) {
+            String errorValue, String errorTraceback, boolean truncated, String outputs) {
 
         /** Roughly the characters this row holds in memory; bounds what may wait for the writer. */
         long chars() {
             return code.length() + stdout.length() + stderr.length() + result.length()
-                    + length(errorName) + length(errorValue) + length(errorTraceback);
+                    + length(errorName) + length(errorValue) + length(errorTraceback) + length(outputs);
         }
 
         private static int length(String s) {
@@ -82,7 +96,73 @@ final class ExecutionRows {
                 SessionRows.JSON_WRITER.writeValueAsString(r.result()),
                 error == null ? null : error.name(), error == null ? null : error.value(),
                 error == null ? null : SessionRows.JSON_WRITER.writeValueAsString(error.traceback()),
-                r.truncated());
+                r.truncated(), SessionRows.JSON_WRITER.writeValueAsString(compact(r.outputs())));
+    }
+
+    /** The outputs without what the other columns hold; see the class comment. */
+    private static List<Map<String, Object>> compact(List<Output> outputs) {
+        List<Map<String, Object>> list = new ArrayList<>(outputs.size());
+        for (Output o : outputs) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("type", o.kind());
+            switch (o) {
+                case Output.StreamText s -> {
+                    m.put("name", s.name());
+                    m.put("length", s.text().length());
+                }
+                case Output.DisplayData d -> {
+                    m.put("data", d.data());
+                    m.put("metadata", d.metadata());
+                    m.put("truncated", d.truncated());
+                }
+                case Output.ExecuteResult r -> {
+                    m.put("metadata", r.metadata());
+                    m.put("truncated", r.truncated());
+                }
+            }
+            list.add(m);
+        }
+        return list;
+    }
+
+    /**
+     * The outputs a row's compact form stands for, given its stdout, stderr and result.
+     *
+     * @throws IllegalArgumentException when the form does not fit them
+     */
+    private static List<Output> expand(List<Map<String, Object>> compact, String stdout, String stderr,
+                                       Map<String, Object> result) {
+        List<Output> list = new ArrayList<>(compact.size());
+        int out = 0;
+        int err = 0;
+        for (Map<String, Object> m : compact) {
+            switch (String.valueOf(m.get("type"))) {
+                case "stream" -> {
+                    boolean isErr = "stderr".equals(m.get("name"));
+                    int from = isErr ? err : out;
+                    int to = Math.addExact(from, ((Number) m.get("length")).intValue());
+                    String text = (isErr ? stderr : stdout).substring(from, to);
+                    if (isErr) {
+                        err = to;
+                    } else {
+                        out = to;
+                    }
+                    list.add(new Output.StreamText(isErr ? OutputListener.Stream.STDERR : OutputListener.Stream.STDOUT,
+                            text));
+                }
+                case "display_data" -> list.add(new Output.DisplayData(JsonObjects.copyOf((Map<?, ?>) m.get("data"),
+                        "data"), JsonObjects.copyOf((Map<?, ?>) m.get("metadata"), "metadata"),
+                        Boolean.TRUE.equals(m.get("truncated"))));
+                case "execute_result" -> list.add(new Output.ExecuteResult(result,
+                        JsonObjects.copyOf((Map<?, ?>) m.get("metadata"), "metadata"),
+                        Boolean.TRUE.equals(m.get("truncated"))));
+                default -> throw new IllegalArgumentException("unknown output type " + m.get("type"));
+            }
+        }
+        if (out != stdout.length() || err != stderr.length()) {
+            throw new IllegalArgumentException("the stream outputs do not add up to stdout and stderr");
+        }
+        return list;
     }
 
     static void bindInsert(PreparedStatement ps, Row row) throws SQLException {
@@ -100,6 +180,7 @@ final class ExecutionRows {
         SessionRows.setNullableText(ps, 12, row.errorValue());
         SessionRows.setNullableText(ps, 13, row.errorTraceback());
         ps.setInt(14, row.truncated() ? 1 : 0);
+        ps.setString(15, row.outputs());
     }
 
     static void bindPrune(PreparedStatement ps, String sessionId, long upToNumber) throws SQLException {
@@ -151,10 +232,14 @@ final class ExecutionRows {
             String traceback = rs.getString(13);
             ExecutionError error = traceback == null ? null
                     : new ExecutionError(rs.getString(11), rs.getString(12), TRACEBACK_READER.readValue(traceback));
-            Map<String, Object> bundle = SessionRows.JSON_READER.readValue(rs.getString(10));
-            ExecutionResult result = new ExecutionResult(number, status(rs.getString(4)), rs.getString(8),
-                    rs.getString(9), JsonObjects.copyOf(bundle, "result"), error,
-                    Duration.ofNanos(rs.getLong(7)), rs.getInt(14) != 0);
+            Map<String, Object> bundle = JsonObjects.copyOf(SessionRows.JSON_READER.readValue(rs.getString(10)),
+                    "result");
+            String stdout = rs.getString(8);
+            String stderr = rs.getString(9);
+            String outputs = rs.getString(15);
+            ExecutionResult result = new ExecutionResult(number, status(rs.getString(4)), stdout, stderr, bundle,
+                    error, Duration.ofNanos(rs.getLong(7)), rs.getInt(14) != 0,
+                    outputs == null ? null : expand(OUTPUTS_READER.readValue(outputs), stdout, stderr, bundle));
             return new ExecutionRecord(sessionId, rs.getString(3), Instant.ofEpochMilli(rs.getLong(5)),
                     Instant.ofEpochMilli(rs.getLong(6)), result);
         } catch (JsonProcessingException | RuntimeException e) {

@@ -79,7 +79,10 @@ final class Migrations {
             new Step(3, "index of ended sessions, for the purge", List.of(
                     // Partial: only ended sessions have ended_at, so active ones cost nothing here,
                     // and the purge finds the oldest ends without reading the table.
-                    "CREATE INDEX sessions_by_ended ON sessions (ended_at, id) WHERE ended_at IS NOT NULL"))));
+                    "CREATE INDEX sessions_by_ended ON sessions (ended_at, id) WHERE ended_at IS NOT NULL")),
+            new Step(4, "executions' rich outputs", List.of(
+                    // NULL in rows written before: their outputs are stdout, stderr and result.
+                    "ALTER TABLE executions ADD COLUMN outputs TEXT"))));
 
     private final List<Step> steps;
 

@@ -60,6 +60,44 @@ class SqliteExecutionsTest {
     }
 
     @Test
+    void richOutputsReadBackInOrderAfterWritingAndReopening() {
+        ExecutionRecord rich = TestExecutions.rich("s1", 3);
+
+        store.recordExecution(rich, 100);
+        store.flush();
+        assertThat(store.findExecution("s1", 3).orElseThrow().result().outputs())
+                .isEqualTo(rich.result().outputs());
+
+        reopen(storeBuilder());
+        ExecutionRecord back = store.findExecution("s1", 3).orElseThrow();
+        assertThat(back).isEqualTo(rich);
+        assertThat(back.result().outputs()).extracting(io.tether.runtime.Output::kind).containsExactly(
+                "stream", "display_data", "stream", "stream", "display_data", "execute_result");
+        assertThat(store.listExecutions("s1", Long.MAX_VALUE, 10)).containsExactly(rich);
+    }
+
+    @Test
+    void aRowOfTheSchemaBeforeOutputsReadsAsItsStdoutStderrAndResult() throws Exception {
+        store.close();
+        Path file = dir.resolve(SqliteSessionStore.FILE_NAME);
+        java.nio.file.Files.delete(file);
+        try (Connection c = TestSessions.rawConnection(file); Statement s = c.createStatement()) {
+            Migrations.SCHEMA.upTo(3).migrate(c);
+            s.execute("INSERT INTO executions (session_id, number, code, status, started_at, ended_at, "
+                    + "duration_nanos, stdout, stderr, result, error_name, error_value, error_traceback, truncated) "
+                    + "VALUES ('old', 1, 'print(1)', 'ok', 1000, 1003, 3000000, 'one\n', 'warn\n', "
+                    + "'{\"text/plain\": \"1\"}', NULL, NULL, NULL, 0)");
+        }
+        store = storeBuilder().build();
+
+        ExecutionResult old = store.findExecution("old", 1).orElseThrow().result();
+        assertThat(old.outputs()).containsExactly(
+                new io.tether.runtime.Output.StreamText(io.tether.runtime.OutputListener.Stream.STDOUT, "one\n"),
+                new io.tether.runtime.Output.StreamText(io.tether.runtime.OutputListener.Stream.STDERR, "warn\n"),
+                new io.tether.runtime.Output.ExecuteResult(Map.of("text/plain", "1"), Map.of(), false));
+    }
+
+    @Test
     void aRecordReadsBackEqualBeforeAndAfterItIsWrittenAndAfterReopening() throws Exception {
         ExecutionRecord everything = full("s1", 7);
         ExecutionRecord plain = ok("s1", 8);

@@ -3,6 +3,8 @@ package io.tether.store.sqlite;
 import io.tether.runtime.ExecutionError;
 import io.tether.runtime.ExecutionResult;
 import io.tether.runtime.ExecutionStatus;
+import io.tether.runtime.Output;
+import io.tether.runtime.OutputListener;
 import io.tether.session.ExecutionRecord;
 import io.tether.session.JsonObjects;
 import java.math.BigInteger;
@@ -51,5 +53,30 @@ final class TestExecutions {
                 error, Duration.ofSeconds(2, 123_456_789), true);
         Instant started = T0.plusMillis(1_234);
         return new ExecutionRecord(sessionId, "x = {'a': 1}\n1 / 0  # " + text, started, started.plusMillis(2_124), r);
+    }
+
+    /**
+     * An execution whose outputs interleave the streams with displays (an image, HTML with
+     * metadata) before its result, as the Python runtime produces them.
+     */
+    static ExecutionRecord rich(String sessionId, long number) {
+        Map<String, Object> png = JsonObjects.copyOf(Map.of("text/plain", "<Figure size 640x480 with 1 Axes>",
+                "image/png", "iVBORw0KGgo="), "data");
+        Map<String, Object> pngMeta = JsonObjects.copyOf(Map.of("image/png", Map.of("width", 640L, "height", 480L)),
+                "metadata");
+        Map<String, Object> html = JsonObjects.copyOf(Map.of("text/plain", "   a\n0  1", "text/html",
+                "<table><tr><td>1</td></tr></table>"), "data");
+        Map<String, Object> value = JsonObjects.copyOf(Map.of("text/plain", "42", "application/json", 42L), "result");
+        List<Output> outputs = List.of(
+                new Output.StreamText(OutputListener.Stream.STDOUT, "before \uD83D\uDE80\n"),
+                new Output.DisplayData(png, pngMeta, false),
+                new Output.StreamText(OutputListener.Stream.STDERR, "warn\n"),
+                new Output.StreamText(OutputListener.Stream.STDOUT, "after\n"),
+                new Output.DisplayData(html, Map.of(), true),
+                new Output.ExecuteResult(value, Map.of(), false));
+        ExecutionResult r = new ExecutionResult(number, ExecutionStatus.OK, "before \uD83D\uDE80\nafter\n", "warn\n",
+                value, null, Duration.ofMillis(40), true, outputs);
+        Instant started = T0.plusSeconds(number);
+        return new ExecutionRecord(sessionId, "plot()", started, started.plusMillis(40), r);
     }
 }
