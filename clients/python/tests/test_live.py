@@ -6,7 +6,7 @@ import uuid
 
 import struct
 
-from tether_client import Display, End, Error, Result, Start, Stderr, Stdout, Tether, TetherError, output_bytes
+from tether_client import Display, End, Error, InputRequest, Result, Start, Stderr, Stdout, Tether, TetherError, output_bytes
 
 URL = os.environ.get("TETHER_URL")
 TOKEN = os.environ.get("TETHER_TOKEN")
@@ -180,6 +180,27 @@ class LiveTest(unittest.TestCase):
         self.assertEqual(t.execute(sid, "kept").value, 1)  # the namespace stays
         self.assertEqual(t.restart(sid)["status"], "active")
         self.assertEqual(t.execute(sid, "'kept' in globals()").value, False)
+
+    def test_input_requests_are_answered_and_stdin_feeds_a_plain_execution(self):
+        t = self.tether
+        sid = self.python_session()
+        requests = []
+        with t.stream(sid, "import getpass\nname = input('Name? ')\nname + str(len(getpass.getpass()))") as events:
+            for e in events:
+                if isinstance(e, InputRequest):
+                    requests.append(e)
+                    t.input(sid, "pw" if e.password else "Ada")
+                elif isinstance(e, End):
+                    done = e.execution
+        self.assertEqual(requests, [InputRequest("Name? ", False), InputRequest("Password: ", True)])
+        self.assertEqual(requests[0].type, "input_request")
+        self.assertEqual(done.value, "Ada2")
+        self.assertEqual(t.execute(sid, "input() + input()", stdin="a\nb\n").value, "ab")
+        eof = t.execute(sid, "input()")
+        self.assertEqual(eof["error"]["name"], "EOFError")
+        with self.assertRaises(TetherError) as caught:
+            t.input(sid, "nobody asked")
+        self.assertEqual((caught.exception.code, caught.exception.status), ("no_input_requested", 409))
 
     # -- automatic sessions ---------------------------------------------------------------------
 

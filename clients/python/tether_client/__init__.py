@@ -8,9 +8,10 @@
 """
 
 from ._client import (UNSET, VERSION, AutoSession, Display, End, Error, Event, Execution, ExecutionPage,
-                      ExecutionStream, Result, RetryPolicy, SessionPage, Start, Stderr, Stdout, Tether, TetherError,
-                      output_bytes)
+                      ExecutionStream, InputRequest, Result, RetryPolicy, SessionPage, Start, Stderr, Stdout, Tether,
+                      TetherError, output_bytes)
 
 __version__ = VERSION
 __all__ = ["Tether", "AutoSession", "TetherError", "RetryPolicy", "Execution", "ExecutionStream", "ExecutionPage", "SessionPage",
-           "Event", "Start", "Stdout", "Stderr", "Display", "Result", "Error", "End", "UNSET", "output_bytes"]
+           "Event", "Start", "Stdout", "Stderr", "Display", "Result", "Error", "End", "InputRequest", "UNSET",
+           "output_bytes"]

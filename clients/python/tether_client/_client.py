@@ -219,6 +219,18 @@ class End(Event):
     execution: Execution
 
 
+@dataclass(frozen=True)
+class InputRequest(Event):
+    """The code waits for a line of input (``input()``, ``getpass``, ``System.in``): answer with
+    :meth:`Tether.input` (or :meth:`AutoSession.input`). Its timeout keeps running meanwhile."""
+    prompt: str
+    password: bool  # a secret (getpass): do not echo the answer
+
+    @property
+    def type(self) -> str:
+        return "input_request"
+
+
 def _event(name: str, data: str) -> Event:
     try:
         d = json.loads(data)
@@ -238,6 +250,8 @@ def _event(name: str, data: str) -> Event:
         return Error(d.get("name"), d.get("value"), d.get("traceback") or [])
     if name == "end":
         return End(Execution(d))
+    if name == "input_request":
+        return InputRequest(d.get("prompt", ""), bool(d.get("password")))
     raise TetherError("unexpected_response", 200, f"unknown event {name!r}")
 
 
@@ -615,10 +629,14 @@ class Tether:
 
     # -- executions -----------------------------------------------------------------------------
 
-    def _exec_body(self, code: str, timeout: Any, runtime: Optional[str]) -> tuple:
+    def _exec_body(self, code: str, timeout: Any, runtime: Optional[str], stdin: Optional[str] = None) -> tuple:
         if not isinstance(code, str):
             raise TypeError("code must be a str")
+        if stdin is not None and not isinstance(stdin, str):
+            raise TypeError("stdin must be a str")
         body: Dict[str, Any] = {"code": code}
+        if stdin is not None:
+            body["stdin"] = stdin
         if timeout is not UNSET:
             body["timeout"] = _seconds(timeout)
         if runtime is not None:
@@ -628,8 +646,8 @@ class Tether:
         return body, wait
 
     def _execute(self, path: str, session_id: Optional[str], code: str, timeout: Any, runtime: Optional[str],
-                 idempotent: bool, retry: Optional[RetryPolicy] = None) -> Execution:
-        body, wait = self._exec_body(code, timeout, runtime)
+                 idempotent: bool, retry: Optional[RetryPolicy] = None, stdin: Optional[str] = None) -> Execution:
+        body, wait = self._exec_body(code, timeout, runtime, stdin)
         r = self._exchange("POST", path, body, session_id, idempotent=idempotent, timeout=wait, retry=retry)
         e = Execution(r.json())
         e.new_session = session_id is None
@@ -637,8 +655,8 @@ class Tether:
 
     def _stream(self, path: str, session_id: Optional[str], code: str, timeout: Any, runtime: Optional[str],
                 idempotent: bool, new_session: bool, retry: Optional[RetryPolicy] = None,
-                stream_timeout: Any = UNSET) -> ExecutionStream:
-        body, wait = self._exec_body(code, timeout, runtime)
+                stream_timeout: Any = UNSET, stdin: Optional[str] = None) -> ExecutionStream:
+        body, wait = self._exec_body(code, timeout, runtime, stdin)
         conn, resp = self._exchange("POST", path, body, session_id, idempotent=idempotent, timeout=wait,
                                     stream=True, retry=retry)
         sid = resp.getheader(SESSION_HEADER) or session_id
@@ -649,18 +667,24 @@ class Tether:
         return ExecutionStream(self, conn, resp, sid, int(n) if n else None, new_session,
                                self.stream_timeout if stream_timeout is UNSET else stream_timeout)
 
-    def execute(self, session_id: str, code: str, *, timeout: Any = UNSET, idempotent: bool = False) -> Execution:
+    def execute(self, session_id: str, code: str, *, timeout: Any = UNSET, idempotent: bool = False,
+                stdin: Optional[str] = None) -> Execution:
         """Runs code in a session and returns the execution (a failure in the code is ``status`` ``error``).
 
         ``timeout`` in seconds (``None``: no limit; not given: the server's). An execution is
-        retried only when it cannot have run, unless ``idempotent=True``.
+        retried only when it cannot have run, unless ``idempotent=True``. ``stdin``: text the
+        code reads as standard input, line by line; past its end ``input()`` raises ``EOFError``.
         """
-        return self._execute(self._sid(session_id) + "/executions", session_id, code, timeout, None, idempotent)
+        return self._execute(self._sid(session_id) + "/executions", session_id, code, timeout, None, idempotent,
+                             stdin=stdin)
 
-    def stream(self, session_id: str, code: str, *, timeout: Any = UNSET, idempotent: bool = False) -> ExecutionStream:
-        """Runs code in a session; returns its events as they happen (see :class:`ExecutionStream`)."""
+    def stream(self, session_id: str, code: str, *, timeout: Any = UNSET, idempotent: bool = False,
+               stdin: Optional[str] = None) -> ExecutionStream:
+        """Runs code in a session; returns its events as they happen (see :class:`ExecutionStream`).
+        Past its ``stdin`` text the code asks for input: an :class:`InputRequest` event, answered
+        with :meth:`input`."""
         return self._stream(self._sid(session_id) + "/executions", session_id, code, timeout, None, idempotent,
-                            False)
+                            False, stdin=stdin)
 
     def execution(self, session_id: str, number: int) -> Execution:
         """Execution ``number`` of the session: while it runs (``running``), or kept afterwards."""
@@ -714,6 +738,11 @@ class Tether:
         type: text}}`` (``text/plain`` when found)."""
         return self._json("POST", self._sid(session_id) + "/inspect", _cursor_body(code, cursor), session_id,
                           idempotent=True)
+
+    def input(self, session_id: str, value: str) -> None:
+        """Answers the :class:`InputRequest` of the session's streamed execution: ``value`` is the
+        line its code reads (no line break). ``no_input_requested`` (409) when nothing waits."""
+        self._json("POST", self._sid(session_id) + "/input", {"value": value}, session_id, idempotent=False)
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -836,31 +865,35 @@ class AutoSession:
 
     # -- calls ----------------------------------------------------------------------------------
 
-    def execute(self, code: str, *, timeout: Any = UNSET, idempotent: bool = False) -> Execution:
+    def execute(self, code: str, *, timeout: Any = UNSET, idempotent: bool = False,
+                stdin: Optional[str] = None) -> Execution:
         t = self._call_timeout if timeout is UNSET else timeout
         idem = idempotent or self._idempotent
 
         def in_session(sid: str, new: bool) -> Execution:
-            e = self._t._execute("/v1/execute", sid, code, t, None, idem, self._retry)
+            e = self._t._execute("/v1/execute", sid, code, t, None, idem, self._retry, stdin=stdin)
             e.new_session = new
             return e
 
         def create_and_run() -> tuple:
-            e = self._t._execute("/v1/execute", None, code, t, self.runtime or "python", idem, self._retry)
+            e = self._t._execute("/v1/execute", None, code, t, self.runtime or "python", idem, self._retry,
+                                 stdin=stdin)
             return e.session_id, e
 
         return self._call(in_session, create_and_run)
 
-    def stream(self, code: str, *, timeout: Any = UNSET, idempotent: bool = False) -> ExecutionStream:
+    def stream(self, code: str, *, timeout: Any = UNSET, idempotent: bool = False,
+               stdin: Optional[str] = None) -> ExecutionStream:
         t = self._call_timeout if timeout is UNSET else timeout
         idem = idempotent or self._idempotent
 
         def in_session(sid: str, new: bool) -> ExecutionStream:
-            return self._t._stream("/v1/execute", sid, code, t, None, idem, new, self._retry, self._stream_timeout)
+            return self._t._stream("/v1/execute", sid, code, t, None, idem, new, self._retry, self._stream_timeout,
+                                   stdin=stdin)
 
         def create_and_run() -> tuple:
             s = self._t._stream("/v1/execute", None, code, t, self.runtime or "python", idem, True, self._retry,
-                                self._stream_timeout)
+                                self._stream_timeout, stdin=stdin)
             return s.session_id, s
 
         return self._call(in_session, create_and_run)
@@ -883,6 +916,14 @@ class AutoSession:
 
     def restart(self) -> dict:
         return self._call(lambda sid, new: self._t.restart(sid))
+
+    def input(self, value: str) -> None:
+        """Answers the :class:`InputRequest` of the session's streamed execution (see :meth:`Tether.input`)."""
+        self._ensure_open()
+        sid = self._id
+        if sid is None:
+            raise TetherError("no_input_requested", 0, "the session has not started: nothing waits for input")
+        self._t.input(sid, value)
 
     def interrupt(self) -> None:
         """Interrupts running code; creates nothing (without a session nothing runs)."""

@@ -27,6 +27,11 @@ public enum ErrorCode {
      * inspection): retry once the execution ended.
      */
     SESSION_BUSY("session_busy"),
+    /**
+     * The session's execution does not wait for input: none runs, or it did not ask for any,
+     * or it was answered already.
+     */
+    NO_INPUT_REQUESTED("no_input_requested"),
     /** A configured limit (sessions in total, per owner, pool size…) would be exceeded. */
     LIMIT_EXCEEDED("limit_exceeded"),
     /** A request body, code or output was larger than allowed. */

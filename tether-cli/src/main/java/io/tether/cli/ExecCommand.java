@@ -3,11 +3,17 @@ package io.tether.cli;
 import io.tether.TetherException;
 import io.tether.client.ExecuteRequest;
 import io.tether.client.Execution;
+import io.tether.client.ExecutionEvent;
 import io.tether.client.ExecutionStream;
 import io.tether.client.TetherClient;
+import io.tether.client.TetherClientException;
+import java.io.BufferedReader;
+import java.io.Console;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -60,14 +66,30 @@ final class ExecCommand implements Callable<Integer> {
             + "(default: ./tether-outputs, made when the first image comes).")
     Path outputDir;
 
+    @Option(names = "--stdin", paramLabel = "FILE",
+            description = "Text the code reads as its standard input (input(), sys.stdin, System.in); '-' reads it "
+                    + "from stdin. Past its end, input is asked for: see Input in docs/cli.md.")
+    String stdinFile;
+
     @Parameters(arity = "0..1", paramLabel = "CODE", description = "The code; '-' or none reads it from stdin.")
     String code;
+
+    /** Lines of stdin answering input requests, opened on the first; {@code null} until then. */
+    private BufferedReader answers;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        ExecuteRequest request = ExecuteRequest.of(code == null || code.equals("-") ? stdin() : code);
+        boolean codeFromStdin = code == null || code.equals("-");
+        if (codeFromStdin && "-".equals(stdinFile)) {
+            throw TetherException.invalid("--stdin - and code from stdin: stdin can be only one of them");
+        }
+        ExecuteRequest request = ExecuteRequest.of(codeFromStdin ? stdin() : code);
+        if (stdinFile != null) {
+            request = request.withStdin(stdinFile.equals("-") ? stdin() : file(stdinFile));
+        }
+        boolean stdinFree = !codeFromStdin && !"-".equals(stdinFile);
         if (timeout != null) {
             if (!(timeout > 0 && timeout <= 365 * 86_400)) {
                 throw TetherException.invalid("--timeout must be a positive number of seconds, got " + timeout);
@@ -94,6 +116,7 @@ final class ExecCommand implements Callable<Integer> {
                 return execution.ok() ? 0 : 1;
             }
             ExecutionPrinter printer = new ExecutionPrinter(out, err, session == null, new OutputFiles(outputDir));
+            printer.onInput(r -> answer(client, printer.sessionId(), r, stdinFree, err));
             Thread interruptAtExit = new Thread(() -> interrupt(client, printer, err), "tether-exec-interrupt");
             Runtime.getRuntime().addShutdownHook(interruptAtExit);
             Execution execution;
@@ -113,6 +136,54 @@ final class ExecCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw TetherException.invalid("cannot read the code from stdin: " + e.getMessage());
         }
+    }
+
+    private static String file(String path) {
+        try {
+            return Files.readString(Path.of(path), StandardCharsets.UTF_8);
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw TetherException.invalid("cannot read --stdin " + path + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The code waits for input past its --stdin text: a line from the terminal when stdin is
+     * one (a password without echo), else the next line of stdin when the code did not come
+     * from there. Without one, the code is interrupted with a message saying so.
+     */
+    private void answer(TetherClient client, String sessionId, ExecutionEvent.InputRequest request,
+                        boolean stdinFree, PrintWriter err) {
+        String line = null;
+        Console console = System.console();
+        if (stdinFree && console != null && ReplCommand.stdinIsTerminal()) {
+            if (request.password()) {
+                char[] secret = console.readPassword("%s", request.prompt());
+                line = secret == null ? null : new String(secret);
+            } else {
+                line = console.readLine("%s", request.prompt());
+            }
+        } else if (stdinFree) {
+            try {
+                if (answers == null) {
+                    answers = new BufferedReader(new InputStreamReader(TetherCli.root(spec).in, StandardCharsets.UTF_8));
+                }
+                line = answers.readLine();
+            } catch (IOException e) {
+                line = null;
+            }
+        }
+        try {
+            if (line != null) {
+                client.input(sessionId, line);
+                return;
+            }
+            client.interrupt(sessionId);
+            err.println("tether: the code asked for input and " + (stdinFree ? "stdin has ended" : "stdin holds the "
+                    + "code or --stdin") + ": interrupted it (pass its input with --stdin)");
+        } catch (TetherClientException e) {
+            err.println("tether: " + e.code() + ": " + e.detail());
+        }
+        err.flush();
     }
 
     /** The JVM is stopping (Ctrl-C) while the code runs: ask the server to stop it too. */

@@ -29,6 +29,7 @@ final class ExecutionPrinter {
     private volatile String sessionId;
     private boolean outMidLine;
     private boolean errMidLine;
+    private java.util.function.Consumer<ExecutionEvent.InputRequest> inputHandler = request -> { };
 
     /**
      * @param announceSession whether to print {@code session: ID} on stderr when the execution
@@ -39,6 +40,16 @@ final class ExecutionPrinter {
         this.err = err;
         this.announceSession = announceSession;
         this.files = files;
+    }
+
+    /**
+     * What answers the execution's input requests (it reads a line and sends it, or
+     * interrupts the code); called on the printing thread, after the output before the
+     * request is shown. By default nothing answers.
+     */
+    ExecutionPrinter onInput(java.util.function.Consumer<ExecutionEvent.InputRequest> handler) {
+        this.inputHandler = handler;
+        return this;
     }
 
     /** The session of the running execution; {@code null} until it has started. */
@@ -64,6 +75,12 @@ final class ExecutionPrinter {
                 case ExecutionEvent.Display d -> bundle(d.output());
                 case ExecutionEvent.End end -> {
                     return end.execution();
+                }
+                case ExecutionEvent.InputRequest request -> {
+                    out.flush();
+                    err.flush();
+                    inputHandler.accept(request);
+                    outMidLine = false; // the answer ended with the user's Enter
                 }
                 default -> {
                     // result and error: the end event carries them too

@@ -3,6 +3,7 @@ package io.tether.cli;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.client.ExecuteRequest;
+import io.tether.client.ExecutionEvent;
 import io.tether.client.ExecutionStream;
 import io.tether.client.Session;
 import io.tether.client.TetherClient;
@@ -136,7 +137,7 @@ final class ReplCommand implements Callable<Integer> {
      * exists also when they are redirected, and {@code Console.isTerminal()} tells; the build
      * targets 21, where a console exists only for a terminal.
      */
-    private static boolean stdinIsTerminal() {
+    static boolean stdinIsTerminal() {
         Console console = System.console();
         if (console == null) {
             return false;
@@ -161,6 +162,7 @@ final class ReplCommand implements Callable<Integer> {
         private final PrintWriter err;
         private volatile boolean executing;
         private volatile boolean stopped;
+        private Lines lines;
         private OutputFiles files = new OutputFiles(null);
 
         Repl(TetherClient client, String sessionId, MultiLineInput input, PrintWriter out, PrintWriter err) {
@@ -177,6 +179,7 @@ final class ReplCommand implements Callable<Integer> {
         }
 
         void loop(Lines lines) {
+            this.lines = lines;
             List<String> buffer = new ArrayList<>();
             while (true) {
                 String line;
@@ -205,7 +208,7 @@ final class ReplCommand implements Callable<Integer> {
         }
 
         private void run(String code) {
-            ExecutionPrinter printer = new ExecutionPrinter(out, err, false, files);
+            ExecutionPrinter printer = new ExecutionPrinter(out, err, false, files).onInput(this::answer);
             executing = true;
             try {
                 try (ExecutionStream stream = client.stream(sessionId, ExecuteRequest.of(code))) {
@@ -219,6 +222,32 @@ final class ReplCommand implements Callable<Integer> {
                 err.flush();
             } finally {
                 executing = false;
+            }
+        }
+
+        /**
+         * The code waits for input: a line read as the code's own (on a terminal without echo
+         * for a password, and kept out of the history); Ctrl-C or the end of input interrupts it.
+         */
+        private void answer(ExecutionEvent.InputRequest request) {
+            String line;
+            try {
+                line = lines.readInput(request.prompt(), request.password());
+            } catch (Cancelled c) {
+                line = null;
+            }
+            try {
+                if (line == null) {
+                    client.interrupt(sessionId);
+                } else {
+                    client.input(sessionId, line);
+                }
+            } catch (TetherClientException e) {
+                if (e.sessionGone() || e.status() == 0) {
+                    throw e;
+                }
+                err.println("tether: " + e.code() + ": " + e.detail()); // e.g. it timed out meanwhile
+                err.flush();
             }
         }
 
@@ -276,6 +305,13 @@ final class ReplCommand implements Callable<Integer> {
          */
         String read(String prompt);
 
+        /**
+         * A line the running code asked for, or {@code null} at the end of input.
+         *
+         * @throws Cancelled on Ctrl-C while the line is typed
+         */
+        String readInput(String prompt, boolean password);
+
         boolean interactive();
 
         @Override
@@ -297,6 +333,11 @@ final class ReplCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw TetherException.invalid("cannot read stdin: " + e.getMessage());
             }
+        }
+
+        @Override
+        public String readInput(String prompt, boolean password) {
+            return read(prompt); // the next line of the pipe, as python3 reads a piped stdin
         }
 
         @Override
@@ -346,6 +387,21 @@ final class ReplCommand implements Callable<Integer> {
                 throw new Cancelled();
             } catch (EndOfFileException e) {
                 return null;
+            }
+        }
+
+        @Override
+        public String readInput(String prompt, boolean password) {
+            reader.setVariable(LineReader.DISABLE_HISTORY, true);
+            try {
+                // A mask of NUL echoes nothing.
+                return password ? reader.readLine(prompt, '\0') : reader.readLine(prompt);
+            } catch (UserInterruptException e) {
+                throw new Cancelled();
+            } catch (EndOfFileException e) {
+                return null;
+            } finally {
+                reader.setVariable(LineReader.DISABLE_HISTORY, false);
             }
         }
 

@@ -139,6 +139,7 @@ public final class TetherCli {
             case STORE_FAILURE, SHUTTING_DOWN, RUNTIME_UNAVAILABLE -> 6;
             case UNAUTHORIZED, FORBIDDEN -> 7;
             case INTERNAL -> 1;
+            case NO_INPUT_REQUESTED -> 9;
         };
     }
 

@@ -250,6 +250,43 @@ class ServerCliTest {
     }
 
     @Test
+    void replAnswersInputRequestsWithTheNextLineOfAPipe() throws Exception {
+        Result r = tether(String.join("\n",
+                "name = input('Name? ')",
+                "Ada",
+                "print('hi ' + name)",
+                "import getpass; len(getpass.getpass())",
+                "s3cret",
+                ""), "repl", "python");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("hi Ada\n6\n");
+    }
+
+    @Test
+    void execReadsItsStdinTextThenAnswersFromStdinOrInterruptsWhenItHoldsTheCode(@TempDir Path dir)
+            throws Exception {
+        Path text = dir.resolve("input.txt");
+        Files.writeString(text, "one\ntwo\n");
+        Result fromFile = tether("", "exec", "--stdin", text.toString(), "print(input() + input())");
+        assertThat(fromFile.exit()).as(fromFile.err()).isZero();
+        assertThat(fromFile.out()).isEqualTo("onetwo\n");
+
+        Result answered = tether("Bob\n", "exec", "print('hello', input('who? '))");
+        assertThat(answered.exit()).as(answered.err()).isZero();
+        assertThat(answered.out()).isEqualTo("hello Bob\n");
+
+        Result fromPipe = tether("x = 1\ninput()\n", "exec");
+        assertThat(fromPipe.exit()).isEqualTo(1);
+        assertThat(fromPipe.err()).contains("asked for input").contains("--stdin");
+
+        Result plain = tether("", "exec", "--json", "input()");
+        assertThat(plain.exit()).isEqualTo(1);
+        assertThat(plain.out()).contains("EOFError");
+        Result json = tether("", "exec", "--json", "--stdin", text.toString(), "input()");
+        assertThat(json.json()).containsEntry("result", Map.of("text/plain", "'one'", "application/json", "one"));
+    }
+
+    @Test
     void sessionsAndStatsCallTheServerThatRunsOnTheDataDirectory(@TempDir Path elsewhere) throws Exception {
         Map<String, Object> created = tether("", "sessions", "create", "--owner", "carol", "--json").json();
         String id = (String) created.get("id");

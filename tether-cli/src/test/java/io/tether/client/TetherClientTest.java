@@ -279,6 +279,37 @@ class TetherClientTest {
     }
 
     @Test
+    void inputRequestsArriveInTheStreamAndAreAnsweredStdinFeedsAPlainExecution() {
+        Session s = alice.createSession("python");
+        try {
+            List<ExecutionEvent> events = new ArrayList<>();
+            try (ExecutionStream stream = alice.stream(s.id(), ExecuteRequest.of(
+                    "import getpass\nname = input('Name? ')\npw = getpass.getpass()\nname + ':' + str(len(pw))"))) {
+                while (stream.hasNext()) {
+                    ExecutionEvent e = stream.next();
+                    events.add(e);
+                    if (e instanceof ExecutionEvent.InputRequest request) {
+                        alice.input(s.id(), request.password() ? "secret" : "Ada");
+                    }
+                }
+            }
+            assertThat(events).filteredOn(e -> e instanceof ExecutionEvent.InputRequest).containsExactly(
+                    new ExecutionEvent.InputRequest("Name? ", false), new ExecutionEvent.InputRequest("Password: ", true));
+            assertThat(events.get(events.size() - 1)).isInstanceOfSatisfying(ExecutionEvent.End.class,
+                    end -> assertThat(end.execution().value()).isEqualTo("Ada:6"));
+
+            assertThat(alice.execute(s.id(), ExecuteRequest.of("input() + input()").withStdin("a\nb\n")).value())
+                    .isEqualTo("ab");
+            Execution eof = alice.execute(s.id(), "input()");
+            assertThat(eof.error().name()).isEqualTo("EOFError");
+            assertThatThrownBy(() -> alice.input(s.id(), "nobody asked")).isInstanceOfSatisfying(
+                    TetherClientException.class, e -> assertThat(e.code()).isEqualTo("no_input_requested"));
+        } finally {
+            alice.endSession(s.id());
+        }
+    }
+
+    @Test
     void aPublisherRunsTheCodeWhenSubscribedAndFollowsDemand() throws Exception {
         Session s = alice.createSession("python");
         try {

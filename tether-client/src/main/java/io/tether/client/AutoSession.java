@@ -161,6 +161,20 @@ public final class AutoSession implements AutoCloseable {
     }
 
     /**
+     * Answers the input request of the session's streamed execution; see
+     * {@link TetherClient#input}. Without a session nothing waits: {@code no_input_requested}.
+     */
+    public void input(String value) {
+        ensureOpen();
+        String id = current.get();
+        if (id == null) {
+            throw TetherClientException.local("no_input_requested",
+                    "the session has not started: nothing waits for input", true, false, null);
+        }
+        api.input(id, value, policy);
+    }
+
+    /**
      * Interrupts the code running in the session. Without a session nothing runs, so
      * nothing is created; a lost session is reported as usual (and not replaced).
      */

@@ -182,6 +182,8 @@ final class EventLines implements Flow.Subscriber<String> {
             case "result" -> new ExecutionEvent.Result(Wire.map(n));
             case "error" -> new ExecutionEvent.Error(Wire.error(n));
             case "end" -> new ExecutionEvent.End(Wire.execution(n));
+            case "input_request" -> new ExecutionEvent.InputRequest(n.path("prompt").asText(),
+                    n.path("password").asBoolean());
             default -> null;
         };
     }

@@ -16,23 +16,38 @@ import java.util.Objects;
  *     does the client retry when the request may already have reached the server (the
  *     connection broke after sending, or the answer timed out). Default {@code false}.
  */
-public record ExecuteRequest(String code, Duration timeout, boolean idempotent) {
+public record ExecuteRequest(String code, Duration timeout, boolean idempotent, String stdin) {
     public ExecuteRequest {
         Objects.requireNonNull(code, "code");
         Wire.checkTimeout("timeout", timeout);
     }
 
+    /** Without stdin text. */
+    public ExecuteRequest(String code, Duration timeout, boolean idempotent) {
+        this(code, timeout, idempotent, null);
+    }
+
     /** This code with the default timeout, not idempotent. */
     public static ExecuteRequest of(String code) {
-        return new ExecuteRequest(code, null, false);
+        return new ExecuteRequest(code, null, false, null);
     }
 
     public ExecuteRequest withTimeout(Duration timeout) {
-        return new ExecuteRequest(code, timeout, idempotent);
+        return new ExecuteRequest(code, timeout, idempotent, stdin);
     }
 
     /** Marks the code safe to run twice, so that it is retried also when it may have run. */
     public ExecuteRequest asIdempotent() {
-        return new ExecuteRequest(code, timeout, true);
+        return new ExecuteRequest(code, timeout, true, stdin);
+    }
+
+    /**
+     * Text the code reads as standard input ({@code input()}, {@code sys.stdin},
+     * {@code System.in}), line by line; past its end a streamed execution asks for more
+     * ({@link ExecutionEvent.InputRequest}), any other reads end of file (Python's
+     * {@code input()} raises {@code EOFError}). {@code null} for none.
+     */
+    public ExecuteRequest withStdin(String stdin) {
+        return new ExecuteRequest(code, timeout, idempotent, stdin);
     }
 }

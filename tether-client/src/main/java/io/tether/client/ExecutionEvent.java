@@ -6,7 +6,7 @@ import java.util.Objects;
 /**
  * One event of a streamed execution, in the order the server sends them: {@link Start},
  * then {@link Stdout}, {@link Stderr} and {@link Display} in the order the code writes and
- * displays, then {@link Result} (only when
+ * displays (and {@link InputRequest} when it waits for input), then {@link Result} (only when
  * there is a value), {@link Error} (only when it raised) and always {@link End} last.
  */
 public sealed interface ExecutionEvent {
@@ -50,6 +50,20 @@ public sealed interface ExecutionEvent {
     record Error(ExecutionError error) implements ExecutionEvent {
         public Error {
             Objects.requireNonNull(error, "error");
+        }
+    }
+
+    /**
+     * The code waits for a line of input ({@code input()}, {@code getpass}, a read of
+     * {@code System.in}); answer with {@link TetherClient#input} (or
+     * {@link AutoSession#input}). Its timeout keeps running; an interrupt ends the wait.
+     *
+     * @param prompt   what the code asked with (not part of its stdout); may be empty
+     * @param password whether the answer is a secret not to be echoed ({@code getpass})
+     */
+    record InputRequest(String prompt, boolean password) implements ExecutionEvent {
+        public InputRequest {
+            Objects.requireNonNull(prompt, "prompt");
         }
     }
 

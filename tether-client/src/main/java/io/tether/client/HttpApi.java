@@ -153,6 +153,12 @@ final class HttpApi {
                 false), p);
     }
 
+    void input(String sessionId, String value, CallPolicy p) {
+        Objects.requireNonNull(value, "value");
+        send(Transport.Call.json("POST", sessionPath(sessionId) + "/input", Map.of("value", value), sessionId,
+                requestTimeout, false), p);
+    }
+
     Session restart(String sessionId, CallPolicy p) {
         return session(send(Transport.Call.json("POST", sessionPath(sessionId) + "/restart", null, sessionId,
                 requestTimeout, false), p));
@@ -253,6 +259,9 @@ final class HttpApi {
         }
         if (runtime != null) {
             body.put("runtime", runtime);
+        }
+        if (request.stdin() != null) {
+            body.put("stdin", request.stdin());
         }
         return Transport.Call.json("POST", path, body, sessionId, answerWait(timeout),
                 request.idempotent() || p.idempotent());

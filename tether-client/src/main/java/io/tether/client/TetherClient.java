@@ -209,6 +209,18 @@ public final class TetherClient implements AutoCloseable {
         return api.inspect(sessionId, code, cursor, defaults);
     }
 
+    /**
+     * Answers the input request of the session's streamed execution
+     * ({@link ExecutionEvent.InputRequest}): {@code value} is the line its code reads, without
+     * a line end. Never retried once sent.
+     *
+     * @throws TetherClientException {@code no_input_requested} when the execution does not wait
+     *     for input (any more); {@code invalid_request} for a value with a line break
+     */
+    public void input(String sessionId, String value) {
+        api.input(sessionId, value, defaults);
+    }
+
     /** Gives a session a fresh interpreter (same session, same files). Never retried once sent. */
     public Session restart(String sessionId) {
         return api.restart(sessionId, defaults);

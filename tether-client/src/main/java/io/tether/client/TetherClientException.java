@@ -11,7 +11,8 @@ import java.util.Optional;
  * {@code docs/http-api.md}: {@code invalid_request}, {@code unauthorized}, {@code forbidden},
  * {@code session_not_found}, {@code not_found}, {@code session_ended}, {@code session_busy},
  * {@code payload_too_large}, {@code limit_exceeded}, {@code runtime_unavailable},
- * {@code shutting_down}, {@code store_failure}, {@code internal}) and {@link #status()} is
+ * {@code shutting_down}, {@code store_failure}, {@code internal}, {@code no_input_requested}) and
+ * {@link #status()} is
  * the HTTP status. When it did not, the status is {@code 0} and the code is the client's:
  * <ul>
  * <li>{@code connection_failed}: no connection could be made; the request was not sent.

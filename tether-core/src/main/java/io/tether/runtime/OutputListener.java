@@ -24,6 +24,26 @@ public interface OutputListener {
     }
 
     /**
+     * Whether this listener answers input requests: when it does, code that reads its
+     * standard input past the request's {@code stdin} text waits for an answer
+     * ({@link #inputRequested}); when not (the default), it reads end-of-file.
+     */
+    default boolean acceptsInput() {
+        return false;
+    }
+
+    /**
+     * The code waits for a line of input ({@code input()}, {@code getpass}, a read of
+     * {@code System.in}), after every {@link #output} before it; the caller answers with
+     * {@link Worker#answerInput}. Only called when {@link #acceptsInput}.
+     *
+     * @param prompt   what the code asked with (not written to standard output); may be empty
+     * @param password whether the answer is a secret not to be echoed ({@code getpass})
+     */
+    default void inputRequested(String prompt, boolean password) {
+    }
+
+    /**
      * Called by the session manager once the execution has its number, before it runs
      * (workers do not call it). A server uses it to tell a client which execution to
      * fetch if it goes away before the end.

@@ -59,6 +59,17 @@ public interface Worker extends AutoCloseable {
         return Inspection.NOT_FOUND;
     }
 
+    /**
+     * Answers the input request of the running execution ({@link OutputListener#inputRequested}):
+     * {@code value} is the line it reads (without its line end). Any thread.
+     *
+     * @return false when no execution waits for input (none runs, or it did not ask, or it
+     *     was answered already); the default, for runtimes without input
+     */
+    default boolean answerInput(String value) {
+        return false;
+    }
+
     /** Interrupts the running execution, keeping the interpreter's state; no-op when idle. */
     void interrupt();
 

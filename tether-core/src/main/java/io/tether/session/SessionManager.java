@@ -456,6 +456,17 @@ public final class SessionManager implements AutoCloseable {
      */
     public ExecutionResult execute(Access access, String id, String code, Duration timeout,
                                    OutputListener listener) {
+        return execute(access, id, code, null, timeout, listener);
+    }
+
+    /**
+     * {@link #execute(Access, String, String, Duration, OutputListener)} with standard input:
+     * the code reads {@code stdin} (may be {@code null}) line by line, then asks
+     * {@code listener} for more when it {@linkplain OutputListener#acceptsInput accepts input}
+     * (answered with {@link #input}), else reads end-of-file.
+     */
+    public ExecutionResult execute(Access access, String id, String code, String stdin, Duration timeout,
+                                   OutputListener listener) {
         Objects.requireNonNull(access, "access");
         Objects.requireNonNull(code, "code");
         OutputListener out = listener == null ? OutputListener.NONE : listener;
@@ -473,7 +484,8 @@ public final class SessionManager implements AutoCloseable {
                 LiveWorker.Running running = lw.begin(number, code, sessions.now());
                 out.started(number);
                 try {
-                    result = lw.execute(running, new ExecutionRequest(number, code, left), out);
+                    result = lw.execute(running, new ExecutionRequest(number, code, left, stdin, out.acceptsInput()),
+                            out);
                     // Stored before it stops being the running one: a reader finds it in one or the other.
                     sessions.afterExecution(ls, new ExecutionRecord(id, code, running.startedAt, sessions.now(),
                             result));
@@ -587,6 +599,27 @@ public final class SessionManager implements AutoCloseable {
         gate.enter();
         try {
             workerOf(sessions.active(access, id)).worker.interrupt();
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * Answers the input request of the session's running execution (see
+     * {@link OutputListener#inputRequested}): {@code value} is the line its code reads.
+     *
+     * @throws TetherException {@code no_input_requested} when its execution does not wait for
+     *     input; as {@link #interrupt} otherwise
+     */
+    public void input(Access access, String id, String value) {
+        Objects.requireNonNull(access, "access");
+        Objects.requireNonNull(value, "value");
+        gate.enter();
+        try {
+            if (!workerOf(sessions.active(access, id)).worker.answerInput(value)) {
+                throw new TetherException(ErrorCode.NO_INPUT_REQUESTED,
+                        "session " + id + " has no execution waiting for input");
+            }
         } finally {
             gate.exit();
         }

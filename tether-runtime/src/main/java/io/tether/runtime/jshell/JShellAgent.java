@@ -1,7 +1,6 @@
 package io.tether.runtime.jshell;
 
 import java.io.BufferedInputStream;
-import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -50,6 +49,7 @@ final class JShellAgent {
     private final OutputStream socketOut;
     private final CaptureStream stdout;
     private final CaptureStream stderr;
+    private final AgentInput stdin;
     private final JShell shell;
     private final SnippetRunner runner;
     private final ExecutorService evaluator = Executors.newSingleThreadExecutor(r -> daemon(r, "tether-eval"));
@@ -66,11 +66,15 @@ final class JShellAgent {
         this.stderr = new CaptureStream(this::send, Wire.STDERR);
         PrintStream out = new PrintStream(stdout, false, StandardCharsets.UTF_8);
         PrintStream err = new PrintStream(stderr, false, StandardCharsets.UTF_8);
-        InputStream none = new ByteArrayInputStream(new byte[0]);
+        this.stdin = new AgentInput(() -> {
+            stdout.flush();
+            stderr.flush();
+            send(Wire.INPUT_REQUEST, new byte[0]);
+        });
         System.setOut(out);
         System.setErr(err);
-        System.setIn(none);
-        this.shell = JShell.builder().executionEngine("local").out(out).err(err).in(none).build();
+        System.setIn(stdin);
+        this.shell = JShell.builder().executionEngine("local").out(out).err(err).in(stdin).build();
         this.runner = new SnippetRunner(shell);
     }
 
@@ -114,7 +118,10 @@ final class JShellAgent {
                         Wire.Fields.Reader fields = frame.fields();
                         String code = fields.string();
                         long maxOutput = fields.longValue();
+                        String text = fields.string();
+                        boolean interactive = fields.bool();
                         Job job = new Job();
+                        stdin.begin(text, interactive, () -> job.stopped);
                         current = job;
                         evaluator.execute(() -> execute(job, code, maxOutput));
                     }
@@ -122,9 +129,11 @@ final class JShellAgent {
                         Job job = current;
                         if (job != null) {
                             job.stopped = true;
+                            stdin.wake();
                             shell.stop();
                         }
                     }
+                    case Wire.INPUT -> stdin.answer(frame.fields().string());
                     case Wire.PING -> send(Wire.PONG, new byte[0]);
                     case Wire.COMPLETE -> {
                         Wire.Fields.Reader fields = frame.fields();

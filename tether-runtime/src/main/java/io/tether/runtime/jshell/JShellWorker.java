@@ -51,6 +51,8 @@ final class JShellWorker implements Worker {
     private volatile Runnable deathAction = () -> { };
     /** The execution in flight and the output it keeps; {@code null} between executions. */
     private volatile InFlight inFlight;
+    /** The running execution asked for input and was not answered yet; guarded by stopLock for answers. */
+    private volatile boolean awaitingInput;
 
     private record InFlight(long number, OutputCollector output) {
     }
@@ -113,6 +115,7 @@ final class JShellWorker implements Worker {
             try {
                 return run(current, request, output, started);
             } finally {
+                awaitingInput = false;
                 inFlight = null;
                 current.nativeOutput(null);
                 synchronized (stopLock) {
@@ -141,7 +144,8 @@ final class JShellWorker implements Worker {
             // BUSY only once EXECUTE is out, so an interrupt that sees BUSY reaches this execution.
             synchronized (stopLock) {
                 current.send(Wire.EXECUTE, new Wire.Fields.Writer().string(request.code())
-                        .longValue(options.limits().maxOutputBytes()).bytes());
+                        .longValue(options.limits().maxOutputBytes()).string(request.stdin())
+                        .bool(request.interactive()).bytes());
                 state = WorkerState.BUSY;
             }
         } catch (IOException e) {
@@ -172,6 +176,12 @@ final class JShellWorker implements Worker {
                 switch (frame.type()) {
                     case Wire.STDOUT -> output.append(OutputListener.Stream.STDOUT, frame.fields().string());
                     case Wire.STDERR -> output.append(OutputListener.Stream.STDERR, frame.fields().string());
+                    case Wire.INPUT_REQUEST -> {
+                        awaitingInput = true;
+                        if (request.interactive()) {
+                            output.inputRequested();
+                        }
+                    }
                     case Wire.RESULT -> {
                         return finished(request, Wire.Outcome.decode(frame.payload()), timedOut, timeout, output,
                                 started);
@@ -268,6 +278,24 @@ final class JShellWorker implements Worker {
             current.send(Wire.STOP, new byte[0]);
         } catch (IOException e) {
             // The agent is gone; the execution loop sees the end of its socket next.
+        }
+    }
+
+    @Override
+    public boolean answerInput(String value) {
+        java.util.Objects.requireNonNull(value, "value");
+        synchronized (stopLock) {
+            AgentProcess current = agent;
+            if (!awaitingInput || inFlight == null || state != WorkerState.BUSY) {
+                return false;
+            }
+            awaitingInput = false;
+            try {
+                current.send(Wire.INPUT, new Wire.Fields.Writer().string(value).bytes());
+            } catch (IOException e) {
+                return false; // the process died: the execution ends crashed
+            }
+            return true;
         }
     }
 

@@ -55,6 +55,18 @@ final class OutputCollector {
         }
     }
 
+    /** The code waits for a line of input (System.in has no prompt). */
+    synchronized void inputRequested() {
+        if (listener == null) {
+            return;
+        }
+        try {
+            listener.inputRequested("", false);
+        } catch (RuntimeException e) {
+            listener = null;
+        }
+    }
+
     synchronized void markTruncated() {
         truncated = true;
     }

@@ -30,7 +30,10 @@ final class Wire {
     static final int MAX_FRAME = 256 << 20;
 
     // parent -> agent
-    /** Run code: string code, long maximum output bytes per stream. */
+    /**
+     * Run code: string code, long maximum output bytes per stream, string stdin text (null
+     * for none), boolean interactive (input is asked for past it).
+     */
     static final byte EXECUTE = 1;
     /** Stop the running execution; no payload. */
     static final byte STOP = 2;
@@ -40,6 +43,8 @@ final class Wire {
     static final byte COMPLETE = 4;
     /** Inspect: string code, int cursor (a UTF-16 index); answered with {@link #DOCUMENTATION}. */
     static final byte INSPECT = 5;
+    /** The line answering an {@link #INPUT_REQUEST}: string, without its line end. */
+    static final byte INPUT = 6;
 
     // agent -> parent
     /** The agent can execute: string Java version. */
@@ -56,6 +61,8 @@ final class Wire {
     static final byte COMPLETION = 15;
     /** Answer to {@link #INSPECT}: string text, null when nothing was found. */
     static final byte DOCUMENTATION = 16;
+    /** The running code reads System.in past its stdin text and waits for {@link #INPUT}; no payload. */
+    static final byte INPUT_REQUEST = 17;
 
     /** One frame. */
     record Frame(byte type, byte[] payload) {

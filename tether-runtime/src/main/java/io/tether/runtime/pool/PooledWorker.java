@@ -44,6 +44,11 @@ final class PooledWorker implements Worker {
     }
 
     @Override
+    public boolean answerInput(String value) {
+        return worker.answerInput(value);
+    }
+
+    @Override
     public void interrupt() {
         worker.interrupt();
     }

@@ -34,6 +34,7 @@ final class Execution {
     private long displayChars;
     private boolean truncated;
     private boolean listenerFailed;
+    private boolean awaitingInput;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition ended = lock.newCondition();
@@ -119,6 +120,38 @@ final class Execution {
             } catch (RuntimeException e) {
                 listenerFailed = true;
             }
+        }
+    }
+
+    /** On the reading thread: the code waits for a line of input. */
+    void inputRequested(String prompt, boolean password) {
+        lock.lock();
+        try {
+            if (finished) {
+                return;
+            }
+            awaitingInput = true;
+        } finally {
+            lock.unlock();
+        }
+        if (!listenerFailed) {
+            try {
+                listener.inputRequested(prompt, password);
+            } catch (RuntimeException e) {
+                listenerFailed = true;
+            }
+        }
+    }
+
+    /** Whether the code waits for input; it does not any more after this (one answer each). */
+    boolean takeInputRequest() {
+        lock.lock();
+        try {
+            boolean was = awaitingInput && !finished;
+            awaitingInput = false;
+            return was;
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -9,6 +9,7 @@ import io.tether.runtime.WorkerOptions;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -34,6 +35,7 @@ final class PythonProcess {
     private static final byte OP_EXEC = 'x';
     private static final byte OP_INTERRUPT = 'i';
     private static final byte OP_PING = 'p';
+    private static final byte OP_INPUT = 'n';
     static final byte OP_COMPLETE = 'c';
     static final byte OP_INSPECT = 'd';
     /** How long a query that overran its timeout has to end once interrupted, before the process is killed. */
@@ -120,8 +122,13 @@ final class PythonProcess {
         return dead.get();
     }
 
-    /** Sends code to run; {@link #await} it on the same thread. */
-    Execution submit(long number, byte[] code, OutputListener listener) {
+    /**
+     * Sends code to run; {@link #await} it on the same thread.
+     *
+     * @param stdin       the UTF-8 text it reads as standard input (may be empty)
+     * @param interactive whether input requests past {@code stdin} go to {@code listener}
+     */
+    Execution submit(long number, byte[] code, byte[] stdin, boolean interactive, OutputListener listener) {
         Execution ex = new Execution(executionIds.incrementAndGet(), number, listener, maxOutputBytes);
         inFlight = ex;
         // terminate() sets dead before it reads inFlight, we set inFlight before we read
@@ -130,10 +137,10 @@ final class PythonProcess {
             ex.crash(deathReason);
             return ex;
         }
-        // length, op, id, then the payload: the cell number and the code
-        ByteBuffer head = ByteBuffer.allocate(21).putInt(9 + 8 + code.length).put(OP_EXEC).putLong(ex.id)
-                .putLong(number).flip();
-        send(head, ByteBuffer.wrap(code));
+        // length, op, id, then the payload: the cell number, flags, stdin, the code
+        ByteBuffer head = ByteBuffer.allocate(26).putInt(9 + 13 + stdin.length + code.length).put(OP_EXEC)
+                .putLong(ex.id).putLong(number).put((byte) (interactive ? 1 : 0)).putInt(stdin.length).flip();
+        send(head, ByteBuffer.wrap(stdin), ByteBuffer.wrap(code));
         return ex;
     }
 
@@ -168,6 +175,21 @@ final class PythonProcess {
     ExecutionOutput outputSoFar(long number) {
         Execution ex = inFlight;
         return ex != null && ex.number == number ? ex.soFar() : null;
+    }
+
+    /**
+     * Answers the input request of the execution in flight.
+     *
+     * @return false when none waits for input
+     */
+    boolean answerInput(String value) {
+        Execution ex = inFlight;
+        if (ex == null || !ex.takeInputRequest()) {
+            return false;
+        }
+        byte[] line = value.getBytes(StandardCharsets.UTF_8);
+        send(ByteBuffer.allocate(13).putInt(9 + line.length).put(OP_INPUT).putLong(ex.id).flip(), ByteBuffer.wrap(line));
+        return true;
     }
 
     /** Interrupts the execution in flight, if any. */
@@ -318,6 +340,12 @@ final class PythonProcess {
                 if (ex != null && ex.id == number(frame, "id")) {
                     ex.display(new Output.DisplayData(object(frame, "data"), object(frame, "metadata"),
                             Boolean.TRUE.equals(frame.get("truncated"))), frameChars);
+                }
+            }
+            case "input" -> {
+                Execution ex = inFlight;
+                if (ex != null && ex.id == number(frame, "id")) {
+                    ex.inputRequested(String.valueOf(frame.get("prompt")), Boolean.TRUE.equals(frame.get("password")));
                 }
             }
             case "done" -> {

@@ -126,7 +126,8 @@ final class PythonWorker implements Worker {
             p = process;
         }
         long start = System.nanoTime();
-        Execution ex = p.submit(request.number(), code, listener);
+        byte[] stdin = request.stdin() == null ? new byte[0] : request.stdin().getBytes(StandardCharsets.UTF_8);
+        Execution ex = p.submit(request.number(), code, stdin, request.interactive(), listener);
         boolean timedOut = false;
         boolean killed = false;
         Duration timeout = request.timeout();
@@ -253,6 +254,12 @@ final class PythonWorker implements Worker {
     public ExecutionOutput outputSoFar(long number) {
         PythonProcess p = process;
         return p == null ? null : p.outputSoFar(number);
+    }
+
+    @Override
+    public boolean answerInput(String value) {
+        PythonProcess p = process;
+        return p != null && state == WorkerState.BUSY && p.answerInput(value);
     }
 
     @Override

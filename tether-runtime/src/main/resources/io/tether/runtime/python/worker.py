@@ -9,7 +9,10 @@
 # Protocol (both directions length-prefixed; lengths are 4-byte big-endian and count
 # the bytes after themselves):
 #   Java -> worker: op (1 byte) | id (8 bytes BE) | payload
-#       b'x' exec       payload = cell number (8 bytes BE) + UTF-8 source
+#       b'x' exec       payload = cell number (8 bytes BE) + flags (1 byte: 1 = interactive,
+#                       the JVM answers input requests) + stdin length (4 bytes BE) + UTF-8
+#                       stdin text + UTF-8 source
+#       b'n' input      payload = UTF-8 line answering the input request of exec id
 #       b'i' interrupt  id = the exec id to interrupt (ignored unless that exec runs)
 #       b'p' ping       answered with a pong carrying the same id
 #       b'c' complete   payload = cursor (4 bytes BE, in code points) + UTF-8 code; only
@@ -24,6 +27,8 @@
 #       {"t":"done","id":..,"status":"ok|error|interrupted","result":{..},"error":{..},"truncated":b}
 #           (and "result_metadata":{..} when the result's bundle has metadata)
 #       {"t":"pong","id":..}
+#       {"t":"input","id":..,"prompt":"..","password":b}  exec id waits for a line of input
+#           (after all its stdout/stderr written before), answered by an b'n' frame
 #       {"t":"answer","id":..,"matches":[..],"cursor_start":..,"cursor_end":..} to complete,
 #       {"t":"answer","id":..,"found":b,"data":{..}} to inspect,
 #       {"t":"answer","id":..,"error":".."} when either failed
@@ -87,7 +92,7 @@ def make_std_files():
     # They name fds 0, 1 and 2, not what those are now, so the fork server makes them once
     # (about half a millisecond) and its children inherit them, unused and empty.
     global _STD_FILES
-    sys.stdin = sys.__stdin__ = io.open(0, 'r', closefd=False)
+    sys.stdin = sys.__stdin__ = STDIN  # see 'input' below; fd 0 is /dev/null
     sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.open(1, 'wb', closefd=False), encoding='utf-8',
                                                    errors='backslashreplace', line_buffering=True)
     sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.open(2, 'wb', closefd=False), encoding='utf-8',
@@ -357,12 +362,15 @@ def signal_control():
     fcntl.fcntl(CTL_IN, fcntl.F_SETFL, fcntl.fcntl(CTL_IN, fcntl.F_GETFL) | os.O_ASYNC)
 
 
-def control_frame(op, fid):
-    global interrupt_id
+def control_frame(op, fid, payload=b''):
+    global interrupt_id, _input_reply
     if op == 0x69:  # i: interrupt
         interrupt_id = fid
     elif op == 0x70:  # p: ping
         send('{"t":"pong","id":%d}' % fid)
+    elif op == 0x6e:  # n: input, for the exec waiting for it (else late: dropped)
+        if fid == _input_waiting and fid:
+            _input_reply = payload.decode('utf-8', 'replace')
 
 
 def serve():
@@ -378,11 +386,13 @@ def serve():
         if payload is None:
             die()
         if op == 0x78:  # x: exec
-            execute(fid, int.from_bytes(payload[:8], 'big'), payload[8:])
+            stdin_end = 13 + int.from_bytes(payload[9:13], 'big')
+            execute(fid, int.from_bytes(payload[:8], 'big'), payload[stdin_end:],
+                    payload[13:stdin_end], payload[8] & 1)
         elif op == 0x63 or op == 0x64:  # c: complete, d: inspect (document)
             query(op, fid, payload)
         else:
-            control_frame(op, fid)
+            control_frame(op, fid, payload)
 
 
 def on_control(signum, frame):
@@ -432,8 +442,9 @@ def take_frames():
             break  # the rest of a frame, or an exec (Java sends none while one runs)
         op = buf[4]
         fid = int.from_bytes(buf[5:13], 'big')
+        payload = buf[13:end]
         buf = _inbuf = buf[end:]
-        control_frame(op, fid)
+        control_frame(op, fid, payload)
 
 
 # --- executions -----------------------------------------------------------------------
@@ -686,6 +697,125 @@ def display(*objs, raw=False, metadata=None):
             eid, data_json, md_json or '{}', 'true' if truncated else 'false'))
 
 
+# --- input ------------------------------------------------------------------------------
+# input(), getpass.getpass() and sys.stdin read the execution's stdin text (sent with the
+# exec frame) line by line; past its end, an interactive execution (the JVM answers) sends
+# an input frame and waits for the answer, any other reads end-of-file: input() raises
+# EOFError saying how to give input. While it waits, the main thread reads the control
+# channel itself (SIGIO blocked, so no handler takes the answer between its check and its
+# poll): an interrupt raises KeyboardInterrupt in the code that waits, as in time.sleep.
+# fd 0 stays /dev/null: os.read(0) and child processes read nothing.
+NO_INPUT = ('no input: pass "stdin" text with the execution, or stream the execution '
+            '(Accept: text/event-stream) and answer its input_request events with '
+            'POST /v1/sessions/{id}/input')
+_stdin_text = ''      # what is left of the execution's stdin text
+_interactive = 0      # the JVM answers input requests for the running execution
+_input_waiting = 0    # the exec id waiting for an answer, 0 when none waits
+_input_reply = None
+_builtin_input = builtins.input
+
+
+def stdin_line(prompt='', password=False, ask=True):
+    # The next line with its line end, or '' at end-of-file.
+    global _stdin_text
+    if _stdin_text:
+        if prompt:
+            sys.stdout.write(prompt)  # as python3 does when its stdin is not a terminal
+        i = _stdin_text.find('\n') + 1 or len(_stdin_text)
+        line, _stdin_text = _stdin_text[:i], _stdin_text[i:]
+        return line
+    if not ask or not _interactive or current_id == 0:
+        return ''
+    return ask_input(prompt, password) + '\n'
+
+
+def ask_input(prompt, password):
+    global _input_waiting, _input_reply
+    eid = current_id
+    _input_reply = None
+    _input_waiting = eid
+    mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGIO})
+    try:
+        send_in_order('{"t":"input","id":%d,"prompt":%s,"password":%s}' % (
+            eid, _str(prompt), 'true' if password else 'false'))
+        while True:
+            take_control()  # raises KeyboardInterrupt when interrupted
+            if _input_reply is not None:
+                break
+            _start_poller.poll()
+    finally:
+        _input_waiting = 0
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, mask)
+    reply, _input_reply = _input_reply, None
+    return reply
+
+
+def tether_input(prompt=''):
+    """Reads a line: from the execution's stdin text, else from the client that streams
+    the execution (an input_request event), else raises EOFError."""
+    if sys.stdin is not STDIN:
+        return _builtin_input(prompt)  # user code replaced sys.stdin
+    prompt = str(prompt)
+    line = stdin_line(prompt)
+    if not line:
+        raise EOFError(NO_INPUT)
+    return line[:-1] if line.endswith('\n') else line
+
+
+def tether_getpass(prompt='Password: ', stream=None):
+    """getpass.getpass in a session: as input(), the answer flagged a password (not echoed)."""
+    line = stdin_line(str(prompt), True)
+    if not line:
+        raise EOFError(NO_INPUT)
+    return line[:-1] if line.endswith('\n') else line
+
+
+class Stdin(io.TextIOBase):
+    """sys.stdin of a session: the execution's stdin text, then (when streamed) input requests."""
+    encoding = 'utf-8'
+    errors = 'strict'
+    newlines = None
+
+    def readable(self):
+        return True
+
+    def readline(self, size=-1):
+        line = stdin_line()
+        if size is not None and 0 <= size < len(line):
+            global _stdin_text
+            line, _stdin_text = line[:size], line[size:] + _stdin_text
+        return line
+
+    def read(self, size=-1):
+        global _stdin_text
+        if size is None or size < 0:
+            if _stdin_text:
+                text, _stdin_text = _stdin_text, ''
+                return text
+            return stdin_line()
+        if not _stdin_text:
+            _stdin_text = stdin_line()
+        text, _stdin_text = _stdin_text[:size], _stdin_text[size:]
+        return text
+
+
+STDIN = Stdin()
+
+
+class _GetpassLoader:
+    # Loads the real getpass module, then puts tether_getpass in it: the real one would
+    # open /dev/tty (the server's terminal, when it has one) or read fd 0.
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        module.getpass = tether_getpass
+
+
 # --- matplotlib ------------------------------------------------------------------------
 # Works without configuration, without importing matplotlib at start: a finder first on
 # sys.meta_path notices the first `import matplotlib` and sets MPLBACKEND (unless the
@@ -710,6 +840,12 @@ class _Finder:
     def find_spec(name, path=None, target=None):
         if name == 'matplotlib':
             configure_matplotlib()
+        elif name == 'getpass':
+            for finder in sys.meta_path:
+                spec = None if finder is _Finder else finder.find_spec(name, path, target)
+                if spec is not None:
+                    spec.loader = _GetpassLoader(spec.loader)
+                    return spec
         elif name == BACKEND_MODULE:
             return _frozen_importlib.ModuleSpec(name, _Finder)
         return None
@@ -846,8 +982,10 @@ def refile(code, filename):
     return code.replace(co_filename=filename)
 
 
-def execute(eid, number, source_bytes):
-    global running, running_id, current_id, _display_used, _display_truncated
+def execute(eid, number, source_bytes, stdin_bytes=b'', interactive=0):
+    global running, running_id, current_id, _display_used, _display_truncated, _stdin_text, _interactive
+    _stdin_text = stdin_bytes.decode('utf-8', 'replace') if stdin_bytes else ''
+    _interactive = interactive
     for stream in STREAMS:
         if stream.count or stream.truncated:
             stream.reset()
@@ -900,6 +1038,7 @@ def execute(eid, number, source_bytes):
             pass
     drain_streams()
     current_id = 0
+    _stdin_text = ''
     truncated = (result_truncated or error_truncated or _display_truncated or STREAMS[0].truncated
                  or STREAMS[1].truncated)
     if result is None and error is None and not truncated:
@@ -1456,8 +1595,10 @@ def cold(path, args):
 
 
 # What sessions see of Tether: display() as a builtin and in the module `tether`
-# (`from tether import display`), and the finder of the matplotlib backend.
+# (`from tether import display`), input() reading the execution's input (see 'input'), and
+# the finder of the matplotlib backend and of getpass.
 builtins.display = display
+builtins.input = tether_input
 _tether_module = type(sys)('tether')
 _tether_module.__doc__ = 'Tether session helpers: display(*objs, raw=False, metadata=None).'
 _tether_module.display = display

@@ -68,6 +68,22 @@ final class ExecutionStream implements OutputListener {
         }
     }
 
+    /** Streams accept input: {@code POST /v1/sessions/{id}/input} answers. */
+    @Override
+    public boolean acceptsInput() {
+        return true;
+    }
+
+    @Override
+    public void inputRequested(String prompt, boolean password) {
+        if (!gone) {
+            Map<String, Object> request = new LinkedHashMap<>();
+            request.put("prompt", prompt);
+            request.put("password", password);
+            events.add(event("input_request", request));
+        }
+    }
+
     /** Sends the outcome and ends the stream; returns once it is written or the client is gone. */
     void finish(ExecutionResult r) {
         if (!r.result().isEmpty()) {

@@ -45,8 +45,9 @@ public final class Routes {
     private static final Set<String> CREATE_FIELDS =
             Set.of("runtime", "key", "data", "metadata", "idle_timeout", "max_lifetime", "owner", "network");
     private static final Set<String> PATCH_FIELDS = Set.of("data", "metadata");
-    private static final Set<String> EXECUTE_FIELDS = Set.of("code", "timeout");
-    private static final Set<String> AUTO_EXECUTE_FIELDS = Set.of("code", "timeout", "runtime", "network");
+    private static final Set<String> EXECUTE_FIELDS = Set.of("code", "timeout", "stdin");
+    private static final Set<String> AUTO_EXECUTE_FIELDS = Set.of("code", "timeout", "runtime", "network", "stdin");
+    private static final Set<String> INPUT_FIELDS = Set.of("value");
     private static final Set<String> END_FIELDS = Set.of("reason");
     private static final Set<String> CURSOR_FIELDS = Set.of("code", "cursor");
 
@@ -183,6 +184,7 @@ public final class Routes {
             new Route("POST", "/v1/sessions/{id}/restart", false, (r, x) -> r.restart(x, x.var("id"))),
             new Route("POST", "/v1/sessions/{id}/complete", false, (r, x) -> r.complete(x, x.var("id"))),
             new Route("POST", "/v1/sessions/{id}/inspect", false, (r, x) -> r.inspect(x, x.var("id"))),
+            new Route("POST", "/v1/sessions/{id}/input", false, (r, x) -> r.input(x, x.var("id"))),
             new Route("GET", "/v1/sessions/{id}/files", false, (r, x) -> r.listFiles(x, x.var("id"))),
             new Route("GET", "/v1/sessions/{id}/files/{path...}", false,
                     (r, x) -> r.file(x, x.var("id"), x.vars.get("path"))),
@@ -300,7 +302,17 @@ public final class Routes {
         JsonBody body = x.json(limits.maxBodyBytes()).only(EXECUTE_FIELDS);
         String code = code(body);
         Duration timeout = timeout(body);
-        execute(x, id, code, timeout);
+        execute(x, id, code, body.string("stdin"), timeout);
+    }
+
+    /** {@code POST /v1/sessions/{id}/input}: answers the input request of the session's execution. */
+    private void input(Exchange x, String id) {
+        String value = x.json(limits.maxBodyBytes()).only(INPUT_FIELDS).requiredString("value");
+        if (value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0) {
+            throw TetherException.invalid("field value is one line of input: it may not contain a line break");
+        }
+        manager.input(x.principal.access(), id, value);
+        x.sendEmpty(204);
     }
 
     private void interrupt(Exchange x, String id) {
@@ -474,24 +486,24 @@ public final class Routes {
             }
         }
         x.response.getHeaders().put(SESSION_HEADER, id);
-        execute(x, id, code, timeout);
+        execute(x, id, code, body.string("stdin"), timeout);
     }
 
-    private void execute(Exchange x, String id, String code, Duration timeout) {
+    private void execute(Exchange x, String id, String code, String stdin, Duration timeout) {
         executionBegins(id);
         try {
             if (x.accepts("text/event-stream")) {
                 ExecutionStream stream = new ExecutionStream(x, id, limits.sseKeepalive());
                 ExecutionResult r;
                 try {
-                    r = manager.execute(x.principal.access(), id, code, timeout, stream);
+                    r = manager.execute(x.principal.access(), id, code, stdin, timeout, stream);
                 } catch (RuntimeException e) {
                     stream.abandon();
                     throw e;
                 }
                 stream.finish(r);
             } else {
-                ExecutionResult r = manager.execute(x.principal.access(), id, code, timeout, null);
+                ExecutionResult r = manager.execute(x.principal.access(), id, code, stdin, timeout, null);
                 x.response.getHeaders().put(EXECUTION_HEADER, Long.toString(r.number()));
                 x.send(200, Wire.result(id, r));
             }

@@ -183,6 +183,7 @@ final class Wire {
             case SHUTTING_DOWN -> "Shutting down";
             case STORE_FAILURE -> "Store failure";
             case INTERNAL -> "Internal error";
+            case NO_INPUT_REQUESTED -> "No input requested";
         };
     }
 
@@ -199,6 +200,7 @@ final class Wire {
             case LIMIT_EXCEEDED -> 429;
             case RUNTIME_UNAVAILABLE, SHUTTING_DOWN -> 503;
             case STORE_FAILURE, INTERNAL -> 500;
+            case NO_INPUT_REQUESTED -> 409;
         };
     }
 

@@ -85,7 +85,10 @@ final class McpTools {
                         "runtime", prop("string", "The interpreter for a new session: python (default) or jshell"),
                         "timeout", prop("number", "Seconds the code may run (default "
                                 + limits.defaultExecutionTimeout().toSeconds() + ", at most "
-                                + limits.maxExecutionTimeout().toSeconds() + ")")), "code"),
+                                + limits.maxExecutionTimeout().toSeconds() + ")"),
+                        "stdin", prop("string", "Text the code reads as standard input (input(), sys.stdin, "
+                                + "System.in), line by line; without it, or past its end, input() raises EOFError")),
+                        "code"),
                 this::execute));
         out.add(tool("create_session", "Start a new live session and return its handle, for work kept apart "
                 + "from the automatic session. " + lifetime,
@@ -127,6 +130,7 @@ final class McpTools {
         String handle = args.string("session");
         String runtime = args.string("runtime");
         Duration timeout = args.seconds("timeout", limits.maxExecutionTimeout().toSeconds());
+        String stdin = args.string("stdin");
         long bytes = code.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > limits.maxCodeBytes()) {
             throw new ToolError("execute: code has " + bytes + " bytes; the limit is " + limits.maxCodeBytes());
@@ -156,16 +160,16 @@ final class McpTools {
             session = create(p, runtime != null ? runtime : "python", null, false);
             note = "This ran in a new session; pass session=\"" + session.id() + "\" to keep its state.";
         }
-        return run(caller, session.id(), code,
+        return run(caller, session.id(), code, stdin,
                 timeout != null ? timeout : limits.defaultExecutionTimeout(), note);
     }
 
-    private CallToolResult run(Caller caller, String id, String code, Duration timeout, String note) {
+    private CallToolResult run(Caller caller, String id, String code, String stdin, Duration timeout, String note) {
         Object token = caller.progressToken();
         ExecutionResult r;
         try (McpCalls.Call call = calls.begin(caller.cancelScope(), caller.requestId(), id);
              Progress progress = token == null ? null : new Progress(caller.progress(), limits.progressInterval())) {
-            r = manager.execute(caller.principal().access(), id, code, timeout,
+            r = manager.execute(caller.principal().access(), id, code, stdin, timeout,
                     progress == null ? null : progress::output);
             if (call.cancelled() && r.status() == ExecutionStatus.INTERRUPTED) {
                 note = note == null ? "Cancelled." : note + " Cancelled.";

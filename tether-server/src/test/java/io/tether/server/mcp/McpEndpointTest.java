@@ -122,7 +122,7 @@ class McpEndpointTest {
                 "end_session", "list_sessions", "interrupt", "list_files", "read_file", "write_file");
         McpSchema.Tool execute = tools.stream().filter(t -> t.name().equals("execute")).findFirst().orElseThrow();
         assertThat((Map<String, Object>) execute.inputSchema().get("properties")).containsKeys("code", "session", "runtime",
-                "timeout");
+                "timeout", "stdin");
         assertThat((List<Object>) execute.inputSchema().get("required")).containsExactly("code");
         assertThat(execute.description()).contains("idle");
     }
@@ -137,6 +137,16 @@ class McpEndpointTest {
         assertThat(structured(second).get("result")).isEqualTo("42");
         assertThat(text(second)).contains("42");
         assertThat(structured(second).get("session")).isEqualTo(structured(first).get("session"));
+    }
+
+    @Test
+    void executeReadsItsStdinArgumentAndWithoutItInputRaisesEofError() {
+        McpSyncClient c = client(aliceToken);
+        CallToolResult read = call(c, "execute", Map.of("code", "input('a? ') + '|' + input()", "stdin", "one\ntwo"));
+        assertThat(read.isError()).as(text(read)).isFalse();
+        assertThat(text(read)).contains("'one|two'");
+        CallToolResult none = call(c, "execute", Map.of("code", "input()"));
+        assertThat(text(none)).contains("EOFError").contains("stdin");
     }
 
     @Test
