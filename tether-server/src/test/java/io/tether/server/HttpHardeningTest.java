@@ -45,7 +45,10 @@ class HttpHardeningTest {
     }
 
     private static long created() {
-        return ((Number) admin.get("/v1/stats").json().get("total_created")).longValue();
+        Api.Reply stats = admin.get("/v1/stats");
+        // (it once came back without the figure in a full run: say what the server answered)
+        assertThat(stats.json()).as("GET /v1/stats %d %s", stats.status(), stats.body()).containsKey("total_created");
+        return ((Number) stats.json().get("total_created")).longValue();
     }
 
     private static void refused(Api.Reply r, String detail) {
