@@ -1,5 +1,7 @@
 package io.tether.store.sqlite;
 
+import io.tether.store.jdbc.ExecutionRows;
+import io.tether.store.jdbc.FlushDeadline;
 import io.tether.session.ExecutionRecord;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,5 +1,9 @@
 package io.tether.store.sqlite;
 
+import io.tether.store.jdbc.SessionRows;
+import io.tether.store.jdbc.ExecutionRows;
+import io.tether.store.jdbc.ListQuery;
+import io.tether.store.jdbc.PendingActivity;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.tether.ErrorCode;
 import io.tether.LockFile;

@@ -1,5 +1,6 @@
 package io.tether.store.sqlite;
 
+import io.tether.store.jdbc.SessionRows;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

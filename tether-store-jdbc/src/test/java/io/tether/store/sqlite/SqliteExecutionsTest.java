@@ -1,5 +1,6 @@
 package io.tether.store.sqlite;
 
+import io.tether.store.jdbc.ExecutionRows;
 import static io.tether.store.sqlite.TestExecutions.full;
 import static io.tether.store.sqlite.TestExecutions.ok;
 import static io.tether.store.sqlite.TestSessions.active;

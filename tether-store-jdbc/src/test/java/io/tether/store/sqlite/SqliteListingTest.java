@@ -1,5 +1,6 @@
 package io.tether.store.sqlite;
 
+import io.tether.store.jdbc.ListQuery;
 import static io.tether.store.sqlite.TestSessions.T0;
 import static org.assertj.core.api.Assertions.assertThat;
 
