@@ -3,20 +3,24 @@ package io.tether.server;
 import io.tether.runtime.WorkerOptions.WorkerLimits;
 import io.tether.runtime.sandbox.Sandbox;
 import io.tether.session.WorkerLossPolicy;
+import io.tether.store.postgres.PostgresUrl;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
  * The server's settings, typed and checked: built from {@link Settings} (flags, environment,
  * config file, defaults). See {@code docs/configuration.md}.
  */
-public record ServerConfig(int port, String bind, Path dataDir, String store, boolean auth,
+public record ServerConfig(int port, String bind, Path dataDir, String store, PostgresUrl storeUrl, boolean auth,
                            List<String> allowedHosts, List<String> runtimes, Path python, List<Path> pythonPath,
                            List<String> workerEnv, boolean pythonForkServer,
                            int pythonPoolMinIdle, int pythonPoolMaxWorkers, int jshellPoolMinIdle,
@@ -41,15 +45,14 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
      *     from and what is allowed
      */
     public static ServerConfig from(Settings s) {
-        String store = s.parse("store", "sqlite, sqlite:/path/file.db or memory", v -> {
-            if (v.equals("sqlite") || v.equals("memory") || (v.startsWith("sqlite:") && v.length() > 7)) {
+        String store = s.parse("store", "sqlite, sqlite:/path/file.db, postgresql or memory", v -> {
+            if (v.equals("sqlite") || v.equals("memory") || v.equals("postgresql")
+                    || (v.startsWith("sqlite:") && v.length() > 7)) {
                 return v;
-            }
-            if (v.startsWith("postgres")) {
-                throw new IllegalArgumentException("the PostgreSQL store is not built yet");
             }
             throw new IllegalArgumentException();
         });
+        PostgresUrl storeUrl = storeUrl(s, store);
         boolean auth = s.parse("auth", "token or none", v -> switch (v) {
             case "token" -> true;
             case "none" -> false;
@@ -105,7 +108,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
         return new ServerConfig(
                 s.integer("port", 0, 65_535), bind,
                 s.parse("data_dir", "a directory path", v -> Path.of(v).toAbsolutePath().normalize()),
-                store, auth, s.list("allowed_hosts"), runtimes, python, List.copyOf(pythonPath), workerEnv,
+                store, storeUrl, auth, s.list("allowed_hosts"), runtimes, python, List.copyOf(pythonPath), workerEnv,
                 s.bool("python_fork_server"),
                 s.integer("python_pool_min_idle", 0, 1000), s.integer("python_pool_max_workers", 1, 100_000),
                 s.integer("jshell_pool_min_idle", 0, 1000), s.integer("jshell_pool_max_workers", 1, 100_000),
@@ -123,6 +126,63 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                 s.duration("shutdown_grace", false), s.duration("sse_keepalive", false),
                 s.parse("sandbox", "auto, required or off", Sandbox.Mode::of), s.bool("sandbox_network"),
                 autoProcesses, s.bool("access_log"));
+    }
+
+    /**
+     * The PostgreSQL store the settings name ({@code store = postgresql}), with its password;
+     * empty for another store. For the commands that open the store without a server.
+     *
+     * @throws IllegalArgumentException as {@link #from} for these settings
+     */
+    public static Optional<PostgresUrl> postgresStore(Settings s) {
+        return Optional.ofNullable(storeUrl(s, s.text("store").trim()));
+    }
+
+    /**
+     * The PostgreSQL store's URL with its password (from the URL, {@code store_password_file}
+     * or {@value Settings#STORE_PASSWORD_ENV}), or {@code null} for another store. Messages
+     * never quote the URL: it may hold the password.
+     */
+    private static PostgresUrl storeUrl(Settings s, String store) {
+        String text = s.text("store_url").trim();
+        String passwordFile = s.text("store_password_file").trim();
+        if (!store.equals("postgresql")) {
+            if (!text.isEmpty() || !passwordFile.isEmpty()) {
+                throw new IllegalArgumentException("setting " + (text.isEmpty() ? "store_password_file (from "
+                        + s.origin("store_password_file") : "store_url (from " + s.origin("store_url"))
+                        + ") is only for store = postgresql, but store is '" + store + "'");
+            }
+            return null;
+        }
+        if (text.isEmpty()) {
+            throw new IllegalArgumentException("store = postgresql needs setting store_url, e.g. "
+                    + "postgresql://tether@db.internal:5432/tether");
+        }
+        PostgresUrl url;
+        try {
+            url = PostgresUrl.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("setting store_url (from " + s.origin("store_url") + "): "
+                    + e.getMessage());
+        }
+        String fromEnv = s.storePassword();
+        int given = (url.hasPassword() ? 1 : 0) + (passwordFile.isEmpty() ? 0 : 1) + (fromEnv == null ? 0 : 1);
+        if (given > 1) {
+            throw new IllegalArgumentException("the PostgreSQL password is given more than once (in store_url, "
+                    + "store_password_file and " + Settings.STORE_PASSWORD_ENV + "): give it one way");
+        }
+        if (!passwordFile.isEmpty()) {
+            try {
+                String content = Files.readString(Path.of(passwordFile));
+                int eol = content.indexOf('\n');
+                return url.withPassword((eol < 0 ? content : content.substring(0, eol)).strip());
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException("setting store_password_file (from "
+                        + s.origin("store_password_file") + "): cannot read " + passwordFile + ": "
+                        + e.getClass().getSimpleName());
+            }
+        }
+        return fromEnv == null ? url : url.withPassword(fromEnv);
     }
 
     private static long positive(Settings s, String key) {

@@ -46,7 +46,9 @@ public final class Settings {
             new Setting("port", "8080", "TCP port to listen on; 0 picks a free one (printed at start)."),
             new Setting("bind", "127.0.0.1", "Address to listen on. A non-loopback address needs `auth = token`."),
             new Setting("data_dir", "./tether-data", "Directory of the embedded store, tokens and session working directories."),
-            new Setting("store", "sqlite", "`sqlite` (the file `tether.db` in the data directory), `sqlite:/path/file.db`, or `memory` (nothing survives a restart)."),
+            new Setting("store", "sqlite", "`sqlite` (the file `tether.db` in the data directory), `sqlite:/path/file.db`, `postgresql` (the database at `store_url`, which several servers may share, tokens included: docs/cluster.md), or `memory` (nothing survives a restart)."),
+            new Setting("store_url", "", "The database of `store = postgresql`: `postgresql://user@host:5432/db` or a `jdbc:postgresql://` URL. A password may be in it, but rather give it in `store_password_file` or the environment variable `TETHER_STORE_PASSWORD`; it is never logged or shown."),
+            new Setting("store_password_file", "", "A file whose first line is the PostgreSQL password (a mounted secret, mode 0600), for `store = postgresql`."),
             new Setting("auth", "token", "`token`: every request needs `Authorization: Bearer <token>`; `none`: no auth, allowed on loopback only."),
             new Setting("allowed_hosts", "", "Extra `Host` header values accepted (comma-separated); `*` accepts any. Loopback names and the bind address are always accepted."),
             new Setting("runtimes", "python,jshell", "Runtimes to offer (comma-separated): `python`, `jshell`; empty for plain sessions only."),
@@ -86,12 +88,21 @@ public final class Settings {
             new Setting("sse_keepalive", "15s", "Interval of keep-alive comments on an idle event stream."),
             new Setting("access_log", "true", "One line per request at info on logger `io.tether.server.access`: method, route template, status, duration, owner and session id (never a token, a query or a body). `false` turns it off."));
 
+    /**
+     * The environment variable that may hold the PostgreSQL store's password. Not a setting:
+     * a password must not be a flag (other users see a process's arguments) nor sit in the
+     * config file next to the other settings.
+     */
+    public static final String STORE_PASSWORD_ENV = "TETHER_STORE_PASSWORD";
+
     private final Map<String, String> values;
     private final Map<String, String> origins;
+    private final String storePassword;
 
-    private Settings(Map<String, String> values, Map<String, String> origins) {
+    private Settings(Map<String, String> values, Map<String, String> origins, String storePassword) {
         this.values = values;
         this.origins = origins;
+        this.storePassword = storePassword;
     }
 
     /** Every setting, in the order of the documentation table. */
@@ -128,7 +139,7 @@ public final class Settings {
                 origins.put(s.key(), "default");
             }
         }
-        return new Settings(values, origins);
+        return new Settings(values, origins, env.get(STORE_PASSWORD_ENV));
     }
 
     private static Map<String, String> readFile(Path explicit) {
@@ -168,6 +179,11 @@ public final class Settings {
             throw new IllegalArgumentException("no setting '" + key + "'");
         }
         return v;
+    }
+
+    /** The value of {@value #STORE_PASSWORD_ENV}, or {@code null}. Never log it. */
+    String storePassword() {
+        return storePassword;
     }
 
     /** Where a setting's value came from, for error messages. */

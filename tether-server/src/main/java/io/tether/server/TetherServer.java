@@ -27,6 +27,7 @@ import io.tether.session.SessionManager;
 import io.tether.session.SessionManagerBuilder;
 import io.tether.store.InMemorySessionStore;
 import io.tether.store.SessionStore;
+import io.tether.store.postgres.PostgresSessionStore;
 import io.tether.store.sqlite.SqliteSessionStore;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -167,9 +168,6 @@ public final class TetherServer implements AutoCloseable {
     /** Starts on a claimed work root, which the server releases as it closes. */
     private static TetherServer start(ServerConfig config, Server jetty, ServerConnector connector,
                                       List<String> warnings, WorkRoot workRoot) {
-        TokenStore tokens = config.auth() ? TokenStore.open(config.dataDir()) : null;
-        Optional<CreatedToken> created = tokens == null ? Optional.empty() : tokens.ensureAdminToken();
-
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
@@ -181,6 +179,17 @@ public final class TetherServer implements AutoCloseable {
                 .python(config.python()).build();
         WorkerLimits limits = config.workerLimits(sandbox);
         SessionStore store = store(config);
+        TokenStore tokens;
+        Optional<CreatedToken> created;
+        try {
+            tokens = !config.auth() ? null : store instanceof PostgresSessionStore pg
+                    ? TokenStore.inDatabase(pg.dataSource(), pg.url().redacted(), config.dataDir())
+                    : TokenStore.open(config.dataDir());
+            created = tokens == null ? Optional.empty() : tokens.ensureAdminToken();
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
         Map<String, WarmPool> pools = new LinkedHashMap<>();
         SessionManager manager;
         try {
@@ -295,6 +304,9 @@ public final class TetherServer implements AutoCloseable {
         return switch (config.store()) {
             case "memory" -> new InMemorySessionStore();
             case "sqlite" -> SqliteSessionStore.builder().dataDirectory(config.dataDir()).build();
+            // Limits counted in the database too: other nodes' sessions count.
+            case "postgresql" -> PostgresSessionStore.builder().url(config.storeUrl())
+                    .maxSessions(config.maxSessions()).maxSessionsPerOwner(config.maxSessionsPerOwner()).build();
             default -> SqliteSessionStore.builder().file(Path.of(config.store().substring("sqlite:".length()))).build();
         };
     }
@@ -365,6 +377,7 @@ public final class TetherServer implements AutoCloseable {
     /** Prints where it listens and how to call it. */
     public void printBanner(PrintWriter out) {
         out.println("Tether listening on " + url() + "  (data: " + config.dataDir() + ", store: " + config.store()
+                + (config.storeUrl() == null ? "" : " " + config.storeUrl().redacted())
                 + ", runtimes: " + (config.runtimes().isEmpty() ? "none" : String.join(", ", config.runtimes())) + ")");
         out.println("Sandbox " + sandbox.summary());
         if (config.bind().equals("0.0.0.0") || config.bind().equals("::")) {

@@ -79,6 +79,16 @@ final class PostgresSchema {
                         truncated       INTEGER NOT NULL CHECK (truncated IN (0, 1)),
                         outputs         TEXT,
                         PRIMARY KEY (session_id, number)
+                    )""")),
+            // The server's bearer tokens (io.tether.server.auth.TokenStore): only their SHA-256.
+            new Step(2, "tokens", List.of(
+                    """
+                    CREATE TABLE tokens (
+                        id         TEXT    NOT NULL PRIMARY KEY,
+                        owner      TEXT    NOT NULL,
+                        admin      BOOLEAN NOT NULL,
+                        created_at BIGINT  NOT NULL,
+                        sha256     BYTEA   NOT NULL CHECK (length(sha256) = 32)
                     )""")));
 
     private PostgresSchema() {

@@ -21,6 +21,7 @@ import io.tether.store.jdbc.ListQuery;
 import io.tether.store.jdbc.PendingActivity;
 import io.tether.store.jdbc.SessionRows;
 import java.sql.Connection;
+import javax.sql.DataSource;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -121,6 +122,14 @@ public final class PostgresSessionStore implements SessionStore {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * The store's connection pool, for Tether's other tables in the same database (the
+     * server's tokens). Closed with the store.
+     */
+    public DataSource dataSource() {
+        return pool;
     }
 
     /** Where the database is, without its password. */
