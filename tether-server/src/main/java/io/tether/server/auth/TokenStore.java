@@ -23,7 +23,8 @@ import javax.sql.DataSource;
  *
  * <p>A token is {@code tth_} followed by 32 random bytes from {@link SecureRandom} in
  * URL-safe base64 (47 characters in all). Only its SHA-256 hash is stored, in
- * {@code <dataDir>/tokens.json} next to a short public id, its owner, its admin flag and
+ * {@code <dataDir>/tokens.json} (or a PostgreSQL store's {@code tokens} table, see
+ * {@link #inDatabase}) next to a short public id, its owner, its admin flag and
  * its creation time; the secret is shown once, by {@link #create} (or
  * {@link #ensureAdminToken}), and can never be shown again.
  *

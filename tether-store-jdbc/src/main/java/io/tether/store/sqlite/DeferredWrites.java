@@ -1,10 +1,10 @@
 package io.tether.store.sqlite;
 
-import io.tether.store.jdbc.SessionRows;
-import io.tether.store.jdbc.ExecutionRows;
-import io.tether.store.jdbc.PendingActivity;
-import io.tether.store.jdbc.FlushDeadline;
 import io.tether.store.jdbc.Dialect;
+import io.tether.store.jdbc.ExecutionRows;
+import io.tether.store.jdbc.FlushDeadline;
+import io.tether.store.jdbc.PendingActivity;
+import io.tether.store.jdbc.SessionRows;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

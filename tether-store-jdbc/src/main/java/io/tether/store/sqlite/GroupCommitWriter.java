@@ -1,9 +1,9 @@
 package io.tether.store.sqlite;
 
-import io.tether.store.jdbc.SessionRows;
-import io.tether.store.jdbc.Dialect;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.store.jdbc.Dialect;
+import io.tether.store.jdbc.SessionRows;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

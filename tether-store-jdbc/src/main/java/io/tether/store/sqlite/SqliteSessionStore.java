@@ -1,9 +1,5 @@
 package io.tether.store.sqlite;
 
-import io.tether.store.jdbc.SessionRows;
-import io.tether.store.jdbc.ExecutionRows;
-import io.tether.store.jdbc.ListQuery;
-import io.tether.store.jdbc.PendingActivity;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.tether.ErrorCode;
 import io.tether.LockFile;
@@ -17,6 +13,10 @@ import io.tether.store.PageCursor;
 import io.tether.store.SessionQuery;
 import io.tether.store.SessionStore;
 import io.tether.store.StoreCounts;
+import io.tether.store.jdbc.ExecutionRows;
+import io.tether.store.jdbc.ListQuery;
+import io.tether.store.jdbc.PendingActivity;
+import io.tether.store.jdbc.SessionRows;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

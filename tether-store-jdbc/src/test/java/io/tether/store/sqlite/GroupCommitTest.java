@@ -1,6 +1,5 @@
 package io.tether.store.sqlite;
 
-import io.tether.store.jdbc.SessionRows;
 import static io.tether.store.sqlite.TestSessions.T0;
 import static io.tether.store.sqlite.TestSessions.active;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -10,6 +9,7 @@ import io.tether.TetherException;
 import io.tether.session.EndReason;
 import io.tether.session.Session;
 import io.tether.session.SessionStatus;
+import io.tether.store.jdbc.SessionRows;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;

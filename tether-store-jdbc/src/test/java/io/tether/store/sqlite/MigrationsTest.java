@@ -1,6 +1,5 @@
 package io.tether.store.sqlite;
 
-import io.tether.store.jdbc.SessionRows;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,6 +7,7 @@ import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.session.ExecutionRecord;
 import io.tether.session.Session;
+import io.tether.store.jdbc.SessionRows;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

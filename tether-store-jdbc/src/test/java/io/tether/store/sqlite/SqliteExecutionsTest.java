@@ -1,6 +1,5 @@
 package io.tether.store.sqlite;
 
-import io.tether.store.jdbc.ExecutionRows;
 import static io.tether.store.sqlite.TestExecutions.full;
 import static io.tether.store.sqlite.TestExecutions.ok;
 import static io.tether.store.sqlite.TestSessions.active;
@@ -14,6 +13,7 @@ import io.tether.runtime.ExecutionStatus;
 import io.tether.session.ConcurrencyTest;
 import io.tether.session.ExecutionRecord;
 import io.tether.store.InMemorySessionStore;
+import io.tether.store.jdbc.ExecutionRows;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;

@@ -1,6 +1,5 @@
 package io.tether.store.sqlite;
 
-import io.tether.store.jdbc.ListQuery;
 import static io.tether.store.sqlite.TestSessions.T0;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -11,6 +10,7 @@ import io.tether.session.SessionStatus;
 import io.tether.store.InMemorySessionStore;
 import io.tether.store.Page;
 import io.tether.store.SessionQuery;
+import io.tether.store.jdbc.ListQuery;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
