@@ -398,7 +398,8 @@ public final class TetherServer implements AutoCloseable {
                     : "Admin token: " + file);
             out.println("Try:  curl -s -H \"Authorization: Bearer $(cat " + file + ")\" " + url()
                     + "/v1/execute -d '{\"code\": \"1 + 1\"}'");
-            out.println("More tokens:  ./tether token create --owner NAME --data-dir " + config.dataDir());
+            out.println("More tokens:  ./tether token create --owner NAME " + (config.storeUrl() == null
+                    ? "--data-dir " + config.dataDir() : "--store-url " + config.storeUrl().redacted()));
         }
         out.println("Stop with Ctrl-C (graceful: running executions get " + config.shutdownGrace().toSeconds()
                 + " s to finish).");

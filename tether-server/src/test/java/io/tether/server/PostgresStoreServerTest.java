@@ -95,7 +95,8 @@ class PostgresStoreServerTest {
             System.setErr(originalErr);
         }
         String everythingShown = log.toString(StandardCharsets.UTF_8) + banners + String.join("\n", stats);
-        assertThat(banners.toString()).contains("store: postgresql postgresql://postgres@127.0.0.1:" + pg.port());
+        assertThat(banners.toString()).contains("store: postgresql postgresql://postgres@127.0.0.1:" + pg.port())
+                .contains("token create --owner NAME --store-url postgresql://postgres@127.0.0.1:" + pg.port());
         assertThat(log.toString(StandardCharsets.UTF_8)).contains("POST /v1/sessions 201");
         assertThat(everythingShown).doesNotContain(SECRET);
     }
