@@ -1,5 +1,7 @@
 package io.tether.store.postgres;
 
+import io.tether.store.jdbc.SchemaHistory;
+import io.tether.store.jdbc.SchemaHistory.Step;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -8,9 +10,8 @@ import java.sql.Statement;
 import java.util.List;
 
 /**
- * The PostgreSQL schema's history, kept as the SQLite store keeps its own: an ordered,
- * append-only list of steps, each taking the database from one version to the next. The
- * version is the highest row of {@code tether_schema}.
+ * The PostgreSQL schema's {@link SchemaHistory}, run by the same rules as the SQLite
+ * store's. The version is the highest row of {@code tether_schema}.
  *
  * <p>Several nodes may start at once against one database: the whole migration runs in one
  * transaction (PostgreSQL's DDL is transactional) under a transaction-scoped advisory lock,
@@ -25,13 +26,7 @@ final class PostgresSchema {
     /** Key of the advisory lock migrations take; "Teth" as SQLite's application id. */
     static final long MIGRATION_LOCK = 0x54657468L;
 
-    record Step(int version, String description, List<String> statements) {
-        Step {
-            statements = List.copyOf(statements);
-        }
-    }
-
-    static final List<Step> STEPS = List.of(
+    static final SchemaHistory HISTORY = new SchemaHistory(List.of(
             new Step(1, "sessions and executions", List.of(
                     """
                     CREATE TABLE sessions (
@@ -89,13 +84,13 @@ final class PostgresSchema {
                         admin      BOOLEAN NOT NULL,
                         created_at BIGINT  NOT NULL,
                         sha256     BYTEA   NOT NULL CHECK (length(sha256) = 32)
-                    )""")));
+                    )"""))));
 
     private PostgresSchema() {
     }
 
     static int latest() {
-        return STEPS.size();
+        return HISTORY.latest();
     }
 
     /**
@@ -111,16 +106,12 @@ final class PostgresSchema {
         try (Statement s = c.createStatement()) {
             s.execute("SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")");
             int found = currentVersion(s);
-            if (found > latest()) {
-                throw new SQLException("the database has schema version " + found + " but this Tether knows "
-                        + "versions up to " + latest() + "; it was written by a newer Tether. Upgrade Tether, "
-                        + "or use another database");
-            }
+            List<Step> missing = HISTORY.after(found, "the database");
             if (found == 0) {
                 s.execute("CREATE TABLE tether_schema (version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
                         + "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
             }
-            for (Step step : STEPS.subList(found, STEPS.size())) {
+            for (Step step : missing) {
                 for (String sql : step.statements()) {
                     s.execute(sql);
                 }
