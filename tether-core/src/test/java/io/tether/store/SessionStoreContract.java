@@ -424,4 +424,31 @@ public abstract class SessionStoreContract {
         assertThatThrownBy(() -> store.listExecutions("s1", Long.MAX_VALUE, 0))
                 .isInstanceOf(IllegalArgumentException.class);
     }
+    @Test
+    void purgeDeletesOnlySessionsEndedBeforeTheCutoffOldestFirstWithTheirExecutions() {
+        Instant cutoff = T0.plus(Duration.ofDays(30));
+        for (String id : new String[] {"old-1", "old-2", "old-3", "at-cutoff", "active"}) {
+            store.insert(active(id));
+            store.recordExecution(execution(id, 1), 10);
+        }
+        store.update(active("old-1").withEnd(SessionStatus.ENDED, EndReason.MANUAL, T0.plusSeconds(3)));
+        store.update(active("old-2").withEnd(SessionStatus.ENDED, EndReason.MANUAL, T0.plusSeconds(1)));
+        store.update(active("old-3").withEnd(SessionStatus.ENDED, EndReason.MANUAL, T0.plusSeconds(2)));
+        store.update(active("at-cutoff").withEnd(SessionStatus.ENDED, EndReason.MANUAL, cutoff));
+        store.flush();
+
+        assertThat(store.purgeEnded(cutoff, 2)).isEqualTo(2);
+        assertThat(store.find("old-2")).as("the oldest end goes first").isEmpty();
+        assertThat(store.find("old-3")).isEmpty();
+        assertThat(store.find("old-1")).isPresent();
+        assertThat(store.purgeEnded(cutoff, 2)).isEqualTo(1);
+        assertThat(store.purgeEnded(cutoff, 2)).isZero();
+
+        assertThat(store.find("old-1")).isEmpty();
+        assertThat(store.findExecution("old-1", 1)).isEmpty();
+        assertThat(store.find("at-cutoff")).isPresent();
+        assertThat(store.findExecution("at-cutoff", 1)).isPresent();
+        assertThat(store.findActive()).extracting(Session::id).containsExactly("active");
+        assertThat(store.counts().total()).isEqualTo(2);
+    }
 }
