@@ -73,6 +73,7 @@ public final class SessionManager implements AutoCloseable {
     private final Duration purgeInterval;
     private final DiskQuota diskQuota;
     private final String node;
+    private final boolean sharedStore;
     private final Map<String, SessionRuntime> runtimes;
     private final WorkerOptions workerOptions;
     private final WorkerLossPolicy workerLossPolicy;
@@ -97,10 +98,12 @@ public final class SessionManager implements AutoCloseable {
         this.retention = b.retention;
         this.purgeInterval = b.purgeInterval;
         this.node = b.node;
+        this.sharedStore = b.sharedStore;
         SessionLimits limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
         SessionStore store = b.store != null ? b.store : new InMemorySessionStore();
         this.sessions = new LiveSessions(store, b.clock, limits, new WorkerShares(b.maxWorkersPerOwner),
-                new SessionMetrics(b.registry, limits::total), b.listeners, b.cleanupTimeout, b.executionHistory);
+                new SessionMetrics(b.registry, limits::total), b.listeners, b.cleanupTimeout, b.executionHistory,
+                b.node);
         this.history = new ExecutionHistory(sessions, store);
         Map<String, SessionRuntime> byName = new java.util.LinkedHashMap<>();
         b.runtimes.forEach(r -> byName.put(r.name(), r));
@@ -126,7 +129,7 @@ public final class SessionManager implements AutoCloseable {
      */
     public SessionManager start() {
         gate.start();
-        sessions.recover();
+        sessions.recover(sharedStore);
         if (!reaperInterval.isZero()) {
             reaper = new SessionReaper("tether-session-reaper", sessions::reapExpired, reaperInterval);
         }
@@ -186,6 +189,65 @@ public final class SessionManager implements AutoCloseable {
             runtime.close();
         } catch (RuntimeException e) {
             log.warn("closing runtime {} failed", runtime.name(), e);
+        }
+    }
+
+    // ---------------------------------------------------------------- nodes
+
+    /** The node this manager is: recorded on the sessions it creates. */
+    public String node() {
+        return node;
+    }
+
+    /**
+     * Takes over the sessions of node {@code lostNode}, which the cluster gave up after its
+     * lease lapsed (the caller won the claim): its sessions with a worker end {@code error} /
+     * {@code node_lost}; its plain sessions move to this node, as after a restart. Durable on
+     * return.
+     *
+     * @throws TetherException {@code store_failure}, {@code shutting_down}
+     */
+    public NodeTakeover takeOverNode(String lostNode) {
+        Objects.requireNonNull(lostNode, "lostNode");
+        gate.enter();
+        try {
+            return sessions.takeOver(lostNode);
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * Takes over one active session of a node that is gone from the cluster without its
+     * sessions having been taken over (see {@link #takeOverNode}).
+     *
+     * @return the session afterwards: ended, or active on this node (plain); empty when it
+     *     was not that node's any more
+     */
+    public Optional<Session> takeOverSession(Session orphan) {
+        Objects.requireNonNull(orphan, "orphan");
+        gate.enter();
+        try {
+            return Optional.ofNullable(sessions.takeOver(orphan));
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * Lets go of the live sessions the cluster no longer counts as this node's (see the
+     * node layer in docs/cluster.md): those the store shows ended or held by another node
+     * lose their workers here without a store write; when {@code leaseLost}, every session
+     * with a worker ends {@code error} / {@code node_lost}.
+     *
+     * @return how many sessions it let go
+     */
+    public int releaseLost(boolean leaseLost) {
+        gate.enter();
+        try {
+            return sessions.releaseLost(leaseLost);
+        } finally {
+            gate.exit();
         }
     }
 

@@ -88,6 +88,11 @@ public final class Routes {
         draining = true;
     }
 
+    /** Whether it refuses new requests (the server shuts down). */
+    boolean draining() {
+        return draining;
+    }
+
     /** Interrupts every running execution; for a shutdown past its grace period. */
     public void interruptAll() {
         List<String> ids;
