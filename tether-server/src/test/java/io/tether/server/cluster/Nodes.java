@@ -37,8 +37,22 @@ final class Nodes implements AutoCloseable {
     final String adminToken;
     final String alice;
     final String bob;
+    private final String lease;
+    private final boolean realTime;
 
+    /** Nodes on the test's clock, with a 10 s lease and no heartbeat of their own. */
     Nodes(Path root, int count) {
+        this(root, count, "10s", false);
+    }
+
+    /**
+     * @param lease    {@code node_lease}
+     * @param realTime leases on the system clock with their own heartbeats (a third of the
+     *                 lease), instead of the test's clock and {@link #beat}
+     */
+    Nodes(Path root, int count, String lease, boolean realTime) {
+        this.lease = lease;
+        this.realTime = realTime;
         try {
             for (int i = 0; i < count; i++) {
                 Path dir = Files.createDirectories(root.resolve("node" + (char) ('a' + i)));
@@ -73,9 +87,9 @@ final class Nodes implements AutoCloseable {
         Map<String, String> flags = new HashMap<>(Map.of(
                 "port", "0", "data_dir", dirs.get(i).toString(), "runtimes", "python",
                 "python_pool_min_idle", "0", "jshell_pool_min_idle", "0", "access_log", "false",
-                "node_id", "node-" + (char) ('a' + i), "node_lease", "10s"));
+                "node_id", "node-" + (char) ('a' + i), "node_lease", lease));
         return TetherServer.start(ServerConfig.from(Settings.resolve(flags, Map.of(), null)),
-                new Cluster(store, registry, clock, Duration.ZERO));
+                realTime ? Cluster.of(store, registry) : new Cluster(store, registry, clock, Duration.ZERO));
     }
 
     TetherServer node(int i) {
