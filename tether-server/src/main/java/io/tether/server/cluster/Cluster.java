@@ -20,7 +20,7 @@ import java.util.Objects;
  * @param registry  the nodes' leases
  * @param clock     the time leases are measured in; the system clock but in tests
  * @param heartbeat how often the lease is renewed; {@code null} for a third of
- *                  {@code node_lease}; {@link Duration#ZERO} for never on its own (a test calls
+ *                  {@code node_lease}, at most 3 s; {@link Duration#ZERO} for never on its own (a test calls
  *                  {@link NodeLease#beat()})
  */
 public record Cluster(SessionStore store, NodeRegistry registry, InstantSource clock, Duration heartbeat) {
@@ -33,7 +33,7 @@ public record Cluster(SessionStore store, NodeRegistry registry, InstantSource c
         }
     }
 
-    /** A cluster over a shared store and registry, on the system clock, renewing every third of the lease. */
+    /** A cluster over a shared store and registry, on the system clock, renewing every third of the lease (at most 3 s). */
     public static Cluster of(SessionStore store, NodeRegistry registry) {
         return new Cluster(store, registry, InstantSource.system(), null);
     }

@@ -17,8 +17,8 @@ import org.slf4j.LoggerFactory;
  * {@link #beat()} renews this node's lease (re-registering when it was lost: the node first
  * lets go of every session the cluster gave up, killing their workers), then claims each
  * other node whose lease lapsed and takes over its sessions ({@link SessionManager#takeOverNode}).
- * A background thread beats every heartbeat interval; a lapsed node is therefore found at
- * most one interval after its lease ends.
+ * A background thread beats every heartbeat interval (a third of the lease, at most 3 s); a
+ * lapsed node is therefore found at most one interval after its lease ends.
  *
  * <p>Thread-safe: beats are serialized.
  */
@@ -53,12 +53,21 @@ public final class NodeLease implements AutoCloseable {
     public static NodeLease join(String id, String url, Duration lease, Cluster cluster, SessionManager manager) {
         NodeLease n = new NodeLease(id, url, lease, cluster.registry(), cluster.clock(), manager);
         n.registry.register(id, url, n.clock.instant().plus(lease));
-        Duration every = cluster.heartbeat() != null ? cluster.heartbeat() : lease.dividedBy(3);
+        Duration every = cluster.heartbeat() != null ? cluster.heartbeat() : heartbeat(lease);
         if (!every.isZero()) {
             n.heart = Thread.ofPlatform().daemon().name("tether-node-lease").start(() -> n.run(every));
         }
         LOG.info("node {} joined the cluster at {} (lease {})", id, url, lease);
         return n;
+    }
+
+    /**
+     * The default heartbeat: a third of the lease (two renewals may fail before it lapses),
+     * at most 3 s, so another node finds a lapsed lease within the lease + 5 s whatever its length.
+     */
+    static Duration heartbeat(Duration lease) {
+        Duration third = lease.dividedBy(3);
+        return third.compareTo(Duration.ofSeconds(3)) < 0 ? third : Duration.ofSeconds(3);
     }
 
     /** This node's id. */
