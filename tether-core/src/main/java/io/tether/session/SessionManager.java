@@ -50,6 +50,12 @@ import org.slf4j.LoggerFactory;
  * {@code node_lost}. On close, plain sessions are released (their resources closed, their
  * record kept active for the next start); the others end with {@code server_shutdown}.
  *
+ * <p><b>Several nodes.</b> Over a store shared with other managers
+ * ({@link SessionManagerBuilder#sharedStore()}), each serves the live sessions it holds (its
+ * {@link #node()} is recorded on them) and answers {@code node_unavailable} for an active
+ * session another node holds; {@link #takeOverNode}, {@link #takeOverSession} and
+ * {@link #releaseLost} move sessions when a node is lost.
+ *
  * <p><b>Callers.</b> Every operation on sessions has a form that takes the caller's
  * {@link Access}: a session of another owner does not exist for a caller that is not an
  * admin ({@code session_not_found}, and nothing about it changes). The forms without one act

@@ -169,6 +169,30 @@ class ForwardingTest {
     }
 
     @Test
+    void anMcpToolCallAboutASessionAnotherNodeHoldsIsAClearToolError() {
+        String id = pythonSession(nodes.api(0, nodes.alice));
+        var transport = io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport
+                .builder(nodes.node(1).url()).endpoint("/mcp")
+                .httpRequestCustomizer((b, method, uri, body, context) -> b.header("Authorization",
+                        "Bearer " + nodes.alice))
+                .build();
+        var client = io.modelcontextprotocol.client.McpClient.sync(transport).requestTimeout(Duration.ofSeconds(60))
+                .build();
+        try {
+            client.initialize();
+            var r = client.callTool(new io.modelcontextprotocol.spec.McpSchema.CallToolRequest("execute",
+                    Map.of("code", "1 + 1", "session", id)));
+            assertThat(r.isError()).isTrue();
+            String text = ((io.modelcontextprotocol.spec.McpSchema.TextContent) r.content().get(0)).text();
+            assertThat(text).contains("node_unavailable", "node 'node-a'");
+        } finally {
+            client.closeGracefully();
+        }
+        // the session itself is fine, and the REST API of the same node forwards
+        assertThat(text(run(nodes.api(1, nodes.alice), id, "1 + 1"))).isEqualTo("2");
+    }
+
+    @Test
     void aForwardedRequestIsNeverForwardedAgain() {
         String id = pythonSession(nodes.api(0, nodes.alice));
         Api.Reply r = nodes.api(1, nodes.alice).send("POST", "/v1/sessions/" + id + "/executions",
