@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * status and end-to-end headers pass unchanged (the token too, so the owner authenticates
  * the caller again), and {@value NodeRouter#FORWARDED_BY} names this node, so the owner
  * never forwards it on. When the owner cannot be reached the caller gets
- * {@code node_unavailable} (503) as problem details.
+ * {@code node_unavailable} as problem details: 503 when no connection was made (nothing
+ * happened), 502 when the owner failed after the request was sent (it may have acted).
  *
  * <p>A Jetty component: the server starts and stops it (its HTTP client).
  */
@@ -73,6 +74,15 @@ public final class Forwarder extends ProxyHandler {
         proxyToServer.headers(h -> h.put(NodeRouter.FORWARDED_BY, node));
     }
 
+    private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (type.isInstance(c)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     protected void onServerToProxyResponseFailure(Request clientToProxy, org.eclipse.jetty.client.Request proxyToServer,
                                                   org.eclipse.jetty.client.Response serverToProxy,
@@ -83,14 +93,22 @@ public final class Forwarder extends ProxyHandler {
                     failure);
             return;
         }
-        LOG.warn("forwarding {} {} to {} failed: {}", clientToProxy.getMethod(), proxyToServer.getPath(),
-                proxyToServer.getHost() + ":" + proxyToServer.getPort(), failure.toString());
-        byte[] body = Wire.bytes(Wire.problem(503, ErrorCode.NODE_UNAVAILABLE, "the node that holds this session, at "
-                + proxyToServer.getScheme() + "://" + proxyToServer.getHost() + ":" + proxyToServer.getPort()
-                + ", could not be reached (" + failure.getClass().getSimpleName() + "); retry in a moment: if it is "
-                + "gone, its sessions end node_lost once its lease lapses"));
+        // Not connected: the holder never saw the request, so nothing changed (503, clients may
+        // retry). Otherwise it may have acted on it: 502, which clients retry only when idempotent.
+        boolean neverSent = causedBy(failure, java.net.ConnectException.class)
+                || causedBy(failure, java.nio.channels.UnresolvedAddressException.class);
+        int status = neverSent ? 503 : 502;
+        String where = proxyToServer.getScheme() + "://" + proxyToServer.getHost() + ":" + proxyToServer.getPort();
+        LOG.warn("forwarding {} {} to {} failed: {}", clientToProxy.getMethod(), proxyToServer.getPath(), where,
+                failure.toString());
+        byte[] body = Wire.bytes(Wire.problem(status, ErrorCode.NODE_UNAVAILABLE, neverSent
+                ? "the node that holds this session, at " + where + ", could not be reached ("
+                        + failure.getClass().getSimpleName() + "); nothing was done. Retry in a moment: if that node "
+                        + "is gone, its sessions end node_lost once its lease lapses"
+                : "the node that holds this session, at " + where + ", failed before it answered ("
+                        + failure.getClass().getSimpleName() + "); the request may have taken effect there"));
         proxyToClient.reset();
-        proxyToClient.setStatus(503);
+        proxyToClient.setStatus(status);
         proxyToClient.getHeaders().put(HttpHeader.CONTENT_TYPE, Wire.PROBLEM_TYPE);
         proxyToClient.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
         proxyToClient.write(true, ByteBuffer.wrap(body), callback);

@@ -192,6 +192,52 @@ class ForwardingTest {
         assertThat(text(run(nodes.api(1, nodes.alice), id, "1 + 1"))).isEqualTo("2");
     }
 
+    /** An active Python session of alice that the store says node {@code node} holds. */
+    private static String sessionHeldBy(String node) {
+        java.time.Instant now = java.time.Instant.now();
+        String id = "held-by-" + node + "-" + System.nanoTime();
+        nodes.store.insert(new io.tether.session.Session(id, "alice", null, "python",
+                io.tether.session.SessionStatus.ACTIVE, now, now, null, null, null, null, 0, Map.of(), Map.of(), node,
+                1));
+        return id;
+    }
+
+    @Test
+    void aHoldingNodeThatCannotBeReachedIsNodeUnavailableAndChangesNothing() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        nodes.registry.register("node-gone", "http://127.0.0.1:" + closedPort, nodes.now.get().plusSeconds(10));
+        String id = sessionHeldBy("node-gone");
+        Api.Reply r = run(nodes.api(1, nodes.alice), id, "1");
+        assertThat(r.status()).as(r.body()).isEqualTo(503);
+        assertThat(r.code()).isEqualTo("node_unavailable");
+        assertThat((String) r.json().get("detail")).contains("could not be reached", "nothing was done");
+        assertThat(nodes.store.find(id).orElseThrow().isActive()).isTrue();
+    }
+
+    @Test
+    void aHoldingNodeThatFailsAfterTheRequestWasSentIsABadGateway() throws Exception {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 10, java.net.InetAddress.getLoopbackAddress())) {
+            Thread hangUp = Thread.ofVirtual().start(() -> {
+                try (java.net.Socket c = s.accept()) {
+                    c.getInputStream().read(new byte[1024]); // the request arrived; then the node "dies"
+                } catch (java.io.IOException e) {
+                    // the test fails on the answer it gets
+                }
+            });
+            nodes.registry.register("node-dying", "http://127.0.0.1:" + s.getLocalPort(),
+                    nodes.now.get().plusSeconds(10));
+            String id = sessionHeldBy("node-dying");
+            Api.Reply r = run(nodes.api(2, nodes.alice), id, "1");
+            assertThat(r.status()).as(r.body()).isEqualTo(502);
+            assertThat(r.code()).isEqualTo("node_unavailable");
+            assertThat((String) r.json().get("detail")).contains("may have taken effect");
+            hangUp.join();
+        }
+    }
+
     @Test
     void aForwardedRequestIsNeverForwardedAgain() {
         String id = pythonSession(nodes.api(0, nodes.alice));
