@@ -53,13 +53,16 @@ final class LiveSessions {
     private final int executionHistory;
     /** This node: recorded on the sessions it creates or adopts. */
     private final String node;
+    /** Whether other nodes share the store (their sessions are in it, not in {@link #live}). */
+    private final boolean shared;
     private final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
     private final SessionKeys keys = new SessionKeys();
 
     LiveSessions(SessionStore store, InstantSource clock, SessionLimits limits, WorkerShares workerShares,
                  SessionMetrics metrics, List<SessionListener> listeners, Duration cleanupTimeout,
-                 int executionHistory, String node) {
+                 int executionHistory, String node, boolean shared) {
         this.node = node;
+        this.shared = shared;
         this.store = store;
         this.clock = clock;
         this.limits = limits;
@@ -74,11 +77,10 @@ final class LiveSessions {
      * Takes over the store's active sessions after a start: plain ones stay active, the
      * others had a worker in a process that is gone and end as {@code error} /
      * {@code node_lost}.
-     *
-     * @param ownOnly only the sessions this node held (a store shared with other nodes, whose
-     *     sessions are theirs)
+     * Over a shared store, only the sessions this node held: the others are their nodes'.
      */
-    void recover(boolean ownOnly) {
+    void recover() {
+        boolean ownOnly = shared;
         counters.baseline(store.counts());
         int kept = 0;
         int lost = 0;
@@ -314,7 +316,35 @@ final class LiveSessions {
      * racing callers with the same owner and key all get the same session.
      */
     Session getOrCreateKeyed(SessionSpec spec, Function<SessionSpec, LiveSession> create) {
+        if (shared) {
+            Session elsewhere = activeElsewhere(spec.owner(), spec.key());
+            if (elsewhere != null) {
+                return elsewhere;
+            }
+        }
         return keys.getOrCreate(spec, create, this::expireIfDue);
+    }
+
+    /**
+     * The owner's active session under {@code key} that another node holds, or {@code null}.
+     * Best effort: two nodes creating the same key at the same moment may both create one,
+     * unless the store refuses a second active session of an owner and key.
+     */
+    private Session activeElsewhere(String owner, String key) {
+        SessionQuery q = SessionQuery.all().withOwner(owner).withStatus(SessionStatus.ACTIVE)
+                .withLimit(SessionQuery.MAX_LIMIT);
+        while (true) {
+            Page<Session> page = store.list(q);
+            for (Session s : page.items()) {
+                if (key.equals(s.key()) && heldElsewhere(s)) {
+                    return s;
+                }
+            }
+            if (page.nextCursor() == null) {
+                return null;
+            }
+            q = q.after(page.nextCursor());
+        }
     }
 
     /**

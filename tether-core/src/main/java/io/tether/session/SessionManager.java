@@ -79,7 +79,6 @@ public final class SessionManager implements AutoCloseable {
     private final Duration purgeInterval;
     private final DiskQuota diskQuota;
     private final String node;
-    private final boolean sharedStore;
     private final Map<String, SessionRuntime> runtimes;
     private final WorkerOptions workerOptions;
     private final WorkerLossPolicy workerLossPolicy;
@@ -104,12 +103,11 @@ public final class SessionManager implements AutoCloseable {
         this.retention = b.retention;
         this.purgeInterval = b.purgeInterval;
         this.node = b.node;
-        this.sharedStore = b.sharedStore;
         SessionLimits limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
         SessionStore store = b.store != null ? b.store : new InMemorySessionStore();
         this.sessions = new LiveSessions(store, b.clock, limits, new WorkerShares(b.maxWorkersPerOwner),
                 new SessionMetrics(b.registry, limits::total), b.listeners, b.cleanupTimeout, b.executionHistory,
-                b.node);
+                b.node, b.sharedStore);
         this.history = new ExecutionHistory(sessions, store);
         Map<String, SessionRuntime> byName = new java.util.LinkedHashMap<>();
         b.runtimes.forEach(r -> byName.put(r.name(), r));
@@ -135,7 +133,7 @@ public final class SessionManager implements AutoCloseable {
      */
     public SessionManager start() {
         gate.start();
-        sessions.recover(sharedStore);
+        sessions.recover();
         if (!reaperInterval.isZero()) {
             reaper = new SessionReaper("tether-session-reaper", sessions::reapExpired, reaperInterval);
         }

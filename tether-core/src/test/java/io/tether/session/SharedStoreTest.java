@@ -47,6 +47,23 @@ class SharedStoreTest {
     }
 
     @Test
+    void getOrCreateThroughAnotherNodeFindsTheKeyedSessionWhereverItLives() {
+        SessionManager a = node("a", new EchoRuntime());
+        SessionManager b = node("b", new EchoRuntime());
+        Session first = a.getOrCreate(SessionSpec.builder("alice").key("chat-1").runtime("echo").build());
+        Session again = b.getOrCreate(SessionSpec.builder("alice").key("chat-1").runtime("echo").build());
+        assertThat(again.id()).isEqualTo(first.id());
+        assertThat(again.node()).isEqualTo("a");
+        // another owner's key is its own
+        assertThat(b.getOrCreate(SessionSpec.builder("bob").key("chat-1").build()).id()).isNotEqualTo(first.id());
+        // once it ended, the key makes a new session on the asking node
+        a.end(first.id(), EndReason.MANUAL);
+        Session next = b.getOrCreate(SessionSpec.builder("alice").key("chat-1").runtime("echo").build());
+        assertThat(next.id()).isNotEqualTo(first.id());
+        assertThat(next.node()).isEqualTo("b");
+    }
+
+    @Test
     void aStartingNodeRecoversOnlyItsOwnSessions() {
         SessionManager a = node("a", new EchoRuntime());
         Session live = a.create(SessionSpec.builder("alice").runtime("echo").build());

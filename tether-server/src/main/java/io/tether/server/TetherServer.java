@@ -202,6 +202,12 @@ public final class TetherServer implements AutoCloseable {
         WorkerLimits limits = config.workerLimits(sandbox);
         SessionStore store = cluster != null ? cluster.store() : store(config);
         String nodeId = nodeId(config, connector.getLocalPort());
+        if (cluster != null) {
+            // Before recovery: while this node holds no lease, another node would take over the
+            // plain sessions it is about to load (they are recorded as this node's).
+            cluster.registry().register(nodeId, nodeUrl(config, connector.getLocalPort()),
+                    cluster.clock().instant().plus(config.nodeLease()));
+        }
         Map<String, WarmPool> pools = new LinkedHashMap<>();
         SessionManager manager;
         try {
@@ -257,6 +263,9 @@ public final class TetherServer implements AutoCloseable {
         } catch (RuntimeException e) {
             pools.values().forEach(WarmPool::close);
             store.close();
+            if (cluster != null) {
+                cluster.registry().release(nodeId);
+            }
             throw e;
         }
 
