@@ -291,6 +291,7 @@ public final class TetherServer implements AutoCloseable {
             } catch (RuntimeException e) {
                 mcp.close();
                 manager.close();
+                cluster.registry().release(nodeId);
                 throw e;
             }
             router = new NodeRouter(manager, cluster.registry(), cluster.clock(), lease);
