@@ -77,7 +77,9 @@ final class McpTools {
                 + "between calls. Without `session`, on a connection with an MCP session it runs in that "
                 + "connection's automatic session (created on the first call, ended when the connection ends); "
                 + "without an MCP session (protocol 2026-07-28, stateless clients) it creates a new session. "
-                + "The result names the session's handle, which later calls pass as `session`. " + lifetime,
+                + "The result names the session's handle, which later calls pass as `session`. Output too long "
+                + "or images too large for the result are saved in the session's " + OutputFiles.FOLDER + "/ folder "
+                + "and linked (resource_link; resources/read or read_file gives them whole). " + lifetime,
                 schema(ordered(
                         "code", prop("string", "The code to run"),
                         "session", prop("string", "A session handle (from create_session or an earlier result); "
