@@ -19,6 +19,7 @@ import java.util.function.LongSupplier;
  * the first part to save. Not thread-safe: one per result.
  */
 final class OutputFiles implements ExecutionText.Spill {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OutputFiles.class);
     /** The folder of the working directory the parts go to. */
     static final String FOLDER = "tether-outputs";
     /** Room kept free beside a part: the folder's own entry and the temporary name while it is written. */
@@ -62,6 +63,10 @@ final class OutputFiles implements ExecutionText.Spill {
             files.write(root, SessionFiles.path(name), bytes);
         } catch (TetherException e) {
             return ExecutionText.Saved.not("saving " + name + " failed: " + e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.warn("could not save {} of session {}", name, session, e);
+            return ExecutionText.Saved.not("saving " + name + " failed (" + e.getClass().getSimpleName()
+                    + "; the server log has more)");
         }
         left -= bytes.length + MARGIN;
         return new ExecutionText.Saved(ResourceLink.builder().uri(McpFiles.uri(session, name)).name(name)
