@@ -649,6 +649,28 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
+     * How many bytes an active live session's working directory can still take before it
+     * passes the disk quota ({@code WorkerLimits.diskQuotaBytes}), measured now: for a caller
+     * that writes into it on the session's behalf and must not get the session killed by
+     * doing so. {@link Long#MAX_VALUE} without a quota; 0 when the directory is over it or
+     * cannot be measured, and for a plain session (it has no directory). Code running in the
+     * session may write meanwhile, so the answer is a snapshot. Blocks for the measurement
+     * (off the caller's thread; at most 10 s).
+     *
+     * @throws TetherException {@code session_not_found} (also another owner's), {@code session_ended}
+     */
+    public long diskRoom(Access access, String id) {
+        Objects.requireNonNull(access, "access");
+        gate.enter();
+        try {
+            LiveSession ls = sessions.active(access, id);
+            return ls.worker == null ? 0 : ls.worker.diskRoom();
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
      * Interrupts the session's running execution (its result says {@code interrupted});
      * the interpreter keeps its state. Does nothing when none runs.
      *
