@@ -32,10 +32,11 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, Po
                            long maxBodyBytes, WorkerLimits workerLimits, long maxFileBytes,
                            WorkerLossPolicy workerLossPolicy, Duration shutdownGrace, Duration sseKeepalive,
                            Sandbox.Mode sandbox, boolean sandboxNetwork, boolean autoProcessLimit,
-                           boolean accessLog) {
+                           boolean accessLog, String nodeId, String nodeUrl, Duration nodeLease) {
     /** The process limit {@code worker_max_processes = auto} gives a session in its own namespaces. */
     public static final int AUTO_PROCESS_LIMIT = 256;
     private static final Pattern VARIABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
 
     /**
@@ -125,7 +126,36 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, Po
                         v -> WorkerLossPolicy.valueOf(v.toUpperCase(Locale.ROOT))),
                 s.duration("shutdown_grace", false), s.duration("sse_keepalive", false),
                 s.parse("sandbox", "auto, required or off", Sandbox.Mode::of), s.bool("sandbox_network"),
-                autoProcesses, s.bool("access_log"));
+                autoProcesses, s.bool("access_log"),
+                s.parse("node_id", "empty, or 1-64 letters, digits, '.', '_' or '-'", v -> {
+                    if (!v.isEmpty() && !NODE_ID.matcher(v).matches()) {
+                        throw new IllegalArgumentException();
+                    }
+                    return v;
+                }),
+                s.parse("node_url", "empty, or an http:// or https:// URL with a host, such as http://10.0.0.5:8080",
+                        ServerConfig::nodeUrl),
+                s.parse("node_lease", "a duration of at least 1s, such as 10s", v -> {
+                    Duration d = Settings.parseDuration(v);
+                    if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+                        throw new IllegalArgumentException("too short");
+                    }
+                    return d;
+                }));
+    }
+
+    /** A node URL without a trailing slash, or empty. */
+    private static String nodeUrl(String v) {
+        if (v.isEmpty()) {
+            return v;
+        }
+        java.net.URI uri = java.net.URI.create(v);
+        if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
+                || uri.getRawQuery() != null || uri.getRawFragment() != null
+                || !(uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/"))) {
+            throw new IllegalArgumentException();
+        }
+        return v.endsWith("/") ? v.substring(0, v.length() - 1) : v;
     }
 
     /**

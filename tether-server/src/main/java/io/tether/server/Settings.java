@@ -86,6 +86,9 @@ public final class Settings {
             new Setting("worker_loss_policy", "end_session", "When a worker dies: `end_session` (status `error`, reason `worker_crashed`) or `restart` (fresh interpreter, same session)."),
             new Setting("shutdown_grace", "10s", "At shutdown, how long running executions may finish before they are interrupted."),
             new Setting("sse_keepalive", "15s", "Interval of keep-alive comments on an idle event stream."),
+            new Setting("node_id", "", "This server's name in a cluster (docs/cluster.md), recorded on the sessions it holds; letters, digits, `.`, `_`, `-`, at most 64. Empty: derived from the host name and the port, e.g. `web1-8080`. Nodes of one cluster need distinct ids."),
+            new Setting("node_url", "", "The base URL other nodes of a cluster forward requests to, e.g. `http://10.0.0.5:8080`; its host is accepted by the Host check. Empty: `http://` the bind address (the host name when binding every interface) and the port."),
+            new Setting("node_lease", "10s", "How long a node's lease in a cluster lasts; it renews it every third of that (at most every 3 s). When a node's lease lapses, another node ends its sessions with a worker `error` / `node_lost` within `node_lease` + 5 s. At least 1s."),
             new Setting("access_log", "true", "One line per request at info on logger `io.tether.server.access`: method, route template, status, duration, owner and session id (never a token, a query or a body). `false` turns it off."));
 
     /**
