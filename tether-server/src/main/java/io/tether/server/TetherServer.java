@@ -234,7 +234,8 @@ public final class TetherServer implements AutoCloseable {
                     .executionHistory(config.executionHistory())
                     .shutdownTimeout(config.shutdownGrace().plusSeconds(5))
                     .node(nodeId);
-            if (cluster != null) {
+            // A PostgreSQL store is shared by design: another server's sessions in it are not this one's to recover.
+            if (cluster != null || store instanceof PostgresSessionStore) {
                 b.sharedStore();
             }
             if (config.idleTimeout() == null) {

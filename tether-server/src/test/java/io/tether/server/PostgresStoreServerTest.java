@@ -36,10 +36,16 @@ class PostgresStoreServerTest {
     Path dirB;
 
     private static TetherServer node(PostgresServer pg, String database, Path dataDir, Map<String, String> env) {
+        return node(pg, database, dataDir, env, Map.of());
+    }
+
+    private static TetherServer node(PostgresServer pg, String database, Path dataDir, Map<String, String> env,
+                                     Map<String, String> more) {
         Api.openToTheJail(dataDir);
         Map<String, String> flags = new HashMap<>(Map.of("port", "0", "data_dir", dataDir.toString(),
                 "runtimes", "", "python_pool_min_idle", "0", "jshell_pool_min_idle", "0", "access_log", "true",
                 "store", "postgresql", "store_url", pg.url(database), "max_sessions_per_owner", "2"));
+        flags.putAll(more);
         return TetherServer.start(ServerConfig.from(Settings.resolve(flags, env, null)));
     }
 
@@ -99,6 +105,35 @@ class PostgresStoreServerTest {
                 .contains("token create --owner NAME --store-url postgresql://postgres@127.0.0.1:" + pg.port());
         assertThat(log.toString(StandardCharsets.UTF_8)).contains("POST /v1/sessions 201");
         assertThat(everythingShown).doesNotContain(SECRET);
+    }
+
+    @Test
+    void aServerStartingOnTheDatabaseLeavesAnotherServersLiveSessionsAlone() throws Exception {
+        PostgresServer pg = PostgresServer.shared();
+        String database = pg.createDatabase("second_start");
+        Map<String, String> python = Map.of("runtimes", "python", "python_pool_min_idle", "1", "access_log", "false");
+        try (TetherServer a = node(pg, database, dirA, Map.of(), python)) {
+            Api admin = new Api(a.url(), Files.readString(dirA.resolve("admin-token")).trim());
+            Api.Reply created = admin.post("/v1/sessions", Map.of("runtime", "python"));
+            assertThat(created.status()).as(created.body()).isEqualTo(201);
+            String id = created.header("Tether-Session");
+            assertThat(admin.post("/v1/sessions/" + id + "/executions", Map.of("code", "x = 1")).status())
+                    .isEqualTo(200);
+
+            try (TetherServer b = node(pg, database, dirB, Map.of(), Map.of());
+                    java.sql.Connection c = pg.connect(database);
+                    java.sql.PreparedStatement ps = c.prepareStatement("SELECT status FROM sessions WHERE id = ?")) {
+                ps.setString(1, id);
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getString(1)).as("the session in the database after the second start")
+                            .isEqualTo("active");
+                }
+                Api.Reply next = admin.post("/v1/sessions/" + id + "/executions", Map.of("code", "x + 1"));
+                assertThat(next.status()).as(next.body()).isEqualTo(200);
+                assertThat(next.body()).contains("\"text/plain\":\"2\"");
+            }
+        }
     }
 
     @Test
