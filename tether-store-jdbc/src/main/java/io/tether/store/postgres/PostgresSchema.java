@@ -84,7 +84,16 @@ final class PostgresSchema {
                         admin      BOOLEAN NOT NULL,
                         created_at BIGINT  NOT NULL,
                         sha256     BYTEA   NOT NULL CHECK (length(sha256) = 32)
-                    )"""))));
+                    )""")),
+            // The nodes' leases (PostgresNodeRegistry), and what taking over a lost node reads.
+            new Step(3, "nodes", List.of(
+                    """
+                    CREATE TABLE tether_nodes (
+                        id               TEXT        NOT NULL PRIMARY KEY,
+                        url              TEXT        NOT NULL,
+                        lease_expires_at TIMESTAMPTZ NOT NULL
+                    )""",
+                    "CREATE INDEX sessions_active_by_node ON sessions (node) WHERE status = 'active'"))));
 
     private PostgresSchema() {
     }

@@ -1,7 +1,6 @@
 package io.tether.store.postgres;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.tether.ErrorCode;
 import io.tether.SetOnce;
@@ -649,48 +648,15 @@ public final class PostgresSessionStore implements SessionStore {
             if (url == null) {
                 throw new IllegalStateException("set url(...) before build()");
             }
-            HikariConfig config = new HikariConfig();
-            config.setJdbcUrl(url.jdbcUrl());
-            if (url.user() != null) {
-                config.setUsername(url.user());
-            }
-            if (url.password() != null) {
-                config.setPassword(url.password());
-            }
-            config.setPoolName("tether-store");
-            config.setMaximumPoolSize(maximumPoolSize == null ? DEFAULT_POOL_SIZE : maximumPoolSize);
-            config.setMinimumIdle(1);
-            config.setConnectionTimeout(connectionTimeout.toMillis());
-            config.setAutoCommit(true);
-            // Fail at start, not at the first request, when the database is unreachable.
-            config.setInitializationFailTimeout(connectionTimeout.toMillis());
-            HikariDataSource pool;
+            HikariDataSource pool = PostgresPool.open(url, "tether-store",
+                    maximumPoolSize == null ? DEFAULT_POOL_SIZE : maximumPoolSize, connectionTimeout);
             try {
-                pool = new HikariDataSource(config);
+                PostgresPool.migrate(pool, url);
             } catch (RuntimeException e) {
-                throw new TetherException(ErrorCode.STORE_FAILURE, "PostgreSQL store " + url.redacted()
-                        + ": cannot connect: " + rootMessage(e), e);
-            }
-            try (Connection c = pool.getConnection()) {
-                int before = PostgresSchema.migrate(c);
-                if (before < PostgresSchema.latest()) {
-                    LOG.info("PostgreSQL store {}: schema migrated from version {} to {}", url.redacted(), before,
-                            PostgresSchema.latest());
-                }
-            } catch (SQLException | RuntimeException e) {
                 pool.close();
-                throw new TetherException(ErrorCode.STORE_FAILURE, "PostgreSQL store " + url.redacted()
-                        + ": schema migration failed: " + rootMessage(e), e);
+                throw e;
             }
             return new PostgresSessionStore(url, pool, this);
-        }
-
-        private static String rootMessage(Throwable t) {
-            Throwable root = t;
-            while (root.getCause() != null && root.getCause() != root) {
-                root = root.getCause();
-            }
-            return detail(root);
         }
     }
 }
