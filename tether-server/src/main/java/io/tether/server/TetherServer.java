@@ -19,6 +19,7 @@ import io.tether.runtime.sandbox.Sandbox;
 import io.tether.server.auth.CreatedToken;
 import io.tether.server.auth.HostCheck;
 import io.tether.server.auth.TokenStore;
+import io.tether.node.NodeRegistry;
 import io.tether.server.cluster.Cluster;
 import io.tether.server.cluster.NodeLease;
 import io.tether.server.cluster.NodeRouter;
@@ -31,6 +32,7 @@ import io.tether.session.SessionManager;
 import io.tether.session.SessionManagerBuilder;
 import io.tether.store.InMemorySessionStore;
 import io.tether.store.SessionStore;
+import io.tether.store.postgres.PostgresNodeRegistry;
 import io.tether.store.postgres.PostgresSessionStore;
 import io.tether.store.sqlite.SqliteSessionStore;
 import java.io.IOException;
@@ -76,6 +78,8 @@ public final class TetherServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TetherServer.class);
     /** Written into the data directory while the server runs, so the CLI can find it. */
     public static final String SERVER_FILE = "server.json";
+    /** How long a start waits for the PostgreSQL registry's first connection; as the store's pool. */
+    private static final Duration STORE_CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
     private final ServerConfig config;
     private final SessionManager manager;
@@ -89,14 +93,18 @@ public final class TetherServer implements AutoCloseable {
     private final List<String> warnings;
     private final WorkRoot workRoot;
     private final NodeLease lease;
+    /** The registry the server opened itself (on a PostgreSQL store) and closes last; else null. */
+    private final NodeRegistry ownRegistry;
     private final AtomicLong connections = new AtomicLong();
     private final Object closeLock = new Object();
     private boolean closed;
 
     private TetherServer(ServerConfig config, SessionManager manager, Routes routes, McpEndpoint mcp, Server jetty,
                          ServerConnector connector, TokenStore tokens, Optional<CreatedToken> newAdminToken,
-                         Sandbox sandbox, List<String> warnings, WorkRoot workRoot, NodeLease lease) {
+                         Sandbox sandbox, List<String> warnings, WorkRoot workRoot, NodeLease lease,
+                         NodeRegistry ownRegistry) {
         this.lease = lease;
+        this.ownRegistry = ownRegistry;
         this.config = config;
         this.mcp = mcp;
         this.workRoot = workRoot;
@@ -114,6 +122,12 @@ public final class TetherServer implements AutoCloseable {
      * Starts a server; returns once it listens. It binds its port first, so a start that
      * cannot listen (the port is taken) fails before it creates or changes anything.
      *
+     * <p>With {@code store = postgresql} the server is a node of a cluster: it registers
+     * in the database's node registry (table {@code tether_nodes}) beside the shared
+     * sessions, keeps its lease with a heartbeat, forwards requests about sessions other
+     * nodes hold and takes over the sessions of nodes whose lease lapsed (docs/cluster.md).
+     * With any other store it is a single node.
+     *
      * @throws IllegalArgumentException for a configuration that must not run (no auth on
      *     a non-loopback address), a port it cannot listen on, or a data directory another
      *     server uses
@@ -130,8 +144,8 @@ public final class TetherServer implements AutoCloseable {
      * cluster's node registry under {@code node_id} with a lease of {@code node_lease}, and
      * requests about sessions other nodes hold are forwarded to them.
      *
-     * @param cluster the shared store and registry; {@code null} for a single node, as
-     *     {@link #start(ServerConfig)}
+     * @param cluster the shared store (closed with the server) and registry (the caller's to close); {@code null}
+     *     for {@link #start(ServerConfig)}
      * @throws IllegalArgumentException as {@link #start(ServerConfig)}
      */
     public static TetherServer start(ServerConfig config, Cluster cluster) {
@@ -178,16 +192,45 @@ public final class TetherServer implements AutoCloseable {
         warnings.forEach(LOG::warn);
         WorkRoot workRoot = WorkRoot.claim(config.dataDir());
         try {
-            return start(config, cluster, jetty, connector, warnings, workRoot);
+            return cluster != null || !config.store().equals("postgresql")
+                    ? start(config, cluster, false, jetty, connector, warnings, workRoot)
+                    : startOnPostgres(config, jetty, connector, warnings, workRoot);
         } catch (RuntimeException | Error e) {
             workRoot.close();
             throw e;
         }
     }
 
-    /** Starts on a claimed work root, which the server releases as it closes. */
-    private static TetherServer start(ServerConfig config, Cluster cluster, Server jetty, ServerConnector connector,
-                                      List<String> warnings, WorkRoot workRoot) {
+    /**
+     * A server on a PostgreSQL store is a node of the cluster of every server on that
+     * database: the registry is a table beside the sessions, and the server owns both.
+     */
+    private static TetherServer startOnPostgres(ServerConfig config, Server jetty, ServerConnector connector,
+                                                List<String> warnings, WorkRoot workRoot) {
+        SessionStore store = store(config);
+        PostgresNodeRegistry registry;
+        try {
+            registry = PostgresNodeRegistry.open(config.storeUrl(), STORE_CONNECT_TIMEOUT);
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        try {
+            return start(config, Cluster.of(store, registry), true, jetty, connector, warnings, workRoot);
+        } catch (RuntimeException | Error e) {
+            registry.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Starts on a claimed work root, which the server releases as it closes.
+     *
+     * @param ownsCluster whether the server made {@code cluster} from its configuration and
+     *     closes its store and registry (it never closes a registry it was given)
+     */
+    private static TetherServer start(ServerConfig config, Cluster cluster, boolean ownsCluster, Server jetty,
+                                      ServerConnector connector, List<String> warnings, WorkRoot workRoot) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
@@ -207,7 +250,7 @@ public final class TetherServer implements AutoCloseable {
                     : TokenStore.open(config.dataDir());
             created = tokens == null ? Optional.empty() : tokens.ensureAdminToken();
         } catch (RuntimeException e) {
-            if (cluster == null) {
+            if (cluster == null || ownsCluster) {
                 store.close();
             }
             throw e;
@@ -234,9 +277,8 @@ public final class TetherServer implements AutoCloseable {
                     .executionHistory(config.executionHistory())
                     .shutdownTimeout(config.shutdownGrace().plusSeconds(5))
                     .node(nodeId);
-            // A PostgreSQL store is shared by design: another server's sessions in it are not this one's to recover.
-            if (cluster != null || store instanceof PostgresSessionStore) {
-                b.sharedStore();
+            if (cluster != null) {
+                b.sharedStore(); // the other nodes' sessions in it are not this one's to recover
             }
             if (config.idleTimeout() == null) {
                 b.noDefaultIdleTimeout();
@@ -313,7 +355,7 @@ public final class TetherServer implements AutoCloseable {
             jetty.addBean(forwarder);
         }
         TetherServer server = new TetherServer(config, manager, routes, mcp, jetty, connector, tokens, created,
-                sandbox, warnings, workRoot, lease);
+                sandbox, warnings, workRoot, lease, ownsCluster ? cluster.registry() : null);
         connector.addEventListener(new Connection.Listener() {
             @Override
             public void onOpened(Connection connection) {
@@ -604,6 +646,13 @@ public final class TetherServer implements AutoCloseable {
                 lease.release(); // after its sessions ended: nothing is left for another node to take over
             }
         } finally {
+            if (ownRegistry instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.warn("node registry did not close cleanly: {}", e.toString());
+                }
+            }
             try {
                 Files.deleteIfExists(config.dataDir().resolve(SERVER_FILE));
             } catch (IOException e) {

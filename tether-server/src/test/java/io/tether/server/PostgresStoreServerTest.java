@@ -137,6 +137,60 @@ class PostgresStoreServerTest {
     }
 
     @Test
+    void serversOnOneDatabaseAreNodesThatForwardToEachOtherAndLeaveAtClose() throws Exception {
+        PostgresServer pg = PostgresServer.shared();
+        String database = pg.createDatabase("nodes");
+        Map<String, String> python = Map.of("runtimes", "python", "python_pool_min_idle", "0", "access_log", "false");
+        Map<String, String> onA = new HashMap<>(python);
+        onA.put("node_id", "pg-a");
+        Map<String, String> onB = new HashMap<>(python);
+        onB.put("node_id", "pg-b");
+        try (TetherServer a = node(pg, database, dirA, Map.of(), onA)) {
+            String adminToken = Files.readString(dirA.resolve("admin-token")).trim();
+            Api adminOnA = new Api(a.url(), adminToken);
+            String id;
+            try (TetherServer b = node(pg, database, dirB, Map.of(), onB)) {
+                assertThat(nodeUrls(pg, database)).containsOnlyKeys("pg-a", "pg-b")
+                        .containsEntry("pg-a", a.url()).containsEntry("pg-b", b.url());
+                Api.Reply created = adminOnA.post("/v1/sessions", Map.of("runtime", "python"));
+                assertThat(created.status()).as(created.body()).isEqualTo(201);
+                id = created.header("Tether-Session");
+                assertThat(created.json()).containsEntry("node", "pg-a");
+                assertThat(adminOnA.post("/v1/sessions/" + id + "/executions", Map.of("code", "x = 1")).status())
+                        .isEqualTo(200);
+
+                Api adminOnB = new Api(b.url(), adminToken);
+                Api.Reply next = adminOnB.post("/v1/sessions/" + id + "/executions", Map.of("code", "x + 1"));
+                assertThat(next.status()).as(next.body()).isEqualTo(200);
+                assertThat(next.body()).contains("\"text/plain\":\"2\"");
+                // the receiving node checks the token before forwarding; a forwarded request is not forwarded again
+                assertThat(adminOnB.as("not-a-token").post("/v1/sessions/" + id + "/executions",
+                        Map.of("code", "1")).status()).isEqualTo(401);
+                Api.Reply again = adminOnB.send("POST", "/v1/sessions/" + id + "/executions", Map.of("code", "1"),
+                        Map.of("Tether-Forwarded-By", "pg-c"));
+                assertThat(again.status()).as(again.body()).isEqualTo(503);
+                assertThat(again.code()).isEqualTo("node_unavailable");
+            }
+            assertThat(nodeUrls(pg, database)).as("a clean shutdown releases the lease at once")
+                    .containsOnlyKeys("pg-a");
+            Api.Reply still = adminOnA.post("/v1/sessions/" + id + "/executions", Map.of("code", "x"));
+            assertThat(still.body()).as("the other node's sessions untouched").contains("\"text/plain\":\"1\"");
+        }
+        assertThat(nodeUrls(pg, database)).isEmpty();
+    }
+
+    private static Map<String, String> nodeUrls(PostgresServer pg, String database) throws java.sql.SQLException {
+        Map<String, String> urls = new HashMap<>();
+        try (java.sql.Connection c = pg.connect(database); java.sql.Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery("SELECT id, url FROM tether_nodes")) {
+            while (rs.next()) {
+                urls.put(rs.getString(1), rs.getString(2));
+            }
+        }
+        return urls;
+    }
+
+    @Test
     void aBadStoreSettingFailsTheStartWithoutQuotingThePassword() {
         Map<String, String> flags = Map.of("data_dir", dirA.toString(), "store", "postgresql",
                 "store_url", "postgresql://tether:" + SECRET + "@db.internal:notaport/tether");
