@@ -46,7 +46,7 @@ public final class Settings {
             new Setting("port", "8080", "TCP port to listen on; 0 picks a free one (printed at start)."),
             new Setting("bind", "127.0.0.1", "Address to listen on. A non-loopback address needs `auth = token`."),
             new Setting("data_dir", "./tether-data", "Directory of the embedded store, tokens and session working directories."),
-            new Setting("store", "sqlite", "`sqlite` (the file `tether.db` in the data directory), `sqlite:/path/file.db`, `postgresql` (the database at `store_url`, which several servers may share, tokens included: docs/cluster.md), or `memory` (nothing survives a restart)."),
+            new Setting("store", "sqlite", "`sqlite` (the file `tether.db` in the data directory), `sqlite:/path/file.db`, `postgresql` (the database at `store_url`, which several servers may share, tokens included; the servers on one database are the nodes of one cluster: docs/cluster.md), or `memory` (nothing survives a restart)."),
             new Setting("store_url", "", "The database of `store = postgresql`: `postgresql://user@host:5432/db` or a `jdbc:postgresql://` URL. A password may be in it, but rather give it in `store_password_file` or the environment variable `TETHER_STORE_PASSWORD`; it is never logged or shown."),
             new Setting("store_password_file", "", "A file whose first line is the PostgreSQL password (a mounted secret, mode 0600), for `store = postgresql`."),
             new Setting("auth", "token", "`token`: every request needs `Authorization: Bearer <token>`; `none`: no auth, allowed on loopback only."),
