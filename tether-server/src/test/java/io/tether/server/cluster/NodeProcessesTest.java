@@ -59,17 +59,18 @@ class NodeProcessesTest {
         final CompletableFuture<String> url = new CompletableFuture<>();
         final StringBuffer output = new StringBuffer();
 
-        NodeProcess(String id, Path dataDir, String storeUrl) throws Exception {
+        NodeProcess(String id, Path dataDir, String storeUrl, List<String> moreFlags) throws Exception {
             this.id = id;
             this.dataDir = dataDir;
             Api.openToTheJail(dataDir);
-            List<String> command = List.of(ProcessHandle.current().info().command().orElse("java"),
+            List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                     "--enable-native-access=ALL-UNNAMED", "-cp",
                     System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
                     "io.tether.server.ChildServer", "--port", "0", "--data-dir", dataDir.toString(),
                     "--runtimes", "python", "--python-pool-min-idle", "0", "--access-log", "false",
                     "--store", "postgresql", "--store-url", storeUrl,
-                    "--node-id", id, "--node-lease", LEASE.toSeconds() + "s");
+                    "--node-id", id, "--node-lease", LEASE.toSeconds() + "s"));
+            command.addAll(moreFlags);
             process = new ProcessBuilder(command).redirectErrorStream(true).start();
             Thread.ofPlatform().daemon().name("drain-" + id).start(() -> {
                 try (BufferedReader out = new BufferedReader(
@@ -110,8 +111,8 @@ class NodeProcessesTest {
         }
     }
 
-    private NodeProcess start(String id, String storeUrl) throws Exception {
-        NodeProcess n = new NodeProcess(id, Files.createDirectories(root.resolve(id)), storeUrl);
+    private NodeProcess start(String id, String storeUrl, String... moreFlags) throws Exception {
+        NodeProcess n = new NodeProcess(id, Files.createDirectories(root.resolve(id)), storeUrl, List.of(moreFlags));
         nodes.add(n);
         return n;
     }
@@ -244,6 +245,55 @@ class NodeProcessesTest {
                     () -> !HostProcesses.running(pid));
         }
         assertThat(workingUnder(a.dataDir)).as("processes working under node A's data directory").isEmpty();
+    }
+
+    @Test
+    void aClientThatKnowsOnlyNginxRuns200ExecutionsInFiveSessionsAllCorrect() throws Exception {
+        PostgresServer pg = PostgresServer.shared();
+        String database = pg.createDatabase("behind_nginx");
+        String storeUrl = pg.url(database);
+        try (Nginx nginx = new Nginx()) {
+            NodeProcess a = start("node-a", storeUrl, "--allowed-hosts", nginx.host());
+            a.url();
+            List<NodeProcess> all = List.of(a, start("node-b", storeUrl, "--allowed-hosts", nginx.host()),
+                    start("node-c", storeUrl, "--allowed-hosts", nginx.host()));
+            List<String> upstreams = new ArrayList<>();
+            for (NodeProcess n : all) {
+                upstreams.add(java.net.URI.create(n.url()).getAuthority());
+            }
+            String alice;
+            try (PostgresSessionStore store = PostgresSessionStore.builder().url(PostgresUrl.parse(storeUrl))
+                    .maximumPoolSize(1).build()) {
+                alice = TokenStore.inDatabase(store.dataSource(), "test", root).create("alice", false).token();
+            }
+            nginx.start(upstreams);
+            Api api = new Api(nginx.url(), alice);
+
+            List<String> sessions = new ArrayList<>();
+            Set<Object> placed = new TreeSet<>();
+            for (int i = 0; i < 5; i++) {
+                String id = createPython(api);
+                sessions.add(id);
+                placed.add(api.get("/v1/sessions/" + id).json().get("node"));
+            }
+            assertThat(placed).as("nodes the balancer placed the sessions on").hasSizeGreaterThanOrEqualTo(2);
+
+            List<CompletableFuture<List<String>>> runs = new ArrayList<>();
+            for (String id : sessions) {
+                runs.add(CompletableFuture.supplyAsync(() -> {
+                    List<String> got = new ArrayList<>();
+                    for (int n = 1; n <= 40; n++) {
+                        got.add(text(run(api, id, "n = globals().get('n', 0) + 1; n")));
+                    }
+                    return got;
+                }));
+            }
+            List<String> expected = java.util.stream.IntStream.rangeClosed(1, 40).mapToObj(Integer::toString).toList();
+            for (CompletableFuture<List<String>> r : runs) {
+                assertThat(r.get(180, TimeUnit.SECONDS)).as("each session's count, execution by execution")
+                        .isEqualTo(expected);
+            }
+        }
     }
 
     /** Running processes whose working directory is under {@code dir} (session workers are). */
