@@ -1,0 +1,36 @@
+// Tether's simulated MicroPython device: the WebAssembly port of MicroPython, its REPL fed
+// from standard input one byte at a time (in order: each byte is processed before the next)
+// and its output written to standard output as it comes. It speaks the raw REPL like a board
+// on a serial line. Exits when standard input closes or the REPL asks to (Ctrl-D at the
+// friendly prompt). Limits of the port: Ctrl-C cannot stop code that is running (bytes wait
+// until it yields), and raw-paste mode is acknowledged but then never answers.
+import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
+
+let heapsize = 1024 * 1024;
+for (const arg of process.argv.slice(2)) {
+  const m = /^--heap=(\d+)([km]?)$/i.exec(arg);
+  if (!m) {
+    process.stderr.write(`usage: sim.mjs [--heap=N[k|m]]\n`);
+    process.exit(2);
+  }
+  heapsize = parseInt(m[1], 10) * ({ k: 1024, m: 1024 * 1024 }[m[2].toLowerCase()] ?? 1);
+}
+
+const mp = await loadMicroPython({
+  heapsize,
+  linebuffer: false,
+  stdout: (bytes) => process.stdout.write(bytes),
+});
+mp.replInit();
+
+let queue = Promise.resolve();
+process.stdin.on("data", (chunk) => {
+  queue = queue.then(async () => {
+    for (const byte of chunk) {
+      if (await mp.replProcessCharWithAsyncify(byte)) {
+        process.exit(0);
+      }
+    }
+  });
+});
+process.stdin.on("end", () => queue.then(() => process.exit(0)));
