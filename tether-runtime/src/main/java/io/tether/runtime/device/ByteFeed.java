@@ -19,8 +19,12 @@ final class ByteFeed {
     private int at;
     private boolean ended;
 
-    ByteFeed(InputStream in, String name) {
-        Thread.ofVirtual().name(name).start(() -> pump(in));
+    /** Starts reading {@code in}; {@code onEnd} runs on the reading thread when it ends. */
+    ByteFeed(InputStream in, String name, Runnable onEnd) {
+        Thread.ofVirtual().name(name).start(() -> {
+            pump(in);
+            onEnd.run();
+        });
     }
 
     private void pump(InputStream in) {

@@ -40,9 +40,18 @@ final class RawRepl implements AutoCloseable {
     private final ByteFeed feed;
     private final Object writeLock = new Object();
 
-    RawRepl(DeviceLink link, String name) {
+    /** Speaks to {@code link}; {@code onEnd} runs once its output ends (closed or lost). */
+    RawRepl(DeviceLink link, String name, Runnable onEnd) {
         this.link = link;
-        this.feed = new ByteFeed(link.input(), "tether-device-" + name);
+        this.feed = new ByteFeed(link.input(), "tether-device-" + name, onEnd);
+    }
+
+    RawRepl(DeviceLink link, String name) {
+        this(link, name, () -> { });
+    }
+
+    DeviceLink link() {
+        return link;
     }
 
     /** Receives the text an execution prints, in order, as it arrives. */
