@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -28,7 +29,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                            long maxBodyBytes, WorkerLimits workerLimits, long maxFileBytes,
                            WorkerLossPolicy workerLossPolicy, Duration shutdownGrace, Duration sseKeepalive,
                            Sandbox.Mode sandbox, boolean sandboxNetwork, boolean autoProcessLimit,
-                           boolean accessLog) {
+                           boolean accessLog, Map<String, String> devices, Duration deviceWait) {
     /** The process limit {@code worker_max_processes = auto} gives a session in its own namespaces. */
     public static final int AUTO_PROCESS_LIMIT = 256;
     private static final Pattern VARIABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -122,7 +123,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                         v -> WorkerLossPolicy.valueOf(v.toUpperCase(Locale.ROOT))),
                 s.duration("shutdown_grace", false), s.duration("sse_keepalive", false),
                 s.parse("sandbox", "auto, required or off", Sandbox.Mode::of), s.bool("sandbox_network"),
-                autoProcesses, s.bool("access_log"));
+                autoProcesses, s.bool("access_log"), s.devices(), s.duration("device_wait", false));
     }
 
     private static long positive(Settings s, String key) {

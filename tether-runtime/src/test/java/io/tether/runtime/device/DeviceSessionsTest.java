@@ -20,6 +20,7 @@ import io.tether.session.Session;
 import io.tether.session.SessionManager;
 import io.tether.session.SessionSpec;
 import io.tether.session.SessionStatus;
+import io.tether.testing.DeviceSim;
 import io.tether.testing.Eventually;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.tether.runtime.device;
+package io.tether.testing;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
