@@ -105,6 +105,17 @@ public final class DeviceRuntime implements SessionRuntime {
         return List.copyOf(out);
     }
 
+    /** The live worker whose working directory is {@code dir}, or {@code null}. */
+    DeviceWorker workerIn(Path dir) {
+        for (Device d : devices.values()) {
+            DeviceWorker w = d.worker;
+            if (w != null && w.workingDirectory().equals(dir)) {
+                return w;
+            }
+        }
+        return null;
+    }
+
     /** What device {@code name} is, when a session found out already. */
     public Optional<DeviceCapabilities> capabilities(String name) {
         return Optional.ofNullable(device(name).capabilities);
@@ -131,6 +142,7 @@ public final class DeviceRuntime implements SessionRuntime {
         private final DeviceAddress address;
         private final Semaphore holder = new Semaphore(1, true);
         private volatile DeviceCapabilities capabilities;
+        private volatile DeviceWorker worker;
         private volatile Duration rawPasteTimeout;
 
         Device(String name, DeviceAddress address) {
@@ -174,6 +186,16 @@ public final class DeviceRuntime implements SessionRuntime {
                 throw new TetherException(ErrorCode.LIMIT_EXCEEDED, "device '" + name
                         + "' is held by another live session (one session per device)"
                         + (timeout.isZero() ? "" : "; waited " + timeout.toMillis() + " ms"));
+            }
+        }
+
+        void hold(DeviceWorker w) {
+            worker = w;
+        }
+
+        void forget(DeviceWorker w) {
+            if (worker == w) {
+                worker = null;
             }
         }
 

@@ -63,6 +63,7 @@ final class DeviceWorker implements Worker {
             if (device.capabilities() == null) {
                 device.remember(detect());
             }
+            device.hold(this);
         } catch (RuntimeException e) {
             closeLink(repl);
             WorkDirectories.delete(directory);
@@ -181,8 +182,22 @@ final class DeviceWorker implements Worker {
         }
     }
 
-    /** Runs code under {@link #lock}; also what tasks and files use. */
-    ExecutionResult run(ExecutionRequest request, byte[] code, OutputListener listener) {
+    /**
+     * Runs {@code code} now, outside the session's execution queue (for tasks and files), under
+     * {@link #lock}; at most the command timeout, or {@code timeout} when given.
+     */
+    ExecutionResult runNow(String code, Duration timeout) {
+        lock.lock();
+        try {
+            return run(new ExecutionRequest(0, code, timeout == null ? commandTimeout : timeout),
+                    code.getBytes(StandardCharsets.UTF_8), OutputListener.NONE);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Runs code under {@link #lock}. */
+    private ExecutionResult run(ExecutionRequest request, byte[] code, OutputListener listener) {
         if (closed) {
             throw new TetherException(ErrorCode.SESSION_ENDED, "the device session is closed");
         }
@@ -351,6 +366,15 @@ final class DeviceWorker implements Worker {
         tasks.forget();
         state = WorkerState.STARTING;
         repl = connect();
+        state = WorkerState.IDLE;
+        String setup = tasks.setupCode();
+        if (setup != null) {
+            ExecutionResult r = run(new ExecutionRequest(0, setup, commandTimeout),
+                    setup.getBytes(StandardCharsets.UTF_8), OutputListener.NONE);
+            if (r.status() != ExecutionStatus.OK) {
+                log.warn("device {}: the session's setup failed after a reconnection: {}", device.name(), r.error());
+            }
+        }
     }
 
     private void softReset() {
@@ -440,6 +464,7 @@ final class DeviceWorker implements Worker {
             RawRepl r = repl;
             retired = r;
             closeLink(r);
+            device.forget(this);
             WorkDirectories.delete(directory);
         } catch (RuntimeException e) {
             log.warn("closing device session of {} failed", device.name(), e);
