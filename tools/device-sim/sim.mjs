@@ -2,7 +2,7 @@
 // from standard input one byte at a time (in order: each byte is processed before the next)
 // and its output written to standard output as it comes. It speaks the raw REPL like a board
 // on a serial line. Exits when standard input closes or the REPL asks to (Ctrl-D at the
-// friendly prompt). Limits of the port: Ctrl-C cannot stop code that is running (bytes wait
+// friendly prompt). Its filesystem is in memory, under /flash. Limits of the port: Ctrl-C cannot stop code that is running (bytes wait
 // until it yields), and raw-paste mode is acknowledged but then never answers.
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 
@@ -21,6 +21,8 @@ const mp = await loadMicroPython({
   linebuffer: false,
   stdout: (bytes) => process.stdout.write(bytes),
 });
+// A board's filesystem: files live under /flash, the REPL's current directory.
+mp.runPython("import os\nos.mkdir('/flash')\nos.chdir('/flash')");
 mp.replInit();
 
 let queue = Promise.resolve();

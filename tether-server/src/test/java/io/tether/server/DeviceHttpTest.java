@@ -67,6 +67,14 @@ class DeviceHttpTest {
         assertThat(failed.get("status")).isEqualTo("error");
         assertThat(((Map<String, Object>) failed.get("error")).get("name")).isEqualTo("ImportError");
 
+        // the session files API maps onto the device's filesystem
+        assertThat(alice.send("PUT", "/v1/sessions/" + id + "/files/conf/limits.txt",
+                "max=3".getBytes(java.nio.charset.StandardCharsets.UTF_8), Map.of()).status()).isBetween(200, 204);
+        Map<String, Object> readBack = alice.post("/v1/sessions/" + id + "/executions",
+                Map.of("code", "print(open('conf/limits.txt').read())\nopen('result.txt', 'w').write('done')")).json();
+        assertThat(readBack.get("stdout")).isEqualTo("max=3\n");
+        assertThat(alice.get("/v1/sessions/" + id + "/files/result.txt").body()).isEqualTo("done");
+
         List<Map<String, Object>> devices = (List<Map<String, Object>>) alice.get("/v1/devices").json().get("devices");
         assertThat(devices).singleElement().satisfies(d -> {
             assertThat(d).containsEntry("name", "sim").containsEntry("transport", "exec").containsEntry("held", true)

@@ -45,6 +45,7 @@ public final class DeviceRuntime implements SessionRuntime {
         this.workRoot = b.workRoot == null ? WorkDirectories.defaultRoot() : b.workRoot;
         for (Device d : devices.values()) {
             d.rawPasteTimeout = b.rawPasteTimeout;
+            d.syncFiles = b.syncFiles;
         }
     }
 
@@ -144,6 +145,7 @@ public final class DeviceRuntime implements SessionRuntime {
         private volatile DeviceCapabilities capabilities;
         private volatile DeviceWorker worker;
         private volatile Duration rawPasteTimeout;
+        private volatile boolean syncFiles;
 
         Device(String name, DeviceAddress address) {
             this.name = name;
@@ -164,6 +166,10 @@ public final class DeviceRuntime implements SessionRuntime {
 
         void remember(DeviceCapabilities c) {
             capabilities = c;
+        }
+
+        boolean syncFiles() {
+            return syncFiles;
         }
 
         Duration rawPasteTimeout() {
@@ -211,6 +217,7 @@ public final class DeviceRuntime implements SessionRuntime {
         private Duration commandTimeout = Duration.ofSeconds(10);
         private Duration rawPasteTimeout = Duration.ofSeconds(1);
         private Path workRoot;
+        private boolean syncFiles = true;
         private final java.util.Set<String> set = new java.util.HashSet<>();
 
         private Builder() {
@@ -276,6 +283,20 @@ public final class DeviceRuntime implements SessionRuntime {
                 throw new IllegalArgumentException("rawPasteTimeout must be at least 1 ms, got " + timeout);
             }
             this.rawPasteTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Whether a session's local working directory mirrors the device's files (default
+         * {@code true}): before each execution the files changed locally are sent (by
+         * SHA-256: unchanged ones are not), after it the files the device changed are fetched,
+         * so the session files API (list, get, put, delete) maps onto the device. Costs one
+         * listing of the device's files, with their hashes, per execution; {@code false} leaves
+         * the device's files to {@link DeviceSession}'s file methods.
+         */
+        public Builder syncFiles(boolean sync) {
+            once("syncFiles");
+            this.syncFiles = sync;
             return this;
         }
 

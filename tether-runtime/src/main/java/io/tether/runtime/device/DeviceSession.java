@@ -197,6 +197,74 @@ public final class DeviceSession {
         worker.tasks().setup(code);
     }
 
+    /** The files on the device under its files root (the REPL's directory at connection), with sizes and SHA-256. */
+    public List<DeviceFile> files() {
+        return worker.withLock(() -> worker.files().list().stream()
+                .map(e -> new DeviceFile(e.path(), e.size(), e.sha256())).toList());
+    }
+
+    /**
+     * The content of a file on the device.
+     *
+     * @throws TetherException {@code not_found} when there is none; {@code invalid_request} for
+     *     a path that is absolute or has {@code .} or {@code ..} parts
+     */
+    public byte[] readFile(String path) {
+        return worker.withLock(() -> worker.files().read(path));
+    }
+
+    /**
+     * Writes a file on the device (parent directories created) unless it holds exactly this
+     * content already.
+     *
+     * @return whether the content was sent
+     */
+    public boolean writeFile(String path, byte[] content) {
+        return worker.changingFiles(() -> worker.files().write(path, content));
+    }
+
+    /** Deletes a file on the device; one already gone is fine. */
+    public void deleteFile(String path) {
+        worker.changingFiles(() -> {
+            worker.files().delete(path);
+            return null;
+        });
+    }
+
+    /**
+     * Makes the device hold the files of {@code local} (a directory): files whose content the
+     * device has already (by SHA-256) are not sent; files this session synced before and that
+     * are gone from {@code local} are deleted from the device. When the session's working
+     * directory mirrors the device ({@link DeviceRuntime.Builder#syncFiles}), it is brought up
+     * to date too, as after the other file changes here.
+     */
+    public SyncReport sync(java.nio.file.Path local) {
+        return worker.changingFiles(() -> {
+            DeviceFiles.SyncReport r = worker.files().push(local);
+            return new SyncReport(r.sent(), r.unchanged(), r.deleted());
+        });
+    }
+
+    /**
+     * A file on the device.
+     *
+     * @param path   relative to the files root, {@code /}-separated
+     * @param size   bytes
+     * @param sha256 lower-case hex SHA-256 of its content
+     */
+    public record DeviceFile(String path, long size, String sha256) {
+    }
+
+    /**
+     * What {@link #sync} did.
+     *
+     * @param sent      files sent (the device lacked their content)
+     * @param unchanged files not sent (the device had them)
+     * @param deleted   files deleted from the device
+     */
+    public record SyncReport(List<String> sent, List<String> unchanged, List<String> deleted) {
+    }
+
     /** Runs {@code code} when the session ends, after its tasks were stopped and before the device is reset. */
     public void teardown(String code) {
         worker.tasks().teardownCode(code);

@@ -41,6 +41,7 @@ final class DeviceWorker implements Worker {
     private final Path directory;
     private final ReentrantLock lock = new ReentrantLock();
     private final DeviceTasks tasks;
+    private final DeviceFiles files;
     private volatile RawRepl repl;
     /** The link being replaced or closed on purpose: its end is no death. */
     private volatile RawRepl retired;
@@ -58,6 +59,7 @@ final class DeviceWorker implements Worker {
         this.commandTimeout = commandTimeout;
         this.directory = WorkDirectories.create(workRoot, "device-");
         this.tasks = new DeviceTasks(this);
+        this.files = new DeviceFiles(this);
         try {
             repl = connect();
             if (device.capabilities() == null) {
@@ -78,6 +80,38 @@ final class DeviceWorker implements Worker {
 
     DeviceTasks tasks() {
         return tasks;
+    }
+
+    /** The device's files; use under {@link #withLock}. */
+    DeviceFiles files() {
+        return files;
+    }
+
+    /** Runs {@code action} holding the worker, so no execution runs meanwhile. */
+    <T> T withLock(java.util.function.Supplier<T> action) {
+        lock.lock();
+        try {
+            if (closed) {
+                throw new TetherException(ErrorCode.SESSION_ENDED, "the device session is closed");
+            }
+            return action.get();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * {@link #withLock} for an action that changes the device's files: the working directory
+     * then mirrors them again (when it mirrors the device at all).
+     */
+    <T> T changingFiles(java.util.function.Supplier<T> action) {
+        return withLock(() -> {
+            T result = action.get();
+            if (device.syncFiles()) {
+                files.pull(directory);
+            }
+            return result;
+        });
     }
 
     private RawRepl connect() {
@@ -176,7 +210,26 @@ final class DeviceWorker implements Worker {
         }
         lock.lock();
         try {
-            return run(request, code, listener);
+            if (!device.syncFiles() || closed || state == WorkerState.DEAD) {
+                return run(request, code, listener);
+            }
+            try {
+                files.pushKnown(directory);
+            } catch (DeviceCallException | java.io.UncheckedIOException e) {
+                if (state == WorkerState.DEAD) {
+                    return run(request, code, listener); // reports the lost device as the execution's result
+                }
+                log.warn("device {}: sending the working directory's changes failed", device.name(), e);
+            }
+            ExecutionResult r = run(request, code, listener);
+            if (state == WorkerState.IDLE) {
+                try {
+                    files.pull(directory);
+                } catch (DeviceCallException | java.io.UncheckedIOException | TetherException e) {
+                    log.warn("device {}: fetching the device's changed files failed", device.name(), e);
+                }
+            }
+            return r;
         } finally {
             lock.unlock();
         }
@@ -364,6 +417,7 @@ final class DeviceWorker implements Worker {
         retired = old;
         closeLink(old);
         tasks.forget();
+        files.forget();
         state = WorkerState.STARTING;
         repl = connect();
         state = WorkerState.IDLE;
