@@ -21,6 +21,14 @@ const mp = await loadMicroPython({
   linebuffer: false,
   stdout: (bytes) => process.stdout.write(bytes),
 });
+// Session code is untrusted: it gets no handle on the JavaScript host (the port's `js` module
+// would hand it Node's `process`), only the timers its asyncio runs on. The `sim` launcher also
+// runs Node under its permission model, without code generation from strings.
+mp.registerJsModule("js", {
+  setTimeout: (f, ms) => setTimeout(f, ms),
+  clearTimeout: (t) => clearTimeout(t),
+});
+
 // A board's filesystem: files live under /flash, the REPL's current directory.
 mp.runPython("import os\nos.mkdir('/flash')\nos.chdir('/flash')");
 mp.replInit();

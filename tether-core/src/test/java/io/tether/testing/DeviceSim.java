@@ -35,6 +35,6 @@ public final class DeviceSim {
             throw new AssertionError("the simulated device is not installed: run npm ci in " + dir);
         }
         assumeTrue(installed, "the simulated device is not installed (npm ci in " + dir + ")");
-        return "exec:" + node + " " + dir.resolve("sim.mjs");
+        return "exec:" + dir.resolve("sim");
     }
 }

@@ -267,4 +267,17 @@ class DeviceSessionsTest {
         assertThatThrownBy(() -> manager.create(SessionSpec.builder("alice").runtime("micropython").device("nope").build()))
                 .hasMessageContaining("no device 'nope'");
     }
+
+    @Test
+    void sessionCodeCannotReachTheSimulatorsHost() throws Exception {
+        simManager();
+        Session s = device("alice");
+        ExecutionResult js = run(s, "import js\nprint(js.process)");
+        assertThat(js.stdout()).as("the js module is empty").doesNotContain("pid");
+        Path marker = work.resolve("escaped");
+        ExecutionResult escape = run(s, "import js\nf = js.constructor.constructor("
+                + "'globalThis.process.getBuiltinModule(\"fs\").writeFileSync(\"" + marker + "\", \"x\")')\nf()");
+        assertThat(escape.status()).isIn(ExecutionStatus.ERROR, ExecutionStatus.CRASHED);
+        assertThat(marker).doesNotExist();
+    }
 }
