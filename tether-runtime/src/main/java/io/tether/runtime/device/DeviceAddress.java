@@ -1,12 +1,5 @@
 package io.tether.runtime.device;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,8 +24,6 @@ import io.tether.TetherException;
  * @param options the query options ({@code baud})
  */
 public record DeviceAddress(String kind, String target, Map<String, String> options) {
-    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
-
     public DeviceAddress {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(target, "target");
@@ -164,153 +155,5 @@ public record DeviceAddress(String kind, String target, Map<String, String> opti
             words.add(word.toString());
         }
         return words;
-    }
-
-    /** A process whose standard input and output are the REPL. */
-    static final class ExecLink implements DeviceLink {
-        private final Process process;
-        private final StringBuilder stderr = new StringBuilder();
-
-        private ExecLink(Process process) {
-            this.process = process;
-            Thread.ofVirtual().name("tether-device-stderr-" + process.pid()).start(this::keepStderr);
-        }
-
-        static ExecLink start(List<String> command) throws DeviceException {
-            try {
-                return new ExecLink(new ProcessBuilder(command).start());
-            } catch (IOException e) {
-                throw new DeviceException(DeviceException.Kind.LOST,
-                        "cannot start the device process " + command + ": " + e.getMessage());
-            }
-        }
-
-        private void keepStderr() {
-            try (InputStream err = process.getErrorStream()) {
-                byte[] b = new byte[1024];
-                int n;
-                while ((n = err.read(b)) >= 0) {
-                    synchronized (stderr) {
-                        stderr.append(new String(b, 0, n, StandardCharsets.UTF_8));
-                        if (stderr.length() > 2000) {
-                            stderr.delete(0, stderr.length() - 2000);
-                        }
-                    }
-                }
-            } catch (IOException e) {
-                // the process ended
-            }
-        }
-
-        /** The end of what the process wrote to its standard error, for messages. */
-        String stderrTail() {
-            synchronized (stderr) {
-                return stderr.toString().strip();
-            }
-        }
-
-        @Override
-        public InputStream input() {
-            return process.getInputStream();
-        }
-
-        @Override
-        public OutputStream output() {
-            return process.getOutputStream();
-        }
-
-        @Override
-        public long pid() {
-            return process.pid();
-        }
-
-        @Override
-        public boolean isOpen() {
-            return process.isAlive();
-        }
-
-        Process process() {
-            return process;
-        }
-
-        @Override
-        public void close() {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly();
-            try {
-                process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
-    /** A REPL on a TCP socket. */
-    static final class TcpLink implements DeviceLink {
-        private final Socket socket;
-
-        private TcpLink(Socket socket) {
-            this.socket = socket;
-        }
-
-        static TcpLink connect(String hostPort) throws DeviceException {
-            int c = hostPort.lastIndexOf(':');
-            String host = hostPort.substring(0, c);
-            if (host.startsWith("[") && host.endsWith("]")) {
-                host = host.substring(1, host.length() - 1);
-            }
-            Socket socket = new Socket();
-            try {
-                socket.setTcpNoDelay(true);
-                socket.connect(new InetSocketAddress(host, Integer.parseInt(hostPort.substring(c + 1))),
-                        (int) CONNECT_TIMEOUT.toMillis());
-                return new TcpLink(socket);
-            } catch (IOException e) {
-                try {
-                    socket.close();
-                } catch (IOException ignored) {
-                    // nothing was opened
-                }
-                throw new DeviceException(DeviceException.Kind.LOST, "cannot connect to tcp:" + hostPort + ": "
-                        + e.getMessage());
-            }
-        }
-
-        @Override
-        public InputStream input() {
-            try {
-                return socket.getInputStream();
-            } catch (IOException e) {
-                return InputStream.nullInputStream();
-            }
-        }
-
-        @Override
-        public OutputStream output() {
-            try {
-                return socket.getOutputStream();
-            } catch (IOException e) {
-                return OutputStream.nullOutputStream();
-            }
-        }
-
-        @Override
-        public long pid() {
-            return -1;
-        }
-
-        @Override
-        public boolean isOpen() {
-            return !socket.isClosed();
-        }
-
-        @Override
-        public void close() {
-            try {
-                socket.close();
-            } catch (IOException e) {
-                // closing a socket that failed is still closing it
-            }
-        }
     }
 }

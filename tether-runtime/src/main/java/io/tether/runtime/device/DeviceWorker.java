@@ -181,7 +181,7 @@ final class DeviceWorker implements Worker {
     }
 
     private static String stderrOf(RawRepl r) {
-        if (r != null && r.link() instanceof DeviceAddress.ExecLink exec) {
+        if (r != null && r.link() instanceof ExecLink exec) {
             String tail = exec.stderrTail();
             return tail.isEmpty() ? "" : "; the device process wrote: " + tail;
         }
@@ -346,7 +346,7 @@ final class DeviceWorker implements Worker {
     }
 
     private static String exitOf(RawRepl r) {
-        if (r != null && r.link() instanceof DeviceAddress.ExecLink exec) {
+        if (r != null && r.link() instanceof ExecLink exec) {
             try {
                 if (exec.process().waitFor(200, TimeUnit.MILLISECONDS)) {
                     return " (the device process exited with status " + exec.process().exitValue() + ")";
