@@ -43,6 +43,12 @@ public enum ErrorCode {
     RUNTIME_UNAVAILABLE("runtime_unavailable"),
     /** The manager is not running: not started yet, shutting down or closed. */
     SHUTTING_DOWN("shutting_down"),
+    /**
+     * The session is live on another node of the cluster and this node cannot serve it: the
+     * request was forwarded here already (one hop only), the owning node could not be
+     * reached, or the endpoint (MCP) does not forward. Worth retrying through any node.
+     */
+    NODE_UNAVAILABLE("node_unavailable"),
     /** The persistent store failed; the operation did not take effect. */
     STORE_FAILURE("store_failure"),
     /** A bug or an unexpected condition inside Tether. */

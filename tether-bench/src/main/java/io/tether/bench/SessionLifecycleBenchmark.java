@@ -24,7 +24,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Throughput of the session manager's hot operations over each store: a durable
  * create followed by a durable end, and a touch (write-behind). Run with {@code -t N}
- * for N threads; each thread touches its own session.
+ * for N threads; each thread touches its own session. The PostgreSQL store is not in the
+ * default list (it needs a database): {@code -p store=sqlite,postgresql} with
+ * {@code TETHER_BENCH_STORE_URL} set.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)

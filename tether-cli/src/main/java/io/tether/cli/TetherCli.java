@@ -136,7 +136,7 @@ public final class TetherCli {
             case SESSION_NOT_FOUND, NOT_FOUND -> EXIT_NOT_FOUND;
             case SESSION_ENDED -> 4;
             case LIMIT_EXCEEDED, SESSION_BUSY -> 5;
-            case STORE_FAILURE, SHUTTING_DOWN, RUNTIME_UNAVAILABLE -> 6;
+            case STORE_FAILURE, SHUTTING_DOWN, RUNTIME_UNAVAILABLE, NODE_UNAVAILABLE -> 6;
             case UNAUTHORIZED, FORBIDDEN -> 7;
             case INTERNAL -> 1;
             case NO_INPUT_REQUESTED -> 9;

@@ -1,11 +1,19 @@
 package io.tether.cli;
 
+import io.tether.TetherException;
+import io.tether.server.ServerConfig;
+import io.tether.server.Settings;
 import io.tether.server.auth.CreatedToken;
 import io.tether.server.auth.TokenInfo;
 import io.tether.server.auth.TokenStore;
+import io.tether.store.postgres.PostgresSessionStore;
+import io.tether.store.postgres.PostgresUrl;
+import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -14,7 +22,9 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code tether token create|ls|revoke}: the server's bearer tokens. These commands touch
  * only {@code tokens.json} and {@code tokens.lock} in the data directory, never the session
- * store, so they work while a server runs (which sees the change at its next request).
+ * store, so they work while a server runs (which sees the change at its next request). With a
+ * PostgreSQL store ({@code --store-url}, or {@code store = postgresql} in the configuration)
+ * the tokens are the database's {@code tokens} table, which every node sharing it uses.
  */
 @Command(name = "token", mixinStandardHelpOptions = true,
         description = "Create, list and revoke the tokens clients authenticate with.",
@@ -33,9 +43,44 @@ final class TokenCommand {
             return json.json;
         }
 
+        @Option(names = "--store-url", paramLabel = "URL", description = {
+                "The PostgreSQL store whose tokens to manage (postgresql://user@host:5432/db); default the "
+                        + "configuration's store_url when its store is postgresql, else the data directory's tokens.",
+                "Give the password in TETHER_STORE_PASSWORD or --store-password-file, not in the URL: other users "
+                        + "can see a command's arguments."})
+        String storeUrl;
+
+        @Option(names = "--store-password-file", paramLabel = "FILE",
+                description = "A file whose first line is the PostgreSQL password.")
+        String storePasswordFile;
+
         @Override
         public Integer call() {
-            return run(TokenStore.open(place.resolveDataDir(spec)), output());
+            Path dataDir = place.resolveDataDir(spec);
+            Optional<PostgresUrl> postgres = postgresStore();
+            if (postgres.isEmpty()) {
+                return run(TokenStore.open(dataDir), output());
+            }
+            try (PostgresSessionStore store = PostgresSessionStore.builder().url(postgres.get()).maximumPoolSize(2)
+                    .build()) {
+                return run(TokenStore.inDatabase(store.dataSource(), store.url().redacted(), dataDir), output());
+            }
+        }
+
+        private Optional<PostgresUrl> postgresStore() {
+            Map<String, String> flags = new HashMap<>();
+            if (storeUrl != null) {
+                flags.put("store", "postgresql");
+                flags.put("store_url", storeUrl);
+            }
+            if (storePasswordFile != null) {
+                flags.put("store_password_file", storePasswordFile);
+            }
+            try {
+                return ServerConfig.postgresStore(Settings.resolve(flags, TetherCli.root(spec).env, place.config));
+            } catch (IllegalArgumentException e) {
+                throw TetherException.invalid(e.getMessage());
+            }
         }
 
         abstract int run(TokenStore tokens, Output out);

@@ -142,6 +142,22 @@ final class DiskQuota {
             return usage.bytes() <= bytes ? null : exceeded(usage);
         }
 
+        /**
+         * How many bytes the directory can still take before it passes the quota: measured
+         * now (off this thread; this thread waits), 0 when it is over or cannot be measured,
+         * {@link Long#MAX_VALUE} when there is no quota.
+         */
+        long room() {
+            if (bytes == 0) {
+                return Long.MAX_VALUE;
+            }
+            try {
+                return Math.max(0, bytes - measure().bytes());
+            } catch (IOException | TimeoutException e) {
+                return 0;
+            }
+        }
+
         /** The directory's change time ({@code st_ctime}), or {@code null} when unknown. */
         private FileTime changeTime() {
             if (!CHANGE_TIMES) {

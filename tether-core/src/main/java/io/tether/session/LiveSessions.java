@@ -51,12 +51,18 @@ final class LiveSessions {
     private final InstantSource clock;
     private final Duration cleanupTimeout;
     private final int executionHistory;
+    /** This node: recorded on the sessions it creates or adopts. */
+    private final String node;
+    /** Whether other nodes share the store (their sessions are in it, not in {@link #live}). */
+    private final boolean shared;
     private final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
     private final SessionKeys keys = new SessionKeys();
 
     LiveSessions(SessionStore store, InstantSource clock, SessionLimits limits, WorkerShares workerShares,
                  SessionMetrics metrics, List<SessionListener> listeners, Duration cleanupTimeout,
-                 int executionHistory) {
+                 int executionHistory, String node, boolean shared) {
+        this.node = node;
+        this.shared = shared;
         this.store = store;
         this.clock = clock;
         this.limits = limits;
@@ -71,12 +77,17 @@ final class LiveSessions {
      * Takes over the store's active sessions after a start: plain ones stay active, the
      * others had a worker in a process that is gone and end as {@code error} /
      * {@code node_lost}.
+     * Over a shared store, only the sessions this node held: the others are their nodes'.
      */
     void recover() {
+        boolean ownOnly = shared;
         counters.baseline(store.counts());
         int kept = 0;
         int lost = 0;
         for (Session s : store.findActive()) {
+            if (ownOnly && !node.equals(s.node())) {
+                continue;
+            }
             if (s.isPlain()) {
                 LiveSession ls = new LiveSession(s);
                 live.put(s.id(), ls);
@@ -96,6 +107,129 @@ final class LiveSessions {
         if (kept + lost > 0) {
             log.info("recovered {} active plain sessions; ended {} sessions whose worker was lost", kept, lost);
         }
+    }
+
+    /**
+     * Takes over the active sessions the store says node {@code lost} holds, after the
+     * cluster gave that node up: a session with a worker ends {@code error} /
+     * {@code node_lost} (its interpreter state died with the node); a plain one lost nothing
+     * and moves to this node, as after a restart. A session that changed meanwhile (its node
+     * wrote it last) is read again.
+     *
+     * @return how many sessions ended and how many moved here
+     */
+    NodeTakeover takeOver(String lost) {
+        int ended = 0;
+        int adopted = 0;
+        for (Session s : store.findActive()) {
+            if (!lost.equals(s.node())) {
+                continue;
+            }
+            Session now = takeOver(s);
+            if (now != null && now.isActive()) {
+                adopted++;
+            } else if (now != null) {
+                ended++;
+            }
+        }
+        if (ended + adopted > 0) {
+            log.info("node {} was lost: ended {} of its sessions node_lost, took over {} plain ones", lost, ended,
+                    adopted);
+        }
+        return new NodeTakeover(ended, adopted);
+    }
+
+    /** Takes over one session of a lost node; its record afterwards, or {@code null} when it was not its any more. */
+    Session takeOver(Session s) {
+        String lost = s.node();
+        for (int attempt = 0; attempt < 3; attempt++) {
+            try {
+                if (s.isPlain()) {
+                    Session adopted = s.withNode(node);
+                    store.update(adopted);
+                    LiveSession ls = new LiveSession(adopted);
+                    live.put(adopted.id(), ls);
+                    if (adopted.key() != null) {
+                        keys.recovered(ls);
+                    }
+                    limits.force(adopted.owner());
+                    counters.active(limits.total());
+                    return adopted;
+                }
+                Session ended = s.withEnd(SessionStatus.ERROR, EndReason.NODE_LOST, now());
+                store.update(ended);
+                countEnded(ended);
+                events.emit(new SessionEvent.Failed(ended, null, null));
+                return ended;
+            } catch (TetherException e) {
+                if (e.code() != ErrorCode.STORE_FAILURE) {
+                    throw e;
+                }
+                Optional<Session> again = store.find(s.id());
+                if (again.isEmpty() || !again.get().isActive() || !java.util.Objects.equals(lost, again.get().node())) {
+                    return null;
+                }
+                s = again.get();
+            }
+        }
+        log.warn("could not take over session {} of lost node {}: it kept changing", s.id(), lost);
+        return null;
+    }
+
+    /**
+     * Lets go of the live sessions the cluster no longer counts as this node's: those the
+     * store has ended or given to another node (it took them over while this node had lost
+     * its lease), and, when {@code leaseLost}, every session with a worker, which ends
+     * {@code error} / {@code node_lost} here as it did or will elsewhere. Their workers are
+     * killed and their resources released; a record another node wrote is left as it is.
+     *
+     * @return how many sessions it let go
+     */
+    int releaseLost(boolean leaseLost) {
+        int n = 0;
+        for (LiveSession ls : live.values()) {
+            Optional<Session> stored = store.find(ls.snapshot.id());
+            if (stored.isEmpty() || !stored.get().isActive() || !node.equals(stored.get().node())) {
+                dropEndedElsewhere(ls, stored.orElse(null));
+                n++;
+            } else if (leaseLost && ls.worker != null) {
+                try {
+                    finish(ls, SessionStatus.ERROR, s -> EndReason.NODE_LOST, null);
+                } catch (TetherException e) {
+                    // another node ended it first: its record stands
+                    dropEndedElsewhere(ls, store.find(ls.snapshot.id()).orElse(null));
+                }
+                n++;
+            }
+        }
+        if (n > 0) {
+            log.warn("this node had lost its lease: let go of {} sessions the cluster gave up", n);
+        }
+        return n;
+    }
+
+    /** Forgets a live session another node has ended or taken: kills its worker, writes nothing. */
+    private void dropEndedElsewhere(LiveSession ls, Session stored) {
+        ls.lock.lock();
+        try {
+            if (stored != null) {
+                ls.snapshot = stored;
+            }
+        } finally {
+            ls.lock.unlock();
+        }
+        if (!live.remove(ls.snapshot.id(), ls)) {
+            return;
+        }
+        Session s = ls.snapshot;
+        if (s.key() != null) {
+            keys.ended(s, ls);
+        }
+        limits.release(s.owner());
+        if (ls.worker != null) {
+            workerShares.release(s.owner(), s.runtime());
+        }
+        closeResources(ls);
     }
 
     /**
@@ -182,7 +316,35 @@ final class LiveSessions {
      * racing callers with the same owner and key all get the same session.
      */
     Session getOrCreateKeyed(SessionSpec spec, Function<SessionSpec, LiveSession> create) {
+        if (shared) {
+            Session elsewhere = activeElsewhere(spec.owner(), spec.key());
+            if (elsewhere != null) {
+                return elsewhere;
+            }
+        }
         return keys.getOrCreate(spec, create, this::expireIfDue);
+    }
+
+    /**
+     * The owner's active session under {@code key} that another node holds, or {@code null}.
+     * Best effort: two nodes creating the same key at the same moment may both create one,
+     * unless the store refuses a second active session of an owner and key.
+     */
+    private Session activeElsewhere(String owner, String key) {
+        SessionQuery q = SessionQuery.all().withOwner(owner).withStatus(SessionStatus.ACTIVE)
+                .withLimit(SessionQuery.MAX_LIMIT);
+        while (true) {
+            Page<Session> page = store.list(q);
+            for (Session s : page.items()) {
+                if (key.equals(s.key()) && heldElsewhere(s)) {
+                    return s;
+                }
+            }
+            if (page.nextCursor() == null) {
+                return null;
+            }
+            q = q.after(page.nextCursor());
+        }
     }
 
     /**
@@ -288,7 +450,11 @@ final class LiveSessions {
     Session terminate(Access access, String id, SessionStatus status, EndReason reason, Throwable cause) {
         LiveSession ls = id == null ? null : live.get(id);
         if (ls == null || !access.sees(ls.snapshot.owner())) {
-            return stored(access, id).orElseThrow(() -> notFound(id));
+            Session stored = stored(access, id).orElseThrow(() -> notFound(id));
+            if (ls == null && heldElsewhere(stored)) {
+                throw elsewhere(stored);
+            }
+            return stored;
         }
         Session expired = expireIfDue(ls);
         if (!expired.isActive()) {
@@ -434,8 +600,9 @@ final class LiveSessions {
         if (ls != null && access.sees(ls.snapshot.owner())) {
             return ls;
         }
-        if (ls == null && stored(access, id).isPresent()) {
-            throw ended(id);
+        Optional<Session> stored = ls == null ? stored(access, id) : Optional.empty();
+        if (stored.isPresent()) {
+            throw heldElsewhere(stored.get()) ? elsewhere(stored.get()) : ended(id);
         }
         throw notFound(id);
     }
@@ -564,6 +731,17 @@ final class LiveSessions {
 
     static TetherException notFound(String id) {
         return new TetherException(ErrorCode.SESSION_NOT_FOUND, "no session with id '" + id + "'");
+    }
+
+    /** Whether a stored session is active on another node (it is not in this node's memory). */
+    private boolean heldElsewhere(Session stored) {
+        return stored.isActive() && stored.node() != null && !node.equals(stored.node());
+    }
+
+    /** The error for an active session another node holds: it is not this node's to serve. */
+    static TetherException elsewhere(Session s) {
+        return new TetherException(ErrorCode.NODE_UNAVAILABLE, "session '" + s.id() + "' is live on node '"
+                + s.node() + "', not on this one");
     }
 
     static TetherException ended(String id) {

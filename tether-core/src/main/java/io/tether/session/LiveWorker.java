@@ -274,6 +274,11 @@ final class LiveWorker {
         return disk.check();
     }
 
+    /** Bytes the working directory can take before it passes the disk quota ({@link DiskQuota.Directory#room}). */
+    long diskRoom() {
+        return disk.room();
+    }
+
     private static String seconds(Duration d) {
         return String.format(Locale.ROOT, "%.2f s", d.toNanos() / 1e9);
     }

@@ -119,6 +119,12 @@ public record Session(
                 idleTimeout, maxLifetime, interactionCount + 1, newData, newMetadata, node, version + 1);
     }
 
+    /** This session held by {@code newNode} from now on; version + 1. */
+    public Session withNode(String newNode) {
+        return new Session(id, owner, key, runtime, status, createdAt, lastActivityAt, endedAt, endReason,
+                idleTimeout, maxLifetime, interactionCount, data, metadata, newNode, version + 1);
+    }
+
     /** This session moved to a terminal {@code status}; version + 1. */
     public Session withEnd(SessionStatus terminal, EndReason reason, Instant at) {
         if (!terminal.isTerminal()) {

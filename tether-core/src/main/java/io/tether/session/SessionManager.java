@@ -50,6 +50,12 @@ import org.slf4j.LoggerFactory;
  * {@code node_lost}. On close, plain sessions are released (their resources closed, their
  * record kept active for the next start); the others end with {@code server_shutdown}.
  *
+ * <p><b>Several nodes.</b> Over a store shared with other managers
+ * ({@link SessionManagerBuilder#sharedStore()}), each serves the live sessions it holds (its
+ * {@link #node()} is recorded on them) and answers {@code node_unavailable} for an active
+ * session another node holds; {@link #takeOverNode}, {@link #takeOverSession} and
+ * {@link #releaseLost} move sessions when a node is lost.
+ *
  * <p><b>Callers.</b> Every operation on sessions has a form that takes the caller's
  * {@link Access}: a session of another owner does not exist for a caller that is not an
  * admin ({@code session_not_found}, and nothing about it changes). The forms without one act
@@ -100,7 +106,8 @@ public final class SessionManager implements AutoCloseable {
         SessionLimits limits = new SessionLimits(b.maxSessions, b.maxSessionsPerOwner);
         SessionStore store = b.store != null ? b.store : new InMemorySessionStore();
         this.sessions = new LiveSessions(store, b.clock, limits, new WorkerShares(b.maxWorkersPerOwner),
-                new SessionMetrics(b.registry, limits::total), b.listeners, b.cleanupTimeout, b.executionHistory);
+                new SessionMetrics(b.registry, limits::total), b.listeners, b.cleanupTimeout, b.executionHistory,
+                b.node, b.sharedStore);
         this.history = new ExecutionHistory(sessions, store);
         Map<String, SessionRuntime> byName = new java.util.LinkedHashMap<>();
         b.runtimes.forEach(r -> byName.put(r.name(), r));
@@ -186,6 +193,65 @@ public final class SessionManager implements AutoCloseable {
             runtime.close();
         } catch (RuntimeException e) {
             log.warn("closing runtime {} failed", runtime.name(), e);
+        }
+    }
+
+    // ---------------------------------------------------------------- nodes
+
+    /** The node this manager is: recorded on the sessions it creates. */
+    public String node() {
+        return node;
+    }
+
+    /**
+     * Takes over the sessions of node {@code lostNode}, which the cluster gave up after its
+     * lease lapsed (the caller won the claim): its sessions with a worker end {@code error} /
+     * {@code node_lost}; its plain sessions move to this node, as after a restart. Durable on
+     * return.
+     *
+     * @throws TetherException {@code store_failure}, {@code shutting_down}
+     */
+    public NodeTakeover takeOverNode(String lostNode) {
+        Objects.requireNonNull(lostNode, "lostNode");
+        gate.enter();
+        try {
+            return sessions.takeOver(lostNode);
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * Takes over one active session of a node that is gone from the cluster without its
+     * sessions having been taken over (see {@link #takeOverNode}).
+     *
+     * @return the session afterwards: ended, or active on this node (plain); empty when it
+     *     was not that node's any more
+     */
+    public Optional<Session> takeOverSession(Session orphan) {
+        Objects.requireNonNull(orphan, "orphan");
+        gate.enter();
+        try {
+            return Optional.ofNullable(sessions.takeOver(orphan));
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * Lets go of the live sessions the cluster no longer counts as this node's (see the
+     * node layer in docs/cluster.md): those the store shows ended or held by another node
+     * lose their workers here without a store write; when {@code leaseLost}, every session
+     * with a worker ends {@code error} / {@code node_lost}.
+     *
+     * @return how many sessions it let go
+     */
+    public int releaseLost(boolean leaseLost) {
+        gate.enter();
+        try {
+            return sessions.releaseLost(leaseLost);
+        } finally {
+            gate.exit();
         }
     }
 
@@ -581,6 +647,28 @@ public final class SessionManager implements AutoCloseable {
         try {
             LiveSession ls = sessions.active(access, id);
             return ls.worker == null ? Optional.empty() : Optional.of(ls.worker.worker.workingDirectory());
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * How many bytes an active live session's working directory can still take before it
+     * passes the disk quota ({@code WorkerLimits.diskQuotaBytes}), measured now: for a caller
+     * that writes into it on the session's behalf and must not get the session killed by
+     * doing so. {@link Long#MAX_VALUE} without a quota; 0 when the directory is over it or
+     * cannot be measured, and for a plain session (it has no directory). Code running in the
+     * session may write meanwhile, so the answer is a snapshot. Blocks for the measurement
+     * (off the caller's thread; at most 10 s).
+     *
+     * @throws TetherException {@code session_not_found} (also another owner's), {@code session_ended}
+     */
+    public long diskRoom(Access access, String id) {
+        Objects.requireNonNull(access, "access");
+        gate.enter();
+        try {
+            LiveSession ls = sessions.active(access, id);
+            return ls.worker == null ? 0 : ls.worker.diskRoom();
         } finally {
             gate.exit();
         }

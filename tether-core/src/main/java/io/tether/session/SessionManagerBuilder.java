@@ -38,6 +38,7 @@ public final class SessionManagerBuilder {
     long maxSessions = 100_000;
     long maxSessionsPerOwner = Long.MAX_VALUE;
     String node = "local";
+    boolean sharedStore;
     MeterRegistry registry = new CompositeMeterRegistry();
     final List<SessionListener> listeners = new ArrayList<>();
     final List<SessionRuntime> runtimes = new ArrayList<>();
@@ -204,6 +205,17 @@ public final class SessionManagerBuilder {
     public SessionManagerBuilder node(String node) {
         once("node");
         this.node = Objects.requireNonNull(node, "node");
+        return this;
+    }
+
+    /**
+     * Says the store is shared with other nodes (a cluster): at start the manager recovers
+     * only the active sessions recorded with its {@link #node}; the others are their nodes'.
+     * Default: the store is this manager's alone and every active session in it is recovered.
+     */
+    public SessionManagerBuilder sharedStore() {
+        once("sharedStore");
+        this.sharedStore = true;
         return this;
     }
 

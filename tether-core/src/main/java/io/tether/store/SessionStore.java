@@ -23,14 +23,17 @@ import java.util.Optional;
  * </ul>
  *
  * <p>A session manager is the only writer of its store: implementations need not guard
- * against two processes writing the same sessions.
+ * against two processes writing the same sessions, except a store made to be shared by
+ * several servers (PostgreSQL), whose {@link #update} refuses a version it does not follow.
  */
 public interface SessionStore extends AutoCloseable {
 
     /**
      * Stores a new session. Durable on return.
      *
-     * @throws io.tether.TetherException {@code store_failure}; also when the id exists
+     * @throws io.tether.TetherException {@code store_failure}; also when the id exists;
+     *     {@code limit_exceeded} from a store that checks session limits itself (a shared one,
+     *     whose other writers' sessions count)
      */
     void insert(Session session);
 

@@ -221,4 +221,27 @@ class DiskQuotaTest {
         assertThat(DiskQuota.size((5L << 20) + (1L << 19))).isEqualTo("5.5 MiB");
         assertThat(DiskQuota.size((long) (1.2 * (1L << 30)))).isEqualTo("1.2 GiB");
     }
+
+    @Test
+    void diskRoomIsWhatTheQuotaLeavesForTheCallerOfTheOwnerOnly() throws IOException {
+        manager(QUOTA, WorkerLossPolicy.RESTART);
+        Session s = echoSession();
+        long empty = manager.diskRoom(Access.owner("alice"), s.id());
+        assertThat(empty).isBetween(QUOTA - 64 * 1024, QUOTA);
+        fill(s, "a/one.bin", 600_000);
+        assertThat(manager.diskRoom(Access.owner("alice"), s.id())).isLessThanOrEqualTo(empty - 600_000)
+                .isGreaterThan(0);
+        fill(s, "two.bin", 600_000);
+        assertThat(manager.diskRoom(Access.owner("alice"), s.id())).as("over the quota").isZero();
+        assertThatThrownBy(() -> manager.diskRoom(Access.owner("bob"), s.id())).isInstanceOfSatisfying(
+                TetherException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.SESSION_NOT_FOUND));
+    }
+
+    @Test
+    void withoutAQuotaTheRoomIsUnlimited() throws IOException {
+        manager(0, WorkerLossPolicy.RESTART);
+        Session s = echoSession();
+        fill(s, "big.bin", 600_000);
+        assertThat(manager.diskRoom(Access.owner("alice"), s.id())).isEqualTo(Long.MAX_VALUE);
+    }
 }

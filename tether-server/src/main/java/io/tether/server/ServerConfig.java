@@ -3,21 +3,25 @@ package io.tether.server;
 import io.tether.runtime.WorkerOptions.WorkerLimits;
 import io.tether.runtime.sandbox.Sandbox;
 import io.tether.session.WorkerLossPolicy;
+import io.tether.store.postgres.PostgresUrl;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
  * The server's settings, typed and checked: built from {@link Settings} (flags, environment,
  * config file, defaults). See {@code docs/configuration.md}.
  */
-public record ServerConfig(int port, String bind, Path dataDir, String store, boolean auth,
+public record ServerConfig(int port, String bind, Path dataDir, String store, PostgresUrl storeUrl, boolean auth,
                            List<String> allowedHosts, List<String> runtimes, Path python, List<Path> pythonPath,
                            List<String> workerEnv, boolean pythonForkServer,
                            int pythonPoolMinIdle, int pythonPoolMaxWorkers, int jshellPoolMinIdle,
@@ -29,10 +33,12 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                            long maxBodyBytes, WorkerLimits workerLimits, long maxFileBytes,
                            WorkerLossPolicy workerLossPolicy, Duration shutdownGrace, Duration sseKeepalive,
                            Sandbox.Mode sandbox, boolean sandboxNetwork, boolean autoProcessLimit,
-                           boolean accessLog, Map<String, String> devices, Duration deviceWait) {
+                           boolean accessLog, String nodeId, String nodeUrl, Duration nodeLease,
+                           Map<String, String> devices, Duration deviceWait) {
     /** The process limit {@code worker_max_processes = auto} gives a session in its own namespaces. */
     public static final int AUTO_PROCESS_LIMIT = 256;
     private static final Pattern VARIABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
 
     /**
@@ -42,15 +48,14 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
      *     from and what is allowed
      */
     public static ServerConfig from(Settings s) {
-        String store = s.parse("store", "sqlite, sqlite:/path/file.db or memory", v -> {
-            if (v.equals("sqlite") || v.equals("memory") || (v.startsWith("sqlite:") && v.length() > 7)) {
+        String store = s.parse("store", "sqlite, sqlite:/path/file.db, postgresql or memory", v -> {
+            if (v.equals("sqlite") || v.equals("memory") || v.equals("postgresql")
+                    || (v.startsWith("sqlite:") && v.length() > 7)) {
                 return v;
-            }
-            if (v.startsWith("postgres")) {
-                throw new IllegalArgumentException("the PostgreSQL store is not built yet");
             }
             throw new IllegalArgumentException();
         });
+        PostgresUrl storeUrl = storeUrl(s, store);
         boolean auth = s.parse("auth", "token or none", v -> switch (v) {
             case "token" -> true;
             case "none" -> false;
@@ -106,7 +111,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
         return new ServerConfig(
                 s.integer("port", 0, 65_535), bind,
                 s.parse("data_dir", "a directory path", v -> Path.of(v).toAbsolutePath().normalize()),
-                store, auth, s.list("allowed_hosts"), runtimes, python, List.copyOf(pythonPath), workerEnv,
+                store, storeUrl, auth, s.list("allowed_hosts"), runtimes, python, List.copyOf(pythonPath), workerEnv,
                 s.bool("python_fork_server"),
                 s.integer("python_pool_min_idle", 0, 1000), s.integer("python_pool_max_workers", 1, 100_000),
                 s.integer("jshell_pool_min_idle", 0, 1000), s.integer("jshell_pool_max_workers", 1, 100_000),
@@ -123,7 +128,94 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, bo
                         v -> WorkerLossPolicy.valueOf(v.toUpperCase(Locale.ROOT))),
                 s.duration("shutdown_grace", false), s.duration("sse_keepalive", false),
                 s.parse("sandbox", "auto, required or off", Sandbox.Mode::of), s.bool("sandbox_network"),
-                autoProcesses, s.bool("access_log"), s.devices(), s.duration("device_wait", false));
+                autoProcesses, s.bool("access_log"),
+                s.parse("node_id", "empty, or 1-64 letters, digits, '.', '_' or '-'", v -> {
+                    if (!v.isEmpty() && !NODE_ID.matcher(v).matches()) {
+                        throw new IllegalArgumentException();
+                    }
+                    return v;
+                }),
+                s.parse("node_url", "empty, or an http:// or https:// URL with a host, such as http://10.0.0.5:8080",
+                        ServerConfig::nodeUrl),
+                s.parse("node_lease", "a duration of at least 1s, such as 10s", v -> {
+                    Duration d = Settings.parseDuration(v);
+                    if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+                        throw new IllegalArgumentException("too short");
+                    }
+                    return d;
+                }),
+                s.devices(), s.duration("device_wait", false));
+    }
+
+    /** A node URL without a trailing slash, or empty. */
+    private static String nodeUrl(String v) {
+        if (v.isEmpty()) {
+            return v;
+        }
+        java.net.URI uri = java.net.URI.create(v);
+        if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
+                || uri.getRawQuery() != null || uri.getRawFragment() != null
+                || !(uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/"))) {
+            throw new IllegalArgumentException();
+        }
+        return v.endsWith("/") ? v.substring(0, v.length() - 1) : v;
+    }
+
+    /**
+     * The PostgreSQL store the settings name ({@code store = postgresql}), with its password;
+     * empty for another store. For the commands that open the store without a server.
+     *
+     * @throws IllegalArgumentException as {@link #from} for these settings
+     */
+    public static Optional<PostgresUrl> postgresStore(Settings s) {
+        return Optional.ofNullable(storeUrl(s, s.text("store").trim()));
+    }
+
+    /**
+     * The PostgreSQL store's URL with its password (from the URL, {@code store_password_file}
+     * or {@value Settings#STORE_PASSWORD_ENV}), or {@code null} for another store. Messages
+     * never quote the URL: it may hold the password.
+     */
+    private static PostgresUrl storeUrl(Settings s, String store) {
+        String text = s.text("store_url").trim();
+        String passwordFile = s.text("store_password_file").trim();
+        if (!store.equals("postgresql")) {
+            if (!text.isEmpty() || !passwordFile.isEmpty()) {
+                throw new IllegalArgumentException("setting " + (text.isEmpty() ? "store_password_file (from "
+                        + s.origin("store_password_file") : "store_url (from " + s.origin("store_url"))
+                        + ") is only for store = postgresql, but store is '" + store + "'");
+            }
+            return null;
+        }
+        if (text.isEmpty()) {
+            throw new IllegalArgumentException("store = postgresql needs setting store_url, e.g. "
+                    + "postgresql://tether@db.internal:5432/tether");
+        }
+        PostgresUrl url;
+        try {
+            url = PostgresUrl.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("setting store_url (from " + s.origin("store_url") + "): "
+                    + e.getMessage());
+        }
+        String fromEnv = s.storePassword();
+        int given = (url.hasPassword() ? 1 : 0) + (passwordFile.isEmpty() ? 0 : 1) + (fromEnv == null ? 0 : 1);
+        if (given > 1) {
+            throw new IllegalArgumentException("the PostgreSQL password is given more than once (in store_url, "
+                    + "store_password_file and " + Settings.STORE_PASSWORD_ENV + "): give it one way");
+        }
+        if (!passwordFile.isEmpty()) {
+            try {
+                String content = Files.readString(Path.of(passwordFile));
+                int eol = content.indexOf('\n');
+                return url.withPassword((eol < 0 ? content : content.substring(0, eol)).strip());
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException("setting store_password_file (from "
+                        + s.origin("store_password_file") + "): cannot read " + passwordFile + ": "
+                        + e.getClass().getSimpleName());
+            }
+        }
+        return fromEnv == null ? url : url.withPassword(fromEnv);
     }
 
     private static long positive(Settings s, String key) {

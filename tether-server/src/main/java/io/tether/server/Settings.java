@@ -46,7 +46,9 @@ public final class Settings {
             new Setting("port", "8080", "TCP port to listen on; 0 picks a free one (printed at start)."),
             new Setting("bind", "127.0.0.1", "Address to listen on. A non-loopback address needs `auth = token`."),
             new Setting("data_dir", "./tether-data", "Directory of the embedded store, tokens and session working directories."),
-            new Setting("store", "sqlite", "`sqlite` (the file `tether.db` in the data directory), `sqlite:/path/file.db`, or `memory` (nothing survives a restart)."),
+            new Setting("store", "sqlite", "`sqlite` (the file `tether.db` in the data directory), `sqlite:/path/file.db`, `postgresql` (the database at `store_url`, which several servers may share, tokens included: docs/cluster.md), or `memory` (nothing survives a restart)."),
+            new Setting("store_url", "", "The database of `store = postgresql`: `postgresql://user@host:5432/db` or a `jdbc:postgresql://` URL. A password may be in it, but rather give it in `store_password_file` or the environment variable `TETHER_STORE_PASSWORD`; it is never logged or shown."),
+            new Setting("store_password_file", "", "A file whose first line is the PostgreSQL password (a mounted secret, mode 0600), for `store = postgresql`."),
             new Setting("auth", "token", "`token`: every request needs `Authorization: Bearer <token>`; `none`: no auth, allowed on loopback only."),
             new Setting("allowed_hosts", "", "Extra `Host` header values accepted (comma-separated); `*` accepts any. Loopback names and the bind address are always accepted."),
             new Setting("runtimes", "python,jshell", "Runtimes to offer (comma-separated): `python`, `jshell`; empty for plain sessions only."),
@@ -85,22 +87,35 @@ public final class Settings {
             new Setting("worker_loss_policy", "end_session", "When a worker dies: `end_session` (status `error`, reason `worker_crashed`) or `restart` (fresh interpreter, same session)."),
             new Setting("shutdown_grace", "10s", "At shutdown, how long running executions may finish before they are interrupted."),
             new Setting("sse_keepalive", "15s", "Interval of keep-alive comments on an idle event stream."),
+            new Setting("node_id", "", "This server's name in a cluster (docs/cluster.md), recorded on the sessions it holds; letters, digits, `.`, `_`, `-`, at most 64. Empty: derived from the host name and the port, e.g. `web1-8080`. Nodes of one cluster need distinct ids."),
+            new Setting("node_url", "", "The base URL other nodes of a cluster forward requests to, e.g. `http://10.0.0.5:8080`; its host is accepted by the Host check. Empty: `http://` the bind address (the host name when binding every interface) and the port."),
+            new Setting("node_lease", "10s", "How long a node's lease in a cluster lasts; it renews it every third of that (at most every 3 s). When a node's lease lapses, another node ends its sessions with a worker `error` / `node_lost` within `node_lease` + 5 s. At least 1s."),
             new Setting("access_log", "true", "One line per request at info on logger `io.tether.server.access`: method, route template, status, duration, owner and session id (never a token, a query or a body). `false` turns it off."));
+
+    /**
+     * The environment variable that may hold the PostgreSQL store's password. Not a setting:
+     * a password must not be a flag (other users see a process's arguments) nor sit in the
+     * config file next to the other settings.
+     */
+    public static final String STORE_PASSWORD_ENV = "TETHER_STORE_PASSWORD";
 
     /** Config-file keys {@code device.<name>}: one MicroPython device each (docs/devices.md). */
     public static final String DEVICE_PREFIX = "device.";
 
     private final Map<String, String> values;
     private final Map<String, String> origins;
+    private final String storePassword;
     private final Map<String, String> devices;
 
-    private Settings(Map<String, String> values, Map<String, String> origins, Map<String, String> devices) {
+    private Settings(Map<String, String> values, Map<String, String> origins, String storePassword,
+                     Map<String, String> devices) {
         this.values = values;
         this.origins = origins;
+        this.storePassword = storePassword;
         this.devices = devices;
     }
 
-    /** The configured devices, name → address, in the config file's key order by name. */
+    /** The configured devices, name → address, in name order. */
     public Map<String, String> devices() {
         return devices;
     }
@@ -145,7 +160,7 @@ public final class Settings {
                 devices.put(key.substring(DEVICE_PREFIX.length()), value);
             }
         });
-        return new Settings(values, origins, java.util.Collections.unmodifiableMap(devices));
+        return new Settings(values, origins, env.get(STORE_PASSWORD_ENV), java.util.Collections.unmodifiableMap(devices));
     }
 
     private static Map<String, String> readFile(Path explicit) {
@@ -185,6 +200,11 @@ public final class Settings {
             throw new IllegalArgumentException("no setting '" + key + "'");
         }
         return v;
+    }
+
+    /** The value of {@value #STORE_PASSWORD_ENV}, or {@code null}. Never log it. */
+    String storePassword() {
+        return storePassword;
     }
 
     /** Where a setting's value came from, for error messages. */

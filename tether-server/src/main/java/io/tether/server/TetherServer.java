@@ -20,7 +20,11 @@ import io.tether.runtime.sandbox.Sandbox;
 import io.tether.server.auth.CreatedToken;
 import io.tether.server.auth.HostCheck;
 import io.tether.server.auth.TokenStore;
+import io.tether.server.cluster.Cluster;
+import io.tether.server.cluster.NodeLease;
+import io.tether.server.cluster.NodeRouter;
 import io.tether.server.http.ApiHandler;
+import io.tether.server.http.Forwarder;
 import io.tether.server.http.ProblemErrorHandler;
 import io.tether.server.http.Routes;
 import io.tether.server.mcp.McpEndpoint;
@@ -28,6 +32,7 @@ import io.tether.session.SessionManager;
 import io.tether.session.SessionManagerBuilder;
 import io.tether.store.InMemorySessionStore;
 import io.tether.store.SessionStore;
+import io.tether.store.postgres.PostgresSessionStore;
 import io.tether.store.sqlite.SqliteSessionStore;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -84,13 +89,15 @@ public final class TetherServer implements AutoCloseable {
     private final Sandbox sandbox;
     private final List<String> warnings;
     private final WorkRoot workRoot;
+    private final NodeLease lease;
     private final AtomicLong connections = new AtomicLong();
     private final Object closeLock = new Object();
     private boolean closed;
 
     private TetherServer(ServerConfig config, SessionManager manager, Routes routes, McpEndpoint mcp, Server jetty,
                          ServerConnector connector, TokenStore tokens, Optional<CreatedToken> newAdminToken,
-                         Sandbox sandbox, List<String> warnings, WorkRoot workRoot) {
+                         Sandbox sandbox, List<String> warnings, WorkRoot workRoot, NodeLease lease) {
+        this.lease = lease;
         this.config = config;
         this.mcp = mcp;
         this.workRoot = workRoot;
@@ -115,6 +122,20 @@ public final class TetherServer implements AutoCloseable {
      *     server holds the data directory)
      */
     public static TetherServer start(ServerConfig config) {
+        return start(config, null);
+    }
+
+    /**
+     * Starts a server as one node of a cluster (docs/cluster.md): its sessions live in the
+     * cluster's shared store (the {@code store} setting is not used), it registers in the
+     * cluster's node registry under {@code node_id} with a lease of {@code node_lease}, and
+     * requests about sessions other nodes hold are forwarded to them.
+     *
+     * @param cluster the shared store and registry; {@code null} for a single node, as
+     *     {@link #start(ServerConfig)}
+     * @throws IllegalArgumentException as {@link #start(ServerConfig)}
+     */
+    public static TetherServer start(ServerConfig config, Cluster cluster) {
         boolean loopback = config.loopback();
         if (!config.auth() && !loopback) {
             throw new IllegalArgumentException("refusing to listen on " + config.bind() + " without auth: anyone who "
@@ -140,25 +161,25 @@ public final class TetherServer implements AutoCloseable {
                     + e.getMessage(), e);
         }
         try {
-            return start(config, jetty, connector);
+            return start(config, cluster, jetty, connector);
         } catch (RuntimeException e) {
             connector.close();
             throw e;
         }
     }
 
-    private static TetherServer start(ServerConfig config, Server jetty, ServerConnector connector) {
+    private static TetherServer start(ServerConfig config, Cluster cluster, Server jetty, ServerConnector connector) {
         boolean jailMustPass = !config.runtimes().isEmpty() && config.sandbox() != Sandbox.Mode.OFF
                 && Sandbox.runningAsRoot();
         List<Path> secrets = new ArrayList<>(TokenStore.files(config.dataDir()));
         secrets.add(config.dataDir().resolve(SERVER_FILE));
-        storeFile(config).ifPresent(db -> Stream.of("", "-wal", "-shm", ".lock")
+        (cluster != null ? Optional.<Path>empty() : storeFile(config)).ifPresent(db -> Stream.of("", "-wal", "-shm", ".lock")
                 .forEach(suffix -> secrets.add(db.resolveSibling(db.getFileName() + suffix))));
         List<String> warnings = DataDirectory.prepare(config.dataDir(), jailMustPass, secrets);
         warnings.forEach(LOG::warn);
         WorkRoot workRoot = WorkRoot.claim(config.dataDir());
         try {
-            return start(config, jetty, connector, warnings, workRoot);
+            return start(config, cluster, jetty, connector, warnings, workRoot);
         } catch (RuntimeException | Error e) {
             workRoot.close();
             throw e;
@@ -166,11 +187,8 @@ public final class TetherServer implements AutoCloseable {
     }
 
     /** Starts on a claimed work root, which the server releases as it closes. */
-    private static TetherServer start(ServerConfig config, Server jetty, ServerConnector connector,
+    private static TetherServer start(ServerConfig config, Cluster cluster, Server jetty, ServerConnector connector,
                                       List<String> warnings, WorkRoot workRoot) {
-        TokenStore tokens = config.auth() ? TokenStore.open(config.dataDir()) : null;
-        Optional<CreatedToken> created = tokens == null ? Optional.empty() : tokens.ensureAdminToken();
-
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
@@ -181,7 +199,27 @@ public final class TetherServer implements AutoCloseable {
                 .networkAllowed(config.sandboxNetwork()).hide(List.of(config.dataDir())).workRoot(work)
                 .python(config.python()).build();
         WorkerLimits limits = config.workerLimits(sandbox);
-        SessionStore store = store(config);
+        SessionStore store = cluster != null ? cluster.store() : store(config);
+        TokenStore tokens;
+        Optional<CreatedToken> created;
+        try {
+            tokens = !config.auth() ? null : store instanceof PostgresSessionStore pg
+                    ? TokenStore.inDatabase(pg.dataSource(), pg.url().redacted(), config.dataDir())
+                    : TokenStore.open(config.dataDir());
+            created = tokens == null ? Optional.empty() : tokens.ensureAdminToken();
+        } catch (RuntimeException e) {
+            if (cluster == null) {
+                store.close();
+            }
+            throw e;
+        }
+        String nodeId = nodeId(config, connector.getLocalPort());
+        if (cluster != null) {
+            // Before recovery: while this node holds no lease, another node would take over the
+            // plain sessions it is about to load (they are recorded as this node's).
+            cluster.registry().register(nodeId, nodeUrl(config, connector.getLocalPort()),
+                    cluster.clock().instant().plus(config.nodeLease()));
+        }
         Map<String, WarmPool> pools = new LinkedHashMap<>();
         DeviceRuntime devices = null;
         SessionManager manager;
@@ -196,7 +234,12 @@ public final class TetherServer implements AutoCloseable {
                     .workerLossPolicy(config.workerLossPolicy())
                     .maxQueuedExecutions(config.maxQueuedExecutions())
                     .executionHistory(config.executionHistory())
-                    .shutdownTimeout(config.shutdownGrace().plusSeconds(5));
+                    .shutdownTimeout(config.shutdownGrace().plusSeconds(5))
+                    .node(nodeId);
+            // A PostgreSQL store is shared by design: another server's sessions in it are not this one's to recover.
+            if (cluster != null || store instanceof PostgresSessionStore) {
+                b.sharedStore();
+            }
             if (config.idleTimeout() == null) {
                 b.noDefaultIdleTimeout();
             } else {
@@ -240,6 +283,9 @@ public final class TetherServer implements AutoCloseable {
         } catch (RuntimeException e) {
             pools.values().forEach(WarmPool::close);
             store.close();
+            if (cluster != null) {
+                cluster.registry().release(nodeId);
+            }
             throw e;
         }
 
@@ -247,11 +293,35 @@ public final class TetherServer implements AutoCloseable {
                 limits.maxCodeBytes(), config.maxFileBytes(), config.executionTimeout(),
                 config.sseKeepalive()), pools, devices, registry, sandbox);
         sandboxMetrics(registry, sandbox);
-        HostCheck hosts = HostCheck.forBind(config.bind(), connector.getLocalPort(), config.allowedHosts());
+        String nodeUrl = nodeUrl(config, connector.getLocalPort());
+        List<String> allowedHosts = new ArrayList<>(config.allowedHosts());
+        if (cluster != null) {
+            // other nodes forward here with this Host
+            allowedHosts.add(java.net.URI.create(nodeUrl).getRawAuthority());
+        }
+        HostCheck hosts = HostCheck.forBind(config.bind(), connector.getLocalPort(), allowedHosts);
         McpEndpoint mcp = McpEndpoint.create(manager, hosts, tokens, ApiHandler.NO_AUTH, mcpLimits(config, limits),
                 sandbox::checkNetwork, sandbox::handOver, java.time.InstantSource.system());
+        NodeLease lease = null;
+        NodeRouter router = null;
+        Forwarder forwarder = null;
+        if (cluster != null) {
+            try {
+                lease = NodeLease.join(nodeId, nodeUrl, config.nodeLease(), cluster, manager);
+            } catch (RuntimeException e) {
+                mcp.close();
+                manager.close();
+                cluster.registry().release(nodeId);
+                throw e;
+            }
+            router = new NodeRouter(manager, cluster.registry(), cluster.clock(), lease);
+            forwarder = new Forwarder(nodeId, config.executionTimeout() == null ? Duration.ZERO
+                    : config.executionTimeout().plus(config.shutdownGrace()).plusMinutes(1));
+            forwarder.setServer(jetty);
+            jetty.addBean(forwarder);
+        }
         TetherServer server = new TetherServer(config, manager, routes, mcp, jetty, connector, tokens, created,
-                sandbox, warnings, workRoot);
+                sandbox, warnings, workRoot, lease);
         connector.addEventListener(new Connection.Listener() {
             @Override
             public void onOpened(Connection connection) {
@@ -264,11 +334,14 @@ public final class TetherServer implements AutoCloseable {
         try {
             // /mcp first: its servlet context passes every other path on to the REST API.
             jetty.setHandler(new Handler.Sequence(mcp.handler(),
-                    new ApiHandler(routes, hosts, tokens, registry, config.accessLog())));
+                    new ApiHandler(routes, hosts, tokens, registry, config.accessLog(), router, forwarder)));
             jetty.start();
         } catch (Exception e) {
             mcp.close();
             manager.close();
+            if (lease != null) {
+                lease.close();
+            }
             throw new IllegalArgumentException("cannot listen on " + config.bind() + ":" + config.port() + ": "
                     + e.getMessage(), e);
         }
@@ -288,6 +361,37 @@ public final class TetherServer implements AutoCloseable {
                 max, 20_000, Duration.ofSeconds(2), config.idleTimeout(), config.idleTimeout(), Duration.ofSeconds(5));
     }
 
+    /** {@code node_id}, or the host name and the port. */
+    private static String nodeId(ServerConfig config, int port) {
+        if (!config.nodeId().isEmpty()) {
+            return config.nodeId();
+        }
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            host = config.bind();
+        }
+        String id = (host + "-" + port).replaceAll("[^A-Za-z0-9._-]", "-");
+        return id.length() <= 64 ? id : id.substring(id.length() - 64);
+    }
+
+    /** {@code node_url}, or {@code http://} the bind address (the host name for every interface) and the port. */
+    private static String nodeUrl(ServerConfig config, int port) {
+        if (!config.nodeUrl().isEmpty()) {
+            return config.nodeUrl();
+        }
+        String host = config.bind();
+        if (host.equals("0.0.0.0") || host.equals("::")) {
+            try {
+                host = InetAddress.getLocalHost().getHostName();
+            } catch (UnknownHostException e) {
+                host = "127.0.0.1";
+            }
+        }
+        return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+
     /** The SQLite file the store keeps, if it keeps one. */
     private static Optional<Path> storeFile(ServerConfig config) {
         if (config.store().equals("sqlite")) {
@@ -303,6 +407,9 @@ public final class TetherServer implements AutoCloseable {
         return switch (config.store()) {
             case "memory" -> new InMemorySessionStore();
             case "sqlite" -> SqliteSessionStore.builder().dataDirectory(config.dataDir()).build();
+            // Limits counted in the database too: other nodes' sessions count.
+            case "postgresql" -> PostgresSessionStore.builder().url(config.storeUrl())
+                    .maxSessions(config.maxSessions()).maxSessionsPerOwner(config.maxSessionsPerOwner()).build();
             default -> SqliteSessionStore.builder().file(Path.of(config.store().substring("sqlite:".length()))).build();
         };
     }
@@ -356,6 +463,11 @@ public final class TetherServer implements AutoCloseable {
         return manager;
     }
 
+    /** This node's lease in its cluster; empty for a single node. */
+    public Optional<NodeLease> nodeLease() {
+        return Optional.ofNullable(lease);
+    }
+
     /** The sandbox session code runs in. */
     public Sandbox sandbox() {
         return sandbox;
@@ -373,6 +485,7 @@ public final class TetherServer implements AutoCloseable {
     /** Prints where it listens and how to call it. */
     public void printBanner(PrintWriter out) {
         out.println("Tether listening on " + url() + "  (data: " + config.dataDir() + ", store: " + config.store()
+                + (config.storeUrl() == null ? "" : " " + config.storeUrl().redacted())
                 + ", runtimes: " + (config.runtimes().isEmpty() ? "none" : String.join(", ", config.runtimes())) + ")");
         out.println("Sandbox " + sandbox.summary());
         if (config.bind().equals("0.0.0.0") || config.bind().equals("::")) {
@@ -393,7 +506,8 @@ public final class TetherServer implements AutoCloseable {
                     : "Admin token: " + file);
             out.println("Try:  curl -s -H \"Authorization: Bearer $(cat " + file + ")\" " + url()
                     + "/v1/execute -d '{\"code\": \"1 + 1\"}'");
-            out.println("More tokens:  ./tether token create --owner NAME --data-dir " + config.dataDir());
+            out.println("More tokens:  ./tether token create --owner NAME " + (config.storeUrl() == null
+                    ? "--data-dir " + config.dataDir() : "--store-url " + config.storeUrl().redacted()));
         }
         out.println("Stop with Ctrl-C (graceful: running executions get " + config.shutdownGrace().toSeconds()
                 + " s to finish).");
@@ -468,6 +582,9 @@ public final class TetherServer implements AutoCloseable {
         }
         routes.drain();
         mcp.drain();
+        if (lease != null) {
+            lease.stop(); // no take-overs while this node ends its own sessions
+        }
         long graceEnds = System.nanoTime() + config.shutdownGrace().toNanos();
         if (!routes.awaitNoExecutions(config.shutdownGrace())) {
             LOG.info("interrupting {} executions still running after the shutdown grace period", routes.executingCount());
@@ -491,6 +608,9 @@ public final class TetherServer implements AutoCloseable {
         }
         try {
             manager.close();
+            if (lease != null) {
+                lease.release(); // after its sessions ended: nothing is left for another node to take over
+            }
         } finally {
             try {
                 Files.deleteIfExists(config.dataDir().resolve(SERVER_FILE));

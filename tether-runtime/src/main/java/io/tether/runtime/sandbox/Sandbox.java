@@ -308,7 +308,7 @@ public final class Sandbox {
         if (cgroups == null) {
             return null;
         }
-        return cgroups.create("w" + SLOT_IDS.incrementAndGet(), memoryBytes, maxProcesses);
+        return cgroups.newSlot(memoryBytes, maxProcesses);
     }
 
     /**
@@ -327,8 +327,6 @@ public final class Sandbox {
             slot.add(child);
         }
     }
-
-    private static final java.util.concurrent.atomic.AtomicLong SLOT_IDS = new java.util.concurrent.atomic.AtomicLong();
 
     /** Whether {@code p} is inside what every jail mounts anyway. */
     private static boolean covered(Path p) {

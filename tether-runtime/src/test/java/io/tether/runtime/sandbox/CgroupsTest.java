@@ -210,6 +210,55 @@ class CgroupsTest {
     }
 
     @Test
+    void aSlotIsMadeAheadWithTheLastLimitsTakenByTheNextStartAndRemovedAtClose() throws Exception {
+        cgroups();
+        Cgroups own = Cgroups.open("tether-ahead-test").toOptional().orElseThrow();
+        try {
+            CgroupSlot first = own.newSlot(100 * MB, 20);
+            Path pids = pidsDir(first).getParent();
+            eventually("a slot is made ahead", () -> own.aheadId().isPresent());
+            String madeAhead = own.aheadId().orElseThrow();
+            assertEquals(List.of(first.id(), madeAhead), slotDirs(pids).stream().sorted().toList());
+            assertEquals("20", Files.readString(pids.resolve(madeAhead).resolve("pids.max")).strip());
+
+            CgroupSlot second = own.newSlot(100 * MB, 20);
+            assertEquals(madeAhead, second.id(), "the start took the slot made ahead");
+            eventually("the next one is made ahead", () -> own.aheadId().isPresent());
+            String next = own.aheadId().orElseThrow();
+            assertEquals(3, slotDirs(pids).size());
+
+            CgroupSlot other = own.newSlot(0, 0);
+            assertNotEquals(next, other.id(), "made ahead with other limits: not taken");
+            assertFalse(slotDirs(pids).contains(next), "and removed");
+            assertEquals("max", Files.readString(pidsDir(other).resolve("pids.max")).strip(), "its own limits");
+            eventually("one with these limits is made ahead", () -> own.aheadId().isPresent());
+            assertEquals(4, slotDirs(pids).size());
+            Process sleeper = start(null, "/bin/sleep", "60");
+            second.add(sleeper.pid());
+            assertEquals(List.of(sleeper.pid()), second.pids());
+        } finally {
+            own.close();
+        }
+        assertThrows(IllegalStateException.class, () -> own.newSlot(0, 0));
+    }
+
+    /** The directory of {@code slot} in the hierarchy that has {@code pids.max}. */
+    private static Path pidsDir(CgroupSlot slot) {
+        return slot.procsFiles().stream().map(Path::getParent).filter(d -> Files.exists(d.resolve("pids.max")))
+                .findFirst().orElseThrow();
+    }
+
+    /** The names of the slot directories under {@code parent}. */
+    private static List<String> slotDirs(Path parent) {
+        try (Stream<Path> list = Files.list(parent)) {
+            return list.filter(Files::isDirectory).map(d -> d.getFileName().toString())
+                    .filter(n -> !n.equals(ParentGroup.JVM_LEAF)).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Test
     void namesAndSlotIdsAreCheckedAndUnique() {
         Cgroups cgroups = cgroups();
         assertInstanceOf(Unavailable.class, Cgroups.open("tether-test"), "open once per name");

@@ -1,7 +1,6 @@
 package io.tether.server.auth;
 
 import io.tether.TetherException;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -17,14 +16,15 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.locks.ReentrantLock;
+import javax.sql.DataSource;
 
 /**
  * The bearer tokens of a data directory: created, listed, revoked and checked.
  *
  * <p>A token is {@code tth_} followed by 32 random bytes from {@link SecureRandom} in
  * URL-safe base64 (47 characters in all). Only its SHA-256 hash is stored, in
- * {@code <dataDir>/tokens.json} next to a short public id, its owner, its admin flag and
+ * {@code <dataDir>/tokens.json} (or a PostgreSQL store's {@code tokens} table, see
+ * {@link #inDatabase}) next to a short public id, its owner, its admin flag and
  * its creation time; the secret is shown once, by {@link #create} (or
  * {@link #ensureAdminToken}), and can never be shown again.
  *
@@ -64,21 +64,15 @@ public final class TokenStore {
     private static final int MAX_TOKEN_LENGTH = 256;
     private static final HexFormat HEX = HexFormat.of();
 
-    /** The parsed file and the stamp it was read at. */
-    private record Snapshot(TokenFile.Stamp stamp, List<TokenFile.Entry> entries) {
-    }
-
-    private final TokenFile file;
+    private final TokenRecords records;
+    private final Path directory;
     private final InstantSource clock;
     private final SecureRandom random = new SecureRandom();
-    /** Not a monitor: the reload reads a file, on request threads that are virtual. */
-    private final ReentrantLock reloadLock = new ReentrantLock();
-    private volatile Snapshot cache;
 
-    private TokenStore(TokenFile file, InstantSource clock) {
-        this.file = file;
+    private TokenStore(TokenRecords records, Path directory, InstantSource clock) {
+        this.records = records;
+        this.directory = directory;
         this.clock = clock;
-        this.cache = load();
     }
 
     /**
@@ -94,7 +88,23 @@ public final class TokenStore {
 
     static TokenStore open(Path dataDirectory, InstantSource clock) {
         Objects.requireNonNull(dataDirectory, "dataDirectory");
-        return new TokenStore(TokenFile.in(dataDirectory), Objects.requireNonNull(clock, "clock"));
+        TokenFile file = TokenFile.in(dataDirectory);
+        return new TokenStore(new FileTokenRecords(file), file.directory(), Objects.requireNonNull(clock, "clock"));
+    }
+
+    /**
+     * The tokens of a PostgreSQL store (its {@code tokens} table), shared by every node using
+     * that database; {@code dataDirectory} only receives the {@linkplain #adminTokenFile admin
+     * token file} when {@link #ensureAdminToken} creates one. Nothing is cached: every
+     * {@link #authenticate} reads the table, so a revocation holds on every node at once.
+     *
+     * @param database the store's connections
+     * @param name     the database as it may be shown, without its password
+     */
+    public static TokenStore inDatabase(DataSource database, String name, Path dataDirectory) {
+        Objects.requireNonNull(database, "database");
+        Objects.requireNonNull(dataDirectory, "dataDirectory");
+        return new TokenStore(new PostgresTokenRecords(database, name), dataDirectory, InstantSource.system());
     }
 
     /** The files the tokens of {@code dataDirectory} are kept in: secrets, to be owner-only. */
@@ -116,17 +126,15 @@ public final class TokenStore {
         if (problem != null) {
             throw TetherException.invalid(problem);
         }
-        return file.withLock(() -> {
-            List<TokenFile.Entry> entries = file.read();
+        return records.change(entries -> {
             Generated g = generate(owner, admin, entries);
-            writeAndCache(append(entries, g.entry()));
-            return g.created();
+            return new TokenRecords.Outcome<>(append(entries, g.entry()), g.created());
         });
     }
 
     /** Every token, oldest first. Never a secret. */
     public List<TokenInfo> list() {
-        return current().entries().stream().map(TokenFile.Entry::info)
+        return records.current().stream().map(TokenFile.Entry::info)
                 .sorted(Comparator.comparing(TokenInfo::createdAt)).toList();
     }
 
@@ -138,15 +146,10 @@ public final class TokenStore {
      */
     public boolean revoke(String id) {
         Objects.requireNonNull(id, "id");
-        return file.withLock(() -> {
-            List<TokenFile.Entry> entries = file.read();
+        return records.change(entries -> {
             List<TokenFile.Entry> kept = entries.stream().filter(e -> !e.info().id().equals(id)).toList();
-            if (kept.size() == entries.size()) {
-                cache = new Snapshot(file.stamp(), entries);
-                return false;
-            }
-            writeAndCache(kept);
-            return true;
+            return kept.size() == entries.size() ? new TokenRecords.Outcome<>(null, false)
+                    : new TokenRecords.Outcome<>(kept, true);
         });
     }
 
@@ -165,7 +168,7 @@ public final class TokenStore {
         }
         byte[] presented = sha256(token);
         TokenInfo match = null;
-        for (TokenFile.Entry e : current().entries()) {
+        for (TokenFile.Entry e : records.current()) {
             if (MessageDigest.isEqual(e.sha256(), presented)) {
                 match = e.info();
             }
@@ -182,22 +185,19 @@ public final class TokenStore {
      * between leaves no admin token whose secret nobody has.
      */
     public Optional<CreatedToken> ensureAdminToken() {
-        return file.withLock(() -> {
-            List<TokenFile.Entry> entries = file.read();
+        return records.change(entries -> {
             if (entries.stream().anyMatch(e -> e.info().admin())) {
-                cache = new Snapshot(file.stamp(), entries);
-                return Optional.empty();
+                return new TokenRecords.Outcome<>(null, Optional.<CreatedToken>empty());
             }
             Generated g = generate(ADMIN_OWNER, true, entries);
             TokenFile.replaceOwnerOnly(adminTokenFile(), (g.created().token() + "\n").getBytes(StandardCharsets.UTF_8));
-            writeAndCache(append(entries, g.entry()));
-            return Optional.of(g.created());
+            return new TokenRecords.Outcome<>(append(entries, g.entry()), Optional.of(g.created()));
         });
     }
 
     /** Where {@link #ensureAdminToken()} writes the admin token's secret: {@code <dataDir>/admin-token}. */
     public Path adminTokenFile() {
-        return file.directory().resolve(ADMIN_TOKEN_FILE);
+        return directory.resolve(ADMIN_TOKEN_FILE);
     }
 
     /** Why {@code owner} is not a valid owner name, or null when it is. */
@@ -248,36 +248,6 @@ public final class TokenStore {
         return List.copyOf(all);
     }
 
-    /** Writes under the lock; the stamp read right after is this write's, as nobody else may write. */
-    private void writeAndCache(List<TokenFile.Entry> entries) throws IOException {
-        file.write(entries);
-        cache = new Snapshot(file.stamp(), entries);
-    }
-
-    private Snapshot current() {
-        Snapshot s = cache;
-        if (s.stamp().equals(file.stamp())) {
-            return s;
-        }
-        reloadLock.lock();
-        try {
-            s = cache;
-            TokenFile.Stamp now = file.stamp();
-            if (!s.stamp().equals(now)) {
-                s = new Snapshot(now, file.read());
-                cache = s;
-            }
-            return s;
-        } finally {
-            reloadLock.unlock();
-        }
-    }
-
-    /** Stats before reading: content newer than its stamp only causes one more reload later. */
-    private Snapshot load() {
-        TokenFile.Stamp stamp = file.stamp();
-        return new Snapshot(stamp, file.read());
-    }
 
     static byte[] sha256(String token) {
         try {

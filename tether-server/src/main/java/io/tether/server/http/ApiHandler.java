@@ -7,6 +7,7 @@ import io.tether.TetherException;
 import io.tether.server.auth.HostCheck;
 import io.tether.server.auth.Principal;
 import io.tether.server.auth.TokenStore;
+import io.tether.server.cluster.NodeRouter;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -48,12 +49,25 @@ public final class ApiHandler extends Handler.Abstract {
     private final TokenStore tokens;
     private final MeterRegistry registry;
     private final boolean accessLog;
+    private final NodeRouter router;
+    private final Forwarder forwarder;
 
     /**
      * @param tokens the tokens to accept, or {@code null} when auth is off (every request
      *     then acts as {@link #NO_AUTH})
      */
     public ApiHandler(Routes routes, HostCheck hosts, TokenStore tokens, MeterRegistry registry, boolean accessLog) {
+        this(routes, hosts, tokens, registry, accessLog, null, null);
+    }
+
+    /**
+     * A node of a cluster: requests about a session another node holds go to that node (see
+     * {@link NodeRouter}), after this node has checked the Host header and the token.
+     */
+    public ApiHandler(Routes routes, HostCheck hosts, TokenStore tokens, MeterRegistry registry, boolean accessLog,
+                      NodeRouter router, Forwarder forwarder) {
+        this.router = router;
+        this.forwarder = forwarder;
         this.accessLog = accessLog;
         this.routes = routes;
         this.hosts = hosts;
@@ -83,6 +97,19 @@ public final class ApiHandler extends Handler.Abstract {
             if (!match.open()) {
                 x.principal = authenticate(x);
             }
+            if (router != null && match.route() != null && !match.open() && !routes.draining()) {
+                String owner = router.ownerUrl(x.principal.access(), sessionOf(x, match), x.method,
+                        x.header(NodeRouter.FORWARDED_BY)).orElse(null);
+                if (owner != null) {
+                    Exchange forwarded = x;
+                    forwarder.forward(request, response, Callback.from(() -> finish(forwarded, started, callback),
+                            failure -> {
+                                finish(forwarded, started, Callback.NOOP);
+                                callback.failed(failure);
+                            }), owner);
+                    return true;
+                }
+            }
             routes.handle(x, match);
         } catch (Exchange.ClientGone e) {
             LOG.debug("client went away: {} {}", x.method, x.route);
@@ -94,6 +121,14 @@ public final class ApiHandler extends Handler.Abstract {
         }
         finish(x, started, callback);
         return true;
+    }
+
+    /** The session a request is about: the path's, or {@code Tether-Session} of an automatic execution. */
+    private static String sessionOf(Exchange x, Routes.Match match) {
+        if (match.template().startsWith("/v1/sessions/{id}")) {
+            return x.var("id");
+        }
+        return match.template().equals("/v1/execute") ? x.header(Routes.SESSION_HEADER) : null;
     }
 
     /**

@@ -9,6 +9,7 @@ import io.tether.runtime.Inspection;
 import io.tether.runtime.pool.WarmPool;
 import io.tether.runtime.sandbox.Sandbox;
 import io.tether.runtime.pool.WarmPoolStats;
+import io.tether.server.files.SessionFiles;
 import io.tether.session.EndReason;
 import io.tether.session.ExecutionRecord;
 import io.tether.session.Session;
@@ -19,6 +20,10 @@ import io.tether.session.SessionStats;
 import io.tether.session.SessionStatus;
 import io.tether.store.Page;
 import io.tether.store.SessionQuery;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,6 +35,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
 
 /**
  * The routes of HTTP API v1 over one session manager. Every session call passes the
@@ -51,6 +58,8 @@ public final class Routes {
     private static final Set<String> INPUT_FIELDS = Set.of("value");
     private static final Set<String> END_FIELDS = Set.of("reason");
     private static final Set<String> CURSOR_FIELDS = Set.of("code", "cursor");
+    /** A listing of a session's files stops here and says it was cut. */
+    static final int MAX_LISTED = 10_000;
 
     private final SessionManager manager;
     private final Limits limits;
@@ -92,6 +101,11 @@ public final class Routes {
     /** Refuses new requests from now on ({@code shutting_down}); running ones go on. */
     public void drain() {
         draining = true;
+    }
+
+    /** Whether it refuses new requests (the server shuts down). */
+    boolean draining() {
+        return draining;
     }
 
     /** Interrupts every running execution; for a shutdown past its grace period. */
@@ -358,7 +372,21 @@ public final class Routes {
     }
 
     private void listFiles(Exchange x, String id) {
-        files.list(x, manager.workingDirectory(x.principal.access(), id).orElseThrow(() -> plain(id)));
+        SessionFiles.Listing listing = files.list(manager.workingDirectory(x.principal.access(), id)
+                .orElseThrow(() -> plain(id)), MAX_LISTED);
+        List<Map<String, Object>> entries = new ArrayList<>();
+        for (SessionFiles.Entry e : listing.entries()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("path", e.path());
+            m.put("type", e.type());
+            m.put("size", e.size());
+            m.put("modified_at", e.modifiedAt().toString());
+            entries.add(m);
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("files", entries);
+        m.put("truncated", listing.truncated());
+        x.send(200, m);
     }
 
     private void execution(Exchange x, String id, String number) {
@@ -372,9 +400,44 @@ public final class Routes {
     private void file(Exchange x, String id, List<String> rel) {
         var dir = manager.workingDirectory(x.principal.access(), id).orElseThrow(() -> plain(id));
         switch (x.method) {
-            case "GET" -> files.download(x, dir, rel);
-            case "PUT" -> files.upload(x, dir, rel);
-            default -> files.delete(x, dir, rel);
+            case "GET" -> files.read(dir, rel, (in, size) -> {
+                x.response.setStatus(200);
+                x.response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/octet-stream");
+                x.response.getHeaders().put(HttpHeader.CONTENT_LENGTH, size);
+                try (OutputStream out = Content.Sink.asOutputStream(x.response)) {
+                    copy(in, out, size);
+                } catch (IOException e) {
+                    throw new Exchange.ClientGone(e);
+                }
+                return null;
+            });
+            case "PUT" -> {
+                SessionFiles.Written w = files.write(dir, rel, Content.Source.asInputStream(x.request),
+                        x.request.getLength());
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("path", String.join("/", rel));
+                m.put("size", w.size());
+                x.send(w.created() ? 201 : 200, m);
+            }
+            default -> {
+                files.delete(dir, rel);
+                x.sendEmpty(204);
+            }
+        }
+    }
+
+    /** Copies {@code size} bytes at most: what the file held when it was opened, though it may grow. */
+    private static void copy(SeekableByteChannel in, OutputStream out, long size) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+        long left = size;
+        while (left > 0) {
+            buf.clear().limit((int) Math.min(buf.capacity(), left));
+            int n = in.read(buf);
+            if (n < 0) {
+                break;
+            }
+            out.write(buf.array(), 0, n);
+            left -= n;
         }
     }
 

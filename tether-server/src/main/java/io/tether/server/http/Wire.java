@@ -181,6 +181,7 @@ final class Wire {
             case PAYLOAD_TOO_LARGE -> "Payload too large";
             case RUNTIME_UNAVAILABLE -> "Runtime unavailable";
             case SHUTTING_DOWN -> "Shutting down";
+            case NODE_UNAVAILABLE -> "Node unavailable";
             case STORE_FAILURE -> "Store failure";
             case INTERNAL -> "Internal error";
             case NO_INPUT_REQUESTED -> "No input requested";
@@ -198,7 +199,7 @@ final class Wire {
             case SESSION_BUSY -> 409;
             case PAYLOAD_TOO_LARGE -> 413;
             case LIMIT_EXCEEDED -> 429;
-            case RUNTIME_UNAVAILABLE, SHUTTING_DOWN -> 503;
+            case RUNTIME_UNAVAILABLE, SHUTTING_DOWN, NODE_UNAVAILABLE -> 503;
             case STORE_FAILURE, INTERNAL -> 500;
             case NO_INPUT_REQUESTED -> 409;
         };

@@ -10,6 +10,7 @@ import io.modelcontextprotocol.spec.McpSchema;
 import io.tether.server.auth.HostCheck;
 import io.tether.server.auth.Principal;
 import io.tether.server.auth.TokenStore;
+import io.tether.server.files.SessionFiles;
 import io.tether.session.SessionManager;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.ServletConfig;
@@ -123,7 +124,7 @@ public final class McpEndpoint implements AutoCloseable {
         McpTools tools = new McpTools(manager, sessions, calls, new McpTools.Limits(limits.maxCodeBytes(),
                 limits.maxFileBytes(), limits.defaultExecutionTimeout(), limits.maxExecutionTimeout(),
                 limits.maxTextChars(), limits.progressInterval(), limits.sessionIdleTimeout()),
-                networkCheck, new McpFiles(limits.maxFileBytes(), handOver));
+                networkCheck, new McpFiles(new SessionFiles(limits.maxFileBytes(), handOver)));
 
         JacksonMcpJsonMapper json = new JacksonMcpJsonMapper(new ObjectMapper());
         HttpServletStreamableServerTransportProvider.Builder transport = HttpServletStreamableServerTransportProvider

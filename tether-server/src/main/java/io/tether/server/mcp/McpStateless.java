@@ -1,18 +1,26 @@
 package io.tether.server.mcp;
 
 import io.modelcontextprotocol.json.McpJsonMapper;
+import io.modelcontextprotocol.modern.McpException;
 import io.modelcontextprotocol.modern.McpSchema;
 import io.modelcontextprotocol.modern.server.McpAsyncResponse;
 import io.modelcontextprotocol.modern.server.McpRequestContext;
+import io.modelcontextprotocol.modern.server.McpSyncResponse;
 import io.modelcontextprotocol.modern.server.McpServer;
 import io.modelcontextprotocol.modern.server.feature.McpAsyncTool;
 import io.modelcontextprotocol.modern.server.feature.McpAsyncToolRepository;
+import io.modelcontextprotocol.modern.server.feature.McpSyncResource;
+import io.modelcontextprotocol.modern.server.feature.McpSyncResourceRepository;
+import io.modelcontextprotocol.modern.server.feature.ResourceTemplatesPage;
+import io.modelcontextprotocol.modern.server.feature.ResourcesFeature;
+import io.modelcontextprotocol.modern.server.feature.ResourcesPage;
 import io.modelcontextprotocol.modern.server.feature.ToolsFeature;
 import io.modelcontextprotocol.modern.server.feature.ToolsPage;
 import io.modelcontextprotocol.modern.server.transport.HttpServletMcpTransport;
 import io.modelcontextprotocol.server.McpTransportContextExtractor;
 import io.modelcontextprotocol.spec.McpSchema.CallToolResult;
 import jakarta.servlet.http.HttpServletRequest;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -20,7 +28,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * The tools for protocol revision 2026-07-28, which has no protocol sessions: every request
+ * The tools and file resources for protocol revision 2026-07-28, which has no protocol sessions: every request
  * stands alone and state is reached by explicit handles (Tether session ids). Served by the
  * SDK's implementation of that revision ({@code io.modelcontextprotocol.modern}) beside the
  * 2025-11-25 transport on the same {@code /mcp}; {@link #wants} tells its requests apart.
@@ -82,6 +90,7 @@ final class McpStateless {
                 .supportedVersions(List.of(REVISION))
                 .jsonMapper(json)
                 .feature(ToolsFeature.ofAsync(repository))
+                .feature(ResourcesFeature.ofSync(resources(tools)))
                 .build();
         HttpServletMcpTransport transport = HttpServletMcpTransport.builder(server)
                 .jsonMapper(json)
@@ -90,6 +99,47 @@ final class McpStateless {
                 .contextExtractor(context)
                 .build();
         return new McpStateless(server, transport);
+    }
+
+    /**
+     * The session files as resources, as on the earlier revisions ({@link McpTools#resource}):
+     * the template listed, any {@code tether://sessions/…} URI read as the caller. A URI that
+     * names no file of the caller's — another owner's session, an ended one, a missing file —
+     * is {@code -32602} with the URI as data, this revision's "resource not found".
+     */
+    private static McpSyncResourceRepository resources(McpTools tools) {
+        McpSchema.ResourceTemplate template = McpSchema.ResourceTemplate.builder(McpFiles.FILE_TEMPLATE, "session-file")
+                .description(McpTools.TEMPLATE_DESCRIPTION).build();
+        return new McpSyncResourceRepository() {
+            @Override
+            public ResourcesPage list(McpRequestContext ctx, String cursor) {
+                return ResourcesPage.of(List.of()); // a session's files change as its code runs: the template names them
+            }
+
+            @Override
+            public ResourceTemplatesPage listTemplates(McpRequestContext ctx, String cursor) {
+                return ResourceTemplatesPage.of(List.of(template));
+            }
+
+            @Override
+            public McpSyncResource find(McpRequestContext ctx, String uri) {
+                return McpSyncResource.of((c, request) -> McpSyncResponse.result(read(tools, c, request.uri())));
+            }
+        };
+    }
+
+    private static McpSchema.ReadResourceResult read(McpTools tools, McpRequestContext ctx, String uri) {
+        McpFiles.Contents c;
+        try {
+            c = tools.resource(McpTools.principal(ctx.transportContext()), uri);
+        } catch (ToolError e) {
+            throw new McpException(McpSchema.ErrorCodes.INVALID_PARAMS, e.getMessage(), Map.of("uri", uri));
+        }
+        McpSchema.ResourceContents contents = c.text() != null
+                ? McpSchema.TextResourceContents.builder(uri, c.text()).mimeType(c.mimeType()).build()
+                : McpSchema.BlobResourceContents.builder(uri, Base64.getEncoder().encodeToString(c.blob()))
+                        .mimeType(c.mimeType()).build();
+        return McpSchema.ReadResourceResult.builder(List.of(contents)).build();
     }
 
     /**

@@ -77,7 +77,9 @@ final class McpTools {
                 + "between calls. Without `session`, on a connection with an MCP session it runs in that "
                 + "connection's automatic session (created on the first call, ended when the connection ends); "
                 + "without an MCP session (protocol 2026-07-28, stateless clients) it creates a new session. "
-                + "The result names the session's handle, which later calls pass as `session`. " + lifetime,
+                + "The result names the session's handle, which later calls pass as `session`. Output too long "
+                + "or images too large for the result are saved in the session's " + OutputFiles.FOLDER + "/ folder "
+                + "and linked (resource_link; resources/read or read_file gives them whole). " + lifetime,
                 schema(ordered(
                         "code", prop("string", "The code to run"),
                         "session", prop("string", "A session handle (from create_session or an earlier result); "
@@ -105,19 +107,23 @@ final class McpTools {
         out.add(tool("interrupt", "Interrupt the code running in a session; its variables are kept.",
                 schema(ordered("session", prop("string", "The session handle; omit for the automatic session"))),
                 this::interrupt));
-        out.add(tool("list_files", "List the files in a session's working directory.",
+        out.add(tool("list_files", "List the files in a session's working directory, subdirectories included "
+                + "(at most " + McpFiles.MAX_LISTED + " entries).",
                 schema(ordered("session", prop("string", "The session handle; omit for the automatic session"))),
                 this::listFiles));
-        out.add(tool("read_file", "Read a text file from a session's working directory.",
+        out.add(tool("read_file", "Read a text file from a session's working directory (capped like output; "
+                + "the file resources give whole files, binary ones too).",
                 schema(ordered(
                         "session", prop("string", "The session handle; omit for the automatic session"),
-                        "name", prop("string", "The file's name in the working directory")), "name"),
+                        "name", prop("string", "The file's path below the working directory (data/in.csv)")),
+                        "name"),
                 this::readFile));
         out.add(tool("write_file", "Write a text file into a session's working directory (replacing one of "
                 + "that name), for the session's code to read.",
                 schema(ordered(
                         "session", prop("string", "The session handle; omit for the automatic session"),
-                        "name", prop("string", "The file's name in the working directory"),
+                        "name", prop("string", "The file's path below the working directory (data/in.csv); "
+                                + "missing directories are made"),
                         "content", prop("string", "The text to write (UTF-8)")), "name", "content"),
                 this::writeFile));
         return out;
@@ -175,7 +181,27 @@ final class McpTools {
                 note = note == null ? "Cancelled." : note + " Cancelled.";
             }
         }
-        return ExecutionText.result(id, r, note, limits.maxTextChars());
+        return ExecutionText.result(id, r, note, limits.maxTextChars(), spill(caller.principal(), id, r.number()));
+    }
+
+    /** Saves what an execution's result cannot carry into its session's {@value OutputFiles#FOLDER}. */
+    private ExecutionText.Spill spill(Principal p, String id, long number) {
+        OutputFiles[] made = {null};
+        return (what, extension, bytes) -> {
+            if (made[0] == null) {
+                java.nio.file.Path dir;
+                try {
+                    dir = manager.workingDirectory(p.access(), id).orElse(null);
+                } catch (TetherException e) {
+                    return ExecutionText.Saved.not("session " + id + " has ended");
+                }
+                if (dir == null) {
+                    return ExecutionText.Saved.not("session " + id + " has no working directory");
+                }
+                made[0] = new OutputFiles(files.access(), dir, id, number, () -> manager.diskRoom(p.access(), id));
+            }
+            return made[0].save(what, extension, bytes);
+        };
     }
 
     private CallToolResult createSession(Caller caller, ToolArguments args) {
@@ -241,62 +267,53 @@ final class McpTools {
         return files.write(s.id(), directory(caller, s), name, content.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** The URI of a session's file as an MCP resource. */
-    static final String FILE_TEMPLATE = "tether://sessions/{id}/files/{name}";
-    private static final java.util.regex.Pattern FILE_URI =
-            java.util.regex.Pattern.compile("tether://sessions/([A-Za-z0-9_-]+)/files/([^/]+)");
-
     /**
-     * A session's files as MCP resources ({@value #FILE_TEMPLATE}, the name percent-encoded):
-     * a file directly in the working directory, as text when it is UTF-8, else as a blob,
-     * up to the server's {@code max_file_bytes}. Only the caller's sessions: another owner's,
-     * an ended one or a missing file is {@code -32002} (resource not found).
+     * A session's files as MCP resources ({@value McpFiles#FILE_TEMPLATE}, the name a path
+     * below the working directory, percent-encoded with its {@code /}s): as text when it is
+     * UTF-8, else as a blob, up to the server's {@code max_file_bytes}. Only the caller's
+     * sessions: another owner's, an ended one or a missing file is {@code -32002} (resource
+     * not found).
      */
     List<McpServerFeatures.SyncResourceTemplateSpecification> resourceTemplates() {
         McpSchema.ResourceTemplate template = McpSchema.ResourceTemplate.builder()
-                .uriTemplate(FILE_TEMPLATE).name("session-file")
-                .description("A file in a session's working directory (the handle as id)").build();
-        return List.of(new McpServerFeatures.SyncResourceTemplateSpecification(template,
-                (exchange, request) -> readFile(principal(exchange), request.uri())));
+                .uriTemplate(McpFiles.FILE_TEMPLATE).name("session-file")
+                .description(TEMPLATE_DESCRIPTION).build();
+        return List.of(new McpServerFeatures.SyncResourceTemplateSpecification(template, (exchange, request) -> {
+            McpFiles.Contents c;
+            try {
+                c = resource(principal(exchange), request.uri());
+            } catch (ToolError e) {
+                throw McpError.builder(McpSchema.ErrorCodes.RESOURCE_NOT_FOUND).message(e.getMessage())
+                        .data(Map.of("uri", request.uri())).build();
+            }
+            return new McpSchema.ReadResourceResult(List.of(c.text() != null
+                    ? McpSchema.TextResourceContents.builder(c.uri(), c.text()).mimeType(c.mimeType()).build()
+                    : McpSchema.BlobResourceContents.builder(c.uri(), java.util.Base64.getEncoder()
+                            .encodeToString(c.blob())).mimeType(c.mimeType()).build()));
+        }));
     }
 
-    private McpSchema.ReadResourceResult readFile(Principal p, String uri) {
-        java.util.regex.Matcher m = FILE_URI.matcher(uri);
-        if (!m.matches()) {
-            throw notFound(uri, uri + " is not " + FILE_TEMPLATE);
-        }
-        String name = java.net.URLDecoder.decode(m.group(2), StandardCharsets.UTF_8);
-        byte[] bytes;
+    /** What the file resources' template says, on either protocol revision. */
+    static final String TEMPLATE_DESCRIPTION = "A file of a session (the handle as id); name is its path below the "
+            + "session's working directory, percent-encoded ('/' as %2F). Files too large for a tool result ("
+            + OutputFiles.FOLDER + "/…) are linked this way.";
+
+    /**
+     * The file a resource URI names, read as the caller: for both protocol revisions.
+     *
+     * @throws ToolError when the URI is not a session file's, the session is not the
+     *     caller's or has ended, or there is no such file; its message says which
+     */
+    McpFiles.Contents resource(Principal p, String uri) {
+        String[] idAndName = McpFiles.parse(uri);
         try {
-            Session s = active(p, m.group(1));
+            Session s = active(p, idAndName[0]);
             java.nio.file.Path dir = manager.workingDirectory(p.access(), s.id()).orElseThrow(() -> new ToolError(
                     "session " + s.id() + " is a plain session: it has no files"));
-            long max = files.maxFileBytes();
-            bytes = files.bytes("resources/read", s.id(), dir, name, (int) Math.min(Integer.MAX_VALUE - 8, max));
-            if (bytes.length > max) {
-                throw new ToolError(uri + " is over " + max + " bytes: fetch it through the REST API (GET /v1/"
-                        + "sessions/" + s.id() + "/files/" + name + ")");
-            }
-        } catch (ToolError | TetherException e) {
-            throw notFound(uri, e.getMessage());
+            return files.resource(uri, s.id(), dir, idAndName[1]);
+        } catch (TetherException e) {
+            throw new ToolError(e.getMessage());
         }
-        McpSchema.ResourceContents contents;
-        try {
-            String text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
-            contents = McpSchema.TextResourceContents.builder(uri, text).mimeType("text/plain").build();
-        } catch (java.nio.charset.CharacterCodingException e) {
-            contents = McpSchema.BlobResourceContents.builder(uri, java.util.Base64.getEncoder().encodeToString(bytes))
-                    .mimeType("application/octet-stream").build();
-        }
-        return new McpSchema.ReadResourceResult(List.of(contents));
-    }
-
-    /** A {@code -32002} (resource not found) whose message says why, with the URI as its data. */
-    private static McpError notFound(String uri, String why) {
-        return McpError.builder(McpSchema.ErrorCodes.RESOURCE_NOT_FOUND).message(why).data(Map.of("uri", uri)).build();
     }
 
     // ---------------------------------------------------------------- helpers

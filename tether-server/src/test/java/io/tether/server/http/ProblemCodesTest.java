@@ -22,7 +22,9 @@ class ProblemCodesTest {
             JsonNode props = r.at("/content/application~1problem+json/schema/properties");
             int status = props.at("/status/const").asInt();
             props.at("/code/enum").forEach(c -> {
-                if (status != 405) { // 405 is invalid_request on a known route with the wrong method
+                // 405 is invalid_request on a known route with the wrong method; 502 is
+                // node_unavailable from a forwarding node whose holding node failed mid-request
+                if (status != 405 && status != 502) {
                     documented.put(c.asText(), status);
                 }
             });

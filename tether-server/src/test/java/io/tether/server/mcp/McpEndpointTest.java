@@ -291,14 +291,19 @@ class McpEndpointTest {
     void filesWrittenByOneToolAreReadByTheCodeAndBack() {
         McpSyncClient c = client(aliceToken);
         call(c, "execute", Map.of("code", "1"));
-        CallToolResult wrote = call(c, "write_file", Map.of("name", "in.txt", "content", "hello"));
+        CallToolResult wrote = call(c, "write_file", Map.of("name", "data/in.txt", "content", "hello"));
         assertThat(wrote.isError()).as(text(wrote)).isFalse();
-        call(c, "execute", Map.of("code", "open('out.txt', 'w').write(open('in.txt').read().upper())"));
-        assertThat(text(call(c, "list_files", Map.of()))).contains("in.txt").contains("out.txt");
+        call(c, "execute", Map.of("code", "open('out.txt', 'w').write(open('data/in.txt').read().upper())\n"
+                + "import os\nos.symlink('/etc', 'etc')"));
+        assertThat(text(call(c, "list_files", Map.of()))).contains("data/in.txt").contains("out.txt")
+                .contains("etc (symlink)");
         CallToolResult read = call(c, "read_file", Map.of("name", "out.txt"));
         assertThat(text(read)).isEqualTo("HELLO");
         CallToolResult escape = call(c, "read_file", Map.of("name", "../secret"));
         assertThat(escape.isError()).isTrue();
+        CallToolResult throughLink = call(c, "read_file", Map.of("name", "etc/hostname"));
+        assertThat(throughLink.isError()).isTrue();
+        assertThat(text(throughLink)).contains("symbolic link");
     }
 
     @Test

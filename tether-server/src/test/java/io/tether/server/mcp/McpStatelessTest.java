@@ -4,6 +4,7 @@ import static io.tether.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.modelcontextprotocol.modern.McpException;
 import io.modelcontextprotocol.modern.McpSchema;
 import io.modelcontextprotocol.modern.client.McpClient;
 import io.modelcontextprotocol.modern.client.McpSyncClient;
@@ -157,6 +158,35 @@ class McpStatelessTest {
         eventually(Duration.ofSeconds(15), "the execution is interrupted", () -> !running(handle));
         assertThat(structured(call(client(aliceToken), "execute", Map.of("code", "2 + 2", "session", handle)))
                 .get("result")).isEqualTo("4");
+    }
+
+    @Test
+    void aSessionsFilesAreResourcesOfItsOwnerOnlyAndLongOutputIsLinkedToThem() {
+        McpSyncClient c = client(aliceToken);
+        assertThat(c.resourceTemplates().list().resourceTemplates()).extracting(McpSchema.ResourceTemplate::uriTemplate)
+                .containsExactly("tether://sessions/{id}/files/{name}");
+        McpSchema.CallToolResult r = call(c, "execute", Map.of("code", "import os\nos.mkdir('data')\n"
+                + "open('data/notes.txt', 'w').write('héllo')\nprint('y' * 30_000)"));
+        assertThat(r.isError()).as(text(r)).isFalse();
+        String handle = (String) structured(r).get("session");
+        String notes = "tether://sessions/" + handle + "/files/data%2Fnotes.txt";
+        assertThat(((McpSchema.TextResourceContents) c.resource(notes).read().contents().get(0)).text())
+                .isEqualTo("héllo");
+        McpSchema.ResourceLink link = r.content().stream().filter(McpSchema.ResourceLink.class::isInstance)
+                .map(McpSchema.ResourceLink.class::cast).findFirst().orElseThrow(() -> new AssertionError(text(r)));
+        assertThat(((McpSchema.TextResourceContents) c.resource(link.uri()).read().contents().get(0)).text())
+                .isEqualTo("y".repeat(30_000) + "\n");
+        // Another owner's session, a missing file and an ended session are this revision's "resource not found".
+        assertThatThrownBy(() -> client(bobToken).resource(notes).read()).isInstanceOfSatisfying(McpException.class,
+                e -> {
+                    assertThat(e.error().code()).isEqualTo(McpSchema.ErrorCodes.INVALID_PARAMS);
+                    assertThat(e.getMessage()).contains("no session with handle").doesNotContain("héllo");
+                });
+        assertThatThrownBy(() -> c.resource("tether://sessions/" + handle + "/files/missing.txt").read())
+                .isInstanceOf(McpException.class).hasMessageContaining("no file missing.txt");
+        call(c, "end_session", Map.of("session", handle));
+        assertThatThrownBy(() -> c.resource(notes).read()).isInstanceOf(McpException.class)
+                .hasMessageContaining("has ended");
     }
 
     private static boolean running(String handle) {

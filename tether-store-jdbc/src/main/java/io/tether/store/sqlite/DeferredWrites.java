@@ -1,5 +1,10 @@
 package io.tether.store.sqlite;
 
+import io.tether.store.jdbc.Dialect;
+import io.tether.store.jdbc.ExecutionRows;
+import io.tether.store.jdbc.FlushDeadline;
+import io.tether.store.jdbc.PendingActivity;
+import io.tether.store.jdbc.SessionRows;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -77,8 +82,8 @@ final class DeferredWrites implements AutoCloseable {
         this.activity = new PendingActivity(deadline);
         this.executions = new PendingExecutions(maxPendingExecutions, maxPendingExecutionChars, deadline,
                 wakeWriter);
-        this.activityUpdate = connection.prepareStatement(SessionRows.ACTIVITY);
-        this.executionInsert = connection.prepareStatement(ExecutionRows.INSERT);
+        this.activityUpdate = connection.prepareStatement(SessionRows.activity(Dialect.SQLITE));
+        this.executionInsert = connection.prepareStatement(ExecutionRows.insert(Dialect.SQLITE));
         this.executionPrune = connection.prepareStatement(ExecutionRows.PRUNE);
     }
 

@@ -2,6 +2,8 @@ package io.tether.store.sqlite;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.store.jdbc.Dialect;
+import io.tether.store.jdbc.SessionRows;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -34,6 +36,12 @@ final class GroupCommitWriter {
 
     /** Bounds the wait of the first caller in a batch when the queue is long. */
     private static final int MAX_BATCH = 1024;
+
+    /** The sessions one purge deletes: parameters cutoff (epoch ms) and batch size. */
+    private static final String PURGE_BATCH = "SELECT id FROM sessions WHERE ended_at < ?1 ORDER BY ended_at, id LIMIT ?2";
+    /** Run first, in the same transaction as {@link #PURGE_SESSIONS}, so both see the same batch. */
+    private static final String PURGE_EXECUTIONS = "DELETE FROM executions WHERE session_id IN (" + PURGE_BATCH + ")";
+    private static final String PURGE_SESSIONS = "DELETE FROM sessions WHERE id IN (" + PURGE_BATCH + ")";
 
     private sealed interface Op permits Write, Purge, Flush, Stop, Wake {
     }
@@ -104,10 +112,10 @@ final class GroupCommitWriter {
         this.connection = connection;
         this.control = connection.createStatement();
         this.insert = connection.prepareStatement(SessionRows.INSERT);
-        this.update = connection.prepareStatement(SessionRows.UPDATE);
+        this.update = connection.prepareStatement(SessionRows.update(Dialect.SQLITE));
         this.versionOf = connection.prepareStatement(SessionRows.VERSION_OF);
-        this.purgeExecutions = connection.prepareStatement(SessionRows.PURGE_EXECUTIONS);
-        this.purgeSessions = connection.prepareStatement(SessionRows.PURGE_SESSIONS);
+        this.purgeExecutions = connection.prepareStatement(PURGE_EXECUTIONS);
+        this.purgeSessions = connection.prepareStatement(PURGE_SESSIONS);
         this.deferred = new DeferredWrites(file, connection, activityIntervalNanos, maxPendingExecutions,
                 maxPendingExecutionChars, () -> queue.offer(Wake.INSTANCE));
         this.thread = Thread.ofPlatform()

@@ -1,27 +1,20 @@
 package io.tether.store.sqlite;
 
+import io.tether.store.jdbc.SchemaHistory;
+import io.tether.store.jdbc.SchemaHistory.Step;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 
 /**
- * The schema's history: an ordered list of steps, each taking the file from one version to
- * the next. The file's version is SQLite's {@code user_version}; each step runs in its own
- * transaction together with the version bump, so a file is always at exactly one version.
- *
- * <p>Steps are append-only: a released step is never edited, a change is a new step.
+ * The SQLite schema's {@link SchemaHistory}. The file's version is SQLite's
+ * {@code user_version}; each step runs in its own transaction together with the version
+ * bump, so a file is always at exactly one version.
  */
 final class Migrations {
     /** Marks a file as Tether's ("Teth"), so another application's database is refused. */
     static final int APPLICATION_ID = 0x54657468;
-
-    /** One step: the statements that take the schema from {@code version - 1} to {@code version}. */
-    record Step(int version, String description, List<String> statements) {
-        Step {
-            statements = List.copyOf(statements);
-        }
-    }
 
     /** Every step this code knows, oldest first. */
     static final Migrations SCHEMA = new Migrations(List.of(
@@ -84,26 +77,24 @@ final class Migrations {
                     // NULL in rows written before: their outputs are stdout, stderr and result.
                     "ALTER TABLE executions ADD COLUMN outputs TEXT"))));
 
-    private final List<Step> steps;
+    private final SchemaHistory history;
 
     Migrations(List<Step> steps) {
-        for (int i = 0; i < steps.size(); i++) {
-            if (steps.get(i).version() != i + 1) {
-                throw new IllegalArgumentException("migration steps must be numbered 1, 2, 3…; step "
-                        + (i + 1) + " says " + steps.get(i).version());
-            }
-        }
-        this.steps = List.copyOf(steps);
+        this(new SchemaHistory(steps));
+    }
+
+    private Migrations(SchemaHistory history) {
+        this.history = history;
     }
 
     /** The first {@code version} steps only: the schema as an older Tether made it, to test upgrades. */
     Migrations upTo(int version) {
-        return new Migrations(steps.subList(0, version));
+        return new Migrations(history.upTo(version));
     }
 
     /** The version a file has once every known step ran. */
     int latest() {
-        return steps.size();
+        return history.latest();
     }
 
     /**
@@ -117,12 +108,7 @@ final class Migrations {
         try (Statement s = c.createStatement()) {
             int found = (int) SqliteFile.queryLong(s, "PRAGMA user_version");
             checkOwnFile(s, found);
-            if (found > latest()) {
-                throw new SQLException("the file has schema version " + found + " but this Tether knows "
-                        + "versions up to " + latest() + "; it was written by a newer Tether. "
-                        + "Upgrade Tether, or use another file");
-            }
-            for (Step step : steps.subList(found, steps.size())) {
+            for (Step step : history.after(found, "the file")) {
                 apply(s, step);
             }
             return found;

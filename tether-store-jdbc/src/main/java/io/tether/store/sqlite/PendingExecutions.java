@@ -1,6 +1,8 @@
 package io.tether.store.sqlite;
 
 import io.tether.session.ExecutionRecord;
+import io.tether.store.jdbc.ExecutionRows;
+import io.tether.store.jdbc.FlushDeadline;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

@@ -17,12 +17,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /** Starts a test-classpath main class in a child JVM, as crash tests need. */
-final class ChildJvm {
+public final class ChildJvm {
     private ChildJvm() {
     }
 
     /** Starts {@code main} with {@code args}; its stderr goes to {@code stderr}. */
-    static Process start(Class<?> main, Path stderr, String... args) throws IOException {
+    public static Process start(Class<?> main, Path stderr, String... args) throws IOException {
         // sqlite-jdbc extracts its native library to a temp dir and cleans up at exit, which a
         // SIGKILLed child never reaches: extract it next to the test's other files instead
         List<String> command = new ArrayList<>(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED",
@@ -34,7 +34,7 @@ final class ChildJvm {
 
     /** Work done while the child still runs (it may throw, to fail the test). */
     @FunctionalInterface
-    interface WhileAlive {
+    public interface WhileAlive {
         void run() throws Exception;
     }
 
@@ -46,7 +46,7 @@ final class ChildJvm {
      * @param ack takes one line; {@code false} when it is not an acknowledgement
      * @return the lines {@code ack} refused, and any reading failure
      */
-    static List<String> readAcksThenKill(Process child, Path stderr, int acksBeforeKill, Duration wait,
+    public static List<String> readAcksThenKill(Process child, Path stderr, int acksBeforeKill, Duration wait,
                                          Predicate<String> ack, WhileAlive whileAlive) throws Exception {
         List<String> refused = new CopyOnWriteArrayList<>();
         CountDownLatch enough = new CountDownLatch(acksBeforeKill);

@@ -9,6 +9,7 @@ import io.tether.TetherException;
 import io.tether.session.EndReason;
 import io.tether.session.Session;
 import io.tether.session.SessionStatus;
+import io.tether.store.jdbc.SessionRows;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;

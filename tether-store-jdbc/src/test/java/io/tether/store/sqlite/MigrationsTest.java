@@ -7,6 +7,8 @@ import io.tether.ErrorCode;
 import io.tether.TetherException;
 import io.tether.session.ExecutionRecord;
 import io.tether.session.Session;
+import io.tether.store.jdbc.SchemaHistory;
+import io.tether.store.jdbc.SessionRows;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -97,11 +99,11 @@ class MigrationsTest {
     @Test
     void laterStepsRunInOrderOnAnOlderFile() throws Exception {
         Migrations v1 = new Migrations(List.of(
-                new Migrations.Step(1, "t", List.of("CREATE TABLE t (a INTEGER)"))));
+                new SchemaHistory.Step(1, "t", List.of("CREATE TABLE t (a INTEGER)"))));
         Migrations v3 = new Migrations(List.of(
-                new Migrations.Step(1, "t", List.of("CREATE TABLE t (a INTEGER)")),
-                new Migrations.Step(2, "t.b", List.of("ALTER TABLE t ADD COLUMN b TEXT")),
-                new Migrations.Step(3, "t row", List.of("INSERT INTO t (a, b) VALUES (1, 'three')"))));
+                new SchemaHistory.Step(1, "t", List.of("CREATE TABLE t (a INTEGER)")),
+                new SchemaHistory.Step(2, "t.b", List.of("ALTER TABLE t ADD COLUMN b TEXT")),
+                new SchemaHistory.Step(3, "t row", List.of("INSERT INTO t (a, b) VALUES (1, 'three')"))));
         Path file = dir.resolve("old.db");
 
         try (Connection c = TestSessions.rawConnection(file); Statement s = c.createStatement()) {
@@ -116,8 +118,8 @@ class MigrationsTest {
     @Test
     void aFailingStepLeavesTheFileAtThePreviousVersion() throws Exception {
         Migrations broken = new Migrations(List.of(
-                new Migrations.Step(1, "t", List.of("CREATE TABLE t (a INTEGER)")),
-                new Migrations.Step(2, "half done", List.of(
+                new SchemaHistory.Step(1, "t", List.of("CREATE TABLE t (a INTEGER)")),
+                new SchemaHistory.Step(2, "half done", List.of(
                         "CREATE TABLE u (a INTEGER)",
                         "THIS IS NOT SQL"))));
         Path file = dir.resolve("broken.db");
@@ -134,7 +136,7 @@ class MigrationsTest {
 
     @Test
     void stepsMustBeNumberedWithoutGaps() {
-        assertThatThrownBy(() -> new Migrations(List.of(new Migrations.Step(2, "x", List.of()))))
+        assertThatThrownBy(() -> new Migrations(List.of(new SchemaHistory.Step(2, "x", List.of()))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("step 1 says 2");
     }

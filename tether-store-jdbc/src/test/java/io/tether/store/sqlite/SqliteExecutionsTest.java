@@ -13,6 +13,7 @@ import io.tether.runtime.ExecutionStatus;
 import io.tether.session.ConcurrencyTest;
 import io.tether.session.ExecutionRecord;
 import io.tether.store.InMemorySessionStore;
+import io.tether.store.jdbc.ExecutionRows;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;

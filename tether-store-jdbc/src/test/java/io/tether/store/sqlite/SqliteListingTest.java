@@ -10,6 +10,7 @@ import io.tether.session.SessionStatus;
 import io.tether.store.InMemorySessionStore;
 import io.tether.store.Page;
 import io.tether.store.SessionQuery;
+import io.tether.store.jdbc.ListQuery;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -23,8 +23,9 @@ class SqlitePurgeTest {
         return TestSessions.ended(TestSessions.active(id), SessionStatus.ENDED, EndReason.MANUAL, at);
     }
 
+    /** What the contract's purge test cannot see: the rows left in the file, and the index the purge reads. */
     @Test
-    void deletesOnlySessionsEndedBeforeTheCutoffOldestFirstWithTheirExecutionsAndForGood() throws Exception {
+    void aPurgeLeavesNoRowsBehindInTheFileAndReadsTheIndexOfEnds() throws Exception {
         Path file = dir.resolve("t.db");
         Instant cutoff = TestSessions.T0.plus(Duration.ofDays(30));
         try (SqliteSessionStore store = SqliteSessionStore.builder().file(file).build()) {
@@ -38,19 +39,7 @@ class SqlitePurgeTest {
             store.update(endedAt("at-cutoff", cutoff));
             store.flush();
 
-            assertThat(store.purgeEnded(cutoff, 2)).isEqualTo(2);
-            assertThat(store.find("old-2")).as("the oldest end goes first").isEmpty();
-            assertThat(store.find("old-3")).isEmpty();
-            assertThat(store.find("old-1")).isPresent();
-            assertThat(store.purgeEnded(cutoff, 2)).isEqualTo(1);
-            assertThat(store.purgeEnded(cutoff, 2)).isZero();
-
-            assertThat(store.find("old-1")).isEmpty();
-            assertThat(store.findExecution("old-1", 1)).isEmpty();
-            assertThat(store.find("at-cutoff")).isPresent();
-            assertThat(store.findExecution("at-cutoff", 1)).isPresent();
-            assertThat(store.find("active")).isPresent();
-            assertThat(store.findActive()).extracting(Session::id).containsExactly("active");
+            assertThat(store.purgeEnded(cutoff, 10)).isEqualTo(3);
         }
         try (Connection c = TestSessions.rawConnection(file); Statement sql = c.createStatement()) {
             assertThat(SqliteFile.queryLong(sql, "SELECT count(*) FROM sessions")).isEqualTo(2);

@@ -16,14 +16,14 @@ import java.util.List;
 import java.util.Map;
 
 /** Execution records shared by the store tests. */
-final class TestExecutions {
-    static final Instant T0 = TestSessions.T0;
+public final class TestExecutions {
+    public static final Instant T0 = TestSessions.T0;
 
     private TestExecutions() {
     }
 
     /** A plain successful execution {@code number} of {@code sessionId}, started {@code number} seconds after T0. */
-    static ExecutionRecord ok(String sessionId, long number) {
+    public static ExecutionRecord ok(String sessionId, long number) {
         Instant started = T0.plusSeconds(number);
         ExecutionResult r = new ExecutionResult(number, ExecutionStatus.OK, "out " + number + "\n", "",
                 Map.of("text/plain", "'" + number + "'"), null, Duration.ofMillis(3), false);
@@ -34,7 +34,7 @@ final class TestExecutions {
      * An execution with every field set: an error with a traceback, a result bundle with every
      * kind of JSON value (normalized as a runtime's JSON is), odd text, a nanosecond duration.
      */
-    static ExecutionRecord full(String sessionId, long number) {
+    public static ExecutionRecord full(String sessionId, long number) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("nothing", null);
         json.put("long", Long.MIN_VALUE);
@@ -59,7 +59,7 @@ final class TestExecutions {
      * An execution whose outputs interleave the streams with displays (an image, HTML with
      * metadata) before its result, as the Python runtime produces them.
      */
-    static ExecutionRecord rich(String sessionId, long number) {
+    public static ExecutionRecord rich(String sessionId, long number) {
         Map<String, Object> png = JsonObjects.copyOf(Map.of("text/plain", "<Figure size 640x480 with 1 Axes>",
                 "image/png", "iVBORw0KGgo="), "data");
         Map<String, Object> pngMeta = JsonObjects.copyOf(Map.of("image/png", Map.of("width", 640L, "height", 480L)),

@@ -14,24 +14,24 @@ import java.util.Map;
 import java.util.function.BooleanSupplier;
 
 /** Sessions and helpers shared by the store tests. */
-final class TestSessions {
-    static final Instant T0 = Instant.parse("2025-03-01T10:00:00Z");
+public final class TestSessions {
+    public static final Instant T0 = Instant.parse("2025-03-01T10:00:00Z");
 
     private TestSessions() {
     }
 
     /** An active plain session created at {@code createdAt}, version 1. */
-    static Session active(String id, String owner, Instant createdAt) {
+    public static Session active(String id, String owner, Instant createdAt) {
         return new Session(id, owner, null, Session.NO_RUNTIME, SessionStatus.ACTIVE, createdAt, createdAt,
                 null, null, Duration.ofMinutes(30), null, 0, JsonObjects.EMPTY, JsonObjects.EMPTY, null, 1);
     }
 
-    static Session active(String id) {
+    public static Session active(String id) {
         return active(id, "alice", T0);
     }
 
     /** A session with every field set, nested JSON included. */
-    static Session full(String id) {
+    public static Session full(String id) {
         Map<String, Object> raw = new java.util.LinkedHashMap<>();
         raw.put("nothing", null);
         raw.putAll(Map.of(
@@ -50,11 +50,11 @@ final class TestSessions {
                 data, metadata, "node-a", 3);
     }
 
-    static Session ended(Session s, SessionStatus status, EndReason reason, Instant at) {
+    public static Session ended(Session s, SessionStatus status, EndReason reason, Instant at) {
         return s.withEnd(status, reason, at);
     }
 
-    static Connection rawConnection(Path file) throws SQLException {
+    public static Connection rawConnection(Path file) throws SQLException {
         return DriverManager.getConnection("jdbc:sqlite:" + file);
     }
 
@@ -62,7 +62,7 @@ final class TestSessions {
      * Polls {@code condition} until it holds or {@code timeout} passes; for outcomes that have
      * no event to wait on (a background flush).
      */
-    static boolean eventually(Duration timeout, BooleanSupplier condition) throws InterruptedException {
+    public static boolean eventually(Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() - deadline > 0) {

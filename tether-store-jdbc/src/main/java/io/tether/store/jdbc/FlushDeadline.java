@@ -1,4 +1,4 @@
-package io.tether.store.sqlite;
+package io.tether.store.jdbc;
 
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * the writer took them sets the deadline one interval ahead and wakes the writer; later
  * changes leave it alone. Thread-safe and lock-free: {@link #arm} is on the path of every touch.
  */
-final class FlushDeadline {
+public final class FlushDeadline {
     private static final long NONE = Long.MAX_VALUE;
 
     /** {@link System#nanoTime()} by which pending changes must be written. */
@@ -15,7 +15,7 @@ final class FlushDeadline {
     private final long intervalNanos;
     private final Runnable wakeWriter;
 
-    FlushDeadline(long intervalNanos, Runnable wakeWriter) {
+    public FlushDeadline(long intervalNanos, Runnable wakeWriter) {
         this.intervalNanos = intervalNanos;
         this.wakeWriter = wakeWriter;
     }
@@ -25,24 +25,24 @@ final class FlushDeadline {
      * from: the writer {@linkplain #clear clears} the deadline before it takes changes, so a
      * change it missed always finds the deadline cleared here and sets a new one.
      */
-    void arm() {
+    public void arm() {
         if (deadline.get() == NONE && deadline.compareAndSet(NONE, System.nanoTime() + intervalNanos)) {
             wakeWriter.run();
         }
     }
 
     /** Called by the writer just before it takes the pending changes. */
-    void clear() {
+    public void clear() {
         deadline.set(NONE);
     }
 
-    boolean isDue(long nowNanos) {
+    public boolean isDue(long nowNanos) {
         long d = deadline.get();
         return d != NONE && d - nowNanos <= 0;
     }
 
     /** Nanoseconds until the deadline (at most 0 when due), or {@code -1} when nothing is pending. */
-    long nanosUntilDue(long nowNanos) {
+    public long nanosUntilDue(long nowNanos) {
         long d = deadline.get();
         return d == NONE ? -1 : Math.max(0, d - nowNanos);
     }

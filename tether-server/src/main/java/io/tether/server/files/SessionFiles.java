@@ -1,10 +1,9 @@
-package io.tether.server.http;
+package io.tether.server.files;
 
 import io.tether.ErrorCode;
 import io.tether.TetherException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
@@ -21,34 +20,37 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Consumer;
-import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.io.Content;
 
 /**
- * Files in a session's working directory: list, download, upload, delete. A path is a
- * list of plain names below the directory: {@code ..}, {@code .}, empty names, NUL and
- * backslashes are refused, and so is any path that passes through a symbolic link.
+ * Files in a session's working directory — list, read, write, delete — for every server
+ * surface that reaches them (the REST files API, the MCP file tools and resources, and the
+ * files an MCP result links to). A path is a list of plain names below the directory:
+ * {@code ..}, {@code .}, empty names, NUL and backslashes are refused, and so is any path that
+ * passes through a symbolic link.
  *
  * <p>Session code makes links and renames its files while a request runs, so a path is never
  * handed to the operating system whole (a check of the path and then an open of it would let
  * a link swapped in between lead the server, which the sandbox does not confine, anywhere):
  * every name is looked up in the directory opened before it, without following a link
  * ({@code openat} with {@code O_NOFOLLOW}, through {@link SecureDirectoryStream}), starting
- * from the working directory. A link swapped in at any moment makes the request fail. What an
- * upload creates (a file, a missing directory) is made in the working directory itself under
- * a fresh name, handed to the session, then moved into place; uploads are bounded and land
- * atomically.
+ * from the working directory. A link swapped in at any moment makes the operation fail. What a
+ * write creates (a file, a missing directory) is made in the working directory itself under
+ * a fresh name, handed to the session (so the sandbox's user owns it), then moved into place;
+ * writes are bounded by {@code max_file_bytes} and land atomically.
+ *
+ * <p>Failures are {@link TetherException}s: {@code not_found} for a missing file,
+ * {@code invalid_request} for a refused path or one the session changed meanwhile,
+ * {@code payload_too_large} past {@code max_file_bytes}, {@code internal} otherwise.
+ * Thread-safe (it holds no state but its settings).
  */
-final class SessionFiles {
-    /** Listing stops here; a listing says when it was cut. */
-    static final int MAX_LISTED = 10_000;
+public final class SessionFiles {
     private static final int MAX_DEPTH = 32;
     private static final Set<OpenOption> READ = Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
     private static final Set<OpenOption> CREATE = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
@@ -56,35 +58,63 @@ final class SessionFiles {
 
     private final long maxFileBytes;
     /**
-     * Makes what an upload created the session's own (see {@link io.tether.runtime.sandbox.Sandbox#handOver});
+     * Makes what a write created the session's own (see {@link io.tether.runtime.sandbox.Sandbox#handOver});
      * only ever given a fresh name directly in the working directory, never a path through session-made names.
      */
     private final Consumer<Path> handOver;
 
-    SessionFiles(long maxFileBytes, Consumer<Path> handOver) {
+    /**
+     * @param maxFileBytes the largest file a write takes ({@code max_file_bytes})
+     * @param handOver makes a file or directory the server created in a working directory the session's own
+     */
+    public SessionFiles(long maxFileBytes, Consumer<Path> handOver) {
         this.handOver = handOver;
         this.maxFileBytes = maxFileBytes;
     }
 
-    void list(Exchange x, Path root) {
-        List<Map<String, Object>> entries = new ArrayList<>();
+    /** The largest file a write takes. */
+    public long maxFileBytes() {
+        return maxFileBytes;
+    }
+
+    /** One entry of a listing: its path below the working directory ({@code a/b.txt}). */
+    public record Entry(String path, String type, Long size, Instant modifiedAt) {
+    }
+
+    /** A listing, depth first; {@code truncated} when it stopped at its limit. */
+    public record Listing(List<Entry> entries, boolean truncated) {
+    }
+
+    /** What a write did: the bytes written, and whether it made the file (else it replaced one). */
+    public record Written(long size, boolean created) {
+    }
+
+    /** Reads an opened file of {@code size} bytes (what it held when opened; it may grow). */
+    @FunctionalInterface
+    public interface Reader<T> {
+        T read(SeekableByteChannel in, long size) throws IOException;
+    }
+
+    /**
+     * Every entry below {@code root}, depth first, at most {@code max} of them and 32
+     * directories deep; links are listed ({@code symlink}) and never followed, and a directory
+     * that changes while it is listed is skipped.
+     */
+    public Listing list(Path root, int max) {
+        List<Entry> entries = new ArrayList<>();
         boolean[] cut = {false};
         try (SecureDirectoryStream<Path> top = open(root)) {
-            walk(top, "", 1, entries, cut);
+            walk(top, "", 1, max, entries, cut);
         } catch (IOException | java.nio.file.DirectoryIteratorException e) {
             throw new TetherException(ErrorCode.INTERNAL, "cannot list the session's files: " + e.getMessage(), e);
         }
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("files", entries);
-        m.put("truncated", cut[0]);
-        x.send(200, m);
+        return new Listing(entries, cut[0]);
     }
 
-    /** Lists {@code dir} depth first, below {@code prefix}; a directory that changes meanwhile is skipped. */
-    private static void walk(SecureDirectoryStream<Path> dir, String prefix, int depth, List<Map<String, Object>> entries,
+    private static void walk(SecureDirectoryStream<Path> dir, String prefix, int depth, int max, List<Entry> entries,
                              boolean[] cut) throws IOException {
         for (Path p : dir) {
-            if (entries.size() >= MAX_LISTED) {
+            if (entries.size() >= max) {
                 cut[0] = true;
                 return;
             }
@@ -93,15 +123,12 @@ final class SessionFiles {
             if (a == null) {
                 continue; // vanished while listing: the interpreter may be changing its files
             }
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("path", prefix + name);
-            m.put("type", a.isSymbolicLink() ? "symlink" : a.isDirectory() ? "directory" : a.isRegularFile() ? "file" : "other");
-            m.put("size", a.isRegularFile() ? a.size() : null);
-            m.put("modified_at", a.lastModifiedTime().toInstant().toString());
-            entries.add(m);
+            entries.add(new Entry(prefix + name, a.isSymbolicLink() ? "symlink" : a.isDirectory() ? "directory"
+                    : a.isRegularFile() ? "file" : "other", a.isRegularFile() ? a.size() : null,
+                    a.lastModifiedTime().toInstant()));
             if (a.isDirectory() && depth < MAX_DEPTH) {
                 try (SecureDirectoryStream<Path> sub = dir.newDirectoryStream(Path.of(name), LinkOption.NOFOLLOW_LINKS)) {
-                    walk(sub, prefix + name + "/", depth + 1, entries, cut);
+                    walk(sub, prefix + name + "/", depth + 1, max, entries, cut);
                 } catch (FileSystemException e) {
                     // replaced by a link or a file, or removed, while listing: not followed
                 }
@@ -109,78 +136,46 @@ final class SessionFiles {
         }
     }
 
-    void download(Exchange x, Path root, List<String> rel) {
-        onExisting(root, rel, "read", (dir, name, a) -> {
+    /**
+     * Opens the regular file {@code rel} and hands it to {@code reader}. An exception the
+     * reader throws that is not an {@link IOException} passes through as it is.
+     */
+    public <T> T read(Path root, List<String> rel, Reader<T> reader) {
+        return onExisting(root, rel, "read", (dir, name, a) -> {
             if (!a.isRegularFile()) {
                 throw missing(rel, a.isDirectory() ? " is a directory" : "");
             }
             try (SeekableByteChannel in = openChanged(dir, name, READ, rel)) {
-                long size = in.size();
-                x.response.setStatus(200);
-                x.response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/octet-stream");
-                x.response.getHeaders().put(HttpHeader.CONTENT_LENGTH, size);
-                try (OutputStream out = Content.Sink.asOutputStream(x.response)) {
-                    copy(in, out, size);
-                } catch (IOException e) {
-                    throw new Exchange.ClientGone(e);
-                }
+                return reader.read(in, in.size());
             }
         });
     }
 
-    /** What {@link #onExisting} does with the entry it found. */
-    @FunctionalInterface
-    private interface EntryAction {
-        void apply(SecureDirectoryStream<Path> dir, String name, BasicFileAttributes attributes) throws IOException;
+    /** The first {@code max} bytes of the regular file {@code rel}, and one more when it has more. */
+    public byte[] readBytes(Path root, List<String> rel, int max) {
+        return read(root, rel, (in, size) -> {
+            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(max + 1L, size + 1));
+            while (buf.hasRemaining() && in.read(buf) > 0) {
+                // fill up to the cap
+            }
+            return Arrays.copyOf(buf.array(), buf.position());
+        });
+    }
+
+    /** {@link #write(Path, List, InputStream, long)} of bytes in hand. */
+    public Written write(Path root, List<String> rel, byte[] content) {
+        return write(root, rel, new java.io.ByteArrayInputStream(content), content.length);
     }
 
     /**
-     * Finds the existing entry {@code rel} without following links on the way or at its end
-     * and runs {@code action} on it in its opened directory: what reading and deleting share.
-     * A missing entry is {@code not_found}, a link {@code invalid_request}, an entry swapped
-     * for something else meanwhile a 4xx (see {@link #changed}); {@code verb} names the
-     * operation in an unexpected failure.
+     * Writes {@code in} to {@code rel}, making missing directories and replacing a file of
+     * that name; the file lands whole or not at all.
+     *
+     * @param declared the length the caller announced, or -1
      */
-    private void onExisting(Path root, List<String> rel, String verb, EntryAction action) {
+    public Written write(Path root, List<String> rel, InputStream in, long declared) {
         check(rel);
         String name = rel.get(rel.size() - 1);
-        try (SecureDirectoryStream<Path> top = open(root);
-             Closer<SecureDirectoryStream<Path>> dir = new Closer<>(descend(top, root, rel, false), top)) {
-            BasicFileAttributes a = attributes(dir.it, name);
-            if (a == null) {
-                throw missing(rel, "");
-            }
-            if (a.isSymbolicLink()) {
-                throw throughLink(rel);
-            }
-            action.apply(dir.it, name, a);
-        } catch (FileSystemException e) {
-            throw changed(rel, e);
-        } catch (IOException e) {
-            throw new TetherException(ErrorCode.INTERNAL, "cannot " + verb + " " + String.join("/", rel) + ": "
-                    + e.getMessage(), e);
-        }
-    }
-
-    /** Copies {@code size} bytes at most: what the file held when it was opened, though it may grow. */
-    private static void copy(SeekableByteChannel in, OutputStream out, long size) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
-        long left = size;
-        while (left > 0) {
-            buf.clear().limit((int) Math.min(buf.capacity(), left));
-            int n = in.read(buf);
-            if (n < 0) {
-                break;
-            }
-            out.write(buf.array(), 0, n);
-            left -= n;
-        }
-    }
-
-    void upload(Exchange x, Path root, List<String> rel) {
-        check(rel);
-        String name = rel.get(rel.size() - 1);
-        long declared = x.request.getLength();
         if (declared > maxFileBytes) {
             throw tooLarge();
         }
@@ -198,8 +193,7 @@ final class SessionFiles {
             boolean landed = false;
             try {
                 try (SeekableByteChannel out = top.newByteChannel(Path.of(tmp), CREATE,
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-                     InputStream in = Content.Source.asInputStream(x.request)) {
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
                     handOver.accept(root.resolve(tmp));
                     byte[] buf = new byte[64 * 1024];
                     int n;
@@ -222,10 +216,7 @@ final class SessionFiles {
                     deleteQuietly(top, tmp);
                 }
             }
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("path", String.join("/", rel));
-            m.put("size", written);
-            x.send(existing != null ? 200 : 201, m);
+            return new Written(written, existing == null);
         } catch (FileSystemException e) {
             throw changed(rel, e);
         } catch (IOException e) {
@@ -233,7 +224,8 @@ final class SessionFiles {
         }
     }
 
-    void delete(Exchange x, Path root, List<String> rel) {
+    /** Deletes the file or empty directory {@code rel} (a link itself, never what it points to). */
+    public void delete(Path root, List<String> rel) {
         onExisting(root, rel, "delete", (dir, name, a) -> {
             try {
                 if (a.isDirectory()) {
@@ -246,8 +238,42 @@ final class SessionFiles {
             } catch (NoSuchFileException e) {
                 throw missing(rel, "");
             }
+            return null;
         });
-        x.sendEmpty(204);
+    }
+
+    /** What {@link #onExisting} does with the entry it found. */
+    @FunctionalInterface
+    private interface EntryAction<T> {
+        T apply(SecureDirectoryStream<Path> dir, String name, BasicFileAttributes attributes) throws IOException;
+    }
+
+    /**
+     * Finds the existing entry {@code rel} without following links on the way or at its end
+     * and runs {@code action} on it in its opened directory: what reading and deleting share.
+     * A missing entry is {@code not_found}, a link {@code invalid_request}, an entry swapped
+     * for something else meanwhile a 4xx (see {@link #changed}); {@code verb} names the
+     * operation in an unexpected failure.
+     */
+    private <T> T onExisting(Path root, List<String> rel, String verb, EntryAction<T> action) {
+        check(rel);
+        String name = rel.get(rel.size() - 1);
+        try (SecureDirectoryStream<Path> top = open(root);
+             Closer<SecureDirectoryStream<Path>> dir = new Closer<>(descend(top, root, rel, false), top)) {
+            BasicFileAttributes a = attributes(dir.it, name);
+            if (a == null) {
+                throw missing(rel, "");
+            }
+            if (a.isSymbolicLink()) {
+                throw throughLink(rel);
+            }
+            return action.apply(dir.it, name, a);
+        } catch (FileSystemException e) {
+            throw changed(rel, e);
+        } catch (IOException e) {
+            throw new TetherException(ErrorCode.INTERNAL, "cannot " + verb + " " + String.join("/", rel) + ": "
+                    + e.getMessage(), e);
+        }
     }
 
     /** The working directory, opened, for lookups relative to it. */
@@ -263,7 +289,7 @@ final class SessionFiles {
 
     /**
      * The directory that holds {@code rel}'s last name: each directory before it opened in the
-     * one before, never through a link. {@code create} makes missing directories (an upload).
+     * one before, never through a link. {@code create} makes missing directories (a write).
      * Returns {@code top} itself for a name directly in the working directory.
      */
     private SecureDirectoryStream<Path> descend(SecureDirectoryStream<Path> top, Path root, List<String> rel,
@@ -349,8 +375,15 @@ final class SessionFiles {
         }
     }
 
+    /** A {@code /}-separated path below the working directory ({@code data/in.csv}) as its names, checked. */
+    public static List<String> path(String path) {
+        List<String> rel = List.of(path.split("/", -1));
+        check(rel);
+        return rel;
+    }
+
     /** Refuses names that could leave the directory. */
-    static void check(List<String> rel) {
+    public static void check(List<String> rel) {
         if (rel.isEmpty()) {
             throw TetherException.invalid("a file path is needed after /files/");
         }

@@ -1,4 +1,4 @@
-package io.tether.store.sqlite;
+package io.tether.store.jdbc;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
@@ -24,7 +24,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * How an {@link ExecutionRecord} maps to a row of the {@code executions} table and back.
+ * How an {@link ExecutionRecord} maps to a row of the {@code executions} table and back, in
+ * every store on SQL.
  *
  * <p>Instants are stored as epoch milliseconds (the session manager's clock has that
  * precision), the duration in nanoseconds, the result MIME bundle as JSON text normalized on
@@ -39,21 +40,28 @@ import java.util.Optional;
  * capped by the worker. {@code NULL} (rows of an older Tether) reads as stdout, stderr and
  * result.
  */
-final class ExecutionRows {
-    static final String COLUMNS = "session_id, number, code, status, started_at, ended_at, duration_nanos, "
+public final class ExecutionRows {
+    public static final String COLUMNS = "session_id, number, code, status, started_at, ended_at, duration_nanos, "
             + "stdout, stderr, result, error_name, error_value, error_traceback, truncated, outputs";
 
     /** Replaces a row with the same number, so writing a record twice leaves one row. */
-    static final String INSERT = "INSERT OR REPLACE INTO executions (" + COLUMNS + ") "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    public static String insert(Dialect d) {
+        String values = " (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        return switch (d) {
+            case SQLITE -> "INSERT OR REPLACE INTO executions" + values;
+            case POSTGRESQL -> "INSERT INTO executions" + values + " ON CONFLICT (session_id, number) DO UPDATE SET "
+                    + String.join(", ", java.util.Arrays.stream(COLUMNS.split(", ")).skip(2)
+                            .map(c -> c + " = EXCLUDED." + c).toList());
+        };
+    }
 
     /** Forgets a session's executions up to a number. */
-    static final String PRUNE = "DELETE FROM executions WHERE session_id = ? AND number <= ?";
+    public static final String PRUNE = "DELETE FROM executions WHERE session_id = ? AND number <= ?";
 
-    static final String FIND = "SELECT " + COLUMNS + " FROM executions WHERE session_id = ? AND number = ?";
+    public static final String FIND = "SELECT " + COLUMNS + " FROM executions WHERE session_id = ? AND number = ?";
 
     /** A session's rows below a number and above another, newest first; uses the primary key. */
-    static final String LIST = "SELECT " + COLUMNS + " FROM executions WHERE session_id = ? AND number < ? "
+    public static final String LIST = "SELECT " + COLUMNS + " FROM executions WHERE session_id = ? AND number < ? "
             + "AND number > ? ORDER BY number DESC LIMIT ?";
 
     private static final ObjectReader TRACEBACK_READER =
@@ -69,12 +77,12 @@ final class ExecutionRows {
      * A finished execution flattened to column values, built on the caller's thread so the
      * writer thread spends its time on SQL only.
      */
-    record Row(String sessionId, long number, String code, String status, long startedAt, long endedAt,
+    public record Row(String sessionId, long number, String code, String status, long startedAt, long endedAt,
             long durationNanos, String stdout, String stderr, String result, String errorName,
             String errorValue, String errorTraceback, boolean truncated, String outputs) {
 
         /** Roughly the characters this row holds in memory; bounds what may wait for the writer. */
-        long chars() {
+        public long chars() {
             return code.length() + stdout.length() + stderr.length() + result.length()
                     + length(errorName) + length(errorValue) + length(errorTraceback) + length(outputs);
         }
@@ -88,7 +96,7 @@ final class ExecutionRows {
      * @throws JsonProcessingException when the result bundle or traceback cannot be written as JSON
      * @throws ArithmeticException when the duration does not fit in a {@code long} of nanoseconds
      */
-    static Row toRow(ExecutionRecord e) throws JsonProcessingException {
+    public static Row toRow(ExecutionRecord e) throws JsonProcessingException {
         ExecutionResult r = e.result();
         ExecutionError error = r.error();
         return new Row(e.sessionId(), e.number(), e.code(), r.status().wireName(), e.startedAt().toEpochMilli(),
@@ -165,7 +173,7 @@ final class ExecutionRows {
         return list;
     }
 
-    static void bindInsert(PreparedStatement ps, Row row) throws SQLException {
+    public static void bindInsert(PreparedStatement ps, Row row) throws SQLException {
         ps.setString(1, row.sessionId());
         ps.setLong(2, row.number());
         ps.setString(3, row.code());
@@ -183,13 +191,13 @@ final class ExecutionRows {
         ps.setString(15, row.outputs());
     }
 
-    static void bindPrune(PreparedStatement ps, String sessionId, long upToNumber) throws SQLException {
+    public static void bindPrune(PreparedStatement ps, String sessionId, long upToNumber) throws SQLException {
         ps.setString(1, sessionId);
         ps.setLong(2, upToNumber);
     }
 
     /** Reads execution {@code number} of {@code sessionId} from the file open on {@code c}. */
-    static Optional<ExecutionRecord> find(Connection c, String sessionId, long number) throws SQLException {
+    public static Optional<ExecutionRecord> find(Connection c, String sessionId, long number) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(FIND)) {
             ps.setString(1, sessionId);
             ps.setLong(2, number);
@@ -203,7 +211,7 @@ final class ExecutionRows {
      * Reads up to {@code limit} executions of {@code sessionId} numbered below {@code before}
      * and above {@code after}, newest first.
      */
-    static List<ExecutionRecord> list(Connection c, String sessionId, long before, long after, int limit)
+    public static List<ExecutionRecord> list(Connection c, String sessionId, long before, long after, int limit)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(LIST)) {
             ps.setString(1, sessionId);
@@ -225,7 +233,7 @@ final class ExecutionRows {
      *
      * @throws SQLException also when the row holds something no execution can have
      */
-    static ExecutionRecord read(ResultSet rs) throws SQLException {
+    public static ExecutionRecord read(ResultSet rs) throws SQLException {
         String sessionId = rs.getString(1);
         long number = rs.getLong(2);
         try {

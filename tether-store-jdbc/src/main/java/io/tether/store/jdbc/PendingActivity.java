@@ -1,4 +1,4 @@
-package io.tether.store.sqlite;
+package io.tether.store.jdbc;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -12,9 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Each touch {@linkplain FlushDeadline#arm arms} the flush deadline. Thread-safe;
  * {@link #record} is the hot path and takes no lock beyond the map's per-key one.
  */
-final class PendingActivity {
+public final class PendingActivity {
     /** Latest activity of one session. */
-    record Entry(long atMillis, long count) {
+    public record Entry(long atMillis, long count) {
         Entry latest(Entry other) {
             return new Entry(Math.max(atMillis, other.atMillis), Math.max(count, other.count));
         }
@@ -23,22 +23,22 @@ final class PendingActivity {
     private final ConcurrentHashMap<String, Entry> pending = new ConcurrentHashMap<>();
     private final FlushDeadline deadline;
 
-    PendingActivity(FlushDeadline deadline) {
+    public PendingActivity(FlushDeadline deadline) {
         this.deadline = deadline;
     }
 
-    void record(String id, long atMillis, long count) {
+    public void record(String id, long atMillis, long count) {
         pending.merge(id, new Entry(atMillis, count), Entry::latest);
         deadline.arm();
     }
 
     /** The pending activity of one session, or {@code null}. */
-    Entry get(String id) {
+    public Entry get(String id) {
         return pending.get(id);
     }
 
     /** Removes and returns everything pending; call after {@link FlushDeadline#clear()}. */
-    Map<String, Entry> takeAll() {
+    public Map<String, Entry> takeAll() {
         Map<String, Entry> taken = new HashMap<>();
         for (String id : pending.keySet()) {
             Entry e = pending.remove(id);
@@ -50,11 +50,11 @@ final class PendingActivity {
     }
 
     /** Puts back entries whose write failed, merged with anything recorded since. */
-    void restore(Map<String, Entry> entries) {
+    public void restore(Map<String, Entry> entries) {
         entries.forEach((id, e) -> record(id, e.atMillis(), e.count()));
     }
 
-    boolean isEmpty() {
+    public boolean isEmpty() {
         return pending.isEmpty();
     }
 }

@@ -1,4 +1,4 @@
-package io.tether.store.sqlite;
+package io.tether.store.jdbc;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -20,55 +20,56 @@ import java.time.Instant;
 import java.util.Map;
 
 /**
- * How a {@link Session} maps to a row of the {@code sessions} table and back.
+ * How a {@link Session} maps to a row of the {@code sessions} table and back, in every
+ * store on SQL (the column types differ by database, their Java values do not).
  *
  * <p>Instants and durations are stored as epoch / plain milliseconds, which is the precision
  * {@link Session} documents; {@code data} and {@code metadata} as JSON text, normalized on read
  * by {@link JsonObjects#copyOf} so a session read back equals the one written.
  */
-final class SessionRows {
-    static final String COLUMNS = "id, owner, session_key, runtime, status, created_at, last_activity_at, "
+public final class SessionRows {
+    public static final String COLUMNS = "id, owner, session_key, runtime, status, created_at, last_activity_at, "
             + "ended_at, end_reason, idle_timeout_ms, max_lifetime_ms, interaction_count, data, metadata, "
             + "node, version";
 
-    static final String INSERT = "INSERT INTO sessions (" + COLUMNS + ") "
+    public static final String INSERT = "INSERT INTO sessions (" + COLUMNS + ") "
             + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING";
 
     /** Replaces the row of the previous version; activity only ever moves forward. */
-    static final String UPDATE = "UPDATE sessions SET owner = ?, session_key = ?, runtime = ?, status = ?, "
-            + "created_at = ?, last_activity_at = MAX(last_activity_at, ?), ended_at = ?, end_reason = ?, "
-            + "idle_timeout_ms = ?, max_lifetime_ms = ?, interaction_count = MAX(interaction_count, ?), "
-            + "data = ?, metadata = ?, node = ?, version = ? WHERE id = ? AND version = ?";
+    public static String update(Dialect d) {
+        return "UPDATE sessions SET owner = ?, session_key = ?, runtime = ?, status = ?, created_at = ?, "
+                + "last_activity_at = " + d.greatest("last_activity_at") + ", ended_at = ?, end_reason = ?, "
+                + "idle_timeout_ms = ?, max_lifetime_ms = ?, interaction_count = " + d.greatest("interaction_count")
+                + ", data = ?, metadata = ?, node = ?, version = ? WHERE id = ? AND version = ?";
+    }
 
-    static final String ACTIVITY = "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?), "
-            + "interaction_count = MAX(interaction_count, ?) WHERE id = ?";
+    /** Moves a session's activity forward, never back: parameters instant (epoch ms), count, id. */
+    public static String activity(Dialect d) {
+        return "UPDATE sessions SET last_activity_at = " + d.greatest("last_activity_at") + ", "
+                + "interaction_count = " + d.greatest("interaction_count") + " WHERE id = ?";
+    }
 
-    static final String VERSION_OF = "SELECT version FROM sessions WHERE id = ?";
+    public static final String VERSION_OF = "SELECT version FROM sessions WHERE id = ?";
 
-    static final String FIND = "SELECT " + COLUMNS + " FROM sessions WHERE id = ?";
+    public static final String FIND = "SELECT " + COLUMNS + " FROM sessions WHERE id = ?";
 
-    static final String FIND_ACTIVE = "SELECT " + COLUMNS + " FROM sessions WHERE status = 'active'";
+    public static final String FIND_ACTIVE = "SELECT " + COLUMNS + " FROM sessions WHERE status = 'active'";
 
-    /** The sessions one purge deletes: parameters cutoff (epoch ms) and batch size. */
-    private static final String PURGE_BATCH = "SELECT id FROM sessions WHERE ended_at < ?1 ORDER BY ended_at, id LIMIT ?2";
-    /** Run first, in the same transaction as {@link #PURGE_SESSIONS}, so both see the same batch. */
-    static final String PURGE_EXECUTIONS = "DELETE FROM executions WHERE session_id IN (" + PURGE_BATCH + ")";
-    static final String PURGE_SESSIONS = "DELETE FROM sessions WHERE id IN (" + PURGE_BATCH + ")";
-    static final String COUNTS = "SELECT status, end_reason, count(*) FROM sessions GROUP BY status, end_reason";
+    public static final String COUNTS = "SELECT status, end_reason, count(*) FROM sessions GROUP BY status, end_reason";
 
     /**
      * The store reads back only JSON it wrote itself (sessions, and executions' results). Size
      * limits belong where requests come in; Jackson's default read limits here (20M-character
      * strings, 1000-digit numbers) would make a row that was stored fine unreadable forever.
      */
-    static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+    public static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder()
                     .maxStringLength(Integer.MAX_VALUE)
                     .maxNumberLength(Integer.MAX_VALUE)
                     .build())
             .build());
-    static final ObjectWriter JSON_WRITER = JSON.writer();
-    static final ObjectReader JSON_READER = JSON.readerFor(new TypeReference<Map<String, Object>>() { });
+    public static final ObjectWriter JSON_WRITER = JSON.writer();
+    public static final ObjectReader JSON_READER = JSON.readerFor(new TypeReference<Map<String, Object>>() { });
 
     private SessionRows() {
     }
@@ -77,14 +78,14 @@ final class SessionRows {
      * A session flattened to column values, built on the caller's thread so the writer thread
      * spends its time on SQL only.
      */
-    record Row(String id, String owner, String key, String runtime, String status, long createdAt,
+    public record Row(String id, String owner, String key, String runtime, String status, long createdAt,
             long lastActivityAt, Long endedAt, String endReason, Long idleTimeoutMillis,
             Long maxLifetimeMillis, long interactionCount, String data, String metadata, String node,
             long version) {
     }
 
     /** @throws JsonProcessingException when data or metadata cannot be written as JSON */
-    static Row toRow(Session s) throws JsonProcessingException {
+    public static Row toRow(Session s) throws JsonProcessingException {
         return new Row(s.id(), s.owner(), s.key(), s.runtime(), s.status().wireName(),
                 s.createdAt().toEpochMilli(), s.lastActivityAt().toEpochMilli(), millis(s.endedAt()),
                 s.endReason() == null ? null : s.endReason().code(), millis(s.idleTimeout()),
@@ -92,12 +93,12 @@ final class SessionRows {
                 JSON_WRITER.writeValueAsString(s.metadata()), s.node(), s.version());
     }
 
-    static void bindInsert(PreparedStatement ps, Row row) throws SQLException {
+    public static void bindInsert(PreparedStatement ps, Row row) throws SQLException {
         ps.setString(1, row.id());
         bindAllButId(ps, 2, row);
     }
 
-    static void bindUpdate(PreparedStatement ps, Row row) throws SQLException {
+    public static void bindUpdate(PreparedStatement ps, Row row) throws SQLException {
         int next = bindAllButId(ps, 1, row);
         ps.setString(next, row.id());
         ps.setLong(next + 1, row.version() - 1);
@@ -128,7 +129,7 @@ final class SessionRows {
      *
      * @throws SQLException also when the row holds something no session can have
      */
-    static Session read(ResultSet rs) throws SQLException {
+    public static Session read(ResultSet rs) throws SQLException {
         String id = rs.getString(1);
         try {
             return new Session(
@@ -154,7 +155,7 @@ final class SessionRows {
     }
 
     /** {@code s} with its activity moved forward to {@code atMillis} and {@code count}, if later. */
-    static Session withLaterActivity(Session s, long atMillis, long count) {
+    public static Session withLaterActivity(Session s, long atMillis, long count) {
         Instant at = Instant.ofEpochMilli(atMillis);
         if (!at.isAfter(s.lastActivityAt()) && count <= s.interactionCount()) {
             return s;
@@ -203,7 +204,7 @@ final class SessionRows {
         }
     }
 
-    static void setNullableText(PreparedStatement ps, int i, String v) throws SQLException {
+    public static void setNullableText(PreparedStatement ps, int i, String v) throws SQLException {
         if (v == null) {
             ps.setNull(i, Types.VARCHAR);
         } else {

@@ -1,4 +1,4 @@
-package io.tether.store.sqlite;
+package io.tether.store.jdbc;
 
 import io.tether.store.PageCursor;
 import io.tether.store.SessionQuery;
@@ -7,15 +7,15 @@ import java.util.List;
 
 /**
  * The SQL of one page of a listing: only the filters that are set (so SQLite can pick the
- * index that matches them), the cursor as a keyset condition, and one row more than the page
+ * index that matches them; PostgreSQL likewise), the cursor as a keyset condition, and one row more than the page
  * size to learn whether another page follows.
  *
  * @param sql        the statement
  * @param parameters its parameters, in order
  */
-record ListQuery(String sql, List<Object> parameters) {
+public record ListQuery(String sql, List<Object> parameters) {
 
-    static ListQuery of(SessionQuery q) {
+    public static ListQuery of(SessionQuery q) {
         List<String> conditions = new ArrayList<>();
         List<Object> parameters = new ArrayList<>();
         if (q.owner() != null) {

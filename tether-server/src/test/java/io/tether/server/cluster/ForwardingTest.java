@@ -1,0 +1,254 @@
+package io.tether.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tether.server.Api;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three real nodes on loopback over one store and one node registry, with real Python
+ * workers: any node answers any request, forwarding those about a live session to the node
+ * that holds it.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class ForwardingTest {
+    @TempDir
+    static Path root;
+    static Nodes nodes;
+
+    @BeforeAll
+    static void start() {
+        nodes = new Nodes(root, 3);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (nodes != null) {
+            nodes.close();
+        }
+    }
+
+    private static String pythonSession(Api api) {
+        Api.Reply r = api.post("/v1/sessions", Map.of("runtime", "python"));
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return (String) r.json().get("id");
+    }
+
+    private static Api.Reply run(Api api, String id, String code) {
+        return api.post("/v1/sessions/" + id + "/executions", Map.of("code", code));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String text(Api.Reply r) {
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        Map<String, Object> result = (Map<String, Object>) r.json().get("result");
+        assertThat(result).as(r.body()).isNotNull();
+        return (String) result.get("text/plain");
+    }
+
+    @Test
+    void aVariableSetThroughOneNodeIsReadThroughEveryOther() {
+        Api a = nodes.api(0, nodes.alice);
+        String id = pythonSession(a);
+        assertThat(a.get("/v1/sessions/" + id).json()).containsEntry("node", "node-a");
+
+        assertThat(run(a, "" + id, "x = 1").status()).isEqualTo(200);
+        assertThat(text(run(nodes.api(1, nodes.alice), id, "x + 1"))).isEqualTo("2");
+        assertThat(text(run(nodes.api(2, nodes.alice), id, "x = x + 10; x"))).isEqualTo("11");
+        assertThat(text(run(a, id, "x"))).isEqualTo("11");
+        // the automatic-session route follows its Tether-Session header too
+        Api.Reply auto = nodes.api(1, nodes.alice).send("POST", "/v1/execute", Map.of("code", "x * 2"),
+                Map.of("Tether-Session", id));
+        assertThat(text(auto)).isEqualTo("22");
+        // ended through a node that does not hold it: the holder ends it and kills its worker
+        Api.Reply ended = nodes.api(2, nodes.alice).send("DELETE", "/v1/sessions/" + id, null, Map.of());
+        assertThat(ended.status()).as(ended.body()).isEqualTo(200);
+        assertThat(ended.json()).containsEntry("status", "ended");
+        assertThat(run(nodes.api(1, nodes.alice), id, "x").code()).isEqualTo("session_ended");
+    }
+
+    @Test
+    void anEventStreamThroughAForwardingNodeArrivesInOrderAsItIsWritten() throws Exception {
+        String id = pythonSession(nodes.api(0, nodes.alice));
+        HttpRequest req = HttpRequest.newBuilder(URI.create(nodes.node(1).url() + "/v1/sessions/" + id + "/executions"))
+                .header("Authorization", "Bearer " + nodes.alice).header("Accept", "text/event-stream")
+                .POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"code\": \"import time\\nprint('first', flush=True)\\ntime.sleep(2)\\nprint('second')\"}"))
+                .timeout(Duration.ofSeconds(60)).build();
+        long sent = System.nanoTime();
+        HttpResponse<java.io.InputStream> r = HttpClient.newHttpClient().send(req,
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
+        List<String> events = new ArrayList<>();
+        long firstAt = -1;
+        long endAt = -1;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            String line;
+            String event = null;
+            while ((line = in.readLine()) != null) {
+                if (line.startsWith("event: ")) {
+                    event = line.substring(7);
+                } else if (line.startsWith("data: ") && event != null) {
+                    events.add(event + " " + line.substring(6));
+                    if (event.equals("stdout") && firstAt < 0) {
+                        firstAt = System.nanoTime();
+                    }
+                    if (event.equals("end")) {
+                        endAt = System.nanoTime();
+                    }
+                }
+            }
+        }
+        List<String> stdout = events.stream().filter(e -> e.startsWith("stdout ")).toList();
+        assertThat(String.join("", stdout)).as(events.toString()).containsSubsequence("first", "second");
+        assertThat(events.get(events.size() - 1)).startsWith("end ");
+        assertThat(firstAt).isPositive();
+        // not buffered by the forwarding node: the first line came while the code still slept
+        assertThat(TimeUnit.NANOSECONDS.toMillis(endAt - firstAt)).as("ms from first output to end, after %s ms",
+                TimeUnit.NANOSECONDS.toMillis(firstAt - sent)).isGreaterThan(1_500);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void everyNodeListsAllOfAnOwnersSessions() {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Api.Reply r = nodes.api(i, nodes.alice).post("/v1/sessions", Map.of("metadata", Map.of("tag", "listing")));
+            ids.add((String) r.json().get("id"));
+        }
+        ids.add(pythonSession(nodes.api(2, nodes.alice)));
+        for (int i = 0; i < 3; i++) {
+            Api.Reply list = nodes.api(i, nodes.alice).get("/v1/sessions?status=active&limit=100");
+            assertThat(list.status()).as(list.body()).isEqualTo(200);
+            List<String> listed = ((List<Map<String, Object>>) list.json().get("items")).stream()
+                    .map(s -> (String) s.get("id")).toList();
+            assertThat(listed).as("listed by node %d", i).containsAll(ids);
+            Api.Reply bobs = nodes.api(i, nodes.bob).get("/v1/sessions?limit=100");
+            assertThat(((List<Map<String, Object>>) bobs.json().get("items")).stream().map(s -> (String) s.get("id")))
+                    .doesNotContainAnyElementsOf(ids);
+        }
+        // a plain session read anywhere, changed through any node (it goes to its holder)
+        String plain = ids.get(0);
+        Api.Reply patched = nodes.api(2, nodes.alice).send("PATCH", "/v1/sessions/" + plain,
+                Map.of("data", Map.of("n", 1)), Map.of());
+        assertThat(patched.status()).as(patched.body()).isEqualTo(200);
+        assertThat(nodes.api(1, nodes.alice).get("/v1/sessions/" + plain).json())
+                .containsEntry("data", Map.of("n", 1)).containsEntry("node", "node-a");
+    }
+
+    @Test
+    void anotherOwnersSessionIsNotFoundOnEveryNode() {
+        String id = pythonSession(nodes.api(0, nodes.alice));
+        for (int i = 0; i < 3; i++) {
+            Api bob = nodes.api(i, nodes.bob);
+            assertThat(bob.get("/v1/sessions/" + id).code()).as("node %d", i).isEqualTo("session_not_found");
+            assertThat(run(bob, id, "1").code()).as("node %d", i).isEqualTo("session_not_found");
+            assertThat(bob.send("DELETE", "/v1/sessions/" + id, null, Map.of()).code()).isEqualTo("session_not_found");
+        }
+        // and a bad token is refused by the receiving node before anything is forwarded
+        assertThat(run(nodes.api(1, "not-a-token"), id, "1").status()).isEqualTo(401);
+        assertThat(text(run(nodes.api(1, nodes.alice), id, "'still here'"))).isEqualTo("'still here'");
+    }
+
+    @Test
+    void anMcpToolCallAboutASessionAnotherNodeHoldsIsAClearToolError() {
+        String id = pythonSession(nodes.api(0, nodes.alice));
+        var transport = io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport
+                .builder(nodes.node(1).url()).endpoint("/mcp")
+                .httpRequestCustomizer((b, method, uri, body, context) -> b.header("Authorization",
+                        "Bearer " + nodes.alice))
+                .build();
+        var client = io.modelcontextprotocol.client.McpClient.sync(transport).requestTimeout(Duration.ofSeconds(60))
+                .build();
+        try {
+            client.initialize();
+            var r = client.callTool(new io.modelcontextprotocol.spec.McpSchema.CallToolRequest("execute",
+                    Map.of("code", "1 + 1", "session", id)));
+            assertThat(r.isError()).isTrue();
+            String text = ((io.modelcontextprotocol.spec.McpSchema.TextContent) r.content().get(0)).text();
+            assertThat(text).contains("node_unavailable", "node 'node-a'");
+        } finally {
+            client.closeGracefully();
+        }
+        // the session itself is fine, and the REST API of the same node forwards
+        assertThat(text(run(nodes.api(1, nodes.alice), id, "1 + 1"))).isEqualTo("2");
+    }
+
+    /** An active Python session of alice that the store says node {@code node} holds. */
+    private static String sessionHeldBy(String node) {
+        java.time.Instant now = java.time.Instant.now();
+        String id = "held-by-" + node + "-" + System.nanoTime();
+        nodes.store.insert(new io.tether.session.Session(id, "alice", null, "python",
+                io.tether.session.SessionStatus.ACTIVE, now, now, null, null, null, null, 0, Map.of(), Map.of(), node,
+                1));
+        return id;
+    }
+
+    @Test
+    void aHoldingNodeThatCannotBeReachedIsNodeUnavailableAndChangesNothing() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        nodes.registry.register("node-gone", "http://127.0.0.1:" + closedPort, nodes.now.get().plusSeconds(10));
+        String id = sessionHeldBy("node-gone");
+        Api.Reply r = run(nodes.api(1, nodes.alice), id, "1");
+        assertThat(r.status()).as(r.body()).isEqualTo(503);
+        assertThat(r.code()).isEqualTo("node_unavailable");
+        assertThat((String) r.json().get("detail")).contains("could not be reached", "nothing was done");
+        assertThat(nodes.store.find(id).orElseThrow().isActive()).isTrue();
+    }
+
+    @Test
+    void aHoldingNodeThatFailsAfterTheRequestWasSentIsABadGateway() throws Exception {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 10, java.net.InetAddress.getLoopbackAddress())) {
+            Thread hangUp = Thread.ofVirtual().start(() -> {
+                try (java.net.Socket c = s.accept()) {
+                    c.getInputStream().read(new byte[1024]); // the request arrived; then the node "dies"
+                } catch (java.io.IOException e) {
+                    // the test fails on the answer it gets
+                }
+            });
+            nodes.registry.register("node-dying", "http://127.0.0.1:" + s.getLocalPort(),
+                    nodes.now.get().plusSeconds(10));
+            String id = sessionHeldBy("node-dying");
+            Api.Reply r = run(nodes.api(2, nodes.alice), id, "1");
+            assertThat(r.status()).as(r.body()).isEqualTo(502);
+            assertThat(r.code()).isEqualTo("node_unavailable");
+            assertThat((String) r.json().get("detail")).contains("may have taken effect");
+            hangUp.join();
+        }
+    }
+
+    @Test
+    void aForwardedRequestIsNeverForwardedAgain() {
+        String id = pythonSession(nodes.api(0, nodes.alice));
+        Api.Reply r = nodes.api(1, nodes.alice).send("POST", "/v1/sessions/" + id + "/executions",
+                Map.of("code", "1"), Map.of(NodeRouter.FORWARDED_BY, "node-c"));
+        assertThat(r.status()).as(r.body()).isEqualTo(503);
+        assertThat(r.code()).isEqualTo("node_unavailable");
+        assertThat((String) r.json().get("detail")).contains("node-c", "node-a", "forwarded once");
+        // at the holder the same header changes nothing
+        Api.Reply owner = nodes.api(0, nodes.alice).send("POST", "/v1/sessions/" + id + "/executions",
+                Map.of("code", "1 + 1"), Map.of(NodeRouter.FORWARDED_BY, "node-c"));
+        assertThat(text(owner)).isEqualTo("2");
+    }
+}
