@@ -21,6 +21,15 @@ public interface SessionRuntime extends AutoCloseable {
      */
     Worker start(WorkerOptions options);
 
+    /**
+     * Whether this runtime drives configured devices: its sessions name one
+     * ({@link WorkerOptions#device}), and a session of any other runtime may not. Default
+     * {@code false}.
+     */
+    default boolean usesDevices() {
+        return false;
+    }
+
     /** Stops whatever the runtime runs in the background (pools, fork-servers). Idempotent. */
     @Override
     void close();

@@ -14,8 +14,10 @@ import java.util.Objects;
  * @param network whether the worker's code may use the network; a runtime whose sandbox does
  *                not allow it refuses to start such a worker. Default {@code false} (in a
  *                sandbox: no network at all; without one the question does not arise)
+ * @param device  the configured device the worker drives, for a runtime of devices
+ *                ({@link SessionRuntime#usesDevices}); {@code null} otherwise
  */
-public record WorkerOptions(WorkerLimits limits, boolean network) {
+public record WorkerOptions(WorkerLimits limits, boolean network, String device) {
     public static final WorkerOptions DEFAULTS = new WorkerOptions(WorkerLimits.DEFAULTS);
 
     public WorkerOptions {
@@ -24,12 +26,22 @@ public record WorkerOptions(WorkerLimits limits, boolean network) {
 
     /** Options with {@code limits} and no network. */
     public WorkerOptions(WorkerLimits limits) {
-        this(limits, false);
+        this(limits, false, null);
+    }
+
+    /** Options with {@code limits}, network allowed or not, and no device. */
+    public WorkerOptions(WorkerLimits limits, boolean network) {
+        this(limits, network, null);
     }
 
     /** These options with network allowed or not. */
     public WorkerOptions withNetwork(boolean network) {
-        return network == this.network ? this : new WorkerOptions(limits, network);
+        return network == this.network ? this : new WorkerOptions(limits, network, device);
+    }
+
+    /** These options for the device named {@code device} ({@code null}: none). */
+    public WorkerOptions withDevice(String device) {
+        return java.util.Objects.equals(device, this.device) ? this : new WorkerOptions(limits, network, device);
     }
 
     /**

@@ -307,6 +307,10 @@ public final class SessionManager implements AutoCloseable {
 
     private LiveSession createLive(SessionSpec spec) {
         SessionRuntime runtime = runtimeFor(spec.runtime());
+        if (spec.device() != null && (runtime == null || !runtime.usesDevices())) {
+            throw TetherException.invalid("runtime '" + spec.runtime() + "' drives no devices; device '"
+                    + spec.device() + "' needs a device runtime (micropython)");
+        }
         LiveSession ls = sessions.create(spec, runtime == null ? null : () -> startWorker(runtime, spec),
                 now -> new Session(SessionIds.next(), spec.owner(), spec.key(), spec.runtime(),
                         SessionStatus.ACTIVE, now, now, null, null,
@@ -321,7 +325,7 @@ public final class SessionManager implements AutoCloseable {
     }
 
     private LiveWorker startWorker(SessionRuntime runtime, SessionSpec spec) {
-        Worker worker = runtime.start(workerOptions.withNetwork(spec.network()));
+        Worker worker = runtime.start(workerOptions.withNetwork(spec.network()).withDevice(spec.device()));
         return new LiveWorker(worker, maxQueuedExecutions, diskQuota, workerOptions.limits().cpuTime(),
                 limitCheckInterval);
     }

@@ -17,6 +17,7 @@ public final class SessionSpec {
     /** Longest owner name and key, in characters. */
     public static final int MAX_NAME_LENGTH = 256;
     private static final Pattern RUNTIME = Pattern.compile("[a-z][a-z0-9_-]{0,31}");
+    private static final Pattern DEVICE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
     enum Timeout { DEFAULT, NONE, SET }
 
@@ -30,6 +31,7 @@ public final class SessionSpec {
     final Timeout lifetimeMode;
     final Duration maxLifetime;
     final boolean network;
+    final String device;
 
     private SessionSpec(Builder b) {
         owner = checkName(b.owner, "owner");
@@ -37,7 +39,12 @@ public final class SessionSpec {
         if (!RUNTIME.matcher(runtime).matches()) {
             throw TetherException.invalid("runtime must match [a-z][a-z0-9_-]{0,31}, got '" + runtime + "'");
         }
-        key = b.key == null ? null : checkName(b.key, "key");
+        if (b.device != null && !DEVICE.matcher(b.device).matches()) {
+            throw TetherException.invalid("device must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, got '" + b.device + "'");
+        }
+        device = b.device;
+        // One live session per device: by default its owner gets that one back (get-or-create).
+        key = b.key != null ? checkName(b.key, "key") : device == null ? null : "device:" + device;
         data = JsonObjects.copyOf(b.data, "data");
         metadata = JsonObjects.copyOf(b.metadata, "metadata");
         idleMode = b.idleMode;
@@ -67,6 +74,11 @@ public final class SessionSpec {
     /** The get-or-create key, or {@code null}. */
     public String key() {
         return key;
+    }
+
+    /** The device the session drives, or {@code null}. */
+    public String device() {
+        return device;
     }
 
     /** Whether the session's worker may use the network (where its runtime allows it). */
@@ -116,6 +128,7 @@ public final class SessionSpec {
         private Timeout lifetimeMode = Timeout.DEFAULT;
         private Duration maxLifetime;
         private boolean network;
+        private String device;
 
         private Builder(String owner) {
             this.owner = owner;
@@ -133,6 +146,16 @@ public final class SessionSpec {
          */
         public Builder network(boolean network) {
             this.network = network;
+            return this;
+        }
+
+        /**
+         * The configured device the session drives, for a runtime of devices
+         * ({@code micropython}). Unless a {@link #key} is set, the key is
+         * {@code device:<name>}, so the owner's second create gets the live session back.
+         */
+        public Builder device(String device) {
+            this.device = device;
             return this;
         }
 

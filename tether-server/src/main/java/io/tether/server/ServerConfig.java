@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -32,7 +33,8 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, Po
                            long maxBodyBytes, WorkerLimits workerLimits, long maxFileBytes,
                            WorkerLossPolicy workerLossPolicy, Duration shutdownGrace, Duration sseKeepalive,
                            Sandbox.Mode sandbox, boolean sandboxNetwork, boolean autoProcessLimit,
-                           boolean accessLog, String nodeId, String nodeUrl, Duration nodeLease) {
+                           boolean accessLog, String nodeId, String nodeUrl, Duration nodeLease,
+                           Map<String, String> devices, Duration deviceWait) {
     /** The process limit {@code worker_max_processes = auto} gives a session in its own namespaces. */
     public static final int AUTO_PROCESS_LIMIT = 256;
     private static final Pattern VARIABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -141,7 +143,8 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, Po
                         throw new IllegalArgumentException("too short");
                     }
                     return d;
-                }));
+                }),
+                s.devices(), s.duration("device_wait", false));
     }
 
     /** A node URL without a trailing slash, or empty. */

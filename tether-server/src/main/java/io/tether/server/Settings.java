@@ -52,6 +52,7 @@ public final class Settings {
             new Setting("auth", "token", "`token`: every request needs `Authorization: Bearer <token>`; `none`: no auth, allowed on loopback only."),
             new Setting("allowed_hosts", "", "Extra `Host` header values accepted (comma-separated); `*` accepts any. Loopback names and the bind address are always accepted."),
             new Setting("runtimes", "python,jshell", "Runtimes to offer (comma-separated): `python`, `jshell`; empty for plain sessions only."),
+            new Setting("device_wait", "0s", "How long a create for a MicroPython device that another session holds waits for it (devices are configured as `device.<name> = …` keys in the config file, docs/devices.md); `0s` refuses at once with `limit_exceeded`."),
             new Setting("sandbox", "auto", "Confinement of session code (docs/security.md): `auto` uses every layer the host offers (jail, session-namespaces, landlock), `required` refuses to start when one is missing, `off` uses none (a warning at start and in `/healthz`)."),
             new Setting("sandbox_network", "false", "Whether session code may use the network (`true`) or has none at all, loopback included (`false`)."),
             new Setting("python", "/usr/bin/python3", "The Python interpreter workers run (absolute path); its installed packages are the sessions' (a virtualenv's `bin/python` for that virtualenv's). Checked at start: a path that is not a Python 3.8+ fails the start."),
@@ -98,14 +99,25 @@ public final class Settings {
      */
     public static final String STORE_PASSWORD_ENV = "TETHER_STORE_PASSWORD";
 
+    /** Config-file keys {@code device.<name>}: one MicroPython device each (docs/devices.md). */
+    public static final String DEVICE_PREFIX = "device.";
+
     private final Map<String, String> values;
     private final Map<String, String> origins;
     private final String storePassword;
+    private final Map<String, String> devices;
 
-    private Settings(Map<String, String> values, Map<String, String> origins, String storePassword) {
+    private Settings(Map<String, String> values, Map<String, String> origins, String storePassword,
+                     Map<String, String> devices) {
         this.values = values;
         this.origins = origins;
         this.storePassword = storePassword;
+        this.devices = devices;
+    }
+
+    /** The configured devices, name → address, in name order. */
+    public Map<String, String> devices() {
+        return devices;
     }
 
     /** Every setting, in the order of the documentation table. */
@@ -142,7 +154,13 @@ public final class Settings {
                 origins.put(s.key(), "default");
             }
         }
-        return new Settings(values, origins, env.get(STORE_PASSWORD_ENV));
+        Map<String, String> devices = new java.util.TreeMap<>();
+        file.forEach((key, value) -> {
+            if (key.startsWith(DEVICE_PREFIX)) {
+                devices.put(key.substring(DEVICE_PREFIX.length()), value);
+            }
+        });
+        return new Settings(values, origins, env.get(STORE_PASSWORD_ENV), java.util.Collections.unmodifiableMap(devices));
     }
 
     private static Map<String, String> readFile(Path explicit) {
@@ -163,7 +181,7 @@ public final class Settings {
         Map<String, String> m = new LinkedHashMap<>();
         List<String> unknown = new ArrayList<>();
         for (String key : p.stringPropertyNames()) {
-            if (ALL.stream().noneMatch(s -> s.key().equals(key))) {
+            if (!key.startsWith(DEVICE_PREFIX) && ALL.stream().noneMatch(s -> s.key().equals(key))) {
                 unknown.add(key);
             }
             m.put(key, p.getProperty(key).trim());

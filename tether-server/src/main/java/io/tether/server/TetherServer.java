@@ -11,6 +11,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tether.runtime.SessionRuntime;
 import io.tether.runtime.WorkerOptions;
 import io.tether.runtime.WorkerOptions.WorkerLimits;
+import io.tether.runtime.device.DeviceRuntime;
 import io.tether.runtime.jshell.JShellRuntime;
 import io.tether.runtime.pool.WarmPool;
 import io.tether.runtime.pool.WarmPoolStats;
@@ -263,6 +264,7 @@ public final class TetherServer implements AutoCloseable {
                     cluster.clock().instant().plus(config.nodeLease()));
         }
         Map<String, WarmPool> pools = new LinkedHashMap<>();
+        DeviceRuntime devices = null;
         SessionManager manager;
         try {
             WorkerOptions workerOptions = new WorkerOptions(limits);
@@ -313,6 +315,12 @@ public final class TetherServer implements AutoCloseable {
                 b.maxWorkersPerOwner(name, config.workersPerOwner(maxWorkers));
                 poolMetrics(registry, pool);
             }
+            if (!config.devices().isEmpty()) {
+                DeviceRuntime.Builder db = DeviceRuntime.builder().workRoot(work).acquireTimeout(config.deviceWait());
+                config.devices().forEach(db::device);
+                devices = db.build();
+                b.runtime(devices);
+            }
             manager = b.build().start();
         } catch (RuntimeException e) {
             pools.values().forEach(WarmPool::close);
@@ -325,7 +333,7 @@ public final class TetherServer implements AutoCloseable {
 
         Routes routes = new Routes(manager, new Routes.Limits(config.maxBodyBytes(),
                 limits.maxCodeBytes(), config.maxFileBytes(), config.executionTimeout(),
-                config.sseKeepalive()), pools, registry, sandbox);
+                config.sseKeepalive()), pools, devices, registry, sandbox);
         sandboxMetrics(registry, sandbox);
         String nodeUrl = nodeUrl(config, connector.getLocalPort());
         List<String> allowedHosts = new ArrayList<>(config.allowedHosts());

@@ -13,10 +13,11 @@ import java.util.Map;
  * {@code Boolean}, {@code null}, {@code Long}, {@code BigInteger} (integers beyond
  * {@code long}) or {@code Double} — the same shapes as core's {@code JsonObjects}.
  *
- * <p>Hand-written so that tether-runtime needs no JSON library; it accepts strict JSON
+ * <p>Also reads what device sessions print (io.tether.runtime.device). Hand-written so that
+ * tether-runtime needs no JSON library; it accepts strict JSON
  * (RFC 8259) only. Thread-safe; pure.
  */
-final class Json {
+public final class Json {
     /** Deeper than the worker ever nests (it stops at 200), shallow enough for the stack. */
     static final int MAX_DEPTH = 512;
 
@@ -32,7 +33,7 @@ final class Json {
      *
      * @throws IllegalArgumentException when it is not one complete JSON value
      */
-    static Object parse(String text) {
+    public static Object parse(String text) {
         Json json = new Json(text);
         json.skipSpace();
         Object value = json.value(0);

@@ -15,6 +15,7 @@ import io.tether.session.ExecutionRecord;
 import io.tether.session.Session;
 import io.tether.session.SessionManager;
 import io.tether.session.SessionSpec;
+import io.tether.runtime.device.DeviceRuntime;
 import io.tether.session.SessionStats;
 import io.tether.session.SessionStatus;
 import io.tether.store.Page;
@@ -50,7 +51,7 @@ public final class Routes {
     static final String EXECUTION_HEADER = "Tether-Execution";
 
     private static final Set<String> CREATE_FIELDS =
-            Set.of("runtime", "key", "data", "metadata", "idle_timeout", "max_lifetime", "owner", "network");
+            Set.of("runtime", "key", "data", "metadata", "idle_timeout", "max_lifetime", "owner", "network", "device");
     private static final Set<String> PATCH_FIELDS = Set.of("data", "metadata");
     private static final Set<String> EXECUTE_FIELDS = Set.of("code", "timeout", "stdin");
     private static final Set<String> AUTO_EXECUTE_FIELDS = Set.of("code", "timeout", "runtime", "network", "stdin");
@@ -63,6 +64,7 @@ public final class Routes {
     private final SessionManager manager;
     private final Limits limits;
     private final Map<String, WarmPool> pools;
+    private final DeviceRuntime devices;
     private final PrometheusMeterRegistry prometheus;
     private final SessionFiles files;
     private final Sandbox sandbox;
@@ -82,9 +84,13 @@ public final class Routes {
                          Duration sseKeepalive) {
     }
 
-    public Routes(SessionManager manager, Limits limits, Map<String, WarmPool> pools,
+    /**
+     * @param devices the device runtime, or {@code null} when no device is configured
+     */
+    public Routes(SessionManager manager, Limits limits, Map<String, WarmPool> pools, DeviceRuntime devices,
                   PrometheusMeterRegistry prometheus, Sandbox sandbox) {
         this.manager = manager;
+        this.devices = devices;
         this.sandbox = sandbox;
         this.limits = limits;
         this.pools = Map.copyOf(pools);
@@ -208,6 +214,7 @@ public final class Routes {
                     (r, x) -> r.file(x, x.var("id"), x.vars.get("path"))),
             new Route("POST", "/v1/execute", false, Routes::autoExecute),
             new Route("GET", "/v1/runtimes", false, (r, x) -> x.send(200, r.runtimes())),
+            new Route("GET", "/v1/devices", false, (r, x) -> x.send(200, r.devices(x))),
             new Route("GET", "/v1/stats", false, (r, x) -> x.send(200, r.stats(x))));
 
     /**
@@ -447,6 +454,10 @@ public final class Routes {
         if (key != null) {
             spec.key(key);
         }
+        String device = body.string("device");
+        if (device != null) {
+            spec.device(device);
+        }
         Map<String, Object> data = body.object("data");
         if (data != null) {
             spec.data(data);
@@ -680,7 +691,43 @@ public final class Routes {
             m.put("pool", p);
             list.add(m);
         }
+        if (devices != null) {
+            list.add(Map.of("name", devices.name(), "devices", devices.devices().size()));
+        }
         return Map.of("runtimes", list, "sandbox", sandboxReport(sandbox));
+    }
+
+    /**
+     * The configured MicroPython devices: name, transport, whether a session holds it and what
+     * it is (once a session found out). An admin also sees each address.
+     */
+    private Map<String, Object> devices(Exchange x) {
+        List<Object> list = new ArrayList<>();
+        if (devices != null) {
+            for (DeviceRuntime.DeviceInfo d : devices.devices()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("name", d.name());
+                m.put("transport", d.address().kind());
+                if (x.principal.admin()) {
+                    m.put("address", d.address().toString());
+                }
+                m.put("held", d.held());
+                m.put("capabilities", d.capabilities().map(c -> {
+                    Map<String, Object> cm = new LinkedHashMap<>();
+                    cm.put("implementation", c.implementation());
+                    cm.put("version", c.version());
+                    cm.put("machine", c.machine());
+                    cm.put("platform", c.platform());
+                    cm.put("memory_bytes", c.memoryBytes());
+                    cm.put("raw_paste", c.rawPaste());
+                    cm.put("threads", c.threads());
+                    cm.put("asyncio", c.asyncio());
+                    return (Object) cm;
+                }).orElse(null));
+                list.add(m);
+            }
+        }
+        return Map.of("devices", list);
     }
 
     /** What {@code GET /v1/runtimes} says of the sandbox: mode, layers in force, network, what is missing. */
