@@ -207,6 +207,11 @@ class TetherClientTest {
                     assertThat(e.status()).isEqualTo(400);
                     assertThat(e.getMessage()).contains("invalid_request (400)").contains("owner");
                 });
+        assertThatThrownBy(() -> alice.createSession(NewSession.builder().runtime("python").device("board").build()))
+                .isInstanceOfSatisfying(TetherClientException.class, e -> {
+                    assertThat(e.code()).isEqualTo("invalid_request");
+                    assertThat(e.detail()).contains("device 'board' needs a device runtime");
+                });
         try (TetherClient stranger = server.client("tth_not-a-real-token").build()) {
             assertThatThrownBy(stranger::stats).isInstanceOfSatisfying(TetherClientException.class,
                     e -> assertThat(e.code()).isEqualTo("unauthorized"));

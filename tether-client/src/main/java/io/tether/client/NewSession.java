@@ -18,9 +18,15 @@ import java.util.Map;
  * @param maxLifetime age at which it expires; {@link TetherClient#NEVER} for never;
  *     {@code null} for the server's default
  * @param owner whom it belongs to; admin tokens only, {@code null} for the token's owner
+ * @param network whether its code may use the network, where the server's sandbox allows it;
+ *     {@code null} for the server's default (none)
+ * @param device {@code micropython} only: the configured device the session drives (one live
+ *     session per device; unless {@code key} is set the key is {@code device:<name>}, so the
+ *     owner gets its live session back)
  */
 public record NewSession(String runtime, String key, Map<String, Object> data, Map<String, Object> metadata,
-                         Duration idleTimeout, Duration maxLifetime, String owner) {
+                         Duration idleTimeout, Duration maxLifetime, String owner, Boolean network,
+                         String device) {
     public NewSession {
         data = data == null ? null : Wire.frozen(data);
         metadata = metadata == null ? null : Wire.frozen(metadata);
@@ -51,6 +57,8 @@ public record NewSession(String runtime, String key, Map<String, Object> data, M
             m.put("max_lifetime", Wire.seconds(maxLifetime));
         }
         putIfSet(m, "owner", owner);
+        putIfSet(m, "network", network);
+        putIfSet(m, "device", device);
         return m;
     }
 
@@ -69,6 +77,8 @@ public record NewSession(String runtime, String key, Map<String, Object> data, M
         private Duration idleTimeout;
         private Duration maxLifetime;
         private String owner;
+        private Boolean network;
+        private String device;
 
         private Builder() {
         }
@@ -113,8 +123,20 @@ public record NewSession(String runtime, String key, Map<String, Object> data, M
             return this;
         }
 
+        /** Asks for the network (or none), where the server's sandbox allows it. */
+        public Builder network(boolean network) {
+            this.network = Wire.once("network", this.network, network);
+            return this;
+        }
+
+        /** The device a {@code micropython} session drives, by its configured name. */
+        public Builder device(String device) {
+            this.device = Wire.once("device", this.device, Wire.nonBlank("device", device));
+            return this;
+        }
+
         public NewSession build() {
-            return new NewSession(runtime, key, data, metadata, idleTimeout, maxLifetime, owner);
+            return new NewSession(runtime, key, data, metadata, idleTimeout, maxLifetime, owner, network, device);
         }
     }
 }
