@@ -73,6 +73,16 @@ public interface Worker extends AutoCloseable {
     /** Interrupts the running execution, keeping the interpreter's state; no-op when idle. */
     void interrupt();
 
+    /**
+     * Interrupts execution {@code number} ({@link ExecutionRequest#number}): at once when it
+     * runs, or as soon as it is sent when its {@link #execute} has been called but has not sent
+     * it yet, so an interrupt that comes right after the caller was told it started is not
+     * lost; no-op for any other number. The default interrupts whatever runs.
+     */
+    default void interrupt(long number) {
+        interrupt();
+    }
+
     /** Replaces the interpreter with a fresh one (all state lost); the pid changes. */
     void restart();
 

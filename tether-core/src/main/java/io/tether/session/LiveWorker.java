@@ -186,6 +186,20 @@ final class LiveWorker {
         return r;
     }
 
+    /**
+     * Interrupts the running execution by its number, so that one begun but not yet sent to
+     * the interpreter (the caller may have been told it started) is interrupted as it is sent;
+     * with none running, whatever the worker runs.
+     */
+    void interrupt() {
+        Running r = running;
+        if (r != null) {
+            worker.interrupt(r.number);
+        } else {
+            worker.interrupt();
+        }
+    }
+
     void end(Running r) {
         synchronized (this) {
             if (running == r) {

@@ -690,7 +690,7 @@ public final class SessionManager implements AutoCloseable {
         Objects.requireNonNull(access, "access");
         gate.enter();
         try {
-            workerOf(sessions.active(access, id)).worker.interrupt();
+            workerOf(sessions.active(access, id)).interrupt();
         } finally {
             gate.exit();
         }

@@ -54,6 +54,11 @@ final class PooledWorker implements Worker {
     }
 
     @Override
+    public void interrupt(long number) {
+        worker.interrupt(number);
+    }
+
+    @Override
     public void restart() {
         worker.restart();
     }

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -50,6 +51,10 @@ final class PythonWorker implements Worker {
     private final WorkerOptions options;
     private final Path directory;
     private final ReentrantLock restarting = new ReentrantLock();
+    /** The number of the execution sent to the process and not yet over; -1 when none. */
+    private volatile long submitted = -1;
+    /** The number of the execution {@link #interrupt(long)} asked for and nobody has interrupted yet; -1 when none. */
+    private final AtomicLong interruptFor = new AtomicLong(-1);
     private volatile PythonProcess process;
     private volatile WorkerState state = WorkerState.STARTING;
     private volatile boolean closed;
@@ -128,6 +133,10 @@ final class PythonWorker implements Worker {
         long start = System.nanoTime();
         byte[] stdin = request.stdin() == null ? new byte[0] : request.stdin().getBytes(StandardCharsets.UTF_8);
         Execution ex = p.submit(request.number(), code, stdin, request.interactive(), listener);
+        submitted = request.number();
+        if (interruptFor.compareAndSet(request.number(), -1)) {
+            p.interrupt(ex); // asked for before it was sent
+        }
         boolean timedOut = false;
         boolean killed = false;
         Duration timeout = request.timeout();
@@ -142,6 +151,7 @@ final class PythonWorker implements Worker {
                 p.await(ex, Long.MAX_VALUE);
             }
         }
+        submitted = -1;
         Duration duration = Duration.ofNanos(System.nanoTime() - start);
         synchronized (this) {
             if (state == WorkerState.BUSY && process == p) {
@@ -266,6 +276,20 @@ final class PythonWorker implements Worker {
     public void interrupt() {
         PythonProcess p = process;
         if (p != null && state == WorkerState.BUSY) {
+            p.interrupt();
+        }
+    }
+
+    /**
+     * Whichever of this and {@link #execute} comes second sends the interrupt, exactly once:
+     * each writes its side ({@code interruptFor}, {@code submitted}) before it reads the
+     * other's, and the one that takes {@code interruptFor} back sends it.
+     */
+    @Override
+    public void interrupt(long number) {
+        interruptFor.set(number);
+        PythonProcess p = process;
+        if (p != null && submitted == number && interruptFor.compareAndSet(number, -1)) {
             p.interrupt();
         }
     }

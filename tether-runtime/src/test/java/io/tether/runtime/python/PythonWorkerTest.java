@@ -258,6 +258,18 @@ class PythonWorkerTest extends PythonRuntimeFixture {
     }
 
     @Test
+    void anInterruptForAnExecutionNotYetSentStopsItAsItIsSentAndNoOtherOne() {
+        ok("kept = 'yes'");
+        worker.interrupt(number + 1); // the caller was told it started; the worker has not sent it yet
+        ExecutionResult r = run("while True:\n    pass");
+        assertThat(r.status()).as("interrupted as it was sent, not run to its 20 s timeout: %s", r)
+                .isEqualTo(ExecutionStatus.INTERRUPTED);
+        worker.interrupt(number + 5); // for an execution that is not the next one
+        worker.interrupt(number);     // for one that is over
+        assertThat(ok("import time\ntime.sleep(0.2)\nkept").result()).containsEntry("text/plain", "'yes'");
+    }
+
+    @Test
     void aTimeoutInterruptsAndKeepsTheWorker() {
         ok("n = 0");
         long start = System.nanoTime();
