@@ -79,7 +79,7 @@ final class ForkServer implements AutoCloseable {
      * @throws Unavailable when it cannot start or is not ready within the start timeout
      */
     static ForkServer start(Interpreter interpreter, Path script) throws Unavailable {
-        return start(interpreter, script, Sandbox.off(), null);
+        return start(interpreter, script, Sandbox.off(), null, List.of());
     }
 
     /**
@@ -88,9 +88,11 @@ final class ForkServer implements AutoCloseable {
      *
      * @param workRoot where the workers' directories are (mounted read-write into the jail);
      *                 may be null when the sandbox is off
+     * @param preload modules it imports before it forks any worker
      * @throws Unavailable when it cannot start or is not ready within the start timeout
      */
-    static ForkServer start(Interpreter interpreter, Path script, Sandbox sandbox, Path workRoot) throws Unavailable {
+    static ForkServer start(Interpreter interpreter, Path script, Sandbox sandbox, Path workRoot,
+                            List<String> preload) throws Unavailable {
         Path directory;
         try {
             directory = Files.createTempDirectory("tether-fork-",
@@ -103,7 +105,8 @@ final class ForkServer implements AutoCloseable {
         try {
             List<String> command = interpreter.forkServerCommand(script, sandbox.enabled()
                     ? sandbox.pythonConfig(interpreter.readOnlyPaths(script.getParent()), List.of(directory),
-                    sandbox.has(Sandbox.Layer.JAIL) ? Sandbox.JAIL_WORK_ROOT : workRoot, false) : null, socket);
+                    sandbox.has(Sandbox.Layer.JAIL) ? Sandbox.JAIL_WORK_ROOT : workRoot, false) : null, socket,
+                    preload);
             if (sandbox.enabled()) {
                 sandbox.handOver(directory);
                 Files.createDirectories(workRoot);

@@ -1378,6 +1378,8 @@ def spare_child(listener, devnull, alive_r, notes_w, server_fds, pid=0, rules=No
         os.close(fd)
     if rules is None:
         rules = SANDBOX.ruleset() if SANDBOX else -1
+    if PRELOADED:
+        after_fork()
     prepare(devnull, rules)
     if SANDBOX:
         SANDBOX.warm(rules)
@@ -1512,13 +1514,14 @@ def launch_spare(listener, devnull, alive_r, notes_w, server_fds):
     return int.from_bytes(said, 'big')
 
 
-def fork_server(path):
+def fork_server(path, preload=(), extra_path=()):
     import gc
     import time
     import _socket
     # What a worker imports at its first error or limit, loaded once here and shared.
     import resource, linecache, traceback  # noqa: F401
     make_std_files()
+    preload_modules(preload, extra_path)
     codecs.getincrementaldecoder('utf-8')  # the codec lookup, cached for every child
     if os.getpgrp() != os.getpid():  # in a jail it leads its own session already
         os.setpgid(0, 0)
@@ -1643,6 +1646,46 @@ def fork_server(path):
                 os._exit(0)
 
 
+PRELOADED = False  # whether the fork server imported any configured module
+
+
+def preload_modules(modules, extra_path):
+    # The configured modules (python_preload), imported once here so that every forked
+    # worker has them; on the path a worker will have (its extra entries), restored after.
+    # One that fails is reported and skipped: a session that imports it sees the error.
+    global PRELOADED
+    PRELOADED = bool(modules)
+    saved = sys.path[:]
+    sys.path[1:1] = extra_path
+    try:
+        for name in modules:
+            try:
+                __import__(name)
+            except BaseException as e:
+                os.write(1, ('preload: cannot import %s: %s: %s\n' % (name, type(e).__name__, e))
+                         .encode('utf-8', 'replace'))
+    finally:
+        sys.path[:] = saved
+
+
+def after_fork():
+    # In a new spare, when the fork server preloaded modules: what must not be shared
+    # between sessions. Python's random reseeds itself at fork; numpy's global generator
+    # does not, so every session would draw the same numbers. matplotlib's cache directory
+    # (made in the server's /tmp when the home cannot be written) may not exist in this
+    # session's own /tmp.
+    nprandom = sys.modules.get('numpy.random')
+    if nprandom is not None:
+        nprandom.seed()
+    for var in ('MPLCONFIGDIR', 'XDG_CACHE_HOME'):
+        d = os.environ.get(var) if _matplotlib_configured else None
+        if d:
+            try:
+                os.makedirs(d, exist_ok=True)
+            except OSError:
+                pass
+
+
 def cold(path, args):
     import _socket
     conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
@@ -1683,7 +1726,10 @@ if len(sys.argv) > 2 and sys.argv[1] == '--sandbox':
     del sys.argv[1:3]
 if len(sys.argv) == 3 and sys.argv[1] == '--fork-server':
     fork_server(sys.argv[2])
+elif len(sys.argv) == 6 and sys.argv[1] == '--fork-server' and sys.argv[3] == '--preload':
+    fork_server(sys.argv[2], sys.argv[4].split(','), [p for p in sys.argv[5].split(os.pathsep) if p])
 elif len(sys.argv) > 2 and sys.argv[1] == '--connect':
     cold(sys.argv[2], sys.argv[3:])
 else:
-    sys.exit('usage: worker.py --connect <socket> <arguments> | --fork-server <socket>')
+    sys.exit('usage: worker.py --connect <socket> <arguments>'
+             ' | --fork-server <socket> [--preload <module,...> <extra sys.path, os.pathsep-separated>]')
