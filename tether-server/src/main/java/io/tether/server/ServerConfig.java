@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  */
 public record ServerConfig(int port, String bind, Path dataDir, String store, PostgresUrl storeUrl, boolean auth,
                            List<String> allowedHosts, List<String> runtimes, Path python, List<Path> pythonPath,
-                           List<String> workerEnv, boolean pythonForkServer,
+                           List<String> workerEnv, boolean pythonForkServer, List<String> pythonPreload,
                            int pythonPoolMinIdle, int pythonPoolMaxWorkers, int jshellPoolMinIdle,
                            int jshellPoolMaxWorkers, Duration poolAcquireTimeout, double poolOwnerShare,
                            long maxSessions,
@@ -38,6 +38,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, Po
     /** The process limit {@code worker_max_processes = auto} gives a session in its own namespaces. */
     public static final int AUTO_PROCESS_LIMIT = 256;
     private static final Pattern VARIABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    private static final Pattern MODULE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
     private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
 
@@ -99,6 +100,13 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, Po
                         + " starting with a digit");
             }
         }
+        List<String> preload = s.list("python_preload");
+        for (String module : preload) {
+            if (!MODULE_NAME.matcher(module).matches()) {
+                throw new IllegalArgumentException("setting python_preload (from " + s.origin("python_preload")
+                        + ") has '" + module + "': entries are module names such as numpy or matplotlib.pyplot");
+            }
+        }
         long maxCode = s.bytes("max_code_bytes");
         if (maxCode > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("setting max_code_bytes must be under 2 GiB");
@@ -112,7 +120,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, Po
                 s.integer("port", 0, 65_535), bind,
                 s.parse("data_dir", "a directory path", v -> Path.of(v).toAbsolutePath().normalize()),
                 store, storeUrl, auth, s.list("allowed_hosts"), runtimes, python, List.copyOf(pythonPath), workerEnv,
-                s.bool("python_fork_server"),
+                s.bool("python_fork_server"), List.copyOf(preload),
                 s.integer("python_pool_min_idle", 0, 1000), s.integer("python_pool_max_workers", 1, 100_000),
                 s.integer("jshell_pool_min_idle", 0, 1000), s.integer("jshell_pool_max_workers", 1, 100_000),
                 s.duration("pool_acquire_timeout", false), s.fraction("pool_owner_share"),

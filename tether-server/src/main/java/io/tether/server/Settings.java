@@ -59,6 +59,7 @@ public final class Settings {
             new Setting("python_path", "", "Extra directories on every Python worker's `sys.path` (comma-separated absolute paths), before the standard library and site-packages; readable in the sandbox."),
             new Setting("worker_env", "", "Environment variables Python workers and JShell JVMs get (comma-separated): `NAME` passes the server's value, `NAME=value` sets one. Empty: none of the server's environment; they get only `PATH` (`/usr/local/bin:/usr/bin:/bin`, after the interpreter's directory for Python) and `LANG=C.UTF-8`, which entries may override."),
             new Setting("python_fork_server", "true", "Fork Python workers from a pre-warmed server (Linux) instead of starting each cold."),
+            new Setting("python_preload", "", "Modules the Python fork server imports once at start (comma-separated, e.g. `numpy, pandas, matplotlib.pyplot`): every session forked from it has them already, shared copy-on-write, so importing them costs a session nothing. One that cannot be imported is logged and skipped. Not for cold workers (`python_fork_server = false`)."),
             new Setting("python_pool_min_idle", "2", "Python workers kept started and idle."),
             new Setting("python_pool_max_workers", "64", "Most Python workers at once (idle, starting and in sessions)."),
             new Setting("jshell_pool_min_idle", "1", "JShell workers (a JVM each) kept started and idle."),

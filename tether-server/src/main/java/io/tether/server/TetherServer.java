@@ -299,6 +299,7 @@ public final class TetherServer implements AutoCloseable {
                 SessionRuntime runtime = name.equals("python")
                         ? PythonRuntime.builder().executable(config.python()).pythonPath(config.pythonPath())
                                 .workerEnvironment(config.workerEnv()).forkServer(config.pythonForkServer())
+                                .preload(config.pythonPreload())
                                 .workRoot(work).sandbox(sandbox).build()
                         : JShellRuntime.builder().workRoot(work).sandbox(sandbox)
                                 .workerEnvironment(config.workerEnv()).build();

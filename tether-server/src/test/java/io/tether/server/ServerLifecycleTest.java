@@ -258,6 +258,10 @@ class ServerLifecycleTest {
                 .hasMessageContaining("python_path").hasMessageContaining("absolute");
         assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("worker_env", "A-B=1"), Map.of(), null)))
                 .hasMessageContaining("worker_env").hasMessageContaining("'A-B=1'");
+        assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("python_preload", "numpy, os;rm"), Map.of(), null)))
+                .hasMessageContaining("python_preload").hasMessageContaining("'os;rm'");
+        assertThat(ServerConfig.from(Settings.resolve(Map.of("python_preload", "numpy, matplotlib.pyplot"), Map.of(), null))
+                .pythonPreload()).containsExactly("numpy", "matplotlib.pyplot");
     }
 
     @Test

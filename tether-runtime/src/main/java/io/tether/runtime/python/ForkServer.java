@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
@@ -28,9 +29,12 @@ import org.slf4j.LoggerFactory;
  * One pre-warmed Python parent ({@code worker.py --fork-server}) whose children become
  * workers instead of 20–40 ms cold starts; they share its memory copy-on-write. The server
  * listens on a Unix-domain socket in a private (0700) directory and keeps one spare child
- * forked in advance, with its pipes and output thread made, waiting on that socket: a
- * request costs only the set-up that depends on it (about a millisecond), not a fork; the
- * server forks the next spare once the last one said hello. Each worker's control channel
+ * forked in advance, with its pipes and output thread made, waiting on that socket. This
+ * side connects to it ahead, before a start needs it (at start and after each start), so
+ * the spare has also accepted and armed its control signal: a request costs only the
+ * set-up that depends on it (about a millisecond), not a fork nor an accept; the server
+ * forks the next spare once the last one said hello. A start whose spare died meanwhile
+ * asks again on a connection of its own. Each worker's control channel
  * is its own connection to the socket, so a worker outlives the server and dies when its
  * connection ends. The server reaps its children and reports their exit codes on its
  * stdout; it exits when its stdin ends ({@link #close}, or the JVM died), and an untaken
@@ -56,6 +60,10 @@ final class ForkServer implements AutoCloseable {
     private final Map<Long, CompletableFuture<Integer>> exits = new ConcurrentHashMap<>();
     private final CompletableFuture<Long> ready = new CompletableFuture<>();
     private final CompletableFuture<Void> gone = new CompletableFuture<>();
+    private final AtomicBoolean connecting = new AtomicBoolean();
+    private final Object aheadLock = new Object();
+    private ControlChannel ahead;   // guarded by aheadLock: connected ahead to a spare, not yet asked
+    private boolean closed;         // guarded by aheadLock
 
     private ForkServer(Interpreter interpreter, Sandbox sandbox, Process process, Path directory, Path socket) {
         this.interpreter = interpreter;
@@ -71,7 +79,7 @@ final class ForkServer implements AutoCloseable {
      * @throws Unavailable when it cannot start or is not ready within the start timeout
      */
     static ForkServer start(Interpreter interpreter, Path script) throws Unavailable {
-        return start(interpreter, script, Sandbox.off(), null);
+        return start(interpreter, script, Sandbox.off(), null, List.of());
     }
 
     /**
@@ -80,9 +88,11 @@ final class ForkServer implements AutoCloseable {
      *
      * @param workRoot where the workers' directories are (mounted read-write into the jail);
      *                 may be null when the sandbox is off
+     * @param preload modules it imports before it forks any worker
      * @throws Unavailable when it cannot start or is not ready within the start timeout
      */
-    static ForkServer start(Interpreter interpreter, Path script, Sandbox sandbox, Path workRoot) throws Unavailable {
+    static ForkServer start(Interpreter interpreter, Path script, Sandbox sandbox, Path workRoot,
+                            List<String> preload) throws Unavailable {
         Path directory;
         try {
             directory = Files.createTempDirectory("tether-fork-",
@@ -95,7 +105,8 @@ final class ForkServer implements AutoCloseable {
         try {
             List<String> command = interpreter.forkServerCommand(script, sandbox.enabled()
                     ? sandbox.pythonConfig(interpreter.readOnlyPaths(script.getParent()), List.of(directory),
-                    sandbox.has(Sandbox.Layer.JAIL) ? Sandbox.JAIL_WORK_ROOT : workRoot, false) : null, socket);
+                    sandbox.has(Sandbox.Layer.JAIL) ? Sandbox.JAIL_WORK_ROOT : workRoot, false) : null, socket,
+                    preload);
             if (sandbox.enabled()) {
                 sandbox.handOver(directory);
                 Files.createDirectories(workRoot);
@@ -122,6 +133,9 @@ final class ForkServer implements AutoCloseable {
             server.close();
             throw new Unavailable("the fork server did not start: "
                     + (e.getCause() != null ? e.getCause().getMessage() : e.toString()), e);
+        }
+        if (server.connecting.compareAndSet(false, true)) {
+            server.connectAhead(); // here, not later: a first start at once would connect beside it and get a spare of its own
         }
         return server;
     }
@@ -152,32 +166,45 @@ final class ForkServer implements AutoCloseable {
      */
     PythonProcess fork(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath, LongConsumer prepare)
             throws Unavailable {
+        try {
+            return start(options, directory, onDeath, prepare);
+        } finally {
+            connectAheadLater(); // for the next start, once this one is done
+        }
+    }
+
+    private PythonProcess start(WorkerOptions options, Path directory, Consumer<PythonProcess> onDeath,
+            LongConsumer prepare) throws Unavailable {
         if (gone.isDone()) {
             throw new Unavailable("the fork server has exited", null);
         }
         Duration timeout = interpreter.startTimeout();
         long deadline = System.nanoTime() + timeout.toNanos();
-        ControlChannel channel;
-        long pid;
-        try {
-            SocketChannel socket = SocketChannel.open(address);
+        byte[] request = interpreter.forkRequest(sandbox.inJail(directory), options.limits());
+        ControlChannel channel = takeAhead();
+        long pid = -1;
+        if (channel != null) {
             try {
-                socket.write(ByteBuffer.wrap(interpreter.forkRequest(sandbox.inJail(directory), options.limits())));
+                pid = ask(channel, request, deadline);
             } catch (IOException e) {
-                socket.close();
-                throw e;
+                // The spare reserved ahead died meanwhile (killed, or its connection broke):
+                // once more on a connection of its own.
+                log.debug("fork server {}: the spare connected ahead is gone ({}); connecting anew",
+                        process.pid(), e.toString());
+                channel = null;
             }
-            channel = ControlChannel.of(socket); // its selector is made while the server forks
-        } catch (IOException e) {
-            throw new Unavailable("cannot connect to the fork server: " + e, e);
         }
-        try {
-            pid = channel.readInt(deadline);
-        } catch (IOException e) {
-            channel.close();
-            throw new Unavailable("the fork server did not fork: " + e, e);
-        } finally {
-            channel.restoreInterrupt();
+        if (channel == null) {
+            try {
+                channel = ControlChannel.of(SocketChannel.open(address)); // its selector is made while the server forks
+            } catch (IOException e) {
+                throw new Unavailable("cannot connect to the fork server: " + e, e);
+            }
+            try {
+                pid = ask(channel, request, deadline);
+            } catch (IOException e) {
+                throw new Unavailable("the fork server did not fork: " + e, e);
+            }
         }
         if (pid < 0) {
             channel.close();
@@ -214,6 +241,77 @@ final class ForkServer implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Sends {@code request} on {@code channel} and reads the forked worker's pid: -1 when
+     * {@code deadline} passed first. Closes the channel when it fails.
+     */
+    private static long ask(ControlChannel channel, byte[] request, long deadline) throws IOException {
+        try {
+            channel.write(ByteBuffer.wrap(request));
+            return channel.readInt(deadline);
+        } catch (IOException e) {
+            channel.close();
+            throw e;
+        } finally {
+            channel.restoreInterrupt();
+        }
+    }
+
+    /** The connection made ahead to a spare, now this caller's; null when there is none. */
+    private ControlChannel takeAhead() {
+        synchronized (aheadLock) {
+            ControlChannel c = ahead;
+            ahead = null;
+            return c;
+        }
+    }
+
+    /**
+     * Connects to the next spare ahead of the next start, on a virtual thread: the spare
+     * accepts it and does what does not depend on the request (its control signal, in a
+     * sandbox its pump's confinement) before anyone waits, so a start costs one exchange
+     * less. One connection at a time, and none while one is unused.
+     */
+    private void connectAheadLater() {
+        if (!gone.isDone() && connecting.compareAndSet(false, true)) {
+            Thread.ofVirtual().name("tether-python-fork-ahead").start(this::connectAhead);
+        }
+    }
+
+    /** Connects ahead unless a connection is unused; the caller set {@link #connecting}. */
+    private void connectAhead() {
+        ControlChannel c = null;
+        try {
+            synchronized (aheadLock) {
+                if (ahead != null || closed) {
+                    return;
+                }
+            }
+            SocketChannel socket = SocketChannel.open(address);
+            try {
+                socket.write(ByteBuffer.wrap(new byte[4])); // a request of length 0: "the request follows later"
+            } catch (IOException e) {
+                socket.close();
+                throw e;
+            }
+            c = ControlChannel.of(socket);
+            synchronized (aheadLock) {
+                if (ahead == null && !closed) {
+                    ahead = c;
+                    c = null;
+                }
+            }
+        } catch (IOException e) {
+            log.debug("fork server {}: cannot connect ahead ({}); the next start connects itself",
+                    process.pid(), e.toString());
+        } finally {
+            if (c != null) {
+                c.close();
+            }
+            connecting.set(false);
+        }
+    }
+
     /** Reads the server's stdout: "ready", "exit" reports, and anything it printed (logged). */
     private void readReports() {
         try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
@@ -235,6 +333,10 @@ final class ForkServer implements AutoCloseable {
         } finally {
             ready.completeExceptionally(new IOException("the fork server exited before it was ready"));
             gone.complete(null);
+            ControlChannel unused = takeAhead();
+            if (unused != null) {
+                unused.close(); // its spare goes with the server
+            }
         }
     }
 
@@ -244,6 +346,15 @@ final class ForkServer implements AutoCloseable {
      */
     @Override
     public void close() {
+        ControlChannel unused;
+        synchronized (aheadLock) {
+            closed = true;
+            unused = ahead;
+            ahead = null;
+        }
+        if (unused != null) {
+            unused.close(); // its spare exits: it was never a worker
+        }
         try {
             process.getOutputStream().close();
         } catch (IOException e) {

@@ -79,11 +79,21 @@ record Interpreter(Path executable, List<Path> pythonPath, Duration startTimeout
         return cmd;
     }
 
-    /** The fork server, listening on {@code socket}; {@code sandbox} as for {@link #command}. */
-    List<String> forkServerCommand(Path script, String sandbox, Path socket) {
+    /**
+     * The fork server, listening on {@code socket}, importing {@code preload} first (with
+     * the extra {@code sys.path} entries, where such a module may live); {@code sandbox} as
+     * for {@link #command}.
+     */
+    List<String> forkServerCommand(Path script, String sandbox, Path socket, List<String> preload) {
         List<String> cmd = flags(script, sandbox);
         cmd.add("--fork-server");
         cmd.add(socket.toString());
+        if (!preload.isEmpty()) {
+            cmd.add("--preload");
+            cmd.add(String.join(",", preload));
+            cmd.add(String.join(java.io.File.pathSeparator,
+                    pythonPath.stream().map(Path::toString).toList()));
+        }
         return cmd;
     }
 

@@ -110,13 +110,16 @@ public final class PythonRuntime implements SessionRuntime {
      */
     private final ReentrantLock forkLock = new ReentrantLock();
     private ForkServer forkServer;          // guarded by forkLock; null until the first start
+    private final List<String> preload;     // modules the fork server imports once
     private final ArrayDeque<Long> forkServerDeaths = new ArrayDeque<>(); // nanoTime of each within the window; guarded by forkLock
     private volatile LongSupplier nanoClock = System::nanoTime;
     private volatile boolean forkServerFailed;
     private volatile boolean closed;
 
-    private PythonRuntime(Interpreter interpreter, Sandbox sandbox, Path workRoot, boolean forkServerEnabled) {
+    private PythonRuntime(Interpreter interpreter, Sandbox sandbox, Path workRoot, boolean forkServerEnabled,
+                          List<String> preload) {
         this.interpreter = interpreter;
+        this.preload = preload;
         this.sandbox = sandbox;
         this.workRoot = workRoot;
         this.forkServerEnabled = forkServerEnabled;
@@ -265,7 +268,7 @@ public final class PythonRuntime implements SessionRuntime {
                 return null; // this start is cold; the next one starts a new server
             }
             try {
-                forkServer = ForkServer.start(interpreter, WorkerScript.path(), sandbox, workRoot);
+                forkServer = ForkServer.start(interpreter, WorkerScript.path(), sandbox, workRoot, preload);
                 return forkServer;
             } catch (ForkServer.Unavailable e) {
                 forkServerFailed = true;
@@ -335,6 +338,8 @@ public final class PythonRuntime implements SessionRuntime {
      * Configures a {@link PythonRuntime}. Not thread-safe; each option may be set once.
      */
     public static final class Builder {
+        private static final java.util.regex.Pattern MODULE_NAME =
+                java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
         private Path executable;
         private List<Path> pythonPath;
         private Map<String, String> workerEnvironment;
@@ -342,8 +347,33 @@ public final class PythonRuntime implements SessionRuntime {
         private Path workRoot;
         private Boolean forkServer;
         private Sandbox sandbox;
+        private List<String> preload;
 
         private Builder() {
+        }
+
+        /**
+         * Modules the fork server imports once, before it forks any worker, e.g.
+         * {@code numpy, pandas, matplotlib.pyplot}: every forked worker has them already
+         * (shared copy-on-write), so a session's {@code import pandas} costs nothing. With
+         * the sandbox the server imports them in its jail, before any session's rules apply.
+         * A module that cannot be imported is logged and skipped (sessions import it
+         * themselves, and see its error then). Cold workers (no fork server) import
+         * nothing ahead. Default none.
+         *
+         * @throws IllegalArgumentException when an entry is not a dotted module name
+         * @throws IllegalStateException when set twice
+         */
+        public Builder preload(List<String> modules) {
+            Objects.requireNonNull(modules, "modules");
+            SetOnce.check(this.preload, "preload");
+            for (String m : modules) {
+                if (m == null || !MODULE_NAME.matcher(m).matches()) {
+                    throw new IllegalArgumentException("not a module name to preload: " + m);
+                }
+            }
+            this.preload = List.copyOf(modules);
+            return this;
         }
 
         /**
@@ -478,7 +508,8 @@ public final class PythonRuntime implements SessionRuntime {
             return new PythonRuntime(interpreter,
                     confined,
                     workRoot != null ? workRoot : WorkDirectories.defaultRoot(),
-                    forkServer != null ? forkServer : isLinux());
+                    forkServer != null ? forkServer : isLinux(),
+                    preload != null ? preload : List.of());
         }
 
         /**

@@ -1298,7 +1298,8 @@ def await_pump_confined():
         raise _pump_failure
 
 
-def main(ctl, args, said_hello=None):
+def main(ctl, args, said_hello=None, controlled=False):
+    # controlled: signal_control() ran already (a spare connected ahead does it early).
     global CTL_IN, CTL_OUT, MAX_OUTPUT
     CTL_IN = CTL_OUT = ctl
     try:
@@ -1308,7 +1309,8 @@ def main(ctl, args, said_hello=None):
         # script's temporary directory), then the configured extra paths.
         sys.path[0:1] = [''] + list(args[5:])
         sys.argv = ['']
-        signal_control()
+        if not controlled:
+            signal_control()
         apply_limits(*limits)
     except BaseException as e:
         fatal(e)
@@ -1336,24 +1338,32 @@ def fatal(error):
 # un-share its page), says "ready <pid>" on stdout and keeps one spare child forked in
 # advance: the spare has done all that does not depend on the request (process group,
 # stdin, output pipes, pump thread) and waits on the socket. The connection it accepts is
-# its control channel: it writes its pid (4 bytes big-endian), reads its parameters
-# (4-byte big-endian length, then NUL-separated UTF-8: working directory, max output, the
-# four limits, sys.path entries) and from then on is a worker exactly like a cold one.
-# So a start costs the request's part of the set-up, not a fork (~2 ms here); the server
-# forks the next spare 1 ms after the taken one said hello (or 4 ms after it was taken, so
-# that a client that connects and says nothing holds up nobody): not at once, where the
-# fork (a copy of a bigger process since workers import site) competed for the CPU with the
-# JVM finishing that start (on 2 cores the start's p99 fell from ~7 to ~5 ms).
+# its control channel. The JVM connects ahead, before it needs a worker, and sends a
+# request of length 0 (4 zero bytes): the spare then also arms its control signal (and, in
+# a sandbox, waits for its pump thread's confinement) and waits for the request, so a start
+# does not pay for the accept nor those. A request is a 4-byte big-endian length, then
+# NUL-separated UTF-8: working directory, max output, the four limits, sys.path entries;
+# at its length the spare writes its pid (4 bytes big-endian) and from then on is a worker
+# exactly like a cold one. So a start costs the request's part of the set-up, not a fork.
 #
-# The server reaps its children and reports each exit on stdout as "exit <pid> <code>" (a
-# negative code is the signal that killed it); a spare that was never taken is not
-# reported, nobody knows its pid. Spares tell the server on a pipe ("T<pid>" taken,
-# "H<pid>" said hello); SIGCHLD only wakes the server's loop (a wakeup fd), which reaps,
-# so the loop alone changes its state. The server exits when its stdin ends (the
-# JVM closed the runtime or died), killing an untaken spare; its workers live on, each
-# until its own connection ends. A spare also exits when the server is gone (the read
-# end of a pipe only the server writes to ends), so even a killed server leaves none.
+# A spare that accepted a connection says so on a pipe ("R<pid>", reserved: no longer
+# listening), then "T<pid>" when its request came (taken: a worker now) and "H<pid>" at its
+# hello. The server forks the next spare 1 ms after the taken one said hello (or 4 ms after
+# it was taken), not at once, where the fork (a copy of a bigger process since workers
+# import site) competed for the CPU with the JVM finishing that start; and at once for a
+# client that connects while no spare listens (the listener is in its poll only then), so
+# a client that connects and says nothing holds up nobody.
+#
+# The server reaps its children and reports each exit of a worker on stdout as
+# "exit <pid> <code>" (a negative code is the signal that killed it); a spare never taken
+# is not reported, nobody knows its pid. SIGCHLD only wakes the server's loop (a wakeup
+# fd), which reaps, so the loop alone changes its state. The server exits when its stdin
+# ends (the JVM closed the runtime or died), killing a listening spare; its workers live
+# on, each until its own connection ends. A spare not yet taken also exits when the server
+# is gone (the read end of a pipe only the server writes to ends) or its connection ends,
+# so even a killed server leaves none.
 
+AHEAD = b'\0\0\0\0'          # a request of length 0: the client connected ahead, its request follows
 SPARE_AFTER_TAKEN = 0.004   # seconds: the next spare at the latest this long after the last was taken
 SPARE_AFTER_HELLO = 0.001   # seconds: the next spare this long after the last said hello
 SPARE_AFTER_DEATH = 0.05    # seconds: the next spare after one died untaken (no hot loop if forking fails)
@@ -1368,6 +1378,8 @@ def spare_child(listener, devnull, alive_r, notes_w, server_fds, pid=0, rules=No
         os.close(fd)
     if rules is None:
         rules = SANDBOX.ruleset() if SANDBOX else -1
+    if PRELOADED:
+        after_fork()
     prepare(devnull, rules)
     if SANDBOX:
         SANDBOX.warm(rules)
@@ -1385,22 +1397,37 @@ def spare_child(listener, devnull, alive_r, notes_w, server_fds, pid=0, rules=No
             continue
         break
     pid = pid or os.getpid()
-    note(notes_w, b'T%d\n' % pid)
+    note(notes_w, b'R%d\n' % pid)  # no longer listening: the server makes another spare when needed
+    poller.unregister(listener.fileno())
     listener.close()
-    os.close(alive_r)
-    # Java learns the pid first, before anything can fail, so it can always kill and reap.
-    os.write(conn, pid.to_bytes(4, 'big'))
     global CTL_IN, CTL_OUT
     CTL_IN = CTL_OUT = conn
+    controlled = False
+    poller.register(conn, select.POLLIN)
     try:
-        head = read_exact(4)
-        request = read_exact(int.from_bytes(head, 'big')) if head else None
+        head = read_request_head(poller, alive_r)
+        if head == AHEAD:
+            # Connected ahead: the request comes later. What does not depend on it is done
+            # now, off the start's critical path.
+            signal_control()
+            controlled = True
+            if SANDBOX:
+                await_pump_confined()
+            head = read_request_head(poller, alive_r)
+        if head is None:
+            os._exit(0)  # closed unused (the JVM closed the fork server or died): no worker
+        os.close(alive_r)
+        note(notes_w, b'T%d\n' % pid)
+        # Java learns the pid first, before anything can fail, so it can always kill and reap.
+        os.write(conn, pid.to_bytes(4, 'big'))
+        request = read_exact(int.from_bytes(head, 'big'))
         if request is None:
             os._exit(0)
         fields = request.decode('utf-8').split('\0')
         os.chdir(fields[0])
         if SANDBOX:
-            await_pump_confined()
+            if not controlled:
+                await_pump_confined()
             SANDBOX.confine(rules, fields[0])
     except BaseException as e:
         fatal(e)
@@ -1409,7 +1436,20 @@ def spare_child(listener, devnull, alive_r, notes_w, server_fds, pid=0, rules=No
         note(notes_w, b'H%d\n' % pid)
         os.close(notes_w)
 
-    main(conn, fields[1:], said_hello)
+    main(conn, fields[1:], said_hello, controlled)
+
+
+def read_request_head(poller, alive_r):
+    # A spare with a connection but no request yet is no worker: it still goes with the
+    # server (alive_r ends), and with the connection.
+    if not _inbuf:
+        while True:
+            ready = [fd for fd, _ in poller.poll()]
+            if CTL_IN in ready:
+                break
+            if alive_r in ready:
+                os._exit(0)
+    return read_exact(4)
 
 
 def rehearse():
@@ -1474,13 +1514,14 @@ def launch_spare(listener, devnull, alive_r, notes_w, server_fds):
     return int.from_bytes(said, 'big')
 
 
-def fork_server(path):
+def fork_server(path, preload=(), extra_path=()):
     import gc
     import time
     import _socket
     # What a worker imports at its first error or limit, loaded once here and shared.
     import resource, linecache, traceback  # noqa: F401
     make_std_files()
+    preload_modules(preload, extra_path)
     codecs.getincrementaldecoder('utf-8')  # the codec lookup, cached for every child
     if os.getpgrp() != os.getpid():  # in a jail it leads its own session already
         os.setpgid(0, 0)
@@ -1493,26 +1534,36 @@ def fork_server(path):
     alive_r, alive_w = os.pipe()
     notes_r, notes_w = os.pipe()
     os.set_blocking(notes_r, False)
-    spare = 0           # the spare's pid; 0 while there is none
-    taken = False       # whether it accepted a connection (and is a worker now)
-    next_spare = 0.0    # time.monotonic() at which to fork the next spare, when there is none or it is taken
+    spare = 0           # the listening spare's pid; 0 while there is none
+    reserved = set()    # spares that accepted a connection and wait for its request: no workers yet
+    last_taken = 0      # the spare that became a worker last
+    next_spare = 0.0    # time.monotonic() at which to fork a spare when there is none (inf: when a client waits)
+    not_before = 0.0    # no fork before this (after a spare died untaken: no hot loop if forking fails)
+    waiting = False     # a client waits on the listener and no spare listens
+    inf = float('inf')
 
     def read_notes():
-        nonlocal taken, next_spare
+        nonlocal spare, last_taken, next_spare
         try:
             data = os.read(notes_r, 65536)
         except BlockingIOError:
             return
+        now = time.monotonic()
         for note in data.split(b'\n'):
             kind, pid = note[:1], int(note[1:] or 0)
-            if kind == b'T' and pid == spare:
-                taken = True
-                next_spare = time.monotonic() + SPARE_AFTER_TAKEN
-            elif kind == b'H' and pid == spare:
-                next_spare = time.monotonic() + SPARE_AFTER_HELLO
+            if kind == b'R' and pid == spare:
+                spare = 0
+                reserved.add(pid)
+                next_spare = inf  # for the next client that connects, or after this one is taken
+            elif kind == b'T' and pid in reserved:
+                reserved.discard(pid)
+                last_taken = pid
+                next_spare = min(next_spare, now + SPARE_AFTER_TAKEN)
+            elif kind == b'H' and pid == last_taken:
+                next_spare = min(next_spare, now + SPARE_AFTER_HELLO)
 
     def reap():
-        nonlocal spare, next_spare
+        nonlocal spare, not_before
         read_notes()  # a child that died after it was taken wrote its note before
         while True:
             try:
@@ -1521,12 +1572,13 @@ def fork_server(path):
                 return
             if pid == 0:
                 return
-            if pid == spare:
+            if pid == spare:  # killed or failed before anyone knew it: no report
                 spare = 0
-                if not taken:  # killed or failed before anyone knew it: no report
-                    next_spare = time.monotonic() + SPARE_AFTER_DEATH
-                    continue
-                next_spare = 0.0
+                not_before = time.monotonic() + SPARE_AFTER_DEATH
+                continue
+            if pid in reserved:  # its connection closed unused: no report either
+                reserved.discard(pid)
+                continue
             os.write(1, b'exit %d %d\n' % (pid, os.waitstatus_to_exitcode(status)))
 
     # SIGCHLD only wakes the loop, through the wakeup fd, which also catches a signal that
@@ -1541,14 +1593,18 @@ def fork_server(path):
     poller.register(0, select.POLLIN)
     poller.register(notes_r, select.POLLIN)
     poller.register(wake_r, select.POLLIN)
+    watching = False  # whether the listener is in the poller (only while no spare listens)
     gc.collect()
     gc.freeze()
     os.write(1, b'ready %d\n' % os.getpid())
     while True:
         wait = None
-        if spare == 0 or taken:
-            wait = next_spare - time.monotonic()
-            if wait <= 0:
+        if spare == 0:
+            now = time.monotonic()
+            # A waiting client gets a spare at once, unless one is due anyway within a few ms
+            # (it connected ahead just as a start finished: not to compete with that start).
+            due = max(not_before, next_spare if next_spare < inf else now if waiting else inf)
+            if due <= now:
                 server_fds = (alive_w, notes_r, wake_r, wake_w)
                 pid = launch_spare(listener, devnull, alive_r, notes_w, server_fds) if SANDBOX else os.fork()
                 if pid == 0:
@@ -1557,10 +1613,19 @@ def fork_server(path):
                     finally:
                         os._exit(2)  # not reached unless its set-up failed: a worker never returns
                 if pid < 0:  # the session's namespaces could not be made: try again later
-                    next_spare = time.monotonic() + SPARE_AFTER_DEATH
+                    not_before = time.monotonic() + SPARE_AFTER_DEATH
                     continue
-                spare, taken, next_spare = pid, False, 0.0
-                wait = None
+                spare, next_spare, waiting = pid, inf, False
+            elif due < inf:
+                wait = due - now
+        # A client that connects while no spare listens gets one made for it at once.
+        watch = spare == 0 and not waiting
+        if watch != watching:
+            if watch:
+                poller.register(listener.fileno(), select.POLLIN)
+            else:
+                poller.unregister(listener.fileno())
+            watching = watch
         for fd, _ in poller.poll(None if wait is None else max(1, int(wait * 1000 + 0.999))):
             if fd == notes_r:
                 read_notes()
@@ -1572,11 +1637,53 @@ def fork_server(path):
                     except BlockingIOError:
                         break
                 reap()
+            elif fd == listener.fileno():
+                waiting = True
             elif not os.read(0, 4096):
                 read_notes()
-                if spare and not taken:
+                if spare:
                     os.kill(spare, _signal.SIGKILL)
                 os._exit(0)
+
+
+PRELOADED = False  # whether the fork server imported any configured module
+
+
+def preload_modules(modules, extra_path):
+    # The configured modules (python_preload), imported once here so that every forked
+    # worker has them; on the path a worker will have (its extra entries), restored after.
+    # One that fails is reported and skipped: a session that imports it sees the error.
+    global PRELOADED
+    PRELOADED = bool(modules)
+    saved = sys.path[:]
+    sys.path[1:1] = extra_path
+    try:
+        for name in modules:
+            try:
+                __import__(name)
+            except BaseException as e:
+                os.write(1, ('preload: cannot import %s: %s: %s\n' % (name, type(e).__name__, e))
+                         .encode('utf-8', 'replace'))
+    finally:
+        sys.path[:] = saved
+
+
+def after_fork():
+    # In a new spare, when the fork server preloaded modules: what must not be shared
+    # between sessions. Python's random reseeds itself at fork; numpy's global generator
+    # does not, so every session would draw the same numbers. matplotlib's cache directory
+    # (made in the server's /tmp when the home cannot be written) may not exist in this
+    # session's own /tmp.
+    nprandom = sys.modules.get('numpy.random')
+    if nprandom is not None:
+        nprandom.seed()
+    for var in ('MPLCONFIGDIR', 'XDG_CACHE_HOME'):
+        d = os.environ.get(var) if _matplotlib_configured else None
+        if d:
+            try:
+                os.makedirs(d, exist_ok=True)
+            except OSError:
+                pass
 
 
 def cold(path, args):
@@ -1619,7 +1726,10 @@ if len(sys.argv) > 2 and sys.argv[1] == '--sandbox':
     del sys.argv[1:3]
 if len(sys.argv) == 3 and sys.argv[1] == '--fork-server':
     fork_server(sys.argv[2])
+elif len(sys.argv) == 6 and sys.argv[1] == '--fork-server' and sys.argv[3] == '--preload':
+    fork_server(sys.argv[2], sys.argv[4].split(','), [p for p in sys.argv[5].split(os.pathsep) if p])
 elif len(sys.argv) > 2 and sys.argv[1] == '--connect':
     cold(sys.argv[2], sys.argv[3:])
 else:
-    sys.exit('usage: worker.py --connect <socket> <arguments> | --fork-server <socket>')
+    sys.exit('usage: worker.py --connect <socket> <arguments>'
+             ' | --fork-server <socket> [--preload <module,...> <extra sys.path, os.pathsep-separated>]')

@@ -149,6 +149,7 @@ class NetworkAttacksTest extends AttackFixture {
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 s.settimeout(5)
                 s.connect(%s)
+                s.sendall(b'\\0\\0\\0\\1.')  # a request: the spare answers with its pid
                 pid = int.from_bytes(s.recv(4), 'big')
                 s.close()
                 pid > 0""".formatted(py(socket)));
