@@ -632,7 +632,7 @@ public final class RuntimeHarness {
                     total, mb(heapBefore), mb(heapAfter), " |".repeat(2 * modes.size() - 1), jvmPerSession / 1024,
                     mb(jvmBefore.pss()), mb(jvmAfter.pss()), threads));
             memoryRow("idle python sessions in 24 GB, estimated from the per-session PSS (workers only)", all,
-                    "2,000", f -> CapacityEstimate.sessions(MEMORY_BUDGET, f.sum(f.pss), capacitySessions)
+                    "≥ 2,000", f -> CapacityEstimate.sessions(MEMORY_BUDGET, f.sum(f.pss), capacitySessions)
                             .stream().mapToObj(n -> n >= 2_000).findFirst().orElse(null),
                     f -> CapacityEstimate.text(MEMORY_BUDGET, f.sum(f.pss), capacitySessions),
                     "summed PSS of the sessions' processes / sessions; the JVM is not counted");
