@@ -50,6 +50,7 @@ public final class PurgeHarness {
     }
 
     private static void purge(String[] args) throws Exception {
+        Usage.rejectOptions(args);
         if (args.length > 2) {
             throw new Usage.BadArgument("at most two arguments, N and DIRECTORY");
         }

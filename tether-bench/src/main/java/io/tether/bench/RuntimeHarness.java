@@ -46,6 +46,7 @@ import java.util.stream.Collectors;
 public final class RuntimeHarness {
     private static final String PYTHON = PythonRuntime.DEFAULT_EXECUTABLE.toString();
     private static final long GIB = 1L << 30;
+    private static final long MEMORY_BUDGET = 24 * GIB;
     private static final Duration REFILL_WAIT = Duration.ofSeconds(10);
     /** Creates per block before the other mode takes its turn. */
     private static final int CREATE_BLOCK = 10;
@@ -630,14 +631,19 @@ public final class RuntimeHarness {
                     + "%.0f → %.0f MB |%s | %.1f KB per session; JVM PSS %.0f → %.0f MB, %d JVM threads |",
                     total, mb(heapBefore), mb(heapAfter), " |".repeat(2 * modes.size() - 1), jvmPerSession / 1024,
                     mb(jvmBefore.pss()), mb(jvmAfter.pss()), threads));
-            // No capacity "in 24 GB" worked out from these: the JVM's share is a difference of two
-            // noisy samples (it has come out negative), so only what was held is reported.
+            memoryRow("idle python sessions in 24 GB, estimated from the per-session PSS (workers only)", all,
+                    "≥ 2,000", f -> CapacityEstimate.sessions(MEMORY_BUDGET, f.sum(f.pss), capacitySessions)
+                            .stream().mapToObj(n -> n >= 2_000).findFirst().orElse(null),
+                    f -> CapacityEstimate.text(MEMORY_BUDGET, f.sum(f.pss), capacitySessions),
+                    "summed PSS of the sessions' processes / sessions; the JVM is not counted");
             for (Mode mode : modes) {
                 SessionFootprint f = all.get(mode.name());
                 String n = mode.name();
                 json.put("capacity_create_ms_each_" + n, fmt(createNanos.get(n) / 1e6 / Math.max(1, grown)));
                 json.put("capacity_sessions_pss_total_mb_" + n, fmt(mb(f.sum(f.pss))));
                 json.put("capacity_sessions_private_total_mb_" + n, fmt(mb(f.sum(f.priv))));
+                CapacityEstimate.sessions(MEMORY_BUDGET, f.sum(f.pss), capacitySessions).ifPresent(
+                        fit -> json.put("capacity_in_24gb_estimated_from_session_pss_" + n, Long.toString(fit)));
             }
             json.put("capacity_sessions_per_mode", Integer.toString(capacitySessions));
             json.put("capacity_jvm_pss_before_mb", fmt(mb(jvmBefore.pss())));

@@ -33,6 +33,7 @@ public final class SessionFootprint {
     }
 
     private static void footprint(String[] args) throws Exception {
+        Usage.rejectOptions(args);
         if (args.length > 2) {
             throw new Usage.BadArgument("at most two arguments, SESSIONS and RUNS");
         }

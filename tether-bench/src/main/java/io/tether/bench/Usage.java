@@ -38,6 +38,19 @@ public final class Usage {
         }
     }
 
+    /**
+     * Refuses any argument that looks like an option ({@code -x}, {@code --x}), for a command
+     * that takes positional arguments only: "unknown option --x" says more than "N must be a
+     * whole number, was '--x'".
+     */
+    public static void rejectOptions(String[] args) {
+        for (String a : args) {
+            if (a.length() > 1 && a.charAt(0) == '-' && !Character.isDigit(a.charAt(1))) {
+                throw new BadArgument("unknown option " + a);
+            }
+        }
+    }
+
     /** {@code text} as a whole number of at least {@code min}, or a {@link BadArgument} naming {@code what}. */
     public static int wholeNumber(String what, String text, int min) {
         int n;

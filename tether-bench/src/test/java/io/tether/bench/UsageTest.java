@@ -31,6 +31,39 @@ class UsageTest {
     }
 
     @Test
+    void benchAnswersHelpWithItsUsageAndJmhsOptions() throws Exception {
+        PrintStream was = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        int exit;
+        try {
+            exit = JmhMain.check(new String[] {"--help"}, System.out, System.err);
+        } finally {
+            System.setOut(was);
+        }
+        assertThat(exit).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("usage: ./tether bench").contains("-wi <int>");
+    }
+
+    @Test
+    void benchRefusesAnUnknownOptionWithExitTwoAndRunsTheRestThroughJmh() throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
+        assertThat(JmhMain.check(new String[] {"--bogus"}, System.out, errStream)).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("bogus is not a recognized option")
+                .contains("usage: ./tether bench");
+        assertThat(JmhMain.check(new String[] {"-f", "1", "-wi", "2", "PoolAcquire"}, System.out, errStream))
+                .isEqualTo(-1);
+    }
+
+    @Test
+    void positionalCommandsNameAnUnknownOption() {
+        assertThatThrownBy(() -> Usage.rejectOptions(new String[] {"100", "--bogus"}))
+                .isInstanceOf(Usage.BadArgument.class).hasMessage("unknown option --bogus");
+        Usage.rejectOptions(new String[] {"100", "/tmp/x"});
+    }
+
+    @Test
     void numbersAreCheckedWithAReason() {
         assertThat(Usage.wholeNumber("N", "1_000", 1)).isEqualTo(1000);
         assertThatThrownBy(() -> Usage.wholeNumber("--sessions", "x", 20)).isInstanceOf(Usage.BadArgument.class)

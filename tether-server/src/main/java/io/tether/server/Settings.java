@@ -62,7 +62,7 @@ public final class Settings {
             new Setting("python_preload", "", "Modules the Python fork server imports once at start (comma-separated, e.g. `numpy, pandas, matplotlib.pyplot`): every session forked from it has them already, shared copy-on-write, so importing them costs a session nothing. One that cannot be imported is logged and skipped. Not for cold workers (`python_fork_server = false`)."),
             new Setting("python_pool_min_idle", "2", "Python workers kept started and idle."),
             new Setting("python_pool_max_workers", "64", "Most Python workers at once (idle, starting and in sessions)."),
-            new Setting("jshell_pool_min_idle", "1", "JShell workers (a JVM each) kept started and idle."),
+            new Setting("jshell_pool_min_idle", "1", "JShell workers (a JVM each) kept started and idle, once the first JShell session was created: until then none is started."),
             new Setting("jshell_pool_max_workers", "16", "Most JShell workers at once."),
             new Setting("pool_acquire_timeout", "10s", "How long a session create waits for a worker when a pool is at its maximum."),
             new Setting("pool_owner_share", "0.5", "Most of a pool's workers (`python_pool_max_workers`, `jshell_pool_max_workers`) one owner's sessions may hold at once, as a fraction (at least one worker); past it the owner's creates are refused at once with `limit_exceeded`, so one owner cannot keep the others waiting. `1` for no share."),

@@ -310,6 +310,9 @@ public final class TetherServer implements AutoCloseable {
                         .maxWorkers(maxWorkers)
                         .acquireTimeout(config.poolAcquireTimeout())
                         .limits(limits)
+                        // A JShell worker is a JVM (~100 MB at rest), a Python one a ~1.5 MB
+                        // fork: JShell's pool waits for its first session, Python's fills now.
+                        .fillOnFirstUse(!py)
                         .build();
                 pools.put(name, pool);
                 b.runtime(pool);

@@ -309,4 +309,50 @@ class ServerLifecycleTest {
                     .contains("| `" + s.key() + "` | `" + s.flag() + "` | `" + s.env() + "` | `" + s.defaultText() + "` |");
         }
     }
+
+    /**
+     * JShell's warm pool waits for its first session: a JShell worker is a JVM (~100 MB at
+     * rest) that a server nobody uses JShell on should not pay for. Python's fills at start.
+     */
+    @Test
+    void aFreshServerStartsNoJShellJvmUntilAJShellSessionIsCreated() throws Exception {
+        Api.openToTheJail(dataDir);
+        // The default settings (both runtimes, Python's pool 2 idle, JShell's 1), no auth.
+        Map<String, String> flags = Map.of("port", "0", "data_dir", dataDir.toString(), "auth", "none",
+                "access_log", "false");
+        try (TetherServer server = TetherServer.start(ServerConfig.from(Settings.resolve(flags, Map.of(), null)))) {
+            Api api = new Api(server.url(), null);
+            // Both pools were built together: once Python's is full, an eager JShell pool would
+            // have begun its start long ago (its JVM is spawned first thing).
+            Eventually.eventually(Duration.ofSeconds(30), "the python pool full",
+                    () -> ((Number) pool(api, "python").get("idle")).intValue() == 2);
+            assertThat(pool(api, "jshell")).containsEntry("idle", 0).containsEntry("starting", 0);
+            assertThat(jshellJvms()).isEmpty();
+
+            Map<String, Object> r = api.send("POST", "/v1/execute", Map.of("code", "1 + 1", "runtime", "jshell"),
+                    Map.of()).json();
+
+            assertThat(r).containsEntry("status", "ok");
+            // The session's JVM and then, once its start returned, the pool's one idle spare.
+            Eventually.eventually(Duration.ofSeconds(60), "a JShell session and one idle spare",
+                    () -> ((Number) pool(api, "jshell").get("idle")).intValue() == 1);
+            assertThat(jshellJvms()).hasSize(2);
+        }
+        Eventually.eventually(Duration.ofSeconds(15), "no JShell JVM left", () -> jshellJvms().isEmpty());
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> pool(Api api, String runtime) {
+        List<Map<String, Object>> runtimes = (List<Map<String, Object>>) api.get("/v1/runtimes").json().get("runtimes");
+        return (Map<String, Object>) runtimes.stream().filter(r -> runtime.equals(r.get("name"))).findFirst()
+                .orElseThrow().get("pool");
+    }
+
+    /** This JVM's descendants that are JShell worker JVMs (in the sandbox below its jail). */
+    private static List<Long> jshellJvms() {
+        return ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().orElse("").endsWith("/java")) // not the jail's bwrap layers
+                .filter(p -> p.info().commandLine().orElse("").contains("io.tether.runtime.jshell.JShellAgent"))
+                .map(ProcessHandle::pid).toList();
+    }
 }

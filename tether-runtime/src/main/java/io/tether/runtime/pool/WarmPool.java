@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  *       reached {@link #start} waits up to {@code acquireTimeout} for room, then fails with
  *       {@code limit_exceeded}; it never waits longer and never deadlocks.</li>
  *   <li>A background thread, {@code tether-pool-<runtime>}, keeps {@code minIdle} workers
- *       idle, retries failed starts with exponential backoff (50 ms doubling to 5 s), and
+ *       idle (with {@code fillOnFirstUse}, only once the first {@link #start} has returned), retries failed starts with exponential backoff (50 ms doubling to 5 s), and
  *       once a second closes dead idle workers and those above {@code minIdle} idle for
  *       longer than {@code idleEvictionAfter}.</li>
  *   <li>Only requests whose limits equal the pool's {@code limits} are served from the pool;
@@ -100,6 +100,12 @@ public final class WarmPool implements SessionRuntime {
     private int consecutiveFailures;
     private long backoffUntilNanos;
     private boolean closed;
+    /**
+     * Whether {@code minIdle} applies yet: from build, or with {@code fillOnFirstUse} from the
+     * end of the first {@link #start}. Written under lock; volatile for the check that keeps
+     * {@link #start} from taking the lock once more on every call.
+     */
+    private volatile boolean filling;
     private long hits;
     private long misses;
     private long waits;
@@ -119,6 +125,7 @@ public final class WarmPool implements SessionRuntime {
         this.healthCheck = b.healthCheck;
         this.healthCheckAfter = b.healthCheckAfter;
         this.clock = b.clock;
+        this.filling = !b.fillOnFirstUse;
         this.backoffUntilNanos = System.nanoTime();
         this.refiller = Thread.ofPlatform().daemon().name("tether-pool-" + name).unstarted(this::refillLoop);
         refiller.start();
@@ -145,6 +152,32 @@ public final class WarmPool implements SessionRuntime {
     @Override
     public Worker start(WorkerOptions options) {
         Objects.requireNonNull(options, "options");
+        try {
+            return acquire(options);
+        } finally {
+            if (!filling) {
+                startFilling();
+            }
+        }
+    }
+
+    /** The first use of a {@code fillOnFirstUse} pool: from now on it keeps {@code minIdle} idle. */
+    private void startFilling() {
+        lock.lock();
+        try {
+            filling = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@code minIdle} once the pool fills, 0 before. Guarded by lock. */
+    private int targetIdle() {
+        return filling ? minIdle : 0;
+    }
+
+    private Worker acquire(WorkerOptions options) {
         boolean poolable = options.limits().equals(limits) && !options.network(); // idle workers have none
         long deadline = System.nanoTime() + acquireTimeout.toNanos();
         boolean waited = false;
@@ -311,7 +344,7 @@ public final class WarmPool implements SessionRuntime {
             if (closed) {
                 return 0;
             }
-            int pendingRegular = Math.max(0, minIdle - idle.size() - checking - refillStarting);
+            int pendingRegular = Math.max(0, targetIdle() - idle.size() - checking - refillStarting);
             int room = Math.max(0, maxWorkers - total() - pendingRegular - surplusWanted);
             int granted = Math.min(count, room);
             surplusWanted += granted;
@@ -421,7 +454,7 @@ public final class WarmPool implements SessionRuntime {
                         break;
                     }
                     if (wantsWorker() && now - backoffUntilNanos >= 0) {
-                        surplus = idle.size() + checking + refillStarting >= minIdle;
+                        surplus = idle.size() + checking + refillStarting >= targetIdle();
                         if (surplus) {
                             surplusWanted--;
                         }
@@ -454,7 +487,7 @@ public final class WarmPool implements SessionRuntime {
     private boolean wantsWorker() {
         // A worker being checked counts as idle until it leaves, so a candidate that goes back
         // (its session's directory could not take it) does not leave a surplus behind.
-        boolean below = idle.size() + checking + refillStarting < minIdle || surplusWanted > 0;
+        boolean below = idle.size() + checking + refillStarting < targetIdle() || surplusWanted > 0;
         return below && total() < maxWorkers && waiting == 0;
     }
 
@@ -537,7 +570,7 @@ public final class WarmPool implements SessionRuntime {
                 }
             }
             Instant now = clock.instant();
-            int removable = idle.size() - minIdle;
+            int removable = idle.size() - targetIdle();
             List<IdleWorker> oldestFirst = new ArrayList<>(idle);
             oldestFirst.sort(Comparator.comparing(IdleWorker::since));
             for (IdleWorker w : oldestFirst) {

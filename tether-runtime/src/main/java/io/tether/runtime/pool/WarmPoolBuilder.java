@@ -29,6 +29,8 @@ import java.util.Set;
  *   <tr><td>{@link #healthCheck}</td><td>on</td><td>a worker that died while idle is never
  *       handed out</td></tr>
  *   <tr><td>{@link #clock}</td><td>system</td><td>for idle eviction only</td></tr>
+ *   <tr><td>{@link #fillOnFirstUse}</td><td>false</td><td>a pool that is built is meant to be
+ *       used; a runtime whose idle worker is costly (a JVM) and often unused can wait</td></tr>
  * </table>
  */
 public final class WarmPoolBuilder {
@@ -41,6 +43,7 @@ public final class WarmPoolBuilder {
     boolean healthCheck = true;
     Duration healthCheckAfter = Duration.ofSeconds(1);
     InstantSource clock = InstantSource.system();
+    boolean fillOnFirstUse;
     private final Set<String> set = new HashSet<>();
 
     WarmPoolBuilder(SessionRuntime delegate) {
@@ -147,8 +150,24 @@ public final class WarmPoolBuilder {
     }
 
     /**
+     * Whether the pool waits for its first {@link WarmPool#start} before it pre-starts
+     * {@code minIdle} workers; default false (it fills at build). With true nothing is started
+     * until a session asks for a worker: that first start is a miss on the caller's thread, and
+     * the pool fills once it returns (so the first worker's start does not compete with the
+     * refill for the CPU); from then on it keeps {@code minIdle} idle as usual. For a runtime
+     * whose idle worker is costly and may never be used, e.g. JShell's JVM (~100 MB at rest).
+     * {@link WarmPool#prestart} starts its surplus workers either way.
+     */
+    public WarmPoolBuilder fillOnFirstUse(boolean enabled) {
+        once("fillOnFirstUse");
+        this.fillOnFirstUse = enabled;
+        return this;
+    }
+
+    /**
      * A running pool: its refill thread started, which
-     * begins pre-starting {@code minIdle} workers at once (build does not wait for them; see
+     * begins pre-starting {@code minIdle} workers at once, or after the first
+     * {@link WarmPool#start} with {@link #fillOnFirstUse} (build does not wait for them; see
      * {@link WarmPool#awaitIdle}).
      *
      * @throws IllegalArgumentException when {@code minIdle} exceeds {@code maxWorkers}

@@ -100,6 +100,38 @@ class WarmPoolTest {
     }
 
     @Test
+    void aPoolThatFillsOnFirstUseStartsNothingUntilTheFirstAcquireAndFillsAfterIt() throws Exception {
+        pool = builder().minIdle(2).fillOnFirstUse(true).build();
+        // The refill thread decides at once whether it wants a worker; once it is parked until
+        // its next housekeeping it has decided not to start one.
+        Thread refill = poolThread("tether-pool-cat");
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (refill.getState() != Thread.State.TIMED_WAITING) {
+            assertThat(System.nanoTime()).as("the refill thread parks").isLessThan(deadline);
+            Thread.onSpinWait();
+        }
+        pool.evictExpired();
+        assertThat(runtime.starts).hasValue(0);
+        assertThat(pool.stats().idle() + pool.stats().starting()).isZero();
+        assertThat(pool.awaitIdle(1, Duration.ZERO)).isFalse();
+
+        Worker first = acquire();
+
+        assertThat(first.pid()).isEqualTo(runtime.workers.get(0).pid());
+        assertThat(pool.stats().misses()).isEqualTo(1);
+        assertThat(pool.awaitIdle(2, WAIT)).isTrue();
+        assertThat(runtime.starts).hasValue(3);
+        assertThat(pool.stats().hits()).isZero();
+        assertThat(acquire().pid()).isNotEqualTo(first.pid());
+        assertThat(pool.stats().hits()).isEqualTo(1);
+    }
+
+    private static Thread poolThread(String name) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.isAlive() && t.getName().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no thread " + name));
+    }
+
+    @Test
     void hitIsServedWithoutStartingAWorker() throws Exception {
         pool = builder().minIdle(2).build();
         assertThat(pool.awaitIdle(2, WAIT)).isTrue();
