@@ -220,7 +220,9 @@ class PythonWorkerTest extends PythonRuntimeFixture {
         long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         assertThat(r.status()).isEqualTo(ExecutionStatus.INTERRUPTED);
         assertThat(r.error().name()).isEqualTo("KeyboardInterrupt");
-        assertThat(elapsedMs).isLessThan(200);
+        // Far below what the code would take uninterrupted; not a speed figure (a busy CI
+        // machine took 225 ms once), which the benchmarks give.
+        assertThat(elapsedMs).isLessThan(2_000);
         assertThat(worker.state()).isEqualTo(WorkerState.IDLE);
         assertThat(ok("kept").result()).containsEntry("application/json", "yes");
     }
