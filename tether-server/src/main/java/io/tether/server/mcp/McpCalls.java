@@ -35,12 +35,15 @@ final class McpCalls {
     final class Call implements AutoCloseable {
         private final String key;
         final String sessionId;
+        /** Stops a call that runs on another node; {@code null} for one that runs here. */
+        private final Runnable stop;
         private final CountDownLatch done = new CountDownLatch(1);
         private volatile boolean cancelled;
 
-        private Call(String key, String sessionId) {
+        private Call(String key, String sessionId, Runnable stop) {
             this.key = key;
             this.sessionId = sessionId;
+            this.stop = stop;
         }
 
         boolean cancelled() {
@@ -73,8 +76,17 @@ final class McpCalls {
      * @param requestId the call's JSON-RPC id, or {@code null} when unknown (it cannot be cancelled)
      */
     Call begin(String mcpSession, String requestId, String sessionId) {
+        return begin(mcpSession, requestId, sessionId, null);
+    }
+
+    /**
+     * Registers a call that runs on another node ({@link McpRelay}): a cancel or a shutdown
+     * runs {@code stop}, which ends the call there; that node interrupts it, and ends its
+     * session if it will not stop.
+     */
+    Call begin(String mcpSession, String requestId, String sessionId, Runnable stop) {
         String key = mcpSession == null || requestId == null ? null : mcpSession + "\n" + requestId;
-        Call call = new Call(key, sessionId);
+        Call call = new Call(key, sessionId, stop);
         inFlight.add(call);
         if (key != null) {
             running.put(key, call);
@@ -105,6 +117,10 @@ final class McpCalls {
     /** Interrupts every call in flight; for a shutdown past its grace period. */
     void interruptAll() {
         for (Call call : List.copyOf(inFlight)) {
+            if (call.stop != null) {
+                call.stop.run();
+                continue;
+            }
             try {
                 manager.interrupt(call.sessionId);
             } catch (TetherException e) {
@@ -120,6 +136,10 @@ final class McpCalls {
             return;
         }
         call.cancelled = true;
+        if (call.stop != null) {
+            call.stop.run();
+            return;
+        }
         try {
             manager.interrupt(call.sessionId);
         } catch (TetherException e) {

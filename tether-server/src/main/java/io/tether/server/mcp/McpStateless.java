@@ -161,7 +161,8 @@ final class McpStateless {
                             calls.cancel(scope, id); // the client closed the stream
                             throw e;
                         }
-                    });
+                    }, McpTools.attribute(ctx.transportContext(), McpGate.AUTHORIZATION),
+                    McpTools.attribute(ctx.transportContext(), McpGate.FORWARDED_BY));
             CallToolResult result = d.call(caller, request.arguments() == null ? Map.of() : request.arguments());
             return (McpSchema.CallToolOutcome) json.convertValue(result, McpSchema.CallToolResult.class);
         }).subscribeOn(Schedulers.boundedElastic()).doOnCancel(() -> calls.cancel(scope, id))));
