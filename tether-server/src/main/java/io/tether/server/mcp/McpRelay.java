@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.modelcontextprotocol.spec.McpSchema.CallToolResult;
 import io.tether.ErrorCode;
 import io.tether.TetherException;
+import io.tether.server.auth.Principal;
 import io.tether.server.cluster.NodeRouter;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -59,11 +61,12 @@ final class McpRelay {
     /**
      * Where a call about {@code sessionId} runs: empty for here, else the holding node's URL.
      *
+     * @param forwardedBy the request's {@code Tether-Forwarded-By}, or {@code null}
      * @throws TetherException {@code node_unavailable} for a call another node sent here
      *     about a session this node does not hold (forwarded once only)
      */
-    Optional<String> ownerOf(McpTools.Caller caller, String sessionId) {
-        return owners.ownerUrl(caller.principal().access(), sessionId, caller.forwardedBy());
+    Optional<String> ownerOf(Principal principal, String forwardedBy, String sessionId) {
+        return owners.ownerUrl(principal.access(), sessionId, forwardedBy);
     }
 
     /**
@@ -75,42 +78,92 @@ final class McpRelay {
      */
     CallToolResult call(String ownerUrl, McpTools.Caller caller, McpCalls cancels, String sessionId, String tool,
                         Map<String, Object> arguments) {
+        JsonNode answer = exchange(ownerUrl, sessionId, "tools/call", tool,
+                Map.of("name", tool, "arguments", arguments), caller.authorization(), caller, cancels);
+        if (answer.has("error")) {
+            return McpTools.error(tool + ": node " + ownerUrl + " answered with an error: " + message(answer));
+        }
+        CallToolResult result = JSON.convertValue(answer.get("result"), CallToolResult.class);
+        if (result == null) {
+            throw unavailable(ownerUrl, sessionId, "answered without a result");
+        }
+        return result;
+    }
+
+    /**
+     * Reads the session file resource {@code uri} at the node at {@code ownerUrl}.
+     *
+     * @param authorization the request's {@code Authorization} header, or {@code null}
+     * @throws ToolError when that node has no such file for the caller
+     * @throws TetherException {@code node_unavailable} when the holder cannot be reached or
+     *     fails to answer
+     */
+    McpFiles.Contents read(String ownerUrl, String sessionId, String uri, String authorization) {
+        JsonNode answer = exchange(ownerUrl, sessionId, "resources/read", uri, Map.of("uri", uri), authorization,
+                null, null);
+        if (answer.has("error")) {
+            throw new ToolError(message(answer));
+        }
+        JsonNode c = answer.path("result").path("contents").path(0);
+        if (c.isMissingNode()) {
+            throw unavailable(ownerUrl, sessionId, "answered without the file's contents");
+        }
+        return new McpFiles.Contents(uri, c.path("mimeType").asText(null), c.has("text") ? c.get("text").asText()
+                : null, c.has("blob") ? Base64.getDecoder().decode(c.get("blob").asText()) : null);
+    }
+
+    /**
+     * Sends one 2026-07-28 request to the holder and returns its answer, a JSON-RPC response
+     * with a {@code result} or an {@code error}.
+     *
+     * @param caller the tool call whose progress to pass on, or {@code null}
+     * @param cancels where the call registers how to stop it, or {@code null} for a request
+     *     that cannot be cancelled
+     */
+    private JsonNode exchange(String ownerUrl, String sessionId, String method, String name,
+                              Map<String, Object> params, String authorization, McpTools.Caller caller,
+                              McpCalls cancels) {
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("io.modelcontextprotocol/protocolVersion", McpStateless.REVISION);
         meta.put("io.modelcontextprotocol/clientCapabilities", Map.of());
         meta.put("io.modelcontextprotocol/clientInfo", Map.of("name", "tether-node " + node, "version", "1"));
-        // always asked for: besides passing progress on, its notifications are how the holder
-        // notices that this node closed the stream (a cancel), as it writes nothing else until the end
-        meta.put("progressToken", "relay");
+        if (caller != null) {
+            // always asked for: besides passing progress on, its notifications are how the holder
+            // notices that this node closed the stream (a cancel), as it writes nothing else until the end
+            meta.put("progressToken", "relay");
+        }
+        Map<String, Object> withMeta = new LinkedHashMap<>(params);
+        withMeta.put("_meta", meta);
         byte[] body;
         try {
-            body = JSON.writeValueAsBytes(Map.of("jsonrpc", "2.0", "id", 1, "method", "tools/call",
-                    "params", Map.of("name", tool, "arguments", arguments, "_meta", meta)));
+            body = JSON.writeValueAsBytes(Map.of("jsonrpc", "2.0", "id", 1, "method", method, "params", withMeta));
         } catch (IOException e) {
-            throw new IllegalStateException("a tool call's arguments did not serialize", e);
+            throw new IllegalStateException("a request's parameters did not serialize", e);
         }
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(ownerUrl + McpEndpoint.PATH))
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json, text/event-stream")
                 .header("MCP-Protocol-Version", McpStateless.REVISION)
-                .header(McpStateless.METHOD_HEADER, "tools/call")
-                .header("Mcp-Name", tool)
+                .header(McpStateless.METHOD_HEADER, method)
+                .header("Mcp-Name", name)
                 .header(FORWARDED_BY, node)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body));
-        if (caller.authorization() != null) {
-            request.header("Authorization", caller.authorization());
+        if (authorization != null) {
+            request.header("Authorization", authorization);
         }
         // registered before the holder answers: it may send nothing until the call ends
         CompletableFuture<HttpResponse<InputStream>> pending = http.sendAsync(request.build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         AtomicReference<InputStream> stream = new AtomicReference<>();
-        try (McpCalls.Call call = cancels.begin(caller.cancelScope(), caller.requestId(), sessionId, () -> {
-            pending.cancel(true);
-            close(stream.get());
-        })) {
+        try (McpCalls.Call call = cancels == null ? null : cancels.begin(caller.cancelScope(), caller.requestId(),
+                sessionId, () -> {
+                    pending.cancel(true);
+                    close(stream.get());
+                })) {
             HttpResponse<InputStream> response = answer(pending, ownerUrl, sessionId);
             stream.set(response.body());
-            if (call.cancelled()) {
+            boolean cancelled = call != null && call.cancelled();
+            if (cancelled) {
                 close(response.body()); // cancelled while the answer's head arrived
             }
             try (InputStream in = response.body()) {
@@ -119,24 +172,21 @@ final class McpRelay {
                 }
                 String type = response.headers().firstValue("Content-Type").orElse("");
                 JsonNode answer = type.startsWith("text/event-stream") ? fromStream(in, caller) : JSON.readTree(in);
-                if (answer == null || answer.isMissingNode()) {
-                    throw unavailable(ownerUrl, sessionId, call.cancelled() ? "stopped the call: it was cancelled"
-                            : "closed its answer before the result");
+                if (answer == null || !(answer.has("result") || answer.has("error"))) {
+                    throw unavailable(ownerUrl, sessionId, call != null && call.cancelled()
+                            ? "stopped the call: it was cancelled" : "closed its answer before the result");
                 }
-                if (answer.has("error")) {
-                    return McpTools.error(tool + ": node " + ownerUrl + " answered with an error: "
-                            + answer.get("error").path("message").asText(answer.get("error").toString()));
-                }
-                CallToolResult result = JSON.convertValue(answer.get("result"), CallToolResult.class);
-                if (result == null) {
-                    throw unavailable(ownerUrl, sessionId, "answered without a result");
-                }
-                return result;
+                return answer;
             } catch (IOException e) {
-                throw unavailable(ownerUrl, sessionId, call.cancelled() ? "stopped the call: it was cancelled"
+                throw unavailable(ownerUrl, sessionId, call != null && call.cancelled()
+                        ? "stopped the call: it was cancelled"
                         : "failed while it answered (" + e + "); the call may have run");
             }
         }
+    }
+
+    private static String message(JsonNode answer) {
+        return answer.get("error").path("message").asText(answer.get("error").toString());
     }
 
     /** Waits for the head of the holder's answer. */
@@ -177,7 +227,8 @@ final class McpRelay {
             if (message.has("result") || message.has("error")) {
                 return message;
             }
-            if ("notifications/progress".equals(message.path("method").asText()) && caller.progressToken() != null) {
+            if ("notifications/progress".equals(message.path("method").asText()) && caller != null
+                    && caller.progressToken() != null) {
                 JsonNode p = message.path("params");
                 caller.progress().send(p.path("progress").asDouble(), p.path("message").asText(null));
             }

@@ -131,7 +131,7 @@ final class McpStateless {
     private static McpSchema.ReadResourceResult read(McpTools tools, McpRequestContext ctx, String uri) {
         McpFiles.Contents c;
         try {
-            c = tools.resource(McpTools.principal(ctx.transportContext()), uri);
+            c = tools.resource(ctx.transportContext(), uri);
         } catch (ToolError e) {
             throw new McpException(McpSchema.ErrorCodes.INVALID_PARAMS, e.getMessage(), Map.of("uri", uri));
         }

@@ -285,7 +285,7 @@ final class McpTools {
         return List.of(new McpServerFeatures.SyncResourceTemplateSpecification(template, (exchange, request) -> {
             McpFiles.Contents c;
             try {
-                c = resource(principal(exchange), request.uri());
+                c = resource(exchange.transportContext(), request.uri());
             } catch (ToolError e) {
                 throw McpError.builder(McpSchema.ErrorCodes.RESOURCE_NOT_FOUND).message(e.getMessage())
                         .data(Map.of("uri", request.uri())).build();
@@ -303,14 +303,22 @@ final class McpTools {
             + OutputFiles.FOLDER + "/…) are linked this way.";
 
     /**
-     * The file a resource URI names, read as the caller: for both protocol revisions.
+     * The file a resource URI names, read as the caller: for both protocol revisions; a file
+     * of a session another node holds is read on that node.
      *
      * @throws ToolError when the URI is not a session file's, the session is not the
      *     caller's or has ended, or there is no such file; its message says which
      */
-    McpFiles.Contents resource(Principal p, String uri) {
+    McpFiles.Contents resource(io.modelcontextprotocol.common.McpTransportContext context, String uri) {
+        Principal p = principal(context);
         String[] idAndName = McpFiles.parse(uri);
         try {
+            String owner = relay == null ? null
+                    : relay.ownerOf(p, attribute(context, McpGate.FORWARDED_BY), idAndName[0]).orElse(null);
+            if (owner != null) {
+                // a file of a session another node holds: read there, as a tool call about it would run there
+                return relay.read(owner, idAndName[0], uri, attribute(context, McpGate.AUTHORIZATION));
+            }
             Session s = active(p, idAndName[0]);
             java.nio.file.Path dir = manager.workingDirectory(p.access(), s.id()).orElseThrow(() -> new ToolError(
                     "session " + s.id() + " is a plain session: it has no files"));
@@ -441,7 +449,7 @@ final class McpTools {
         return (caller, args) -> {
             String handle = args.string("session");
             if (relay != null && handle != null) {
-                String owner = relay.ownerOf(caller, handle).orElse(null);
+                String owner = relay.ownerOf(caller.principal(), caller.forwardedBy(), handle).orElse(null);
                 if (owner != null) {
                     return relay.call(owner, caller, calls, handle, name, args.map());
                 }

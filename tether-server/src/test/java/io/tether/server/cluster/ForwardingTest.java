@@ -228,6 +228,15 @@ class ForwardingTest {
                     .isFalse();
             assertThat(text(run(a, id, "open('in.txt').read()"))).isEqualTo("'héllo'");
             assertThat(text(call(b, "read_file", Map.of("session", id, "name", "in.txt")))).contains("héllo");
+            // and so do the file resources, the links of output too long for a result among them
+            McpSchema.CallToolResult longOutput = call(b, "execute", Map.of("code", "print('y' * 30_000)", "session", id));
+            McpSchema.ResourceLink link = longOutput.content().stream().filter(McpSchema.ResourceLink.class::isInstance)
+                    .map(McpSchema.ResourceLink.class::cast).findFirst().orElseThrow(() -> new AssertionError(
+                            text(longOutput)));
+            McpSchema.ReadResourceResult read = b.readResource(new McpSchema.ReadResourceRequest(link.uri()));
+            assertThat(((McpSchema.TextResourceContents) read.contents().get(0)).text()).contains("y".repeat(30_000));
+            read = b.readResource(new McpSchema.ReadResourceRequest("tether://sessions/" + id + "/files/in.txt"));
+            assertThat(((McpSchema.TextResourceContents) read.contents().get(0)).text()).isEqualTo("héllo");
             // no session was made for the calls, on node b or anywhere
             assertThat(activeSessions(a)).isEqualTo(before);
             // another owner's session is no session at all, through node b as anywhere: nothing is forwarded
