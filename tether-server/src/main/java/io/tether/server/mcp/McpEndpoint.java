@@ -110,9 +110,12 @@ public final class McpEndpoint implements AutoCloseable {
     private final McpStateless stateless;
     private final ServletContextHandler context;
     private final ScheduledExecutorService sweeper;
+    private final McpRelay relay;
 
     private McpEndpoint(McpSessions sessions, McpCalls calls, McpGate gate, McpSyncServer server,
-                        McpStateless stateless, ServletContextHandler context, ScheduledExecutorService sweeper) {
+                        McpStateless stateless, ServletContextHandler context, ScheduledExecutorService sweeper,
+                        McpRelay relay) {
+        this.relay = relay;
         this.stateless = stateless;
         this.sessions = sessions;
         this.calls = calls;
@@ -196,7 +199,7 @@ public final class McpEndpoint implements AutoCloseable {
                 }
             }, every, every, TimeUnit.MILLISECONDS);
         }
-        return new McpEndpoint(sessions, calls, gate, server, stateless, context, sweeper);
+        return new McpEndpoint(sessions, calls, gate, server, stateless, context, sweeper, relay);
     }
 
     private static final String INSTRUCTIONS = "Tether runs code in live sessions whose variables, imports and "
@@ -305,6 +308,9 @@ public final class McpEndpoint implements AutoCloseable {
         try {
             stateless.close();
             server.close();
+            if (relay != null) {
+                relay.close();
+            }
         } catch (RuntimeException e) {
             LOG.debug("MCP server did not close cleanly: {}", e.toString());
         }

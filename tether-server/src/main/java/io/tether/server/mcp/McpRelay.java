@@ -42,7 +42,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Thread-safe; a call blocks its thread until the holder has answered.
  */
-final class McpRelay {
+final class McpRelay implements AutoCloseable {
     private static final String FORWARDED_BY = NodeRouter.FORWARDED_BY;
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -183,6 +183,12 @@ final class McpRelay {
                         : "failed while it answered (" + e + "); the call may have run");
             }
         }
+    }
+
+    /** Closes the HTTP client at once (it would wait for calls in flight); calls in flight fail. */
+    @Override
+    public void close() {
+        http.shutdownNow();
     }
 
     private static String message(JsonNode answer) {

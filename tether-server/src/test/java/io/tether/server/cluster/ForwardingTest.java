@@ -8,6 +8,7 @@ import io.modelcontextprotocol.client.McpSyncClient;
 import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport;
 import io.modelcontextprotocol.spec.McpSchema;
 import io.tether.server.Api;
+import io.tether.server.auth.TokenStore;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
@@ -255,6 +256,24 @@ class ForwardingTest {
         } finally {
             b.closeGracefully();
         }
+    }
+
+    @Test
+    void theHoldingNodeChecksTheTokenOfAnMcpCallAgain() {
+        Api a = nodes.api(0, nodes.alice);
+        String id = pythonSession(a);
+        assertThat(run(a, id, "x = 1").status()).isEqualTo(200);
+        // a token of alice that only node b knows: b lets it in, a must refuse the call it sends on
+        String onlyB = TokenStore.open(nodes.dirs.get(1)).create("alice", false).token();
+        McpSyncClient b = mcp(1, onlyB);
+        try {
+            McpSchema.CallToolResult r = call(b, "execute", Map.of("code", "x = 2", "session", id));
+            assertThat(r.isError()).as(text(r)).isTrue();
+            assertThat(text(r)).contains("refused the call", "401", "unauthorized");
+        } finally {
+            b.closeGracefully();
+        }
+        assertThat(text(run(a, id, "x"))).isEqualTo("1");
     }
 
     @Test
