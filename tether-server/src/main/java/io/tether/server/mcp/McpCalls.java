@@ -36,14 +36,14 @@ final class McpCalls {
         private final String key;
         final String sessionId;
         /** Stops a call that runs on another node; {@code null} for one that runs here. */
-        private final Runnable stop;
+        private final Remote remote;
         private final CountDownLatch done = new CountDownLatch(1);
         private volatile boolean cancelled;
 
-        private Call(String key, String sessionId, Runnable stop) {
+        private Call(String key, String sessionId, Remote remote) {
             this.key = key;
             this.sessionId = sessionId;
-            this.stop = stop;
+            this.remote = remote;
         }
 
         boolean cancelled() {
@@ -79,14 +79,23 @@ final class McpCalls {
         return begin(mcpSession, requestId, sessionId, null);
     }
 
+    /** How to stop a call that runs on another node ({@link McpRelay}). */
+    interface Remote {
+        /** Interrupts the session's running code on its node; throws {@link TetherException} when it cannot. */
+        void interrupt();
+
+        /** Gives the call up: its node sees the caller gone, and stops it as a cancelled call of its own. */
+        void abandon();
+    }
+
     /**
-     * Registers a call that runs on another node ({@link McpRelay}): a cancel or a shutdown
-     * runs {@code stop}, which ends the call there; that node interrupts it, and ends its
-     * session if it will not stop.
+     * Registers a call that runs on another node: a cancel interrupts it there at once and,
+     * if it has not ended after the grace period, abandons it (that node then ends the session
+     * if its code will not stop); a shutdown interrupts it.
      */
-    Call begin(String mcpSession, String requestId, String sessionId, Runnable stop) {
+    Call begin(String mcpSession, String requestId, String sessionId, Remote remote) {
         String key = mcpSession == null || requestId == null ? null : mcpSession + "\n" + requestId;
-        Call call = new Call(key, sessionId, stop);
+        Call call = new Call(key, sessionId, remote);
         inFlight.add(call);
         if (key != null) {
             running.put(key, call);
@@ -117,15 +126,19 @@ final class McpCalls {
     /** Interrupts every call in flight; for a shutdown past its grace period. */
     void interruptAll() {
         for (Call call : List.copyOf(inFlight)) {
-            if (call.stop != null) {
-                call.stop.run();
-                continue;
-            }
             try {
-                manager.interrupt(call.sessionId);
+                interrupt(call);
             } catch (TetherException e) {
                 // it ended meanwhile: nothing to interrupt
             }
+        }
+    }
+
+    private void interrupt(Call call) {
+        if (call.remote != null) {
+            call.remote.interrupt();
+        } else {
+            manager.interrupt(call.sessionId);
         }
     }
 
@@ -136,22 +149,28 @@ final class McpCalls {
             return;
         }
         call.cancelled = true;
-        if (call.stop != null) {
-            call.stop.run();
-            return;
-        }
         try {
-            manager.interrupt(call.sessionId);
+            interrupt(call);
         } catch (TetherException e) {
+            if (call.remote != null) {
+                call.remote.abandon(); // its node could not be asked: it stops the call when it sees us gone
+            }
             return; // the session ended meanwhile: nothing runs
         }
         Thread.ofVirtual().name("tether-mcp-cancel").start(() -> {
             try {
-                if (!call.done.await(killAfter.toMillis(), TimeUnit.MILLISECONDS)) {
-                    LOG.info("execution in session {} did not stop {} after it was cancelled; ending the session",
-                            call.sessionId, killAfter);
-                    manager.end(call.sessionId, CANCELLED);
+                if (call.done.await(killAfter.toMillis(), TimeUnit.MILLISECONDS)) {
+                    return;
                 }
+                if (call.remote != null) {
+                    LOG.info("execution in session {} on another node did not stop {} after it was cancelled; "
+                            + "giving the call up there", call.sessionId, killAfter);
+                    call.remote.abandon();
+                    return;
+                }
+                LOG.info("execution in session {} did not stop {} after it was cancelled; ending the session",
+                        call.sessionId, killAfter);
+                manager.end(call.sessionId, CANCELLED);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (TetherException e) {

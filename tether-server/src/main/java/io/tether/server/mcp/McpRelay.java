@@ -36,9 +36,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * its result is this call's result. The caller's MCP session, and any automatic session,
  * stay on this node; only the one call travels.
  *
- * <p>Progress notifications of the holder are passed on as they come; cancelling the call
- * here closes the stream to the holder, which cancels its execution as for any 2026-07-28
- * client that went away.
+ * <p>Progress notifications of the holder are passed on as they come. Cancelling the call
+ * here interrupts the code at the holder at once (its REST API), and if it has not ended
+ * after the grace period closes the stream to the holder, which then cancels it as for any
+ * 2026-07-28 client that went away (ending the session if its code will not stop).
  *
  * <p>Thread-safe; a call blocks its thread until the holder has answered.
  */
@@ -155,11 +156,20 @@ final class McpRelay implements AutoCloseable {
         CompletableFuture<HttpResponse<InputStream>> pending = http.sendAsync(request.build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         AtomicReference<InputStream> stream = new AtomicReference<>();
+        McpCalls.Remote remote = new McpCalls.Remote() {
+            @Override
+            public void interrupt() {
+                interruptAt(ownerUrl, sessionId, authorization);
+            }
+
+            @Override
+            public void abandon() {
+                pending.cancel(true);
+                close(stream.get());
+            }
+        };
         try (McpCalls.Call call = cancels == null ? null : cancels.begin(caller.cancelScope(), caller.requestId(),
-                sessionId, () -> {
-                    pending.cancel(true);
-                    close(stream.get());
-                })) {
+                sessionId, remote)) {
             HttpResponse<InputStream> response = answer(pending, ownerUrl, sessionId);
             stream.set(response.body());
             boolean cancelled = call != null && call.cancelled();
@@ -193,6 +203,34 @@ final class McpRelay implements AutoCloseable {
 
     private static String message(JsonNode answer) {
         return answer.get("error").path("message").asText(answer.get("error").toString());
+    }
+
+    /**
+     * Interrupts the code running in session {@code sessionId} at its node, through that
+     * node's REST API ({@code POST /v1/sessions/{id}/interrupt}), as the caller.
+     *
+     * @throws TetherException when that node cannot be reached or does not answer 204
+     */
+    private void interruptAt(String ownerUrl, String sessionId, String authorization) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(ownerUrl + "/v1/sessions/"
+                        + sessionId + "/interrupt"))
+                .header(FORWARDED_BY, node).timeout(Duration.ofSeconds(10))
+                .POST(HttpRequest.BodyPublishers.noBody());
+        if (authorization != null) {
+            request.header("Authorization", authorization);
+        }
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw unavailable(ownerUrl, sessionId, "could not be asked to interrupt it (" + e + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable(ownerUrl, sessionId, "could not be asked to interrupt it: interrupted");
+        }
+        if (response.statusCode() != 204) {
+            throw refused(ownerUrl, sessionId, response.statusCode(), response.body());
+        }
     }
 
     /** Waits for the head of the holder's answer. */

@@ -24,7 +24,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -323,6 +327,50 @@ class ForwardingTest {
             eventually(Duration.ofSeconds(30), "the execution runs on node a", () -> running(id));
         } // the client goes away
         eventually(Duration.ofSeconds(15), "the execution is interrupted", () -> !running(id));
+        assertThat(text(run(nodes.api(0, nodes.alice), id, "2 + 2"))).isEqualTo("4");
+    }
+
+    @Test
+    void cancellingAnMcpCallThatRunsOnAnotherNodeInterruptsItThereAtOnce() throws Exception {
+        String id = pythonSession(nodes.api(0, nodes.alice));
+        List<String> bodies = new CopyOnWriteArrayList<>();
+        AtomicReference<String> mcpSession = new AtomicReference<>();
+        HttpClientStreamableHttpTransport transport = HttpClientStreamableHttpTransport.builder(nodes.node(1).url())
+                .endpoint("/mcp")
+                .httpRequestCustomizer((builder, method, uri, body, context) -> {
+                    builder.header("Authorization", "Bearer " + nodes.alice);
+                    if (body != null) {
+                        bodies.add(body);
+                    }
+                    builder.copy().build().headers().firstValue("mcp-session-id").ifPresent(mcpSession::set);
+                })
+                .build();
+        McpSyncClient b = McpClient.sync(transport).requestTimeout(Duration.ofSeconds(60)).build();
+        ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor();
+        try {
+            b.initialize();
+            Future<McpSchema.CallToolResult> running = callers.submit(() -> call(b, "execute",
+                    Map.of("code", "import time; time.sleep(100)", "session", id)));
+            eventually(Duration.ofSeconds(30), "the execution runs on node a", () -> running(id));
+            String sent = bodies.stream().filter(x -> x.contains("time.sleep(100)")).findFirst().orElseThrow();
+            Object requestId = Api.JSON.readValue(sent, Map.class).get("id");
+            long t0 = System.nanoTime();
+            HttpRequest cancel = HttpRequest.newBuilder(URI.create(nodes.node(1).url() + "/mcp"))
+                    .header("Authorization", "Bearer " + nodes.alice).header("Content-Type", "application/json")
+                    .header("Accept", "application/json, text/event-stream").header("Mcp-Session-Id", mcpSession.get())
+                    .header("MCP-Protocol-Version", "2025-11-25")
+                    .POST(HttpRequest.BodyPublishers.ofString(Api.JSON.writeValueAsString(Map.of("jsonrpc", "2.0",
+                            "method", "notifications/cancelled", "params", Map.of("requestId", requestId)))))
+                    .build();
+            assertThat(HttpClient.newHttpClient().send(cancel, HttpResponse.BodyHandlers.ofString()).statusCode())
+                    .isEqualTo(202);
+            McpSchema.CallToolResult result = running.get(10, TimeUnit.SECONDS);
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(1));
+            assertThat(((Map<?, ?>) result.structuredContent()).get("status")).as(text(result)).isEqualTo("interrupted");
+        } finally {
+            callers.shutdownNow();
+            b.closeGracefully();
+        }
         assertThat(text(run(nodes.api(0, nodes.alice), id, "2 + 2"))).isEqualTo("4");
     }
 
