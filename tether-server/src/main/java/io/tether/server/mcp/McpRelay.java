@@ -55,7 +55,8 @@ final class McpRelay implements AutoCloseable {
     McpRelay(String node, McpEndpoint.SessionOwners owners) {
         this.node = node;
         this.owners = owners;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+        // HTTP/1.1: the nodes speak it to each other; no h2c upgrade attempt on every new connection
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
                 .followRedirects(HttpClient.Redirect.NEVER).build();
     }
 
