@@ -53,6 +53,9 @@ import org.slf4j.LoggerFactory;
  * session handle; that session ends when the MCP session ends: {@code DELETE /mcp}, no request
  * for the idle timeout ({@link #sweep}, also run on a timer), or {@link #close}.
  *
+ * <p>In a cluster, a tool call or resource read about a session another node holds runs on
+ * that node ({@link McpRelay}); the MCP session stays here.
+ *
  * <p>Thread-safe.
  */
 public final class McpEndpoint implements AutoCloseable {

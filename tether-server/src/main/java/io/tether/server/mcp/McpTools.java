@@ -481,6 +481,12 @@ final class McpTools {
      */
     record Caller(Principal principal, String mcpSession, String cancelScope, String requestId,
                   Object progressToken, Progress.Sink progress, String authorization, String forwardedBy) {
+        /** Without the credentials, so a logged caller never shows them. */
+        @Override
+        public String toString() {
+            return "Caller[" + principal.owner() + ", mcpSession=" + mcpSession + ", requestId=" + requestId
+                    + ", forwardedBy=" + forwardedBy + "]";
+        }
     }
 
     /** A request attribute the gate left in the transport context, or {@code null}. */
