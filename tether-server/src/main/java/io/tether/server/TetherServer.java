@@ -346,8 +346,6 @@ public final class TetherServer implements AutoCloseable {
             allowedHosts.add(java.net.URI.create(nodeUrl).getRawAuthority());
         }
         HostCheck hosts = HostCheck.forBind(config.bind(), connector.getLocalPort(), allowedHosts);
-        McpEndpoint mcp = McpEndpoint.create(manager, hosts, tokens, ApiHandler.NO_AUTH, mcpLimits(config, limits),
-                sandbox::checkNetwork, sandbox::handOver, java.time.InstantSource.system());
         NodeLease lease = null;
         NodeRouter router = null;
         Forwarder forwarder = null;
@@ -355,7 +353,6 @@ public final class TetherServer implements AutoCloseable {
             try {
                 lease = NodeLease.join(nodeId, nodeUrl, config.nodeLease(), cluster, manager);
             } catch (RuntimeException e) {
-                mcp.close();
                 manager.close();
                 cluster.registry().release(nodeId);
                 throw e;
@@ -366,6 +363,11 @@ public final class TetherServer implements AutoCloseable {
             forwarder.setServer(jetty);
             jetty.addBean(forwarder);
         }
+        NodeRouter routing = router;
+        // an MCP tool call about a session another node holds runs on that node, as a REST request would
+        McpEndpoint mcp = McpEndpoint.create(manager, hosts, tokens, ApiHandler.NO_AUTH, mcpLimits(config, limits),
+                sandbox::checkNetwork, sandbox::handOver, java.time.InstantSource.system(), nodeId,
+                routing == null ? null : (access, id, forwardedBy) -> routing.ownerUrl(access, id, "POST", forwardedBy));
         TetherServer server = new TetherServer(config, manager, routes, mcp, jetty, connector, tokens, created,
                 sandbox, warnings, workRoot, lease, ownsCluster ? cluster.registry() : null);
         connector.addEventListener(new Connection.Listener() {

@@ -35,12 +35,15 @@ final class McpCalls {
     final class Call implements AutoCloseable {
         private final String key;
         final String sessionId;
+        /** Stops a call that runs on another node; {@code null} for one that runs here. */
+        private final Remote remote;
         private final CountDownLatch done = new CountDownLatch(1);
         private volatile boolean cancelled;
 
-        private Call(String key, String sessionId) {
+        private Call(String key, String sessionId, Remote remote) {
             this.key = key;
             this.sessionId = sessionId;
+            this.remote = remote;
         }
 
         boolean cancelled() {
@@ -73,8 +76,26 @@ final class McpCalls {
      * @param requestId the call's JSON-RPC id, or {@code null} when unknown (it cannot be cancelled)
      */
     Call begin(String mcpSession, String requestId, String sessionId) {
+        return begin(mcpSession, requestId, sessionId, null);
+    }
+
+    /** How to stop a call that runs on another node ({@link McpRelay}). */
+    interface Remote {
+        /** Interrupts the session's running code on its node; throws {@link TetherException} when it cannot. */
+        void interrupt();
+
+        /** Gives the call up: its node sees the caller gone, and stops it as a cancelled call of its own. */
+        void abandon();
+    }
+
+    /**
+     * Registers a call that runs on another node: a cancel interrupts it there at once and,
+     * if it has not ended after the grace period, abandons it (that node then ends the session
+     * if its code will not stop); a shutdown interrupts it.
+     */
+    Call begin(String mcpSession, String requestId, String sessionId, Remote remote) {
         String key = mcpSession == null || requestId == null ? null : mcpSession + "\n" + requestId;
-        Call call = new Call(key, sessionId);
+        Call call = new Call(key, sessionId, remote);
         inFlight.add(call);
         if (key != null) {
             running.put(key, call);
@@ -106,10 +127,18 @@ final class McpCalls {
     void interruptAll() {
         for (Call call : List.copyOf(inFlight)) {
             try {
-                manager.interrupt(call.sessionId);
+                interrupt(call);
             } catch (TetherException e) {
                 // it ended meanwhile: nothing to interrupt
             }
+        }
+    }
+
+    private void interrupt(Call call) {
+        if (call.remote != null) {
+            call.remote.interrupt();
+        } else {
+            manager.interrupt(call.sessionId);
         }
     }
 
@@ -121,17 +150,27 @@ final class McpCalls {
         }
         call.cancelled = true;
         try {
-            manager.interrupt(call.sessionId);
+            interrupt(call);
         } catch (TetherException e) {
+            if (call.remote != null) {
+                call.remote.abandon(); // its node could not be asked: it stops the call when it sees us gone
+            }
             return; // the session ended meanwhile: nothing runs
         }
         Thread.ofVirtual().name("tether-mcp-cancel").start(() -> {
             try {
-                if (!call.done.await(killAfter.toMillis(), TimeUnit.MILLISECONDS)) {
-                    LOG.info("execution in session {} did not stop {} after it was cancelled; ending the session",
-                            call.sessionId, killAfter);
-                    manager.end(call.sessionId, CANCELLED);
+                if (call.done.await(killAfter.toMillis(), TimeUnit.MILLISECONDS)) {
+                    return;
                 }
+                if (call.remote != null) {
+                    LOG.info("execution in session {} on another node did not stop {} after it was cancelled; "
+                            + "giving the call up there", call.sessionId, killAfter);
+                    call.remote.abandon();
+                    return;
+                }
+                LOG.info("execution in session {} did not stop {} after it was cancelled; ending the session",
+                        call.sessionId, killAfter);
+                manager.end(call.sessionId, CANCELLED);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (TetherException e) {

@@ -11,6 +11,7 @@ import io.tether.server.auth.HostCheck;
 import io.tether.server.auth.Principal;
 import io.tether.server.auth.TokenStore;
 import io.tether.server.files.SessionFiles;
+import io.tether.session.Access;
 import io.tether.session.SessionManager;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.ServletConfig;
@@ -26,6 +27,7 @@ import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -50,6 +52,9 @@ import org.slf4j.LoggerFactory;
  * <p>Each MCP session gets an automatic Tether session on its first {@code execute} without a
  * session handle; that session ends when the MCP session ends: {@code DELETE /mcp}, no request
  * for the idle timeout ({@link #sweep}, also run on a timer), or {@link #close}.
+ *
+ * <p>In a cluster, a tool call or resource read about a session another node holds runs on
+ * that node ({@link McpRelay}); the MCP session stays here.
  *
  * <p>Thread-safe.
  */
@@ -88,6 +93,19 @@ public final class McpEndpoint implements AutoCloseable {
         }
     }
 
+    /** Finds the node that holds a session: the cluster's routing rule. */
+    @FunctionalInterface
+    public interface SessionOwners {
+        /**
+         * The base URL of the node to run a tool call about {@code sessionId} on, or empty to run it here.
+         *
+         * @param forwardedBy the request's {@code Tether-Forwarded-By}, or {@code null}
+         * @throws io.tether.TetherException {@code node_unavailable} for a forwarded call about
+         *     a session this node does not hold
+         */
+        Optional<String> ownerUrl(Access access, String sessionId, String forwardedBy);
+    }
+
     private final McpSessions sessions;
     private final McpCalls calls;
     private final McpGate gate;
@@ -95,9 +113,12 @@ public final class McpEndpoint implements AutoCloseable {
     private final McpStateless stateless;
     private final ServletContextHandler context;
     private final ScheduledExecutorService sweeper;
+    private final McpRelay relay;
 
     private McpEndpoint(McpSessions sessions, McpCalls calls, McpGate gate, McpSyncServer server,
-                        McpStateless stateless, ServletContextHandler context, ScheduledExecutorService sweeper) {
+                        McpStateless stateless, ServletContextHandler context, ScheduledExecutorService sweeper,
+                        McpRelay relay) {
+        this.relay = relay;
         this.stateless = stateless;
         this.sessions = sessions;
         this.calls = calls;
@@ -114,17 +135,21 @@ public final class McpEndpoint implements AutoCloseable {
      * @param networkCheck refuses a session that asks for the network when the sandbox does not allow it
      * @param handOver makes a file the server wrote into a working directory the session's own
      * @param clock the time MCP sessions idle by
+     * @param node this node's id, for the calls it sends to other nodes
+     * @param owners where a session is held, or {@code null} for a server that is a node of its
+     *     own (every session is held here)
      */
     @SuppressWarnings("deprecation") // the logging capability: its builder method has no replacement yet
     public static McpEndpoint create(SessionManager manager, HostCheck hosts, TokenStore tokens, Principal noAuth,
                                      Limits limits, Consumer<Boolean> networkCheck, Consumer<Path> handOver,
-                                     InstantSource clock) {
+                                     InstantSource clock, String node, SessionOwners owners) {
         McpSessions sessions = new McpSessions(manager, clock, limits.idleTimeout());
         McpCalls calls = new McpCalls(manager, limits.cancelGrace());
+        McpRelay relay = owners == null ? null : new McpRelay(node, owners);
         McpTools tools = new McpTools(manager, sessions, calls, new McpTools.Limits(limits.maxCodeBytes(),
                 limits.maxFileBytes(), limits.defaultExecutionTimeout(), limits.maxExecutionTimeout(),
                 limits.maxTextChars(), limits.progressInterval(), limits.sessionIdleTimeout()),
-                networkCheck, new McpFiles(new SessionFiles(limits.maxFileBytes(), handOver)));
+                networkCheck, new McpFiles(new SessionFiles(limits.maxFileBytes(), handOver)), relay);
 
         JacksonMcpJsonMapper json = new JacksonMcpJsonMapper(new ObjectMapper());
         HttpServletStreamableServerTransportProvider.Builder transport = HttpServletStreamableServerTransportProvider
@@ -177,22 +202,27 @@ public final class McpEndpoint implements AutoCloseable {
                 }
             }, every, every, TimeUnit.MILLISECONDS);
         }
-        return new McpEndpoint(sessions, calls, gate, server, stateless, context, sweeper);
+        return new McpEndpoint(sessions, calls, gate, server, stateless, context, sweeper, relay);
     }
 
     private static final String INSTRUCTIONS = "Tether runs code in live sessions whose variables, imports and "
             + "files persist between calls.";
 
-    /** What a tool call learns of its request: the caller the gate authenticated, the call's id. */
+    /**
+     * What a tool call learns of its request: the caller the gate authenticated, the call's id,
+     * and for a call sent on to another node the caller's credentials and the loop guard.
+     */
     private static McpTransportContext context(HttpServletRequest request) {
         Map<String, Object> m = new HashMap<>();
         Object principal = request.getAttribute(McpGate.PRINCIPAL);
         if (principal != null) {
             m.put(McpGate.PRINCIPAL, principal);
         }
-        Object id = request.getAttribute(McpGate.REQUEST_ID);
-        if (id != null) {
-            m.put(McpGate.REQUEST_ID, id);
+        for (String key : new String[] {McpGate.REQUEST_ID, McpGate.AUTHORIZATION, McpGate.FORWARDED_BY}) {
+            Object v = request.getAttribute(key);
+            if (v != null) {
+                m.put(key, v);
+            }
         }
         return McpTransportContext.create(m);
     }
@@ -281,6 +311,9 @@ public final class McpEndpoint implements AutoCloseable {
         try {
             stateless.close();
             server.close();
+            if (relay != null) {
+                relay.close();
+            }
         } catch (RuntimeException e) {
             LOG.debug("MCP server did not close cleanly: {}", e.toString());
         }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tether.server.auth.HostCheck;
 import io.tether.server.auth.Principal;
 import io.tether.server.auth.TokenStore;
+import io.tether.server.cluster.NodeRouter;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ReadListener;
@@ -42,6 +43,10 @@ import java.util.function.Consumer;
 final class McpGate implements Filter {
     static final String PRINCIPAL = "io.tether.mcp.principal";
     static final String REQUEST_ID = "io.tether.mcp.request-id";
+    /** The request's {@code Authorization} header, for a tool call sent on to the node that holds its session. */
+    static final String AUTHORIZATION = "io.tether.mcp.authorization";
+    /** The request's {@code Tether-Forwarded-By}: another node sent it, so it is never sent on. */
+    static final String FORWARDED_BY = "io.tether.mcp.forwarded-by";
     static final String SESSION_HEADER = "Mcp-Session-Id";
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -107,6 +112,12 @@ final class McpGate implements Filter {
             return;
         }
         request.setAttribute(PRINCIPAL, principal);
+        if (request.getHeader("Authorization") != null) {
+            request.setAttribute(AUTHORIZATION, request.getHeader("Authorization"));
+        }
+        if (request.getHeader(NodeRouter.FORWARDED_BY) != null) {
+            request.setAttribute(FORWARDED_BY, request.getHeader(NodeRouter.FORWARDED_BY));
+        }
         String mcpSession = request.getHeader(SESSION_HEADER);
         McpSessions.Access access = mcpSession == null ? McpSessions.Access.UNKNOWN
                 : sessions.use(mcpSession, principal.owner());

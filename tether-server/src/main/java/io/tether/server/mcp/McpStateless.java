@@ -131,7 +131,7 @@ final class McpStateless {
     private static McpSchema.ReadResourceResult read(McpTools tools, McpRequestContext ctx, String uri) {
         McpFiles.Contents c;
         try {
-            c = tools.resource(McpTools.principal(ctx.transportContext()), uri);
+            c = tools.resource(ctx.transportContext(), uri);
         } catch (ToolError e) {
             throw new McpException(McpSchema.ErrorCodes.INVALID_PARAMS, e.getMessage(), Map.of("uri", uri));
         }
@@ -161,7 +161,8 @@ final class McpStateless {
                             calls.cancel(scope, id); // the client closed the stream
                             throw e;
                         }
-                    });
+                    }, McpTools.attribute(ctx.transportContext(), McpGate.AUTHORIZATION),
+                    McpTools.attribute(ctx.transportContext(), McpGate.FORWARDED_BY));
             CallToolResult result = d.call(caller, request.arguments() == null ? Map.of() : request.arguments());
             return (McpSchema.CallToolOutcome) json.convertValue(result, McpSchema.CallToolResult.class);
         }).subscribeOn(Schedulers.boundedElastic()).doOnCancel(() -> calls.cancel(scope, id))));

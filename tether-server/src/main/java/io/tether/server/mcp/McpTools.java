@@ -52,13 +52,17 @@ final class McpTools {
     private final Limits limits;
     private final Consumer<Boolean> networkCheck;
     private final McpFiles files;
+    private final McpRelay relay;
 
     /**
      * @param networkCheck refuses ({@link TetherException}) a session with the network when
      *     the sandbox does not allow it
+     * @param relay runs calls about sessions other nodes hold on those nodes, or {@code null}
+     *     on a server that is a node of its own
      */
     McpTools(SessionManager manager, McpSessions sessions, McpCalls calls, Limits limits,
-             Consumer<Boolean> networkCheck, McpFiles files) {
+             Consumer<Boolean> networkCheck, McpFiles files, McpRelay relay) {
+        this.relay = relay;
         this.manager = manager;
         this.sessions = sessions;
         this.calls = calls;
@@ -281,7 +285,7 @@ final class McpTools {
         return List.of(new McpServerFeatures.SyncResourceTemplateSpecification(template, (exchange, request) -> {
             McpFiles.Contents c;
             try {
-                c = resource(principal(exchange), request.uri());
+                c = resource(exchange.transportContext(), request.uri());
             } catch (ToolError e) {
                 throw McpError.builder(McpSchema.ErrorCodes.RESOURCE_NOT_FOUND).message(e.getMessage())
                         .data(Map.of("uri", request.uri())).build();
@@ -299,14 +303,22 @@ final class McpTools {
             + OutputFiles.FOLDER + "/…) are linked this way.";
 
     /**
-     * The file a resource URI names, read as the caller: for both protocol revisions.
+     * The file a resource URI names, read as the caller: for both protocol revisions; a file
+     * of a session another node holds is read on that node.
      *
      * @throws ToolError when the URI is not a session file's, the session is not the
      *     caller's or has ended, or there is no such file; its message says which
      */
-    McpFiles.Contents resource(Principal p, String uri) {
+    McpFiles.Contents resource(io.modelcontextprotocol.common.McpTransportContext context, String uri) {
+        Principal p = principal(context);
         String[] idAndName = McpFiles.parse(uri);
         try {
+            String owner = relay == null ? null
+                    : relay.ownerOf(p, attribute(context, McpGate.FORWARDED_BY), idAndName[0]).orElse(null);
+            if (owner != null) {
+                // a file of a session another node holds: read there, as a tool call about it would run there
+                return relay.read(owner, idAndName[0], uri, attribute(context, McpGate.AUTHORIZATION));
+            }
             Session s = active(p, idAndName[0]);
             java.nio.file.Path dir = manager.workingDirectory(p.access(), s.id()).orElseThrow(() -> new ToolError(
                     "session " + s.id() + " is a plain session: it has no files"));
@@ -415,14 +427,35 @@ final class McpTools {
                     new Caller(principal(exchange), exchange.sessionId(), exchange.sessionId(), requestId(exchange),
                             progressToken(request), (n, message) -> exchange.progressNotification(
                                     McpSchema.ProgressNotification.builder(progressToken(request), n)
-                                            .message(message).build())),
+                                            .message(message).build()),
+                            attribute(exchange.transportContext(), McpGate.AUTHORIZATION),
+                            attribute(exchange.transportContext(), McpGate.FORWARDED_BY)),
                     request.arguments())).build());
         }
         return out;
     }
 
-    private static Definition tool(String name, String description, Map<String, Object> schema, Body body) {
-        return new Definition(name, description, schema, body);
+    private Definition tool(String name, String description, Map<String, Object> schema, Body body) {
+        return new Definition(name, description, schema, relayed(name, body));
+    }
+
+    /**
+     * The tool, run where its {@code session} argument's session is held: here, or (a live
+     * session another node holds) on that node through {@link McpRelay}, after the arguments
+     * were checked here. Calls without a handle (the automatic session, new sessions, the
+     * listing) always run here.
+     */
+    private Body relayed(String name, Body body) {
+        return (caller, args) -> {
+            String handle = args.string("session");
+            if (relay != null && handle != null) {
+                String owner = relay.ownerOf(caller.principal(), caller.forwardedBy(), handle).orElse(null);
+                if (owner != null) {
+                    return relay.call(owner, caller, calls, handle, name, args.map());
+                }
+            }
+            return body.call(caller, args);
+        };
     }
 
     /** A tool's work. */
@@ -442,9 +475,24 @@ final class McpTools {
      * @param requestId the call's JSON-RPC id, or {@code null}
      * @param progressToken the token the client asked progress notifications for, or {@code null}
      * @param progress sends one progress notification
+     * @param authorization the request's {@code Authorization} header, or {@code null}: a call
+     *     sent on to another node carries it, and that node checks it again
+     * @param forwardedBy the request's {@code Tether-Forwarded-By} (another node sent it), or {@code null}
      */
     record Caller(Principal principal, String mcpSession, String cancelScope, String requestId,
-                  Object progressToken, Progress.Sink progress) {
+                  Object progressToken, Progress.Sink progress, String authorization, String forwardedBy) {
+        /** Without the credentials, so a logged caller never shows them. */
+        @Override
+        public String toString() {
+            return "Caller[" + principal.owner() + ", mcpSession=" + mcpSession + ", requestId=" + requestId
+                    + ", forwardedBy=" + forwardedBy + "]";
+        }
+    }
+
+    /** A request attribute the gate left in the transport context, or {@code null}. */
+    static String attribute(io.modelcontextprotocol.common.McpTransportContext context, String key) {
+        Object v = context.get(key);
+        return v == null ? null : v.toString();
     }
 
     static CallToolResult error(String message) {

@@ -25,6 +25,11 @@ final class ToolArguments {
         }
     }
 
+    /** The arguments as they came, checked against the tool's names. */
+    Map<String, Object> map() {
+        return args;
+    }
+
     String requiredString(String name) {
         String s = string(name);
         if (s == null) {

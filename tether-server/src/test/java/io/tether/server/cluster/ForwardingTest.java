@@ -1,10 +1,18 @@
 package io.tether.server.cluster;
 
+import static io.tether.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.modelcontextprotocol.client.McpClient;
+import io.modelcontextprotocol.client.McpSyncClient;
+import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport;
+import io.modelcontextprotocol.spec.McpSchema;
 import io.tether.server.Api;
+import io.tether.server.auth.TokenStore;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,7 +23,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -168,28 +182,222 @@ class ForwardingTest {
         assertThat(text(run(nodes.api(1, nodes.alice), id, "'still here'"))).isEqualTo("'still here'");
     }
 
+    /** An MCP client (protocol 2025-11-25, with an MCP session) of node {@code i}, initialized. */
+    private static McpSyncClient mcp(int i, String token) {
+        HttpClientStreamableHttpTransport transport = HttpClientStreamableHttpTransport.builder(nodes.node(i).url())
+                .endpoint("/mcp")
+                .httpRequestCustomizer((b, method, uri, body, context) -> b.header("Authorization", "Bearer " + token))
+                .build();
+        McpSyncClient client = McpClient.sync(transport).requestTimeout(Duration.ofSeconds(60)).build();
+        client.initialize();
+        return client;
+    }
+
+    private static McpSchema.CallToolResult call(McpSyncClient c, String tool, Map<String, Object> args) {
+        return c.callTool(new McpSchema.CallToolRequest(tool, args));
+    }
+
+    private static String text(McpSchema.CallToolResult r) {
+        return r.content().stream().filter(McpSchema.TextContent.class::isInstance)
+                .map(x -> ((McpSchema.TextContent) x).text()).collect(Collectors.joining("\n"));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> activeSessions(Api api) {
+        Api.Reply list = api.get("/v1/sessions?status=active&limit=100");
+        assertThat(list.status()).as(list.body()).isEqualTo(200);
+        return ((List<Map<String, Object>>) list.json().get("items")).stream().map(s -> (String) s.get("id")).sorted()
+                .toList();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Object structured(McpSchema.CallToolResult r, String key) {
+        assertThat(r.isError()).as(text(r)).isFalse();
+        return ((Map<String, Object>) r.structuredContent()).get(key);
+    }
+
     @Test
-    void anMcpToolCallAboutASessionAnotherNodeHoldsIsAClearToolError() {
+    void anMcpToolCallAboutASessionAnotherNodeHoldsRunsOnThatNode() {
+        Api a = nodes.api(0, nodes.alice);
+        String id = pythonSession(a);
+        assertThat(run(a, id, "x = 1").status()).isEqualTo(200);
+        List<String> before = activeSessions(a);
+        McpSyncClient b = mcp(1, nodes.alice);
+        try {
+            assertThat(structured(call(b, "execute", Map.of("code", "x + 1", "session", id)), "result")).isEqualTo("2");
+            // state made through node b's MCP endpoint is node a's session's state
+            assertThat(call(b, "execute", Map.of("code", "y = x * 10", "session", id)).isError()).isFalse();
+            assertThat(text(run(a, id, "y"))).isEqualTo("10");
+            // the file tools follow the session too
+            assertThat(call(b, "write_file", Map.of("session", id, "name", "in.txt", "content", "héllo")).isError())
+                    .isFalse();
+            assertThat(text(run(a, id, "open('in.txt').read()"))).isEqualTo("'héllo'");
+            assertThat(text(call(b, "read_file", Map.of("session", id, "name", "in.txt")))).contains("héllo");
+            // and so do the file resources, the links of output too long for a result among them
+            McpSchema.CallToolResult longOutput = call(b, "execute", Map.of("code", "print('y' * 30_000)", "session", id));
+            McpSchema.ResourceLink link = longOutput.content().stream().filter(McpSchema.ResourceLink.class::isInstance)
+                    .map(McpSchema.ResourceLink.class::cast).findFirst().orElseThrow(() -> new AssertionError(
+                            text(longOutput)));
+            McpSchema.ReadResourceResult read = b.readResource(new McpSchema.ReadResourceRequest(link.uri()));
+            assertThat(((McpSchema.TextResourceContents) read.contents().get(0)).text()).contains("y".repeat(30_000));
+            read = b.readResource(new McpSchema.ReadResourceRequest("tether://sessions/" + id + "/files/in.txt"));
+            assertThat(((McpSchema.TextResourceContents) read.contents().get(0)).text()).isEqualTo("héllo");
+            // no session was made for the calls, on node b or anywhere
+            assertThat(activeSessions(a)).isEqualTo(before);
+            // another owner's session is no session at all, through node b as anywhere: nothing is forwarded
+            McpSyncClient bob = mcp(1, nodes.bob);
+            try {
+                McpSchema.CallToolResult refused = call(bob, "execute", Map.of("code", "x = 99", "session", id));
+                assertThat(refused.isError()).isTrue();
+                assertThat(text(refused)).contains("no session with handle");
+            } finally {
+                bob.closeGracefully();
+            }
+            assertThat(text(run(a, id, "x"))).isEqualTo("1");
+            // ended through node b's MCP endpoint: the holder ends it
+            assertThat(structured(call(b, "end_session", Map.of("session", id)), "status")).isEqualTo("ended");
+            assertThat(run(a, id, "x").code()).isEqualTo("session_ended");
+        } finally {
+            b.closeGracefully();
+        }
+    }
+
+    @Test
+    void theHoldingNodeChecksTheTokenOfAnMcpCallAgain() {
+        Api a = nodes.api(0, nodes.alice);
+        String id = pythonSession(a);
+        assertThat(run(a, id, "x = 1").status()).isEqualTo(200);
+        // a token of alice that only node b knows: b lets it in, a must refuse the call it sends on
+        String onlyB = TokenStore.open(nodes.dirs.get(1)).create("alice", false).token();
+        McpSyncClient b = mcp(1, onlyB);
+        try {
+            McpSchema.CallToolResult r = call(b, "execute", Map.of("code", "x = 2", "session", id));
+            assertThat(r.isError()).as(text(r)).isTrue();
+            assertThat(text(r)).contains("refused the call", "401", "unauthorized");
+        } finally {
+            b.closeGracefully();
+        }
+        assertThat(text(run(a, id, "x"))).isEqualTo("1");
+    }
+
+    @Test
+    void anMcpCallRunOnAnotherNodePassesItsProgressOnAndStopsWhenCancelled() throws Exception {
         String id = pythonSession(nodes.api(0, nodes.alice));
-        var transport = io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport
-                .builder(nodes.node(1).url()).endpoint("/mcp")
+        List<McpSchema.ProgressNotification> progress = new CopyOnWriteArrayList<>();
+        HttpClientStreamableHttpTransport transport = HttpClientStreamableHttpTransport.builder(nodes.node(1).url())
+                .endpoint("/mcp")
                 .httpRequestCustomizer((b, method, uri, body, context) -> b.header("Authorization",
                         "Bearer " + nodes.alice))
                 .build();
-        var client = io.modelcontextprotocol.client.McpClient.sync(transport).requestTimeout(Duration.ofSeconds(60))
-                .build();
+        McpSyncClient b = McpClient.sync(transport).requestTimeout(Duration.ofSeconds(60))
+                .progressConsumer(progress::add).build();
         try {
-            client.initialize();
-            var r = client.callTool(new io.modelcontextprotocol.spec.McpSchema.CallToolRequest("execute",
-                    Map.of("code", "1 + 1", "session", id)));
-            assertThat(r.isError()).isTrue();
-            String text = ((io.modelcontextprotocol.spec.McpSchema.TextContent) r.content().get(0)).text();
-            assertThat(text).contains("node_unavailable", "node 'node-a'");
+            b.initialize();
+            McpSchema.CallToolResult r = b.callTool(McpSchema.CallToolRequest.builder("execute")
+                    .arguments(Map.of("session", id, "code", "import time\nprint('first', flush=True)\ntime.sleep(3)"))
+                    .progressToken("p1").build());
+            assertThat(r.isError()).as(text(r)).isFalse();
+            assertThat(progress).isNotEmpty().allMatch(p -> "p1".equals(p.progressToken()));
+            assertThat(progress.stream().map(McpSchema.ProgressNotification::message).collect(Collectors.joining()))
+                    .contains("first");
         } finally {
-            client.closeGracefully();
+            b.closeGracefully();
         }
-        // the session itself is fine, and the REST API of the same node forwards
-        assertThat(text(run(nodes.api(1, nodes.alice), id, "1 + 1"))).isEqualTo("2");
+
+        // a 2026-07-28 client that goes away cancels the call on node b, which stops it on node a
+        String body = Api.JSON.writeValueAsString(Map.of("jsonrpc", "2.0", "id", 7, "method", "tools/call",
+                "params", Map.of("name", "execute",
+                        "arguments", Map.of("code", "import time; time.sleep(100)", "session", id),
+                        "_meta", Map.of("io.modelcontextprotocol/protocolVersion", "2026-07-28",
+                                "io.modelcontextprotocol/clientCapabilities", Map.of(),
+                                "io.modelcontextprotocol/clientInfo", Map.of("name", "test", "version", "1"),
+                                "progressToken", "p7"))));
+        URI url = URI.create(nodes.node(1).url());
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        try (Socket socket = new Socket(url.getHost(), url.getPort())) {
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /mcp HTTP/1.1\r\nHost: " + url.getHost() + ":" + url.getPort() + "\r\n"
+                    + "Authorization: Bearer " + nodes.alice + "\r\n"
+                    + "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+                    + "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\n"
+                    + "Mcp-Name: execute\r\nContent-Length: " + bytes.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(bytes);
+            out.flush();
+            eventually(Duration.ofSeconds(30), "the execution runs on node a", () -> running(id));
+        } // the client goes away
+        eventually(Duration.ofSeconds(15), "the execution is interrupted", () -> !running(id));
+        assertThat(text(run(nodes.api(0, nodes.alice), id, "2 + 2"))).isEqualTo("4");
+    }
+
+    @Test
+    void cancellingAnMcpCallThatRunsOnAnotherNodeInterruptsItThereAtOnce() throws Exception {
+        String id = pythonSession(nodes.api(0, nodes.alice));
+        List<String> bodies = new CopyOnWriteArrayList<>();
+        AtomicReference<String> mcpSession = new AtomicReference<>();
+        HttpClientStreamableHttpTransport transport = HttpClientStreamableHttpTransport.builder(nodes.node(1).url())
+                .endpoint("/mcp")
+                .httpRequestCustomizer((builder, method, uri, body, context) -> {
+                    builder.header("Authorization", "Bearer " + nodes.alice);
+                    if (body != null) {
+                        bodies.add(body);
+                    }
+                    builder.copy().build().headers().firstValue("mcp-session-id").ifPresent(mcpSession::set);
+                })
+                .build();
+        McpSyncClient b = McpClient.sync(transport).requestTimeout(Duration.ofSeconds(60)).build();
+        ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor();
+        try {
+            b.initialize();
+            Future<McpSchema.CallToolResult> running = callers.submit(() -> call(b, "execute",
+                    Map.of("code", "import time; time.sleep(100)", "session", id)));
+            eventually(Duration.ofSeconds(30), "the execution runs on node a", () -> running(id));
+            String sent = bodies.stream().filter(x -> x.contains("time.sleep(100)")).findFirst().orElseThrow();
+            Object requestId = Api.JSON.readValue(sent, Map.class).get("id");
+            long t0 = System.nanoTime();
+            HttpRequest cancel = HttpRequest.newBuilder(URI.create(nodes.node(1).url() + "/mcp"))
+                    .header("Authorization", "Bearer " + nodes.alice).header("Content-Type", "application/json")
+                    .header("Accept", "application/json, text/event-stream").header("Mcp-Session-Id", mcpSession.get())
+                    .header("MCP-Protocol-Version", "2025-11-25")
+                    .POST(HttpRequest.BodyPublishers.ofString(Api.JSON.writeValueAsString(Map.of("jsonrpc", "2.0",
+                            "method", "notifications/cancelled", "params", Map.of("requestId", requestId)))))
+                    .build();
+            assertThat(HttpClient.newHttpClient().send(cancel, HttpResponse.BodyHandlers.ofString()).statusCode())
+                    .isEqualTo(202);
+            McpSchema.CallToolResult result = running.get(10, TimeUnit.SECONDS);
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(1));
+            assertThat(((Map<?, ?>) result.structuredContent()).get("status")).as(text(result)).isEqualTo("interrupted");
+        } finally {
+            callers.shutdownNow();
+            b.closeGracefully();
+        }
+        assertThat(text(run(nodes.api(0, nodes.alice), id, "2 + 2"))).isEqualTo("4");
+    }
+
+    @Test
+    void anMcpCallAnotherNodeSentIsNeverSentOnAgain() throws Exception {
+        String id = pythonSession(nodes.api(0, nodes.alice));
+        String body = Api.JSON.writeValueAsString(Map.of("jsonrpc", "2.0", "id", 1, "method", "tools/call",
+                "params", Map.of("name", "execute", "arguments", Map.of("code", "x = 'moved'", "session", id),
+                        "_meta", Map.of("io.modelcontextprotocol/protocolVersion", "2026-07-28",
+                                "io.modelcontextprotocol/clientCapabilities", Map.of(),
+                                "io.modelcontextprotocol/clientInfo", Map.of("name", "test", "version", "1")))));
+        HttpRequest req = HttpRequest.newBuilder(URI.create(nodes.node(2).url() + "/mcp"))
+                .header("Authorization", "Bearer " + nodes.alice).header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream").header("MCP-Protocol-Version", "2026-07-28")
+                .header("Mcp-Method", "tools/call").header("Mcp-Name", "execute")
+                .header("Tether-Forwarded-By", "node-b")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).timeout(Duration.ofSeconds(60)).build();
+        HttpResponse<String> r = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.body()).contains("\"isError\":true", "node_unavailable", "forwarded once only");
+        // nothing ran: the session has no x
+        assertThat(run(nodes.api(0, nodes.alice), id, "x").json().toString()).contains("NameError");
+    }
+
+    private static boolean running(String id) {
+        return ((List<?>) nodes.api(0, nodes.alice).get("/v1/sessions/" + id + "/executions").json().get("items"))
+                .stream().anyMatch(e -> "running".equals(((Map<?, ?>) e).get("status")));
     }
 
     /** An active Python session of alice that the store says node {@code node} holds. */

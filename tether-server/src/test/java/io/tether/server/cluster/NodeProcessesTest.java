@@ -2,6 +2,10 @@ package io.tether.server.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.modelcontextprotocol.client.McpClient;
+import io.modelcontextprotocol.client.McpSyncClient;
+import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport;
+import io.modelcontextprotocol.spec.McpSchema;
 import io.tether.server.Api;
 import io.tether.server.auth.TokenStore;
 import io.tether.store.postgres.PostgresSessionStore;
@@ -11,6 +15,10 @@ import io.tether.testing.HostProcesses;
 import io.tether.testing.PostgresServer;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -135,6 +143,54 @@ class NodeProcessesTest {
         return (String) result.get("text/plain");
     }
 
+    /**
+     * Runs code that prints 1, 2, 3 with 300 ms between them in {@code session} through node
+     * {@code via} with {@code Accept: text/event-stream}: the events arrive in order, and the
+     * first well before the end (the forwarding node does not buffer the stream).
+     */
+    private static void assertStreamsThrough(NodeProcess via, String token, String session) throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create(via.url() + "/v1/sessions/" + session + "/executions"))
+                .header("Authorization", "Bearer " + token).header("Accept", "text/event-stream")
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"code\": \"import time\\nfor i in (1, 2, 3):\\n"
+                        + "    print(i, flush=True)\\n    time.sleep(0.3)\"}"))
+                .timeout(Duration.ofSeconds(60)).build();
+        HttpResponse<java.io.InputStream> r = HttpClient.newHttpClient().send(req,
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
+        List<String> events = new ArrayList<>();
+        long firstAt = -1;
+        long endAt = -1;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            String event = null;
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                if (line.startsWith("event: ")) {
+                    event = line.substring(7);
+                } else if (line.startsWith("data: ") && event != null) {
+                    events.add(event + " " + line.substring(6));
+                    if (event.equals("stdout") && firstAt < 0) {
+                        firstAt = System.nanoTime();
+                    }
+                    if (event.equals("end")) {
+                        endAt = System.nanoTime();
+                    }
+                }
+            }
+        }
+        StringBuilder printed = new StringBuilder();
+        for (String e : events.stream().filter(e -> e.startsWith("stdout ")).toList()) {
+            printed.append(Api.JSON.readTree(e.substring(7)).get("text").asText());
+        }
+        assertThat(printed.toString()).as(events.toString()).isEqualTo("1\n2\n3\n");
+        assertThat(events.get(events.size() - 1)).as(events.toString()).startsWith("end ");
+        assertThat(firstAt).as(events.toString()).isPositive();
+        // the code prints its first line about 600 ms before it ends; a buffered stream would
+        // deliver it with the end
+        assertThat(TimeUnit.NANOSECONDS.toMillis(endAt - firstAt)).as("ms from the first output to the end")
+                .isGreaterThan(400);
+    }
+
     @SuppressWarnings("unchecked")
     private static Set<String> listed(Api api) {
         Api.Reply r = api.get("/v1/sessions?limit=100");
@@ -166,6 +222,22 @@ class NodeProcessesTest {
         assertThat(a.api(alice).get("/v1/sessions/" + onA).json()).containsEntry("node", "node-a");
         assertThat(run(a.api(alice), onA, "x = 1").status()).isEqualTo(200);
         assertThat(text(run(b.api(alice), onA, "x + 1"))).isEqualTo("2");
+        // An event stream through a forwarding node: in order, each event as it is written.
+        assertStreamsThrough(b, alice, onA);
+        // An MCP tool call through a node that does not hold the session runs on the one that does.
+        McpSyncClient mcpOnC = McpClient.sync(HttpClientStreamableHttpTransport.builder(c.url()).endpoint("/mcp")
+                .httpRequestCustomizer((req, method, uri, body, context) -> req.header("Authorization",
+                        "Bearer " + alice)).build()).requestTimeout(Duration.ofSeconds(60)).build();
+        try {
+            mcpOnC.initialize();
+            McpSchema.CallToolResult r = mcpOnC.callTool(new McpSchema.CallToolRequest("execute",
+                    Map.of("code", "x = x + 1; x", "session", onA)));
+            assertThat(r.isError()).as(r.toString()).isFalse();
+            assertThat(((Map<?, ?>) r.structuredContent()).get("result")).as(r.toString()).isEqualTo("2");
+        } finally {
+            mcpOnC.closeGracefully();
+        }
+        assertThat(text(run(a.api(alice), onA, "x"))).isEqualTo("2");
         String onB = createPython(b.api(alice));
         assertThat(text(run(c.api(alice), onB, "y = 5; y"))).isEqualTo("5");
         String plainOnC = (String) c.api(alice).post("/v1/sessions", Map.of()).json().get("id");
