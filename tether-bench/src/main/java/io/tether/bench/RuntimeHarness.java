@@ -419,13 +419,17 @@ public final class RuntimeHarness {
                 sample.put(mode.name(), SessionFootprint.of(runtimes.get(mode.name()).started()));
             }
             memoryRow("idle preloaded session after the import, PSS of `Worker.pid()` and its descendants", sample,
-                    "≤ 5 MB", f -> f.median(f.pss) <= 5 * MB, f -> mbText(f.median(f.pss)), "20 sessions per mode");
+                    "≤ 5 MB", f -> f.median(f.pss) <= 5 * MB, f -> mbText(f.median(f.pss)),
+                    "20 sessions per mode: each also carries 1/22 of the fork server's pages");
+            memoryRow("… Private_Clean + Private_Dirty (what each more session adds)", sample, "", f -> null,
+                    f -> mbText(f.median(f.priv)), "");
             for (Mode mode : modes) {
                 String n = mode.name();
                 json.put("datastack_plain_" + n, plain.get(n).json());
                 json.put("datastack_preloaded_" + n, fast.get(n).json());
                 SessionFootprint f = sample.get(n);
                 json.put("datastack_session_pss_median_mb_" + n, fmt(mb(f.median(f.pss))));
+                json.put("datastack_session_private_median_mb_" + n, fmt(mb(f.median(f.priv))));
             }
         } finally {
             managers.forEach(SessionManager::close);
