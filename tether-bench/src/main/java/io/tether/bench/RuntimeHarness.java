@@ -50,6 +50,9 @@ public final class RuntimeHarness {
     private static final Duration REFILL_WAIT = Duration.ofSeconds(10);
     /** Creates per block before the other mode takes its turn. */
     private static final int CREATE_BLOCK = 10;
+    private static final List<String> SECTIONS = List.of("execute", "create", "memory", "datastack", "jshell");
+    private static final List<String> DATA_STACK = List.of("numpy", "pandas", "matplotlib.pyplot");
+    private static final String DATA_STACK_IMPORT = "import pandas, matplotlib.pyplot";
 
     private final int executions;
     private final int executeWarmup;
@@ -58,6 +61,7 @@ public final class RuntimeHarness {
     private final int capacitySessions;
     private final Duration settle;
     private final List<Mode> modes;
+    private final List<String> sections;
     private final Map<String, String> json = new LinkedHashMap<>();
     private final List<String> rows = new ArrayList<>();
     private final List<String> noise = new ArrayList<>();
@@ -66,7 +70,11 @@ public final class RuntimeHarness {
     /** A way to run Python workers: the sandbox off, or on (every layer) with its own work root. */
     private record Mode(String name, Sandbox sandbox, Path workRoot) {
         PythonRuntime runtime(boolean forkServer) {
-            PythonRuntime.Builder b = PythonRuntime.builder().forkServer(forkServer).sandbox(sandbox);
+            return runtime(forkServer, List.of());
+        }
+
+        PythonRuntime runtime(boolean forkServer, List<String> preload) {
+            PythonRuntime.Builder b = PythonRuntime.builder().forkServer(forkServer).sandbox(sandbox).preload(preload);
             if (workRoot != null) {
                 b.workRoot(workRoot);
             }
@@ -75,7 +83,8 @@ public final class RuntimeHarness {
     }
 
     private RuntimeHarness(int executions, int creates, int memorySessions, int capacitySessions, Duration settle,
-                           List<Mode> modes) {
+                           List<Mode> modes, List<String> sections) {
+        this.sections = sections;
         this.executions = executions;
         this.executeWarmup = Math.max(1, executions / 10);
         this.creates = creates;
@@ -95,6 +104,8 @@ public final class RuntimeHarness {
               --creates N     timed creates per kind, at least %d (200)
               --sandbox M     off, on or both (both)
               --settle MS     pause between creates, for the pool to refill (50)
+              --only LIST     the sections to run, comma-separated, of execute, create,
+                              memory, jshell, datastack (all)
               --out FILE      the figures as JSON (target/runtime-bench.json)
             """.formatted(CREATE_BLOCK);
 
@@ -109,6 +120,7 @@ public final class RuntimeHarness {
         int creates = 200;
         long settleMs = 50;
         String sandbox = "both";
+        List<String> sections = SECTIONS;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--out" -> out = Path.of(value(args, ++i));
@@ -117,6 +129,14 @@ public final class RuntimeHarness {
                 case "--creates" -> creates = Usage.wholeNumber("--creates", value(args, ++i), CREATE_BLOCK);
                 case "--settle" -> settleMs = Usage.wholeNumber("--settle", value(args, ++i), 0);
                 case "--sandbox" -> sandbox = value(args, ++i);
+                case "--only" -> {
+                    sections = List.of(value(args, ++i).split(","));
+                    for (String section : sections) {
+                        if (!SECTIONS.contains(section)) {
+                            throw new Usage.BadArgument("--only takes sections of " + SECTIONS + ", not " + section);
+                        }
+                    }
+                }
                 default -> throw new Usage.BadArgument("unknown option " + args[i]);
             }
         }
@@ -127,7 +147,7 @@ public final class RuntimeHarness {
             default -> throw new Usage.BadArgument("--sandbox must be off, on or both, was " + sandbox);
         };
         RuntimeHarness h = new RuntimeHarness(executions, creates - creates % CREATE_BLOCK, 20, sessions,
-                Duration.ofMillis(settleMs), modes);
+                Duration.ofMillis(settleMs), modes, sections);
         try {
             h.run(out);
         } finally {
@@ -182,6 +202,7 @@ public final class RuntimeHarness {
         timed("execute", this::executeRoundTrip);
         timed("create", this::createLatency);
         timed("memory", this::memoryAndCapacity);
+        timed("datastack", this::dataStack);
         timed("jshell", this::jshellRoundTrip);
         noise.add("whole run: " + HostLoad.now().since(all));
         List<ProcessHandle> left = leftBehind();
@@ -218,6 +239,9 @@ public final class RuntimeHarness {
     }
 
     private void timed(String name, Section section) throws Exception {
+        if (!sections.contains(name)) {
+            return;
+        }
         HostLoad start = HostLoad.now();
         section.run();
         HostLoad end = HostLoad.now();
@@ -361,6 +385,57 @@ public final class RuntimeHarness {
         return result;
     }
 
+    // 4. The data stack: session start to `import pandas, matplotlib.pyplot` done, the fork
+    // server plain and with python_preload, and what a preloaded session holds after it.
+    private void dataStack() throws Exception {
+        int preloaded = Math.max(CREATE_BLOCK, creates / 2 - creates / 2 % CREATE_BLOCK);
+        section("data stack, python: create + `%s`, %d per mode preloaded, %d not, sandbox %s",
+                DATA_STACK_IMPORT, preloaded, CREATE_BLOCK, names());
+        Map<String, Samples> plain = createTimes("datastack-plain", true, List.of(), DATA_STACK_IMPORT,
+                CREATE_BLOCK, settle);
+        Map<String, Samples> fast = createTimes("datastack-preloaded", true, DATA_STACK, DATA_STACK_IMPORT,
+                preloaded, settle);
+        Map<String, Samples> createOnly = createTimes("datastack-create", true, DATA_STACK, null, preloaded, settle);
+        row("create + `" + DATA_STACK_IMPORT + "` done, fork server without preload", plain, "", s -> null,
+                "each session imports them itself");
+        row("… with `python_preload = " + String.join(", ", DATA_STACK) + "`", fast, "", s -> null,
+                settle.toMillis() + " ms pause before each");
+        row("… the create alone, preloaded", createOnly, "", s -> null, "");
+        Map<String, RecordingRuntime> runtimes = new LinkedHashMap<>();
+        List<SessionManager> managers = new ArrayList<>();
+        try {
+            for (Mode mode : modes) {
+                RecordingRuntime python = new RecordingRuntime(mode.runtime(true, DATA_STACK));
+                runtimes.put(mode.name(), python);
+                SessionManager m = manager(python);
+                managers.add(m);
+                for (int i = 0; i < 20; i++) {
+                    ok(m.execute(m.create(pythonSpec()).id(), DATA_STACK_IMPORT + "\nx = 0", null, null));
+                }
+            }
+            Thread.sleep(1_000); // spares forked
+            Map<String, SessionFootprint> sample = new LinkedHashMap<>();
+            for (Mode mode : modes) {
+                sample.put(mode.name(), SessionFootprint.of(runtimes.get(mode.name()).started()));
+            }
+            memoryRow("idle preloaded session after the import, PSS of `Worker.pid()` and its descendants", sample,
+                    "≤ 5 MB", f -> f.median(f.pss) <= 5 * MB, f -> mbText(f.median(f.pss)),
+                    "20 sessions per mode: each also carries 1/22 of the fork server's pages");
+            memoryRow("… Private_Clean + Private_Dirty (what each more session adds)", sample, "", f -> null,
+                    f -> mbText(f.median(f.priv)), "");
+            for (Mode mode : modes) {
+                String n = mode.name();
+                json.put("datastack_plain_" + n, plain.get(n).json());
+                json.put("datastack_preloaded_" + n, fast.get(n).json());
+                SessionFootprint f = sample.get(n);
+                json.put("datastack_session_pss_median_mb_" + n, fmt(mb(f.median(f.pss))));
+                json.put("datastack_session_private_median_mb_" + n, fmt(mb(f.median(f.priv))));
+            }
+        } finally {
+            managers.forEach(SessionManager::close);
+        }
+    }
+
     // 2. Session create: pool hit (health check on, the default; and off), fork-server miss, cold spawn.
     private void createLatency() throws Exception {
         section("session create, python: %d per mode after 5 warm-up, blocks of %d alternating, sandbox %s",
@@ -443,11 +518,17 @@ public final class RuntimeHarness {
 
     private Map<String, Samples> createTimes(String name, boolean forkServer, int count, Duration pause)
             throws Exception {
+        return createTimes(name, forkServer, List.of(), null, count, pause);
+    }
+
+    /** As above; with {@code code}, each timed sample is the create and that first execution. */
+    private Map<String, Samples> createTimes(String name, boolean forkServer, List<String> preload, String code,
+                                             int count, Duration pause) throws Exception {
         Map<String, Lane> lanes = new LinkedHashMap<>();
         List<SessionManager> managers = new ArrayList<>();
         try {
             for (Mode mode : modes) {
-                SessionManager m = manager(mode.runtime(forkServer));
+                SessionManager m = manager(mode.runtime(forkServer, preload));
                 managers.add(m);
                 Lane lane = i -> {
                     if (!pause.isZero()) {
@@ -455,6 +536,9 @@ public final class RuntimeHarness {
                     }
                     long t0 = System.nanoTime();
                     String id = m.create(pythonSpec()).id();
+                    if (code != null) {
+                        ok(m.execute(id, code, null, null));
+                    }
                     long t = System.nanoTime() - t0;
                     m.end(id, EndReason.MANUAL);
                     return t;
