@@ -1558,8 +1558,9 @@ def fork_server(path, preload=(), extra_path=()):
             elif kind == b'T' and pid in reserved:
                 reserved.discard(pid)
                 last_taken = pid
-                next_spare = min(next_spare, now + SPARE_AFTER_TAKEN)
-            elif kind == b'H' and pid == last_taken:
+                if not reserved:  # else the next start takes a reserved one, and its client connects again after
+                    next_spare = min(next_spare, now + SPARE_AFTER_TAKEN)
+            elif kind == b'H' and pid == last_taken and not reserved:
                 next_spare = min(next_spare, now + SPARE_AFTER_HELLO)
 
     def reap():
