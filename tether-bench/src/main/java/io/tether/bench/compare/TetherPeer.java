@@ -10,7 +10,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Tether's server in its own JVM ({@code java -jar tether.jar serve}), with token auth, the
+ * Tether's server in its own JVM ({@code ./tether serve}: the launcher and its JVM options,
+ * as a user starts it; {@code java -jar tether.jar serve} without one), with token auth, the
  * SQLite store and the Python runtime as configured by default, driven over HTTP API v1:
  * {@code POST /v1/sessions} creates a session, {@code POST /v1/sessions/{id}/executions}
  * runs code and answers when it finished.
@@ -44,12 +45,23 @@ final class TetherPeer implements Peer {
                     + "tether-cli -am (./tether compare does)");
         }
         Path data = Files.createDirectories(dir.resolve("data"));
-        List<String> command = new ArrayList<>(List.of(java.toString(), "--enable-native-access=ALL-UNNAMED",
-                "-Xshare:auto", "-jar", jar.toString(), "serve", "--port", "0", "--data-dir", data.toString(),
+        // As a user starts it: through the launcher beside the jar's module (its JVM options
+        // for the server), with this java; the launcher execs the JVM, so the pid is the JVM's.
+        Path launcher = jar.getParent().getParent().getParent().resolve("tether");
+        List<String> command = new ArrayList<>();
+        Map<String, String> env = Map.of();
+        if (Files.isExecutable(launcher)) {
+            command.add(launcher.toString());
+            env = Map.of("JAVA_HOME", java.toAbsolutePath().getParent().getParent().toString());
+        } else {
+            command.addAll(List.of(java.toString(), "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-jar",
+                    jar.toString()));
+        }
+        command.addAll(List.of("serve", "--port", "0", "--data-dir", data.toString(),
                 "--runtimes", "python", "--idle-timeout", "none",
                 "--python-pool-min-idle", Integer.toString(poolMinIdle),
                 "--python-pool-max-workers", Integer.toString(maxWorkers)));
-        ServerProcess server = ServerProcess.start(name, command, Map.of(), dir, dir.resolve("server.log"));
+        ServerProcess server = ServerProcess.start(name, command, env, dir, dir.resolve("server.log"));
         try {
             Path info = data.resolve("server.json");
             long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
