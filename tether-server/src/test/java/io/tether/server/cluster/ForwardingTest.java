@@ -9,8 +9,6 @@ import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTranspor
 import io.modelcontextprotocol.spec.McpSchema;
 import io.tether.server.Api;
 import io.tether.server.auth.TokenStore;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
@@ -111,26 +109,10 @@ class ForwardingTest {
                 HttpResponse.BodyHandlers.ofInputStream());
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
-        List<String> events = new ArrayList<>();
-        long firstAt = -1;
-        long endAt = -1;
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
-            String line;
-            String event = null;
-            while ((line = in.readLine()) != null) {
-                if (line.startsWith("event: ")) {
-                    event = line.substring(7);
-                } else if (line.startsWith("data: ") && event != null) {
-                    events.add(event + " " + line.substring(6));
-                    if (event.equals("stdout") && firstAt < 0) {
-                        firstAt = System.nanoTime();
-                    }
-                    if (event.equals("end")) {
-                        endAt = System.nanoTime();
-                    }
-                }
-            }
-        }
+        TimedEvents timed = TimedEvents.read(r.body());
+        List<String> events = timed.events();
+        long firstAt = timed.firstStdoutAt();
+        long endAt = timed.endAt();
         List<String> stdout = events.stream().filter(e -> e.startsWith("stdout ")).toList();
         assertThat(String.join("", stdout)).as(events.toString()).containsSubsequence("first", "second");
         assertThat(events.get(events.size() - 1)).startsWith("end ");

@@ -159,25 +159,10 @@ class NodeProcessesTest {
                 HttpResponse.BodyHandlers.ofInputStream());
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
-        List<String> events = new ArrayList<>();
-        long firstAt = -1;
-        long endAt = -1;
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
-            String event = null;
-            for (String line = in.readLine(); line != null; line = in.readLine()) {
-                if (line.startsWith("event: ")) {
-                    event = line.substring(7);
-                } else if (line.startsWith("data: ") && event != null) {
-                    events.add(event + " " + line.substring(6));
-                    if (event.equals("stdout") && firstAt < 0) {
-                        firstAt = System.nanoTime();
-                    }
-                    if (event.equals("end")) {
-                        endAt = System.nanoTime();
-                    }
-                }
-            }
-        }
+        TimedEvents timed = TimedEvents.read(r.body());
+        List<String> events = timed.events();
+        long firstAt = timed.firstStdoutAt();
+        long endAt = timed.endAt();
         StringBuilder printed = new StringBuilder();
         for (String e : events.stream().filter(e -> e.startsWith("stdout ")).toList()) {
             printed.append(Api.JSON.readTree(e.substring(7)).get("text").asText());
