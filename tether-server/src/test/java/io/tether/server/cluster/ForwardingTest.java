@@ -105,11 +105,7 @@ class ForwardingTest {
                         "{\"code\": \"import time\\nprint('first', flush=True)\\ntime.sleep(2)\\nprint('second')\"}"))
                 .timeout(Duration.ofSeconds(60)).build();
         long sent = System.nanoTime();
-        HttpResponse<java.io.InputStream> r = HttpClient.newHttpClient().send(req,
-                HttpResponse.BodyHandlers.ofInputStream());
-        assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
-        TimedEvents timed = TimedEvents.read(r.body());
+        TimedEvents timed = TimedEvents.send(req);
         List<String> events = timed.events();
         long firstAt = timed.firstStdoutAt();
         long endAt = timed.endAt();

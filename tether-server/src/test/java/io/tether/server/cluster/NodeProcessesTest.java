@@ -16,9 +16,7 @@ import io.tether.testing.PostgresServer;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -155,11 +153,7 @@ class NodeProcessesTest {
                 .POST(HttpRequest.BodyPublishers.ofString("{\"code\": \"import time\\nfor i in (1, 2, 3):\\n"
                         + "    print(i, flush=True)\\n    time.sleep(0.3)\"}"))
                 .timeout(Duration.ofSeconds(60)).build();
-        HttpResponse<java.io.InputStream> r = HttpClient.newHttpClient().send(req,
-                HttpResponse.BodyHandlers.ofInputStream());
-        assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
-        TimedEvents timed = TimedEvents.read(r.body());
+        TimedEvents timed = TimedEvents.send(req);
         List<String> events = timed.events();
         long firstAt = timed.firstStdoutAt();
         long endAt = timed.endAt();

@@ -1,9 +1,14 @@
 package io.tether.server.cluster;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,6 +19,14 @@ import java.util.List;
  * for none: a stream a forwarding node buffered would deliver both at once.
  */
 record TimedEvents(List<String> events, long firstStdoutAt, long endAt) {
+    /** Sends {@code request} (which asks for an event stream) and reads the 200 answer's stream. */
+    static TimedEvents send(HttpRequest request) throws IOException, InterruptedException {
+        HttpResponse<InputStream> r = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
+        return read(r.body());
+    }
+
     static TimedEvents read(InputStream body) throws IOException {
         List<String> events = new ArrayList<>();
         long firstAt = -1;
