@@ -422,6 +422,31 @@ class HttpApiTest {
         assertThat(alice.get(files).code()).isEqualTo("session_ended");
     }
 
+    /**
+     * A body refused before it has all arrived leaves the connection unusable: the answer must
+     * say so (Connection: close), or a client sends its next request down a connection the
+     * server closes, and a DELETE or POST it cannot retry fails with no answer at all.
+     */
+    @Test
+    void aBodyRefusedBeforeItArrivedClosesTheConnectionAndSaysSo() throws Exception {
+        String id = newSession(alice, Map.of("runtime", "python"));
+        int port = server.port();
+        String head = "PUT /v1/sessions/" + id + "/files/big.bin HTTP/1.1\r\nHost: 127.0.0.1:" + port
+                + "\r\nAuthorization: Bearer " + alice.token + "\r\nContent-Length: 5000\r\n\r\n";
+        try (Socket s = Api.raw(port, head)) { // the 5,000 bytes never come
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(answer).startsWith("HTTP/1.1 413").containsIgnoringCase("\r\nConnection: close\r\n");
+        }
+        String ok = "GET /v1/sessions/" + id + " HTTP/1.1\r\nHost: 127.0.0.1:" + port
+                + "\r\nAuthorization: Bearer " + alice.token + "\r\n\r\n";
+        try (Socket s = Api.raw(port, ok + ok)) { // a read body (none) keeps the connection open
+            String answers = Api.readUntil(s.getInputStream(), "\r\n\r\n");
+            assertThat(answers).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("Connection: close");
+            s.setSoTimeout(10_000);
+            assertThat(Api.readUntil(s.getInputStream(), "HTTP/1.1 200")).contains("HTTP/1.1 200");
+        }
+    }
+
     @Test
     void runtimesStatsAndMetricsDescribeTheServer() {
         alice.post("/v1/execute", Map.of("code", "1"));

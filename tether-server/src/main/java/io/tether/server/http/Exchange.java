@@ -100,7 +100,7 @@ final class Exchange {
     }
 
     void send(int status, String contentType, byte[] body) {
-        response.setStatus(status);
+        status(status);
         if (contentType != null) {
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
         }
@@ -109,8 +109,36 @@ final class Exchange {
     }
 
     void sendEmpty(int status) {
-        response.setStatus(status);
+        status(status);
         write(true, new byte[0]);
+    }
+
+    /**
+     * Sets the status of a whole answer. A request whose body was not read to its end (refused
+     * before or while reading it) is answered with {@code Connection: close}: the server will
+     * close the connection rather than read the rest, and a client told so does not send its
+     * next request down a connection about to close (which fails a request it cannot retry).
+     */
+    private void status(int status) {
+        response.setStatus(status);
+        if (!bodyReadToEnd()) {
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
+        }
+    }
+
+    /** Drops what has arrived of the request's body; true if that reached its end. */
+    private boolean bodyReadToEnd() {
+        while (true) {
+            Content.Chunk chunk = request.read();
+            if (chunk == null || Content.Chunk.isFailure(chunk)) {
+                return false;
+            }
+            boolean last = chunk.isLast();
+            chunk.release();
+            if (last) {
+                return true;
+            }
+        }
     }
 
     void write(boolean last, byte[] bytes) {

@@ -152,6 +152,7 @@ final class McpGate implements Filter {
             body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
         }
         if (body.length > maxBodyBytes) {
+            response.setHeader("Connection", "close"); // the rest is not read: the connection closes
             problem(response, 413, "payload_too_large", "the request body is over " + maxBodyBytes
                     + " bytes (setting max_body_bytes)");
             return;
