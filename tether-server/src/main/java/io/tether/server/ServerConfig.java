@@ -4,6 +4,7 @@ import io.tether.runtime.WorkerOptions.WorkerLimits;
 import io.tether.runtime.sandbox.Sandbox;
 import io.tether.session.WorkerLossPolicy;
 import io.tether.store.postgres.PostgresUrl;
+import io.tether.store.sqlite.SqliteSessionStore;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -21,7 +22,8 @@ import java.util.regex.Pattern;
  * The server's settings, typed and checked: built from {@link Settings} (flags, environment,
  * config file, defaults). See {@code docs/configuration.md}.
  */
-public record ServerConfig(int port, String bind, Path dataDir, String store, PostgresUrl storeUrl, boolean auth,
+public record ServerConfig(int port, String bind, Path dataDir, String store, PostgresUrl storeUrl,
+                           SqliteSessionStore.Synchronous sqliteSync, boolean auth,
                            List<String> allowedHosts, List<String> runtimes, Path python, List<Path> pythonPath,
                            List<String> workerEnv, boolean pythonForkServer, List<String> pythonPreload,
                            int pythonPoolMinIdle, int pythonPoolMaxWorkers, int jshellPoolMinIdle,
@@ -57,6 +59,11 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, Po
             throw new IllegalArgumentException();
         });
         PostgresUrl storeUrl = storeUrl(s, store);
+        SqliteSessionStore.Synchronous sqliteSync = s.parse("sqlite_sync", "full or normal", v -> switch (v) {
+            case "full" -> SqliteSessionStore.Synchronous.FULL;
+            case "normal" -> SqliteSessionStore.Synchronous.NORMAL;
+            default -> throw new IllegalArgumentException();
+        });
         boolean auth = s.parse("auth", "token or none", v -> switch (v) {
             case "token" -> true;
             case "none" -> false;
@@ -119,7 +126,7 @@ public record ServerConfig(int port, String bind, Path dataDir, String store, Po
         return new ServerConfig(
                 s.integer("port", 0, 65_535), bind,
                 s.parse("data_dir", "a directory path", v -> Path.of(v).toAbsolutePath().normalize()),
-                store, storeUrl, auth, s.list("allowed_hosts"), runtimes, python, List.copyOf(pythonPath), workerEnv,
+                store, storeUrl, sqliteSync, auth, s.list("allowed_hosts"), runtimes, python, List.copyOf(pythonPath), workerEnv,
                 s.bool("python_fork_server"), List.copyOf(preload),
                 s.integer("python_pool_min_idle", 0, 1000), s.integer("python_pool_max_workers", 1, 100_000),
                 s.integer("jshell_pool_min_idle", 0, 1000), s.integer("jshell_pool_max_workers", 1, 100_000),

@@ -454,11 +454,12 @@ public final class TetherServer implements AutoCloseable {
     private static SessionStore store(ServerConfig config) {
         return switch (config.store()) {
             case "memory" -> new InMemorySessionStore();
-            case "sqlite" -> SqliteSessionStore.builder().dataDirectory(config.dataDir()).build();
+            case "sqlite" -> SqliteSessionStore.builder().dataDirectory(config.dataDir()).synchronous(config.sqliteSync()).build();
             // Limits counted in the database too: other nodes' sessions count.
             case "postgresql" -> PostgresSessionStore.builder().url(config.storeUrl())
                     .maxSessions(config.maxSessions()).maxSessionsPerOwner(config.maxSessionsPerOwner()).build();
-            default -> SqliteSessionStore.builder().file(Path.of(config.store().substring("sqlite:".length()))).build();
+            default -> SqliteSessionStore.builder().file(Path.of(config.store().substring("sqlite:".length())))
+                    .synchronous(config.sqliteSync()).build();
         };
     }
 

@@ -3,6 +3,7 @@ package io.tether.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.tether.store.sqlite.SqliteSessionStore;
 import io.tether.testing.Eventually;
 import io.tether.testing.OpenDirectories;
 import java.io.BufferedReader;
@@ -262,6 +263,12 @@ class ServerLifecycleTest {
                 .hasMessageContaining("python_preload").hasMessageContaining("'os;rm'");
         assertThat(ServerConfig.from(Settings.resolve(Map.of("python_preload", "numpy, matplotlib.pyplot"), Map.of(), null))
                 .pythonPreload()).containsExactly("numpy", "matplotlib.pyplot");
+        assertThat(ServerConfig.from(Settings.resolve(Map.of(), Map.of(), null)).sqliteSync())
+                .isEqualTo(SqliteSessionStore.Synchronous.FULL);
+        assertThat(ServerConfig.from(Settings.resolve(Map.of("sqlite_sync", "normal"), Map.of(), null)).sqliteSync())
+                .isEqualTo(SqliteSessionStore.Synchronous.NORMAL);
+        assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("sqlite_sync", "off"), Map.of(), null)))
+                .hasMessageContaining("sqlite_sync").hasMessageContaining("full or normal");
     }
 
     @Test
