@@ -19,6 +19,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,27 +60,35 @@ final class DiskQuota {
         return t;
     });
 
+    /** A directory with more entries than this has its measurements spaced out (see {@link Directory#check}). */
+    static final long SPACED_ENTRIES = 256;
+    /** How many times its last measurement's duration must pass before a costly directory is measured again. */
+    static final int SPACING = 20;
+
     private final long bytes;
     private final InstantSource fileClock;
     private final Duration measureTimeout;
+    private final LongSupplier nanos;
 
     /** A quota of {@code bytes} (0 = none). */
     DiskQuota(long bytes) {
-        this(bytes, InstantSource.system(), MEASURE_TIMEOUT);
+        this(bytes, InstantSource.system(), MEASURE_TIMEOUT, System::nanoTime);
     }
 
     /**
      * @param fileClock      the clock file times are compared with: the system clock,
      *                       whatever clock the manager uses for sessions
      * @param measureTimeout how long a measurement may take
+     * @param nanos          the clock measurements are timed and spaced with ({@link System#nanoTime})
      */
-    DiskQuota(long bytes, InstantSource fileClock, Duration measureTimeout) {
+    DiskQuota(long bytes, InstantSource fileClock, Duration measureTimeout, LongSupplier nanos) {
         if (bytes < 0) {
             throw new IllegalArgumentException("disk quota must be ≥ 0, got " + bytes);
         }
         this.bytes = bytes;
         this.fileClock = fileClock;
         this.measureTimeout = measureTimeout;
+        this.nanos = nanos;
     }
 
     long bytes() {
@@ -96,10 +105,22 @@ final class DiskQuota {
      * long as its change time stays what it was then (adding or removing an entry changes it,
      * and code cannot set it back), it is still empty and is not measured again. That makes
      * the check after an execution one {@code stat} for the many sessions that write no files.
+     *
+     * <p>A directory last found with more than {@link #SPACED_ENTRIES} entries (files and
+     * directories; each costs a few microseconds to measure) is measured again only once
+     * {@link #SPACING} times as long as that measurement took has passed since it began;
+     * checks before then trust it. A count, not the time alone, decides which directories are
+     * spaced, so that a small directory is measured after every execution however loaded the
+     * machine. Walking 20,000 files after
+     * every execution made each one cost over 100 ms, and the periodic check of such a
+     * directory kept a core busy; spaced, a directory's checks take at most 1/20 of the time.
+     * What is written meanwhile counts at the next measurement, as between two periodic checks.
      */
     final class Directory {
         private final Path dir;
         private volatile FileTime emptyAt; // its change time when last found empty and settled, else null
+        private volatile long measuredAt;  // nanos when the last measurement began
+        private volatile long spacing;     // nanos after measuredAt before the next; 0 for cheap directories
 
         private Directory(Path dir) {
             this.dir = dir;
@@ -115,6 +136,10 @@ final class DiskQuota {
             if (bytes == 0) {
                 return null;
             }
+            long begun = nanos.getAsLong();
+            if (spacing > 0 && begun - measuredAt < spacing) {
+                return null; // the last measurement was within the quota: past it, the worker is dead
+            }
             FileTime changed = changeTime();
             if (changed != null && changed.equals(emptyAt)) {
                 return null;
@@ -123,6 +148,9 @@ final class DiskQuota {
             DirectoryUsage usage;
             try {
                 usage = measure();
+                long took = nanos.getAsLong() - begun;
+                measuredAt = begun;
+                spacing = usage.files() + usage.directories() > SPACED_ENTRIES ? took * SPACING : 0;
             } catch (IOException e) {
                 if (Files.notExists(dir, LinkOption.NOFOLLOW_LINKS)) {
                     return null; // its worker was closed and took the directory with it

@@ -185,7 +185,7 @@ class DiskQuotaTest {
     void aDirectoryRememberedEmptyIsMeasuredAgainOnceSomethingAppears(@TempDir Path dir) throws IOException {
         // file times an hour old by this clock: the empty directory counts as settled at once
         DiskQuota.Directory disk = new DiskQuota(QUOTA, InstantSource.offset(Clock.systemUTC(),
-                Duration.ofHours(1)), DiskQuota.MEASURE_TIMEOUT).directory(dir);
+                Duration.ofHours(1)), DiskQuota.MEASURE_TIMEOUT, System::nanoTime).directory(dir);
         assertThat(disk.check()).isNull();
         assertThat(disk.check()).as("remembered empty").isNull();
 
@@ -199,12 +199,55 @@ class DiskQuotaTest {
         assertThat(disk.check()).as("a change under a new subdirectory").isNotNull();
     }
 
+    /**
+     * A directory of many entries is measured again only after 20 times its last measurement's
+     * duration: checks between trust that measurement, so a session with thousands of files
+     * does not pay a walk of all of them after every execution.
+     */
+    @Test
+    void aDirectoryOfManyEntriesIsMeasuredAgainOnlyAfterTwentyTimesItsLastMeasurement(@TempDir Path dir)
+            throws IOException {
+        for (int i = 0; i <= DiskQuota.SPACED_ENTRIES; i++) {
+            Files.createFile(dir.resolve("f" + i));
+        }
+        // the clock each check reads when it begins and, when it measures, when that ends
+        java.util.ArrayDeque<Long> clock = new java.util.ArrayDeque<>(List.of(
+                0L, 5_000_000L,          // measured: took 5 ms, so the next not before 100 ms
+                99_000_000L,             // trusted
+                100_000_000L, 100_100_000L)); // measured again
+        DiskQuota.Directory disk = new DiskQuota(QUOTA, InstantSource.system(), DiskQuota.MEASURE_TIMEOUT,
+                clock::pop).directory(dir);
+        assertThat(disk.check()).isNull();
+
+        Files.write(dir.resolve("big.bin"), new byte[2 << 20]);
+
+        assertThat(disk.check()).as("within 20 x 5 ms of the last measurement").isNull();
+        assertThat(disk.check()).as("measured again").isNotNull()
+                .extracting(WorkerDeath::reason).isEqualTo(EndReason.DISK_QUOTA_EXCEEDED);
+        assertThat(clock).isEmpty();
+    }
+
+    @Test
+    void aSmallDirectoryIsMeasuredAtEveryCheckHoweverLongThatTook(@TempDir Path dir) throws IOException {
+        Files.createFile(dir.resolve("small"));
+        java.util.ArrayDeque<Long> clock = new java.util.ArrayDeque<>(List.of(0L, 50_000_000L, 50_000_001L,
+                50_000_002L));
+        DiskQuota.Directory disk = new DiskQuota(QUOTA, InstantSource.system(), DiskQuota.MEASURE_TIMEOUT,
+                clock::pop).directory(dir);
+        assertThat(disk.check()).isNull(); // "took" 50 ms, but 2 entries
+
+        Files.write(dir.resolve("big.bin"), new byte[2 << 20]);
+
+        assertThat(disk.check()).isNotNull();
+    }
+
     @Test
     void aDirectoryThatCannotBeMeasuredInTimeCountsAsOverTheQuota(@TempDir Path dir) throws IOException {
         for (int i = 0; i < 5_000; i++) {
             Files.createFile(dir.resolve("f" + i)); // ~10 ms to measure here, against a limit of 1 ms
         }
-        DiskQuota.Directory disk = new DiskQuota(QUOTA, InstantSource.system(), Duration.ofMillis(1)).directory(dir);
+        DiskQuota.Directory disk = new DiskQuota(QUOTA, InstantSource.system(), Duration.ofMillis(1), System::nanoTime)
+                .directory(dir);
 
         WorkerDeath death = disk.check();
 
