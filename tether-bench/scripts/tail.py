@@ -262,8 +262,10 @@ def main():
             run_jdk(a.n, min(a.warmup, 3000), samples['jdk'])
         else:
             for _ in range(2):
+                raw = Raw(host, port)  # the server closes a connection idle for 30 s: the jdk block can take that
                 run_raw(a.n // 2, samples['raw'])
                 run_jdk(a.n // 2, min(a.warmup, 3000), samples['jdk'])
+            raw = Raw(host, port)
         cpu1, me1, wall1 = tree_cpu(p.pid), time.process_time(), time.time()
         detail1 = cpu_table(p.pid) if a.cpu_detail else None
         load1 = os.getloadavg()
