@@ -437,9 +437,11 @@ class HttpApiTest {
             String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(answer).startsWith("HTTP/1.1 413").containsIgnoringCase("\r\nConnection: close\r\n");
         }
-        String ok = "GET /v1/sessions/" + id + " HTTP/1.1\r\nHost: 127.0.0.1:" + port
-                + "\r\nAuthorization: Bearer " + alice.token + "\r\n\r\n";
-        try (Socket s = Api.raw(port, ok + ok)) { // a read body (none) keeps the connection open
+        String body = "{\"code\": \"1 + 1\"}";
+        String ok = "POST /v1/sessions/" + id + "/executions HTTP/1.1\r\nHost: 127.0.0.1:" + port
+                + "\r\nAuthorization: Bearer " + alice.token + "\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + body.length() + "\r\n\r\n" + body;
+        try (Socket s = Api.raw(port, ok + ok)) { // a body read to its end keeps the connection open
             String answers = Api.readUntil(s.getInputStream(), "\r\n\r\n");
             assertThat(answers).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("Connection: close");
             s.setSoTimeout(10_000);
