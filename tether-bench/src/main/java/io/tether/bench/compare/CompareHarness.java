@@ -152,9 +152,13 @@ public final class CompareHarness {
             long t0 = System.nanoTime();
             timed(run, order, parts); // returns with every server stopped and reaped: their CPU is in ours
             long[] cpu1 = Machine.cpuTicks();
-            double others = ((cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])) / 100.0 / ((System.nanoTime() - t0) / 1e9);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            // NaN without timed workloads (--workloads coldstart alone): a few ticks over no time say nothing
+            double others = seconds < 1 ? Double.NaN
+                    : ((cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])) / 100.0 / seconds;
             double loadAfter = Machine.loadAverage();
-            System.out.printf("  timed workloads done: load %.2f, other tenants used %.2f CPUs%n", loadAfter, others);
+            System.out.printf(Locale.ROOT, "  timed workloads done: load %.2f, other tenants used %.2f CPUs%n", loadAfter,
+                    others);
             for (String name : order) {
                 if (!name.equals(JUPYTER_STOCK) && options.workloads().contains(Workload.MEMORY)) {
                     alone(run, name, parts.get(name));
@@ -165,7 +169,8 @@ public final class CompareHarness {
             }
             Map<String, PeerFigures> figures = new LinkedHashMap<>();
             parts.forEach((name, p) -> p.figures(name).ifPresent(f -> figures.put(name, f)));
-            runs.add(new Results.Run(run, order, loadBefore, loadAfter, Math.max(0, others), figures));
+            runs.add(new Results.Run(run, order, loadBefore, loadAfter, Double.isNaN(others) ? others
+                    : Math.max(0, others), figures));
         }
         return new Results(runs);
     }
@@ -286,7 +291,19 @@ public final class CompareHarness {
             } finally {
                 stopAll();
             }
+            if (name.equals(TETHER) && !aotCacheFresh()) {
+                System.out.println("  warning: the launcher's ahead-of-time cache was not written (or the JDK is "
+                        + "older than 25): the cold starts below may be without it");
+            }
         }
+    }
+
+    /** Whether the launcher's ahead-of-time cache beside the jar is there and newer than the jar. */
+    private boolean aotCacheFresh() throws IOException {
+        Path jar = options.tetherJar().toAbsolutePath();
+        Path cache = jar.resolveSibling("tether-serve.aot");
+        return Files.isRegularFile(cache) && Files.size(cache) > 0
+                && Files.getLastModifiedTime(cache).compareTo(Files.getLastModifiedTime(jar)) > 0;
     }
 
     /**

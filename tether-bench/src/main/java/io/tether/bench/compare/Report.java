@@ -70,7 +70,9 @@ final class Report {
             n.set("order", JSON.valueToTree(r.order()));
             n.put("load_before", r.loadBefore());
             n.put("load_after", r.loadAfter());
-            n.put("other_cpus", round(r.otherCpus()));
+            if (!Double.isNaN(r.otherCpus())) { // not measured: left out, and read back as NaN
+                n.put("other_cpus", round(r.otherCpus()));
+            }
             ObjectNode peers = n.putObject("peers");
             for (String p : List.of(TETHER, TETHER_EMPTY_POOL, JUPYTER_STOCK, JUPYTER_NODELAY)) {
                 if (r.peer(p) != null) {

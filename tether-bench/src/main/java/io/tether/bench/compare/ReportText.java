@@ -98,7 +98,10 @@ final class ReportText {
                 - **capacity10k** (only with `--workloads capacity10k`; not in a default run): one Tether server \
                 with default settings except the limits that would refuse %,d sessions \
                 (`--python-pool-max-workers` %,d, `--pool-owner-share 1`; `max_sessions` is 100,000 and \
-                `max_sessions_per_owner` none by default) and its open-file limit raised to %,d with `prlimit`. \
+                `max_sessions_per_owner` none by default), and its open-file limit set with `prlimit` to %,d \
+                (a session holds about 3 of the server's file descriptors: its worker's socket, an eventfd and \
+                an epoll instance), or to the harness's hard limit when that is lower (raising a hard limit \
+                needs CAP_SYS_RESOURCE; the table shows the limit the server ran with). \
                 Sessions are created one after another over one raw HTTP connection, each runs `x = 0`; the \
                 harness stops early when the machine's used memory (MemTotal − MemAvailable) reaches %d GiB or a \
                 create fails. Then the PSS of the server and every process below it; then every session is \
