@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -88,7 +89,11 @@ public final class CompareHarness {
             System.exit(2);
             return;
         }
-        Path work = Files.createTempDirectory("tether-compare-");
+        // rwx--x--x, as Tether asks of the directories above a data directory: the sandbox's jail runs
+        // session code as another user, who must be able to pass through them (mode 700 left the
+        // jail out of the sandbox, so the servers ran without it)
+        Path work = Files.createTempDirectory("tether-compare-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
         CompareHarness h = new CompareHarness(options, work);
         Thread hook = new Thread(h::stopAll, "compare-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -134,9 +139,7 @@ public final class CompareHarness {
 
     private Results runAll() throws IOException, InterruptedException {
         List<Results.Run> runs = new ArrayList<>();
-        if (options.workloads().contains(Workload.COLDSTART)) {
-            prime();
-        }
+        prime(options.workloads().contains(Workload.COLDSTART) ? COLD : List.of(TETHER));
         for (int run = 1; run <= options.repeats(); run++) {
             List<String> order = new ArrayList<>(List.of(TETHER, JUPYTER_STOCK, JUPYTER_NODELAY));
             Collections.rotate(order, -(run - 1)); // who goes first in each turn changes from run to run
@@ -275,13 +278,14 @@ public final class CompareHarness {
     private static final List<String> COLD = List.of(TETHER, JUPYTER_STOCK);
 
     /**
-     * An untimed launch of each cold-started server before the first run: Tether's launcher
-     * makes its ahead-of-time cache on the first launch after a build (and writes it at exit),
-     * as a user's first start does; the timed cold starts are the ones after it. It also
-     * leaves both servers' files in the page cache, alike.
+     * An untimed launch of Tether (and of Jupyter when cold starts are measured) before the
+     * first run: Tether's launcher makes its ahead-of-time cache on the first launch after a
+     * build (and writes it at exit), as a user's first start does; the measured servers are
+     * launched after it, and two servers started at once do not both record the cache. It
+     * also leaves both servers' files in the page cache, alike.
      */
-    private void prime() throws IOException, InterruptedException {
-        for (String name : COLD) {
+    private void prime(List<String> names) throws IOException, InterruptedException {
+        for (String name : names) {
             System.out.println("priming: an untimed launch of " + name);
             Peer p = start(name, 0, "prime");
             try {

@@ -69,7 +69,8 @@ record CompareOptions(int repeats, int starts, int executions, int warmupSeconds
                                       coldstart (a fresh server's first answer and first executions),
                                       capacity10k (10,000 idle Tether sessions: opt-in, never in the
                                       default; raises the server's open-file limit with prlimit and
-                                      needs pid_max and memory for them); default: all but capacity10k
+                                      needs pid_max and memory for them); default: all but capacity10k.
+                                      Leaves the docs alone unless --docs follows it
               --quick                 a smoke run: 1 repeat, small counts, 256 MiB budget, cap 40,
                                       100 first executions; leaves the docs alone unless --docs follows it
             """;
@@ -130,7 +131,10 @@ record CompareOptions(int repeats, int starts, int executions, int warmupSeconds
                 case "--python" -> python = Path.of(v);
                 case "--tether-jar" -> jar = Path.of(v);
                 case "--replot" -> replot = Path.of(v);
-                case "--workloads" -> workloads = workloads(v);
+                case "--workloads" -> {
+                    workloads = workloads(v);
+                    docs = null; // a page of some rows only would replace the full run's section
+                }
                 case "--first-executions" -> first = positive(a, v);
                 case "--capacity-sessions" -> capacity = positive(a, v);
                 case "--memory-stop-gb" -> stopGb = positive(a, v);

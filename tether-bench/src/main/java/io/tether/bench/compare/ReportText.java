@@ -97,7 +97,7 @@ final class ReportText {
                 warmed lean round trips of the same run (a server started later in that run and warmed up).
                 - **capacity10k** (only with `--workloads capacity10k`; not in a default run): one Tether server \
                 with default settings except the limits that would refuse %,d sessions \
-                (`--python-pool-max-workers` %,d, `--pool-owner-share 1`; `max_sessions` is 100,000 and \
+                (`--python-pool-max-workers` %,d: the sessions and 16, at most 10,000, the most it accepts; `--pool-owner-share 1`; `max_sessions` is 100,000 and \
                 `max_sessions_per_owner` none by default), and its open-file limit set with `prlimit` to %,d \
                 (a session holds about 3 of the server's file descriptors: its worker's socket, an eventfd and \
                 an epoll instance), or to the harness's hard limit when that is lower (raising a hard limit \
@@ -117,8 +117,11 @@ final class ReportText {
 
     /** The capacity10k server's most Python workers: the sessions and room for the idle pool. */
     static int maxWorkers10k(CompareOptions o) {
-        return o.capacitySessions() + 16;
+        return Math.min(MAX_WORKERS, o.capacitySessions() + 16);
     }
+
+    /** The most {@code python_pool_max_workers} allows: sessions beyond it take the idle pool's workers, then wait. */
+    static final int MAX_WORKERS = 10_000;
 
     /** The capacity10k server's open-file limit: a few per session (each worker's socket) and room. */
     static int nofile10k(CompareOptions o) {

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,7 +62,8 @@ final class TetherPeer implements Peer {
             throw new IllegalStateException("no " + jar + ": build it with mvn -B -q -DskipTests package -pl "
                     + "tether-cli -am (./tether compare does)");
         }
-        Path data = Files.createDirectories(dir.resolve("data"));
+        Path data = Files.createDirectories(dir.resolve("data"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"))); // as Tether asks
         // As a user starts it: through the launcher beside the jar's module (its JVM options
         // for the server), with this java; the launcher execs the JVM, so the pid is the JVM's.
         Path launcher = jar.getParent().getParent().getParent().resolve("tether");

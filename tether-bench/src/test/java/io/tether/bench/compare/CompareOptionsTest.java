@@ -55,6 +55,9 @@ class CompareOptionsTest {
         assertThat(again.repeats()).isEqualTo(5);
         assertThat(again.docs()).isEqualTo(Path.of("docs"));
         assertThat(CompareOptions.parse("--docs", "docs", "--no-docs").docs()).isNull();
+        // as the launcher passes --docs first: some workloads only must not replace the full run's section
+        assertThat(CompareOptions.parse("--docs", "docs", "--workloads", "capacity10k").docs()).isNull();
+        assertThat(CompareOptions.parse("--workloads", "lean", "--docs", "docs").docs()).isEqualTo(Path.of("docs"));
     }
 
     @Test
