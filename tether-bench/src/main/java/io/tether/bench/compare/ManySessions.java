@@ -72,6 +72,7 @@ final class ManySessions {
         }
         Set<Long> before = pids(server);
         double baseline = mb(pss(before));
+        double kernel = kernelMb();
         List<String> ids = new ArrayList<>();
         int answered = 0;
         String stoppedBy = "target";
@@ -111,8 +112,10 @@ final class ManySessions {
         int threads = threads(peak);
         int fds = fds(server.pid());
         double total = mb(pss(peak));
-        System.out.printf(Locale.ROOT, "    %,d created, %,d answered (%s) in %.0f s; %,d processes, %.0f MB PSS%n",
-                ids.size(), answered, stoppedBy, seconds, peak.size(), total);
+        double kernelPeak = kernelMb();
+        System.out.printf(Locale.ROOT, "    %,d created, %,d answered (%s) in %.0f s; %,d processes, %.0f MB PSS; "
+                + "kernel memory %.0f → %.0f MB%n", ids.size(), answered, stoppedBy, seconds, peak.size(), total, kernel,
+                kernelPeak);
         peak.forEach(server::adopt); // whatever outlives the server is killed at its stop, and reported
         long e0 = System.nanoTime();
         try (LeanHttp c = peer.lean()) {
@@ -126,7 +129,7 @@ final class ManySessions {
         int created = ids.size();
         return new Capacity10k(target, created, answered, stoppedBy, total, baseline,
                 created == 0 ? 0 : (total - baseline) / created, seconds, peak.size(), threads, fds, nofile, pidMax,
-                left, endSeconds);
+                left, endSeconds, kernel, kernelPeak);
     }
 
     /** The server and every process below it now. */
@@ -220,6 +223,17 @@ final class ManySessions {
         return (total - available) * 1024.0 / GIB;
     }
 
+    /** Slab + PageTables + KernelStack of /proc/meminfo, MB: kernel memory no process's PSS shows. */
+    static double kernelMb() throws IOException {
+        long kib = 0;
+        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            if (line.startsWith("Slab:") || line.startsWith("PageTables:") || line.startsWith("KernelStack:")) {
+                kib += kib(line);
+            }
+        }
+        return kib / 1024.0;
+    }
+
     private static long kib(String line) {
         return Long.parseLong(line.replaceAll("[^0-9]", ""));
     }
@@ -253,15 +267,16 @@ final class ManySessions {
         b.append(String.format(Locale.ROOT, "%n**capacity10k**: %,d idle Python sessions on one Tether server "
                 + "(Jupyter: not run)%n%n", o.capacitySessions()));
         b.append("| run | created | answered `x = 0` | stopped by | PSS, server and every process below it "
-                + "| per session | before the sessions | took | processes / threads | server's fds (limit) "
-                + "| pid_max | left after ending all |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + "| per session | before the sessions | kernel memory per session | took | processes / threads "
+                + "| server's fds (limit) | pid_max | left after ending all |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Run r : measured) {
             Capacity10k c = r.peer(Results.TETHER).capacity10k();
-            b.append(String.format(Locale.ROOT, "| %d | %,d | %,d | %s | %,.0f MB | %.2f MB | %,.0f MB | %.0f s "
-                            + "| %,d / %,d | %,d (%,d) | %,d | %d (%.1f s) |%n", r.run(), c.created(), c.answered(),
-                    c.stoppedBy().replace("|", "/"), c.totalPssMb(), c.perSessionPssMb(), c.baselinePssMb(),
-                    c.seconds(), c.processes(), c.threads(), c.serverFds(), c.nofile(), c.pidMax(), c.left(),
-                    c.endSeconds()));
+            b.append(String.format(Locale.ROOT, "| %d | %,d | %,d | %s | %,.0f MB | %.2f MB | %,.0f MB | %.2f MB "
+                            + "| %.0f s | %,d / %,d | %,d (%,d) | %,d | %d (%.1f s) |%n", r.run(), c.created(),
+                    c.answered(), c.stoppedBy().replace("|", "/"), c.totalPssMb(), c.perSessionPssMb(),
+                    c.baselinePssMb(), c.kernelPerSessionMb(), c.seconds(), c.processes(), c.threads(), c.serverFds(),
+                    c.nofile(), c.pidMax(), c.left(), c.endSeconds()));
         }
     }
 }

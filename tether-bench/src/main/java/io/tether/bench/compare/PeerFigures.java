@@ -62,10 +62,19 @@ record PeerFigures(String peer, Latency start, Latency open, Latency execute, La
      * @param pidMax        the kernel's {@code pid_max}
      * @param left          session processes still alive after every session was ended
      * @param endSeconds    how long ending them and seeing their processes gone took
+     * @param kernelMb      the kernel's memory that no PSS shows (Slab, PageTables and KernelStack of
+     *                      /proc/meminfo: a session's namespaces, cgroup, page tables), with no sessions
+     * @param kernelPeakMb  the same with {@code created} sessions (other tenants count in both)
      */
     record Capacity10k(int target, int created, int answered, String stoppedBy, double totalPssMb,
                        double baselinePssMb, double perSessionPssMb, double seconds, int processes, int threads,
-                       int serverFds, long nofile, long pidMax, int left, double endSeconds) {
+                       int serverFds, long nofile, long pidMax, int left, double endSeconds, double kernelMb,
+                       double kernelPeakMb) {
+
+        /** The kernel's memory per session, MB: its growth over the sessions. */
+        double kernelPerSessionMb() {
+            return created == 0 ? 0 : (kernelPeakMb - kernelMb) / created;
+        }
     }
 
     /**

@@ -104,7 +104,10 @@ final class ReportText {
                 needs CAP_SYS_RESOURCE; the table shows the limit the server ran with). \
                 Sessions are created one after another over one raw HTTP connection, each runs `x = 0`; the \
                 harness stops early when the machine's used memory (MemTotal − MemAvailable) reaches %d GiB or a \
-                create fails. Then the PSS of the server and every process below it; then every session is \
+                create fails. Then the PSS of the server and every process below it, and the growth of the \
+                kernel's own memory (Slab, PageTables, KernelStack in `/proc/meminfo`: each session's \
+                namespaces, cgroup and page tables, which no PSS shows; other tenants' use counts in it too) \
+                per session; then every session is \
                 ended, and the harness waits for each session's processes to be gone. Jupyter does not run it.
                 """, o.executions(), leanWarmSeconds(o), Math.max(10, o.executions() / 10), o.firstExecutions(),
                 o.capacitySessions(), maxWorkers10k(o), nofile10k(o), o.memoryStopGb());

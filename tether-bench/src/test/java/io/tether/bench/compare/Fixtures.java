@@ -38,7 +38,7 @@ final class Fixtures {
     /** 9,990 of 10,000 sessions answered: one create failed after them. */
     static Capacity10k capacity10k() {
         return new Capacity10k(10_000, 9_991, 9_990, "execute in session 9991 failed: HTTP 500", 15_900, 200,
-                1.57, 95, 20_003, 30_010, 30_050, 65_536, 65_536, 0, 12.5);
+                1.57, 95, 20_003, 30_010, 30_050, 65_536, 65_536, 0, 12.5, 900, 9_891);
     }
 
     static Latency latency(double medianMs) {

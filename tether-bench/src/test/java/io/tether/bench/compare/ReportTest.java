@@ -81,8 +81,9 @@ class ReportTest {
         assertThat(md).contains("| 10,000 idle Python sessions created, each answering an execution | 9,990 | – "
                 + "| **not met** |");
         assertThat(md).contains("**capacity10k**: 10,000 idle Python sessions on one Tether server (Jupyter: not run)");
+        // kernel memory 900 → 9,891 MB over 9,991 sessions: 0.90 MB each
         assertThat(md).contains("| 1 | 9,991 | 9,990 | execute in session 9991 failed: HTTP 500 | 15,900 MB | 1.57 MB "
-                + "| 200 MB | 95 s | 20,003 / 30,010 | 30,050 (65,536) | 65,536 | 0 (12.5 s) |");
+                + "| 200 MB | 0.90 MB | 95 s | 20,003 / 30,010 | 30,050 (65,536) | 65,536 | 0 (12.5 s) |");
         assertThat(md).contains("| execute (lean) | cold start |");
         assertThat(md).contains("raw HTTP/1.1").contains("tether-client").contains("--pool-owner-share 1");
     }
