@@ -55,7 +55,7 @@ final class ReportText {
                 CPU per execution hardly depends on what else runs on the machine, unlike the rates.
                 - **Memory**: the PSS (`/proc/PID/smaps_rollup`) of the warmed-up server with no sessions, and \
                 of its helper processes; then idle sessions opened one after another, each ran `x = 0` and \
-                `os.getpid()`; after %d of them and a 1 s pause, the PSS of each session's process (Tether's \
+                printed its pid and working directory (a Tether worker in its own PID namespace is found by the latter); after %d of them and a 1 s pause, the PSS of each session's process (Tether's \
                 worker, Jupyter's kernel). PSS divides shared pages among the processes \
                 that map them, so the processes' PSS add up to what they use together.
                 - **Capacity**: the same growth continued until the PSS of the server and every process below it \

@@ -45,7 +45,8 @@ final class Workloads {
     static final String INCREMENT = "x = x + 1";
     static final String PRINT = "print('hello, world')";
     private static final String PRINTED = "hello, world\n";
-    private static final String PID = "import os; os.getpid()";
+    /** Prints the session process's pid and working directory (see {@link #sessionPid}). */
+    private static final String WHO = "import os; print(os.getpid(), os.getcwd())";
     private static final int BLOCKS = 10;
     private static final long SECOND = 1_000_000_000L;
     private static final double MB = 1024.0 * 1024.0;
@@ -323,7 +324,7 @@ final class Workloads {
     record Grown(Memory memory, Capacity capacity) {
     }
 
-    // (5) and (6): idle sessions opened one after another (each ran x = 0 and told its pid).
+    // (5) and (6): idle sessions opened one after another (each ran x = 0 and told its pid and directory).
     // The first memorySessions give the memory per session; then on to the budget or the cap.
     Grown grow(Peer peer) throws IOException, InterruptedException {
         progress(peer, "memory with %d idle sessions, then up to %d MiB or %d sessions", options.memorySessions(),
@@ -345,7 +346,7 @@ final class Workloads {
             for (int i = 0; i < step && pids.size() < options.cap(); i++) {
                 PeerSession s = peer.open();
                 s.execute("x = 0");
-                long pid = Long.parseLong(s.execute(PID).result());
+                long pid = sessionPid(server, s.execute(WHO).stdout());
                 server.adopt(pid);
                 pids.add(pid);
                 if (pids.size() == options.memorySessions()) {
@@ -370,6 +371,34 @@ final class Workloads {
         }
         return new Grown(memory, new Capacity(budget, options.cap(), fits, fitsTotal, baseline, marginal, stoppedBy,
                 seconds));
+    }
+
+    /**
+     * The pid, as this machine sees it, of the process that printed {@code "<pid> <cwd>"}: that
+     * pid when it is below the server (Jupyter's kernels; Tether without session namespaces);
+     * else the process below the server whose working directory is {@code cwd} (a Tether worker
+     * in its own PID namespace sees itself as pid 2; its working directory is its own).
+     */
+    static long sessionPid(ServerProcess server, String printed) {
+        String line = printed.strip();
+        int space = line.indexOf(' ');
+        long pid = Long.parseLong(line.substring(0, space));
+        String cwd = line.substring(space + 1);
+        List<ProcessHandle> below = server.descendants();
+        if (below.stream().anyMatch(p -> p.pid() == pid)) {
+            return pid;
+        }
+        for (ProcessHandle p : below) {
+            try {
+                if (java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc", Long.toString(p.pid()), "cwd"))
+                        .toString().equals(cwd)) {
+                    return p.pid();
+                }
+            } catch (IOException | UnsupportedOperationException gone) {
+                // ended, or not ours to read
+            }
+        }
+        throw new IllegalStateException("no process below the server is the session's (it said " + line + ")");
     }
 
     /**
