@@ -59,6 +59,8 @@ final class Chart {
                         p -> p.start() != null, Factor.START),
                 new Panel("Execute x = x + 1", "ms, median", p -> p.execute().medianMs(), p -> p.execute() != null,
                         Factor.EXECUTE),
+                new Panel("Execute x = x + 1, lean clients", "ms, median", p -> p.executeLean().medianMs(),
+                        p -> p.executeLean() != null, Factor.EXECUTE_LEAN),
                 new Panel("Execute print(…)", "ms, median", p -> p.print().medianMs(), p -> p.print() != null,
                         Factor.PRINT),
                 new Panel("Throughput, " + options.sessions() + " sessions", "executions/s",
@@ -66,7 +68,9 @@ final class Chart {
                 new Panel("Idle session", "MB PSS per process", p -> p.memory().sessionPssMb(),
                         p -> p.memory() != null, Factor.MEMORY),
                 new Panel(String.format(Locale.ROOT, "Sessions in %,d MiB", options.budgetMb()), "idle sessions",
-                        p -> p.capacity().sessions(), p -> p.capacity() != null, Factor.CAPACITY));
+                        p -> p.capacity().sessions(), p -> p.capacity() != null, Factor.CAPACITY),
+                new Panel("Cold start → first answer", "ms", p -> p.coldStart().firstAnswerMs(),
+                        p -> p.coldStart() != null, Factor.COLD_START));
         int rows = (panels.size() + COLUMNS - 1) / COLUMNS;
         BufferedImage image = new BufferedImage(PANEL_WIDTH * COLUMNS, TITLE_HEIGHT + PANEL_HEIGHT * rows,
                 BufferedImage.TYPE_INT_RGB);
@@ -151,7 +155,7 @@ final class Chart {
             case CAPACITY -> "more";
             default -> "faster";
         };
-        String goal = Results.GOALS.stream().filter(g -> g.factor() == f).findFirst().map(Goal::atLeast)
+        String goal = Results.GOALS.stream().filter(g -> g.factor() == f).findFirst().map(Goal::bound)
                 .map(a -> String.format(Locale.ROOT, " (goal %.0f×)", a)).orElse("");
         return ": Tether " + Report.factor(factor.median()) + " " + what + goal;
     }

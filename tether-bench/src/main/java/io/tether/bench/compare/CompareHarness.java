@@ -12,11 +12,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -87,7 +89,11 @@ public final class CompareHarness {
             System.exit(2);
             return;
         }
-        Path work = Files.createTempDirectory("tether-compare-");
+        // rwx--x--x, as Tether asks of the directories above a data directory: the sandbox's jail runs
+        // session code as another user, who must be able to pass through them (mode 700 left the
+        // jail out of the sandbox, so the servers ran without it)
+        Path work = Files.createTempDirectory("tether-compare-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
         CompareHarness h = new CompareHarness(options, work);
         Thread hook = new Thread(h::stopAll, "compare-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -133,6 +139,7 @@ public final class CompareHarness {
 
     private Results runAll() throws IOException, InterruptedException {
         List<Results.Run> runs = new ArrayList<>();
+        prime(options.workloads().contains(Workload.COLDSTART) ? COLD : List.of(TETHER));
         for (int run = 1; run <= options.repeats(); run++) {
             List<String> order = new ArrayList<>(List.of(TETHER, JUPYTER_STOCK, JUPYTER_NODELAY));
             Collections.rotate(order, -(run - 1)); // who goes first in each turn changes from run to run
@@ -141,21 +148,32 @@ public final class CompareHarness {
             Map<String, Parts> parts = new LinkedHashMap<>();
             order.forEach(name -> parts.put(name, new Parts()));
             parts.put(TETHER_EMPTY_POOL, new Parts());
+            if (options.workloads().contains(Workload.COLDSTART)) {
+                cold(run, order, parts);
+            }
             long[] cpu0 = Machine.cpuTicks();
             long t0 = System.nanoTime();
             timed(run, order, parts); // returns with every server stopped and reaped: their CPU is in ours
             long[] cpu1 = Machine.cpuTicks();
-            double others = ((cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])) / 100.0 / ((System.nanoTime() - t0) / 1e9);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            // NaN without timed workloads (--workloads coldstart alone): a few ticks over no time say nothing
+            double others = seconds < 1 ? Double.NaN
+                    : ((cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])) / 100.0 / seconds;
             double loadAfter = Machine.loadAverage();
-            System.out.printf("  timed workloads done: load %.2f, other tenants used %.2f CPUs%n", loadAfter, others);
+            System.out.printf(Locale.ROOT, "  timed workloads done: load %.2f, other tenants used %.2f CPUs%n", loadAfter,
+                    others);
             for (String name : order) {
                 if (!name.equals(JUPYTER_STOCK) && options.workloads().contains(Workload.MEMORY)) {
                     alone(run, name, parts.get(name));
                 }
             }
+            if (options.workloads().contains(Workload.CAPACITY10K)) {
+                manySessions(run, parts.get(TETHER));
+            }
             Map<String, PeerFigures> figures = new LinkedHashMap<>();
             parts.forEach((name, p) -> p.figures(name).ifPresent(f -> figures.put(name, f)));
-            runs.add(new Results.Run(run, order, loadBefore, loadAfter, Math.max(0, others), figures));
+            runs.add(new Results.Run(run, order, loadBefore, loadAfter, Double.isNaN(others) ? others
+                    : Math.max(0, others), figures));
         }
         return new Results(runs);
     }
@@ -167,14 +185,20 @@ public final class CompareHarness {
         Latency print;
         PeerFigures.Throughput throughput;
         Workloads.Grown grown;
+        Latency executeLean;
+        Latency executeClient;
+        PeerFigures.ColdStart coldStart;
+        PeerFigures.Capacity10k capacity10k;
 
         Optional<PeerFigures> figures(String name) {
-            if (start == null && execute == null && print == null && throughput == null && grown == null) {
+            if (start == null && execute == null && print == null && throughput == null && grown == null
+                    && executeLean == null && executeClient == null && coldStart == null && capacity10k == null) {
                 return Optional.empty();
             }
             return Optional.of(new PeerFigures(name, start == null ? null : start.start(),
                     start == null ? null : start.open(), execute, print, throughput,
-                    grown == null ? null : grown.memory(), grown == null ? null : grown.capacity()));
+                    grown == null ? null : grown.memory(), grown == null ? null : grown.capacity(), executeLean,
+                    executeClient, coldStart, capacity10k));
         }
     }
 
@@ -186,7 +210,7 @@ public final class CompareHarness {
         Set<Workload> chosen = options.workloads();
         boolean starts = chosen.contains(Workload.START);
         if (!starts && !chosen.contains(Workload.EXECUTE) && !chosen.contains(Workload.PRINT)
-                && !chosen.contains(Workload.THROUGHPUT)) {
+                && !chosen.contains(Workload.THROUGHPUT) && !chosen.contains(Workload.LEAN)) {
             return;
         }
         List<Peer> peers = new ArrayList<>();
@@ -211,12 +235,117 @@ public final class CompareHarness {
             if (chosen.contains(Workload.EXECUTE)) {
                 workloads.roundTrips(peers, Workloads.INCREMENT).forEach((p, l) -> parts.get(p.name()).execute = l);
             }
+            if (chosen.contains(Workload.LEAN)) {
+                lean(peers, parts);
+            }
             if (chosen.contains(Workload.PRINT)) {
                 workloads.roundTrips(peers, Workloads.PRINT).forEach((p, l) -> parts.get(p.name()).print = l);
             }
             if (chosen.contains(Workload.THROUGHPUT)) {
                 workloads.throughput(peers).forEach((p, t) -> parts.get(p.name()).throughput = t);
             }
+        } finally {
+            stopAll();
+        }
+    }
+
+    /**
+     * The round trips with the lean client of each server, and through Tether's Java client,
+     * all lanes taking turns; the new clients' lanes get untimed round trips first.
+     */
+    private void lean(List<Peer> peers, Map<String, Parts> parts) throws IOException, InterruptedException {
+        long warm = ReportText.leanWarmSeconds(options) * 1_000_000_000L;
+        List<Workloads.Lane> lanes = new ArrayList<>();
+        for (Peer p : peers) {
+            if (p instanceof TetherPeer t) {
+                lanes.add(new Workloads.Lane(p, "lean", p::openLean, warm));
+                lanes.add(new Workloads.Lane(p, "tether-client", t::openClient, warm));
+            } else {
+                lanes.add(new Workloads.Lane(p, "lean", p::openLean, 0));
+            }
+        }
+        workloads.laneRoundTrips(lanes, Workloads.INCREMENT).forEach((lane, l) -> {
+            Parts part = parts.get(lane.peer().name());
+            if (lane.client().equals("lean")) {
+                part.executeLean = l;
+            } else {
+                part.executeClient = l;
+            }
+        });
+    }
+
+    /** The servers whose cold start is measured: Tether and Jupyter as usually started (stock). */
+    private static final List<String> COLD = List.of(TETHER, JUPYTER_STOCK);
+
+    /**
+     * An untimed launch of Tether (and of Jupyter when cold starts are measured) before the
+     * first run: Tether's launcher makes its ahead-of-time cache on the first launch after a
+     * build (and writes it at exit), as a user's first start does; the measured servers are
+     * launched after it, and two servers started at once do not both record the cache. It
+     * also leaves both servers' files in the page cache, alike.
+     */
+    private void prime(List<String> names) throws IOException, InterruptedException {
+        for (String name : names) {
+            System.out.println("priming: an untimed launch of " + name);
+            Peer p = start(name, 0, "prime");
+            try {
+                Peer.PeerSession s = p.openLean();
+                s.execute("x = 0");
+                s.close();
+            } finally {
+                stopAll();
+            }
+            if (name.equals(TETHER) && !aotCacheFresh()) {
+                System.out.println("  warning: the launcher's ahead-of-time cache was not written (or the JDK is "
+                        + "older than 25): the cold starts below may be without it");
+            }
+        }
+    }
+
+    /** Whether the launcher's ahead-of-time cache beside the jar is there and newer than the jar. */
+    private boolean aotCacheFresh() throws IOException {
+        Path jar = options.tetherJar().toAbsolutePath();
+        Path cache = jar.resolveSibling("tether-serve.aot");
+        return Files.isRegularFile(cache) && Files.size(cache) > 0
+                && Files.getLastModifiedTime(cache).compareTo(Files.getLastModifiedTime(jar)) > 0;
+    }
+
+    /**
+     * Each cold-started server launched afresh in this run's order: from its process start
+     * until a session answered its first execution, then its first executions.
+     */
+    private void cold(int run, List<String> order, Map<String, Parts> parts) throws IOException, InterruptedException {
+        for (String name : order) {
+            if (!COLD.contains(name)) {
+                continue;
+            }
+            Peer p = start(name, run, "cold");
+            try {
+                Peer.PeerSession s = p.openLean();
+                s.execute("x = 0");
+                long answered = System.nanoTime();
+                ServerProcess server = p.process();
+                double firstAnswerMs = (answered - server.startedNanos()) / 1e6;
+                Latency first = Workloads.firstExecutions(name, s, options.firstExecutions());
+                s.close();
+                parts.get(name).coldStart = new PeerFigures.ColdStart(server.readyMs(), firstAnswerMs, first);
+                System.out.printf(Locale.ROOT, "  %s: cold start %.0f ms (ready %.0f ms); first %,d executes:"
+                        + " median %.2f ms%n", name, firstAnswerMs, server.readyMs(), options.firstExecutions(),
+                        first.medianMs());
+            } finally {
+                stopAll();
+            }
+        }
+    }
+
+    /** The capacity10k workload on a Tether server of its own, nothing else running. */
+    private void manySessions(int run, Parts parts) throws IOException, InterruptedException {
+        Path dir = Files.createDirectories(work.resolve("run-" + run).resolve("capacity10k").resolve(TETHER));
+        TetherPeer peer = TetherPeer.start(TETHER, java, options.tetherJar(), dir, 2,
+                ReportText.maxWorkers10k(options), ManySessions.prefix(options), ManySessions.settings(options));
+        running.add(peer);
+        try {
+            parts.capacity10k = ManySessions.run(peer, options);
         } finally {
             stopAll();
         }

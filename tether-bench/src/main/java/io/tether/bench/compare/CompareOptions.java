@@ -25,11 +25,16 @@ import java.util.Set;
  * @param python           the interpreter Jupyter runs on (Tether's workers use their own setting)
  * @param tetherJar        the server jar ({@code tether-cli/target/tether.jar})
  * @param replot           a result file to write the outputs from again, without measuring; or {@code null}
- * @param workloads        the workloads to run (all by default)
+ * @param workloads        the workloads to run (all but capacity10k by default)
+ * @param firstExecutions  timed round trips right after a cold start (none untimed before them)
+ * @param capacitySessions idle sessions the capacity10k workload opens on Tether
+ * @param memoryStopGb     the capacity10k workload stops opening sessions when the machine's used memory
+ *                         (MemTotal − MemAvailable) reaches this many GiB
  */
 record CompareOptions(int repeats, int starts, int executions, int warmupSeconds, int sessions,
                       int throughputSeconds, int memorySessions, long budgetMb, int cap, Path out, Path docs,
-                      Path python, Path tetherJar, Path replot, Set<Workload> workloads) {
+                      Path python, Path tetherJar, Path replot, Set<Workload> workloads, int firstExecutions,
+                      int capacitySessions, int memoryStopGb) {
 
     CompareOptions {
         workloads = Set.copyOf(workloads);
@@ -54,10 +59,20 @@ record CompareOptions(int repeats, int starts, int executions, int warmupSeconds
               --tether-jar PATH       the server jar (tether-cli/target/tether.jar)
               --replot FILE           measure nothing: write the table, chart and page again from a
                                       results.json (the counts come from the file)
+              --first-executions N    timed round trips right after a cold start (1000)
+              --capacity-sessions N   idle Tether sessions the capacity10k workload opens (10000)
+              --memory-stop-gb N      capacity10k stops opening sessions when the machine's used
+                                      memory (MemTotal - MemAvailable) reaches N GiB (20)
               --workloads LIST        only these, comma-separated: start, execute, print, throughput,
-                                      memory (memory per session and the capacity run); all by default
-              --quick                 a smoke run: 1 repeat, small counts, 256 MiB budget, cap 40;
-                                      leaves the docs alone unless --docs follows it
+                                      memory (memory per session and the capacity run), lean (execute
+                                      with a raw-socket HTTP client, and through tether-client),
+                                      coldstart (a fresh server's first answer and first executions),
+                                      capacity10k (10,000 idle Tether sessions: opt-in, never in the
+                                      default; raises the server's open-file limit with prlimit and
+                                      needs pid_max and memory for them); default: all but capacity10k.
+                                      Leaves the docs alone unless --docs follows it
+              --quick                 a smoke run: 1 repeat, small counts, 256 MiB budget, cap 40,
+                                      100 first executions; leaves the docs alone unless --docs follows it
             """;
 
     static CompareOptions defaults() {
@@ -67,13 +82,14 @@ record CompareOptions(int repeats, int starts, int executions, int warmupSeconds
     /** @throws IllegalArgumentException for an unknown option or a bad value, with the usage */
     static CompareOptions parse(String... args) {
         int repeats = 3, starts = 10, executions = 500, warmup = 15, sessions = 8, seconds = 5, memory = 10, cap = 2000;
+        int first = 1000, capacity = 10_000, stopGb = 20;
         long budget = 2048;
         Path out = Path.of("target/compare");
         Path docs = null;
         Path python = Path.of("/usr/bin/python3");
         Path jar = Path.of("tether-cli/target/tether.jar");
         Path replot = null;
-        Set<Workload> workloads = EnumSet.allOf(Workload.class);
+        Set<Workload> workloads = Workload.defaults();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--quick")) {
@@ -85,6 +101,7 @@ record CompareOptions(int repeats, int starts, int executions, int warmupSeconds
                 memory = 3;
                 budget = 256;
                 cap = 40;
+                first = 100;
                 docs = null; // a smoke run's figures do not belong on the page
                 continue;
             }
@@ -114,7 +131,13 @@ record CompareOptions(int repeats, int starts, int executions, int warmupSeconds
                 case "--python" -> python = Path.of(v);
                 case "--tether-jar" -> jar = Path.of(v);
                 case "--replot" -> replot = Path.of(v);
-                case "--workloads" -> workloads = workloads(v);
+                case "--workloads" -> {
+                    workloads = workloads(v);
+                    docs = null; // a page of some rows only would replace the full run's section
+                }
+                case "--first-executions" -> first = positive(a, v);
+                case "--capacity-sessions" -> capacity = positive(a, v);
+                case "--memory-stop-gb" -> stopGb = positive(a, v);
                 default -> throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
             }
         }
@@ -122,7 +145,7 @@ record CompareOptions(int repeats, int starts, int executions, int warmupSeconds
             throw new IllegalArgumentException("--memory-sessions (" + memory + ") must not exceed --cap (" + cap + ")");
         }
         return new CompareOptions(repeats, starts, executions, warmup, sessions, seconds, memory, budget, cap, out,
-                docs, python, jar, replot, workloads);
+                docs, python, jar, replot, workloads, first, capacity, stopGb);
     }
 
     private static Set<Workload> workloads(String list) {
@@ -144,7 +167,9 @@ record CompareOptions(int repeats, int starts, int executions, int warmupSeconds
                 o.path("executions").asInt(executions), o.path("warmup_seconds").asInt(warmupSeconds),
                 o.path("sessions").asInt(sessions), o.path("throughput_seconds").asInt(throughputSeconds),
                 o.path("memory_sessions").asInt(memorySessions), o.path("budget_mb").asLong(budgetMb),
-                o.path("cap").asInt(cap), out, docs, python, tetherJar, replot, workloads);
+                o.path("cap").asInt(cap), out, docs, python, tetherJar, replot, workloads,
+                o.path("first_executions").asInt(firstExecutions), o.path("capacity_sessions").asInt(capacitySessions),
+                o.path("memory_stop_gb").asInt(memoryStopGb));
     }
 
     private static int positive(String option, String value) {

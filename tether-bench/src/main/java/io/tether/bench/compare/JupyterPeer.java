@@ -146,6 +146,7 @@ final class JupyterPeer implements Peer {
         while (true) {
             try {
                 if (http.get("/api/status").status() == 200) {
+                    server.markReady();
                     return;
                 }
             } catch (IOException e) {
@@ -154,7 +155,7 @@ final class JupyterPeer implements Peer {
             if (!server.isAlive() || System.nanoTime() > deadline) {
                 throw server.failure("did not answer /api/status");
             }
-            Thread.sleep(50);
+            Thread.sleep(5); // short: the cold start is timed from the process start to an answer
         }
     }
 

@@ -26,6 +26,14 @@ sealed interface Peer extends AutoCloseable permits TetherPeer, JupyterPeer {
     /** A new session (Tether) or kernel (Jupyter); its first execution may still wait for it. */
     PeerSession open() throws IOException, InterruptedException;
 
+    /**
+     * A new session driven by the leanest client the harness has for the server's protocol:
+     * Tether, raw HTTP/1.1 on a plain socket; Jupyter, the JDK WebSocket client of {@link #open}.
+     */
+    default PeerSession openLean() throws IOException, InterruptedException {
+        return open();
+    }
+
     /** Stops the server and everything it started; fails when something survives. */
     @Override
     void close() throws InterruptedException;

@@ -13,9 +13,69 @@ import io.tether.bench.compare.Stats.Latency;
  * @param throughput concurrent sessions each running {@code x = x + 1} back to back
  * @param memory     idle sessions and the server, by PSS
  * @param capacity   idle sessions held within a memory budget
+ * @param executeLean round trip of {@code x = x + 1} with the leanest client the harness has for the
+ *                   server's protocol: Tether, HTTP/1.1 written and read on a plain socket
+ *                   ({@link LeanHttp}); Jupyter, the same JDK WebSocket client as {@code execute}
+ * @param executeClient the same round trip through Tether's own Java client (tether-client); Tether only
+ * @param coldStart  a freshly launched server: its process start until the first execution answered,
+ *                   and the first executions after it
+ * @param capacity10k the opt-in run with thousands of idle sessions (Tether only)
  */
 record PeerFigures(String peer, Latency start, Latency open, Latency execute, Latency print, Throughput throughput,
-                   Memory memory, Capacity capacity) {
+                   Memory memory, Capacity capacity, Latency executeLean, Latency executeClient, ColdStart coldStart,
+                   Capacity10k capacity10k) {
+
+    /** The figures of the workloads every server runs, without the newer rows (as older result files hold). */
+    PeerFigures(String peer, Latency start, Latency open, Latency execute, Latency print, Throughput throughput,
+                Memory memory, Capacity capacity) {
+        this(peer, start, open, execute, print, throughput, memory, capacity, null, null, null, null);
+    }
+
+    /**
+     * A server launched afresh ({@code ./tether serve}; {@code python3 -m jupyter_server}):
+     *
+     * @param readyMs       process start until the harness saw it ready (Tether: its {@code server.json}
+     *                      written and {@code /healthz} answered; Jupyter: {@code /api/status} answered)
+     * @param firstAnswerMs process start until a session was created and its first execution
+     *                      ({@code x = 0}) answered
+     * @param first         the next executions of {@code x = x + 1} in that session, with the lean client
+     */
+    record ColdStart(double readyMs, double firstAnswerMs, Latency first) {
+    }
+
+    /**
+     * Idle sessions opened one after another (each created and answered {@code x = 0}) up to
+     * {@code target}, on a server whose limits allow that many; then all ended.
+     *
+     * @param created       sessions created
+     * @param answered      of those, sessions whose execution answered ok
+     * @param stoppedBy     {@code target}, {@code memory} (the machine's used memory reached the stop
+     *                      figure) or the error that stopped it
+     * @param totalPssMb    PSS of the server and every process below it with {@code created} sessions
+     * @param baselinePssMb the same with none
+     * @param perSessionPssMb ({@code totalPssMb} − {@code baselinePssMb}) / {@code created}
+     * @param seconds       how long creating them took
+     * @param processes     processes below the server at the peak
+     * @param threads       threads (pids) of the server and those processes at the peak
+     * @param serverFds     open file descriptors of the server process at the peak
+     * @param nofile        the server's limit of open files (soft), as it ran
+     * @param pidMax        the kernel's {@code pid_max}
+     * @param left          session processes still alive after every session was ended
+     * @param endSeconds    how long ending them and seeing their processes gone took
+     * @param kernelMb      the kernel's memory that no PSS shows (Slab, PageTables and KernelStack of
+     *                      /proc/meminfo: a session's namespaces, cgroup, page tables), with no sessions
+     * @param kernelPeakMb  the same with {@code created} sessions (other tenants count in both)
+     */
+    record Capacity10k(int target, int created, int answered, String stoppedBy, double totalPssMb,
+                       double baselinePssMb, double perSessionPssMb, double seconds, int processes, int threads,
+                       int serverFds, long nofile, long pidMax, int left, double endSeconds, double kernelMb,
+                       double kernelPeakMb) {
+
+        /** The kernel's memory per session, MB: its growth over the sessions. */
+        double kernelPerSessionMb() {
+            return created == 0 ? 0 : (kernelPeakMb - kernelMb) / created;
+        }
+    }
 
     /**
      * Executions completed by {@code sessions} concurrent clients within {@code seconds}, and

@@ -60,6 +60,9 @@ final class Report {
         o.put("memory_sessions", options.memorySessions());
         o.put("budget_mb", options.budgetMb());
         o.put("cap", options.cap());
+        o.put("first_executions", options.firstExecutions());
+        o.put("capacity_sessions", options.capacitySessions());
+        o.put("memory_stop_gb", options.memoryStopGb());
         ArrayNode runs = root.putArray("runs");
         for (Run r : results.runs()) {
             ObjectNode n = runs.addObject();
@@ -67,7 +70,9 @@ final class Report {
             n.set("order", JSON.valueToTree(r.order()));
             n.put("load_before", r.loadBefore());
             n.put("load_after", r.loadAfter());
-            n.put("other_cpus", round(r.otherCpus()));
+            if (!Double.isNaN(r.otherCpus())) { // not measured: left out, and read back as NaN
+                n.put("other_cpus", round(r.otherCpus()));
+            }
             ObjectNode peers = n.putObject("peers");
             for (String p : List.of(TETHER, TETHER_EMPTY_POOL, JUPYTER_STOCK, JUPYTER_NODELAY)) {
                 if (r.peer(p) != null) {
@@ -95,14 +100,22 @@ final class Report {
         for (Goal g : Results.GOALS) {
             ObjectNode n = goals.addObject();
             n.put("goal", g.text());
-            n.put("factor", g.factor().key);
-            n.put("at_least", g.atLeast());
-            Spread s = results.factor(g.factor());
+            n.put("key", g.key());
+            if (g.factor() != null) {
+                n.put("factor", g.factor().key);
+            }
+            n.put(g.atMost() ? "at_most" : "at_least", g.bound());
+            n.put("unit", g.unit().name().toLowerCase(Locale.ROOT));
+            Spread s = results.goal(g);
             if (s != null) {
                 n.put("measured_median", round(s.median()));
                 n.put("measured_min", round(s.min()));
                 n.put("measured_max", round(s.max()));
                 n.put("met", results.met(g));
+            }
+            Spread beside = results.beside(g);
+            if (beside != null) {
+                n.put("jupyter_median", round(beside.median()));
             }
         }
         return root;
@@ -144,14 +157,15 @@ final class Report {
                 n == 1 ? "" : "s"));
         b.append(String.format(Locale.ROOT, "![Tether and Jupyter Server side by side](%s)%n%n", chart));
 
-        b.append("### Goals\n\n| goal | Tether's factor | |\n|---|---|---|\n");
+        b.append("### Goals\n\n| goal | Tether | Jupyter | |\n|---|---|---|---|\n");
         for (Goal g : Results.GOALS) {
-            Spread s = results.factor(g.factor());
+            Spread s = results.goal(g);
+            Spread beside = results.beside(g);
             Boolean met = results.met(g);
-            b.append(String.format(Locale.ROOT, "| %s | %s | %s |%n", g.text(), s == null ? "not measured"
-                    : factorCell(s), met == null ? "" : met ? "**met**" : "**not met**"));
+            b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s |%n", g.text(),
+                    s == null ? "not measured" : goalCell(g, s), beside == null ? (g.factor() == null ? "–" : "")
+                            : goalCell(g, beside), met == null ? "" : met ? "**met**" : "**not met**"));
         }
-
         b.append("\n### Figures\n\n");
         b.append("| workload | Tether | Jupyter stock | Jupyter, TCP_NODELAY | Tether's factor |\n");
         b.append("|---|---|---|---|---|\n");
@@ -164,6 +178,23 @@ final class Report {
                     ms(emptyPool), ms(results.latency(TETHER_EMPTY_POOL, PeerFigures::start, Latency::p99Ms))));
         }
         latencyRows(b, results, "execute `x = x + 1`", PeerFigures::execute, Factor.EXECUTE, Factor.EXECUTE_P99);
+        row(b, "… p99 ÷ median", results, p -> Results.p99OverMedian(p), p -> p.execute() != null, Report::times,
+                null);
+        latencyRows(b, results, "execute `x = x + 1`, lean client (Tether: raw HTTP/1.1 on a socket; Jupyter: "
+                + "JDK WebSocket)", PeerFigures::executeLean, Factor.EXECUTE_LEAN, null);
+        latencyRows(b, results, "… through Tether's Java client (tether-client)", PeerFigures::executeClient, null,
+                null);
+        row(b, "… Java client's median − lean client's", results, p -> Results.clientOverLean(p),
+                p -> Results.clientOverLean(p) != null, Report::ms, null);
+        row(b, "cold start: process start → first execute answered", results, p -> p.coldStart().firstAnswerMs(),
+                p -> p.coldStart() != null, Report::ms, Factor.COLD_START);
+        row(b, "… of which until ready (Tether: server.json and /healthz; Jupyter: /api/status)", results,
+                p -> p.coldStart().readyMs(), p -> p.coldStart() != null, Report::ms, null);
+        row(b, String.format(Locale.ROOT, "… the %,d executes after it, median (lean client)", o.firstExecutions()),
+                results, p -> p.coldStart().first().medianMs(), p -> p.coldStart() != null
+                        && p.coldStart().first() != null, Report::ms, null);
+        row(b, "… ÷ the warmed lean median of the same run", results, p -> Results.firstOverWarmed(p),
+                p -> Results.firstOverWarmed(p) != null, Report::times, null);
         latencyRows(b, results, "execute `" + Workloads.PRINT + "`", PeerFigures::print, Factor.PRINT,
                 Factor.PRINT_P99);
         row(b, String.format(Locale.ROOT, "throughput, %d sessions (executions/s)", o.sessions()), results,
@@ -187,18 +218,21 @@ final class Report {
         row(b, "… PSS per added session (server growth included)", results, p -> p.capacity().marginalPssMb(),
                 p -> p.capacity() != null, Report::mb, null);
         capped(b, results, o);
+        ManySessions.markdown(b, results, o);
 
         b.append("\n### Per run\n\n");
         b.append("| run | order | load (1 min) before → after | others' CPUs | start | execute | execute p99 "
-                + "| print | throughput | server CPU | memory | capacity |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + "| print | throughput | server CPU | memory | capacity | execute (lean) | cold start |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Run r : results.runs()) {
             Map<Factor, Double> f = r.factors();
-            b.append(String.format(Locale.ROOT, "| %d | %s | %.1f → %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
-                    r.run(), String.join(", ", r.order()), r.loadBefore(), r.loadAfter(), cpus(r.otherCpus()),
+            b.append(String.format(Locale.ROOT,
+                    "| %d | %s | %.1f → %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
+                    r.run(), String.join(", ", r.order()), r.loadBefore(), r.loadAfter(), ReportText.cpus(r.otherCpus()),
                     factor(f.get(Factor.START)), factor(f.get(Factor.EXECUTE)), factor(f.get(Factor.EXECUTE_P99)),
                     factor(f.get(Factor.PRINT)), factor(f.get(Factor.THROUGHPUT)), factor(f.get(Factor.SERVER_CPU)),
-                    factor(f.get(Factor.MEMORY)), factor(f.get(Factor.CAPACITY))));
+                    factor(f.get(Factor.MEMORY)), factor(f.get(Factor.CAPACITY)), factor(f.get(Factor.EXECUTE_LEAN)),
+                    factor(f.get(Factor.COLD_START))));
         }
         b.append(String.format(Locale.ROOT, "%nThe Jupyter figure in each factor is the better of its two variants "
                 + "in that run; the faster round trip came from %s.%n", winners(results, Factor.EXECUTE)));
@@ -212,10 +246,10 @@ final class Report {
                 m.jupyter().path("pyzmq").asText(), m.tether()));
 
         b.append("\n### Method\n\n");
-        b.append(method(o));
+        b.append(ReportText.method(o));
 
         b.append("\n### Noise\n\n");
-        b.append(noise(results));
+        b.append(ReportText.noise(results));
         return b.toString();
     }
 
@@ -258,99 +292,22 @@ final class Report {
                 .collect(Collectors.joining(" and "));
     }
 
-    private static String method(CompareOptions o) {
-        return String.format(Locale.ROOT, """
-                - **One machine, loopback, servers taking turns.** Each run starts Tether, Tether with an \
-                empty pool, and the two Jupyter variants afresh, side by side, and drives them from the harness's \
-                JVM over 127.0.0.1 in turns: one start each, one block of a tenth of the round trips each, one \
-                1 s throughput window each, and so on, so that what else loads the machine meanwhile hits every \
-                server alike; the server not being driven is idle. The order of the turns rotates from run to \
-                run. Then memory and capacity are measured on each server alone (started afresh, warmed up the \
-                same way): other Python processes would take a share of the shared pages' PSS. Every server is \
-                stopped with everything it started before the next phase. The Tether server runs in its own JVM \
-                (`java -jar tether-cli/target/tether.jar serve`), not in the harness's.
-                - **Tether**: default settings (token auth, the SQLite store with synchronous FULL, a warm pool of \
-                2 Python workers forked from a fork server) except `--idle-timeout none`, and \
-                `--python-pool-max-workers 4096` so the capacity run is not stopped by the default of 64. Client: \
-                one JDK `HttpClient` (HTTP/1.1, connections kept alive) with the admin bearer token. A session start \
-                is `POST /v1/sessions {"runtime": "python"}` then `POST /v1/sessions/{id}/executions {"code": \
-                "x = 0"}`; before each one the harness waits, untimed, until the pool holds its 2 idle workers \
-                again. The *empty pool* row is a second server with `--python-pool-min-idle 0`: every start forks \
-                a worker.
-                - **Jupyter Server** (`python3 -m jupyter_server`, Debian's packages) with a token, private \
-                temporary config, runtime, data and IPython directories, and the `python3` kernel (ipykernel). A \
-                start is `POST /api/kernels`, opening `/api/kernels/{id}/channels` with the JDK WebSocket client, \
-                and an `execute_request` (`x = 0`) on the shell channel until its `execute_reply` and the idle \
-                status on iopub (messaging protocol 5.3); an execution is timed the same way. Kernels are shut down \
-                untimed (`DELETE /api/kernels/{id}`).
-                - **Jupyter at its best**: stock Jupyter Server leaves Nagle's algorithm on for kernel websockets. \
-                The *TCP_NODELAY* variant loads a `jupyter_server_config.py` that calls tornado's \
-                `set_nodelay(True)` on each kernel websocket as it opens (the harness checks it was loaded). Each \
-                factor uses the better of the two variants in the same run. Memory does not depend on it: the \
-                memory and capacity rows are measured on the TCP_NODELAY server only.
-                - **Warm-up**: %d s of executions from %d concurrent sessions on each fresh server before \
-                anything is timed (a fresh JVM needs thousands of requests before its JIT has compiled the hot \
-                paths, client's and server's), 2 untimed starts before the timed ones, and %d untimed round trips \
-                before each latency workload.
-                - **Start**: %d timed starts per server; the session is ended untimed after each.
-                - **Round trips**: %,d executions per server, one at a time on one warm session, in 10 blocks; \
-                median and p99 (nearest rank). Every answer is checked: status ok, the printed line, and the counter's value at the end.
-                - **Throughput**: %d sessions per server, a client thread each running `x = x + 1` back to back; \
-                executions completed in %d windows of 1 s per server (each after 0.5 s untimed). In that window the harness also reads the CPU time \
-                (`/proc/PID/stat`, user + system) of the server with every process below it, and of its own JVM: \
-                CPU per execution hardly depends on what else runs on the machine, unlike the rates.
-                - **Memory**: the PSS (`/proc/PID/smaps_rollup`) of the warmed-up server with no sessions, and \
-                of its helper processes; then idle sessions opened one after another, each ran `x = 0` and \
-                `os.getpid()`; after %d of them and a 1 s pause, the PSS of each session's process (Tether's \
-                worker, Jupyter's kernel). PSS divides shared pages among the processes \
-                that map them, so the processes' PSS add up to what they use together.
-                - **Capacity**: the same growth continued until the PSS of the server and every process below it \
-                passed %,d MiB, or %,d sessions; the figure is the most sessions measured within the budget.
-                - **Factors**: Jupyter's figure over Tether's for times and memory, Tether's over Jupyter's for \
-                throughput and sessions held, computed per run so that what slows the machine during a run slows \
-                both sides.
-                """, o.warmupSeconds(), o.sessions(), Math.max(10, o.executions() / 10), o.starts(), o.executions(), o.sessions(),
-                o.throughputSeconds(), o.memorySessions(), o.budgetMb(), o.cap());
-    }
-
-    private static String cpus(double c) {
-        return Double.isNaN(c) ? "–" : String.format(Locale.ROOT, "%.2f", c);
-    }
-
-    private static String noise(Results r) {
-        StringBuilder b = new StringBuilder();
-        double minLoad = r.runs().stream().mapToDouble(x -> Math.min(x.loadBefore(), x.loadAfter())).min().orElse(0);
-        double maxLoad = r.runs().stream().mapToDouble(x -> Math.max(x.loadBefore(), x.loadAfter())).max().orElse(0);
-        double[] others = r.runs().stream().mapToDouble(Run::otherCpus).filter(c -> !Double.isNaN(c)).toArray();
-        b.append(String.format(Locale.ROOT, "The 1-minute load average was %.1f–%.1f at the start and end of the "
-                + "timed workloads on %d CPUs (the harness and the servers count in it too)", minLoad, maxLoad,
-                Runtime.getRuntime().availableProcessors()));
-        if (others.length > 0) {
-            Stats.Spread o = Stats.spread(others);
-            b.append(String.format(Locale.ROOT, "; other tenants of the machine kept %.2f CPUs busy on average "
-                    + "meanwhile (%.2f–%.2f across runs: the machine's non-idle time minus the CPU time of the harness "
-                    + "and every process it started)", o.median(), o.min(), o.max()));
-        }
-        b.append(". ");
-        List<String> wide = new java.util.ArrayList<>();
-        for (Factor f : Factor.values()) {
-            Spread s = r.factor(f);
-            if (s != null && s.runs() > 1 && s.wide(0.3)) {
-                wide.add(String.format(Locale.ROOT, "%s (%s–%s)", f.key, factor(s.min()), factor(s.max())));
-            }
-        }
-        if (r.runs().size() == 1) {
-            b.append("One run only: no spread to report.\n");
-        } else if (wide.isEmpty()) {
-            b.append("Every factor stayed within ±30 % of its median across the runs.\n");
-        } else {
-            b.append("Factors that moved by more than 30 % of their median across the runs: ")
-                    .append(String.join(", ", wide)).append(".\n");
-        }
-        return b.toString();
-    }
-
     // ------------------------------------------------------------------ cells
+
+    /** A goal's figure in its unit. */
+    private static String goalCell(Results.Goal g, Spread s) {
+        return switch (g.unit()) {
+            case TIMES -> g.factor() == null ? times(s) : factorCell(s);
+            case MS -> cell(s, v -> String.format(Locale.ROOT, "%.3f", v), " ms");
+            case SECONDS -> cell(s, v -> String.format(Locale.ROOT, "%.2f", v), " s");
+            case COUNT -> count(s);
+        };
+    }
+
+    /** A ratio: {@code 1.8×}. */
+    static String times(Spread s) {
+        return cell(s, v -> String.format(Locale.ROOT, "%.2f", v), "×");
+    }
 
     private static String factorCell(Spread s) {
         return cell(s, Report::factorNumber, "×");
@@ -365,16 +322,16 @@ final class Report {
     }
 
     /** Milliseconds, or seconds from a second on, in one unit for the whole cell. */
-    private static String ms(Spread s) {
+    static String ms(Spread s) {
         return s.max() >= 1000 ? cell(s, v -> String.format(Locale.ROOT, "%.2f", v / 1000), " s")
                 : cell(s, v -> String.format(Locale.ROOT, v >= 10 ? "%.1f" : "%.2f", v), " ms");
     }
 
-    private static String mb(Spread s) {
+    static String mb(Spread s) {
         return cell(s, v -> String.format(Locale.ROOT, v >= 100 ? "%.0f" : "%.1f", v), " MB");
     }
 
-    private static String count(Spread s) {
+    static String count(Spread s) {
         return cell(s, v -> String.format(Locale.ROOT, "%,.0f", v), "");
     }
 

@@ -28,11 +28,15 @@ final class ServerProcess implements AutoCloseable {
     /** Every process ever seen below the server, and pids handed in by {@link #adopt}. */
     private final Set<Long> seen = new LinkedHashSet<>();
     private boolean stopped;
+    /** {@link System#nanoTime} just before the process was started, and when its owner saw it ready (0: not yet). */
+    private final long startedNanos;
+    private long readyNanos;
 
-    private ServerProcess(String name, Process process, Path log) {
+    private ServerProcess(String name, Process process, Path log, long startedNanos) {
         this.name = name;
         this.process = process;
         this.log = log;
+        this.startedNanos = startedNanos;
     }
 
     /** Starts {@code command} with {@code env} added to the harness's environment. */
@@ -41,7 +45,23 @@ final class ServerProcess implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile())
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().putAll(env);
-        return new ServerProcess(name, pb.start(), log);
+        long t0 = System.nanoTime();
+        return new ServerProcess(name, pb.start(), log, t0);
+    }
+
+    /** {@link System#nanoTime} just before the process was started. */
+    long startedNanos() {
+        return startedNanos;
+    }
+
+    /** Notes that the server answered its readiness check now. */
+    void markReady() {
+        readyNanos = System.nanoTime();
+    }
+
+    /** From the process start to {@link #markReady}, in milliseconds; NaN when not marked. */
+    double readyMs() {
+        return readyNanos == 0 ? Double.NaN : (readyNanos - startedNanos) / 1e6;
     }
 
     long pid() {

@@ -27,15 +27,26 @@ import java.util.concurrent.Future;
  * line, the counter at the end), so a fast wrong answer cannot pass for a fast one.
  */
 final class Workloads {
-    /** The workloads; memory covers both the per-session figure and the capacity run. */
+    /**
+     * The workloads; memory covers both the per-session figure and the capacity run; lean the
+     * round trips with the lean clients and Tether's Java client; coldstart a freshly launched
+     * server to its first answer and its first executions. capacity10k (thousands of idle
+     * sessions on Tether) is not in the default set: it takes minutes and most of the memory.
+     */
     enum Workload {
-        START, EXECUTE, PRINT, THROUGHPUT, MEMORY
+        START, EXECUTE, PRINT, THROUGHPUT, MEMORY, LEAN, COLDSTART, CAPACITY10K;
+
+        /** The workloads a run without {@code --workloads} runs. */
+        static java.util.Set<Workload> defaults() {
+            return java.util.EnumSet.complementOf(java.util.EnumSet.of(CAPACITY10K));
+        }
     }
 
     static final String INCREMENT = "x = x + 1";
     static final String PRINT = "print('hello, world')";
     private static final String PRINTED = "hello, world\n";
-    private static final String PID = "import os; os.getpid()";
+    /** Prints the session process's pid and working directory (see {@link #sessionPid}). */
+    private static final String WHO = "import os; print(os.getpid(), os.getcwd())";
     private static final int BLOCKS = 10;
     private static final long SECOND = 1_000_000_000L;
     private static final double MB = 1024.0 * 1024.0;
@@ -93,27 +104,56 @@ final class Workloads {
         return result;
     }
 
+    /** How a lane opens its session: a peer's own way ({@link Peer#open}, {@link Peer#openLean}, …). */
+    interface Opener {
+        PeerSession open() throws IOException, InterruptedException;
+    }
+
+    /**
+     * One server with one client, for the round trips: {@code warmNanos} of untimed round
+     * trips first when the client's code is new to this JVM (its JIT compiles it then).
+     */
+    record Lane(Peer peer, String client, Opener opener, long warmNanos) {
+        String label() {
+            return peer.name() + (client.isEmpty() ? "" : " (" + client + ")");
+        }
+    }
+
     // (2) and (3): one warm session per server, one execution at a time, in blocks taking turns.
     Map<Peer, Latency> roundTrips(List<Peer> peers, String code) throws IOException, InterruptedException {
-        progress(peers, "%s x %d each, in %d blocks taking turns", code, options.executions(), BLOCKS);
+        List<Lane> lanes = peers.stream().map(p -> new Lane(p, "", p::open, 0)).toList();
+        Map<Peer, Latency> result = new LinkedHashMap<>();
+        laneRoundTrips(lanes, code).forEach((lane, l) -> result.put(lane.peer(), l));
+        return result;
+    }
+
+    /** The round trips of {@code code}, each lane on a session of its own, the lanes taking turns in blocks. */
+    Map<Lane, Latency> laneRoundTrips(List<Lane> lanes, String code) throws IOException, InterruptedException {
+        System.out.printf("  %s: %s x %d each, in %d blocks taking turns%n",
+                String.join(", ", lanes.stream().map(Lane::label).toList()), code, options.executions(), BLOCKS);
         int n = options.executions();
         int warm = Math.max(10, n / 10);
-        Map<Peer, PeerSession> sessions = new LinkedHashMap<>();
-        Map<Peer, long[]> nanos = new LinkedHashMap<>();
+        Map<Lane, PeerSession> sessions = new LinkedHashMap<>();
+        Map<Lane, long[]> nanos = new LinkedHashMap<>();
+        Map<Lane, Integer> done = new LinkedHashMap<>();
         try {
-            for (Peer p : peers) {
-                PeerSession s = p.open();
-                sessions.put(p, s);
+            for (Lane lane : lanes) {
+                PeerSession s = lane.opener().open();
+                sessions.put(lane, s);
                 s.execute("x = 0");
-                for (int i = 0; i < warm; i++) {
+                int untimed = 0;
+                long until = System.nanoTime() + lane.warmNanos();
+                while (untimed < warm || System.nanoTime() < until) {
                     check(code, s.execute(code));
+                    untimed++;
                 }
-                nanos.put(p, new long[n]);
+                done.put(lane, untimed + n);
+                nanos.put(lane, new long[n]);
             }
             for (int b = 0; b < BLOCKS; b++) {
-                for (Peer p : peers) {
-                    PeerSession s = sessions.get(p);
-                    long[] t = nanos.get(p);
+                for (Lane lane : lanes) {
+                    PeerSession s = sessions.get(lane);
+                    long[] t = nanos.get(lane);
                     for (int i = b * n / BLOCKS; i < (b + 1) * n / BLOCKS; i++) {
                         long t0 = System.nanoTime();
                         Peer.Reply r = s.execute(code);
@@ -123,20 +163,39 @@ final class Workloads {
                 }
             }
             if (code.equals(INCREMENT)) {
-                for (Peer p : peers) {
-                    String x = sessions.get(p).execute("x").result();
-                    if (!Integer.toString(warm + n).equals(x)) {
-                        throw new IllegalStateException(p.name() + ": x is " + x + " after " + (warm + n)
-                                + " increments");
-                    }
+                for (Lane lane : lanes) {
+                    checkCounter(lane.label(), sessions.get(lane), done.get(lane));
                 }
             }
         } finally {
             close(sessions.values());
         }
-        Map<Peer, Latency> result = new LinkedHashMap<>();
-        nanos.forEach((p, t) -> result.put(p, Stats.latency(t)));
+        Map<Lane, Latency> result = new LinkedHashMap<>();
+        nanos.forEach((lane, t) -> result.put(lane, Stats.latency(t)));
         return result;
+    }
+
+    /** Fails unless {@code x} in the session is {@code increments}. */
+    static void checkCounter(String who, PeerSession s, int increments) throws IOException, InterruptedException {
+        String x = s.execute("x").result();
+        if (!Integer.toString(increments).equals(x)) {
+            throw new IllegalStateException(who + ": x is " + x + " after " + increments + " increments");
+        }
+    }
+
+    /**
+     * The first {@code n} round trips of {@link #INCREMENT} on a session that ran {@code x = 0},
+     * each timed, none untimed before them; the counter is checked at the end.
+     */
+    static Latency firstExecutions(String who, PeerSession s, int n) throws IOException, InterruptedException {
+        long[] t = new long[n];
+        for (int i = 0; i < n; i++) {
+            long t0 = System.nanoTime();
+            s.execute(INCREMENT);
+            t[i] = System.nanoTime() - t0;
+        }
+        checkCounter(who, s, n);
+        return Stats.latency(t);
     }
 
     private static void check(String code, Peer.Reply r) {
@@ -265,7 +324,7 @@ final class Workloads {
     record Grown(Memory memory, Capacity capacity) {
     }
 
-    // (5) and (6): idle sessions opened one after another (each ran x = 0 and told its pid).
+    // (5) and (6): idle sessions opened one after another (each ran x = 0 and told its pid and directory).
     // The first memorySessions give the memory per session; then on to the budget or the cap.
     Grown grow(Peer peer) throws IOException, InterruptedException {
         progress(peer, "memory with %d idle sessions, then up to %d MiB or %d sessions", options.memorySessions(),
@@ -287,7 +346,7 @@ final class Workloads {
             for (int i = 0; i < step && pids.size() < options.cap(); i++) {
                 PeerSession s = peer.open();
                 s.execute("x = 0");
-                long pid = Long.parseLong(s.execute(PID).result());
+                long pid = sessionPid(server, s.execute(WHO).stdout());
                 server.adopt(pid);
                 pids.add(pid);
                 if (pids.size() == options.memorySessions()) {
@@ -312,6 +371,34 @@ final class Workloads {
         }
         return new Grown(memory, new Capacity(budget, options.cap(), fits, fitsTotal, baseline, marginal, stoppedBy,
                 seconds));
+    }
+
+    /**
+     * The pid, as this machine sees it, of the process that printed {@code "<pid> <cwd>"}: that
+     * pid when it is below the server (Jupyter's kernels; Tether without session namespaces);
+     * else the process below the server whose working directory is {@code cwd} (a Tether worker
+     * in its own PID namespace sees itself as pid 2; its working directory is its own).
+     */
+    static long sessionPid(ServerProcess server, String printed) {
+        String line = printed.strip();
+        int space = line.indexOf(' ');
+        long pid = Long.parseLong(line.substring(0, space));
+        String cwd = line.substring(space + 1);
+        List<ProcessHandle> below = server.descendants();
+        if (below.stream().anyMatch(p -> p.pid() == pid)) {
+            return pid;
+        }
+        for (ProcessHandle p : below) {
+            try {
+                if (java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc", Long.toString(p.pid()), "cwd"))
+                        .toString().equals(cwd)) {
+                    return p.pid();
+                }
+            } catch (IOException | UnsupportedOperationException gone) {
+                // ended, or not ours to read
+            }
+        }
+        throw new IllegalStateException("no process below the server is the session's (it said " + line + ")");
     }
 
     /**

@@ -17,7 +17,24 @@ class CompareOptionsTest {
         assertThat(o.budgetMb()).isEqualTo(2048);
         assertThat(o.cap()).isEqualTo(2000);
         assertThat(o.docs()).isNull();
-        assertThat(o.workloads()).containsExactlyInAnyOrder(Workloads.Workload.values());
+        assertThat(o.workloads()).doesNotContain(Workloads.Workload.CAPACITY10K)
+                .contains(Workloads.Workload.LEAN, Workloads.Workload.COLDSTART, Workloads.Workload.EXECUTE);
+        assertThat(o.firstExecutions()).isEqualTo(1000);
+        assertThat(o.capacitySessions()).isEqualTo(10_000);
+        assertThat(o.memoryStopGb()).isEqualTo(20);
+    }
+
+    @Test
+    void capacity10kRunsOnlyWhenNamedAndItsSizeCanBeSet() {
+        CompareOptions o = CompareOptions.parse("--workloads", "capacity10k", "--capacity-sessions", "500",
+                "--memory-stop-gb", "8");
+
+        assertThat(o.workloads()).containsExactly(Workloads.Workload.CAPACITY10K);
+        assertThat(o.capacitySessions()).isEqualTo(500);
+        assertThat(o.memoryStopGb()).isEqualTo(8);
+        assertThat(CompareOptions.parse("--quick").firstExecutions()).isEqualTo(100);
+        assertThat(CompareOptions.USAGE).contains("--workloads LIST").contains("capacity10k")
+                .contains("--first-executions N");
     }
 
     @Test
@@ -38,6 +55,9 @@ class CompareOptionsTest {
         assertThat(again.repeats()).isEqualTo(5);
         assertThat(again.docs()).isEqualTo(Path.of("docs"));
         assertThat(CompareOptions.parse("--docs", "docs", "--no-docs").docs()).isNull();
+        // as the launcher passes --docs first: some workloads only must not replace the full run's section
+        assertThat(CompareOptions.parse("--docs", "docs", "--workloads", "capacity10k").docs()).isNull();
+        assertThat(CompareOptions.parse("--workloads", "lean", "--docs", "docs").docs()).isEqualTo(Path.of("docs"));
     }
 
     @Test
