@@ -269,6 +269,8 @@ class ServerLifecycleTest {
                 .isEqualTo(SqliteSessionStore.Synchronous.NORMAL);
         assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("sqlite_sync", "off"), Map.of(), null)))
                 .hasMessageContaining("sqlite_sync").hasMessageContaining("full or normal");
+        assertThatThrownBy(() -> ServerConfig.from(Settings.resolve(Map.of("python_pool_max_workers", "20000"),
+                Map.of(), null))).hasMessageContaining("python_pool_max_workers").hasMessageContaining("10000");
     }
 
     @Test
