@@ -1,6 +1,5 @@
 package io.tether.bench.compare;
 
-import io.tether.bench.ProcMemory;
 import io.tether.bench.compare.PeerFigures.Capacity10k;
 import io.tether.bench.compare.Results.Run;
 import java.io.IOException;
@@ -71,7 +70,7 @@ final class ManySessions {
                     + "a thread); pid_max %,d may stop it near %,d sessions%n", pidMax, (pidMax - 2_000) / 3);
         }
         Set<Long> before = pids(server);
-        double baseline = mb(pss(before));
+        double baseline = mb(Workloads.pss(before));
         double kernel = kernelMb();
         List<String> ids = new ArrayList<>();
         int answered = 0;
@@ -111,7 +110,7 @@ final class ManySessions {
         Set<Long> peak = pids(server);
         int threads = threads(peak);
         int fds = fds(server.pid());
-        double total = mb(pss(peak));
+        double total = mb(Workloads.pss(peak));
         double kernelPeak = kernelMb();
         System.out.printf(Locale.ROOT, "    %,d created, %,d answered (%s) in %.0f s; %,d processes, %.0f MB PSS; "
                 + "kernel memory %.0f → %.0f MB%n", ids.size(), answered, stoppedBy, seconds, peak.size(), total, kernel,
@@ -154,19 +153,6 @@ final class ManySessions {
             }
             Thread.sleep(100);
         }
-    }
-
-    /** The summed PSS of the processes in bytes; one that ended meanwhile counts nothing. */
-    private static long pss(Set<Long> pids) {
-        long sum = 0;
-        for (long pid : pids) {
-            try {
-                sum += ProcMemory.of(pid).pss();
-            } catch (IOException gone) {
-                // ended between listing and reading
-            }
-        }
-        return sum;
     }
 
     private static int threads(Set<Long> pids) {

@@ -442,7 +442,7 @@ final class Workloads {
     }
 
     /** Total PSS of the processes, in bytes; one that ended meanwhile counts nothing. */
-    private static long pss(List<Long> pids) {
+    static long pss(java.util.Collection<Long> pids) {
         long sum = 0;
         for (long pid : pids) {
             try {
