@@ -111,10 +111,10 @@ final class DiskQuota {
      * {@link #SPACING} times as long as that measurement took has passed since it began;
      * checks before then trust it. A count, not the time alone, decides which directories are
      * spaced, so that a small directory is measured after every execution however loaded the
-     * machine. Walking 20,000 files after
-     * every execution made each one cost over 100 ms, and the periodic check of such a
-     * directory kept a core busy; spaced, a directory's checks take at most 1/20 of the time.
-     * What is written meanwhile counts at the next measurement, as between two periodic checks.
+     * machine. Walking 20,000 files after every execution made each one cost over 100 ms,
+     * and the periodic check of such a directory kept a core busy; spaced, a directory's
+     * checks take at most 1/20 of the time. What is written meanwhile counts at the next
+     * measurement, as between two periodic checks.
      */
     final class Directory {
         private final Path dir;

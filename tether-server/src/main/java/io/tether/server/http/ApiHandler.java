@@ -51,9 +51,6 @@ public final class ApiHandler extends Handler.Abstract {
     /** The request timers met so far: looked up, not built and registered again per request. */
     private final java.util.concurrent.ConcurrentHashMap<TimerKey, Timer> timers =
             new java.util.concurrent.ConcurrentHashMap<>();
-
-    private record TimerKey(String method, String route, int status) {
-    }
     private final boolean accessLog;
     private final NodeRouter router;
     private final Forwarder forwarder;
@@ -135,6 +132,9 @@ public final class ApiHandler extends Handler.Abstract {
             return x.var("id");
         }
         return match.template().equals("/v1/execute") ? x.header(Routes.SESSION_HEADER) : null;
+    }
+
+    private record TimerKey(String method, String route, int status) {
     }
 
     /**
